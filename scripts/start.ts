@@ -1,0 +1,34 @@
+// `npm start`: build the app, start the local relay and serve the app, all on 127.0.0.1.
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { startLocalSwarm } from './lib/services.ts';
+
+const repo = fileURLToPath(new URL('../', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '5173' },
+    'relay-port': { type: 'string', default: '9090' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+
+if (!values['no-build']) {
+  console.log('building the app…');
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { cwd: repo, stdio: 'inherit' });
+}
+
+const swarm = await startLocalSwarm({ appPort: Number(values.port), relayPort: Number(values['relay-port']) });
+console.log(`\n  tabswarm is running (local swarm "${swarm.swarmConfig.swarmId}")\n`);
+console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);
+console.log(`  open    ${swarm.appUrl}\n`);
+console.log('  Ctrl-C stops everything.');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void swarm.stop().then(() => process.exit(0));
+  });
+}
