@@ -1,0 +1,395 @@
+// The CPU reference: every op of ops.ts in plain TypeScript over Float32Arrays. It is the numerical ground
+// truth the WebGPU kernels are tested against and the fallback when a tab has no WebGPU. Every op checks its
+// views against the dims it is given (ShapeError), so a wrong shape fails loudly here before it can corrupt
+// a neighbouring tensor in a shared flat buffer.
+
+import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../ops.ts';
+import { ShapeError, TokenRangeError } from '../errors.ts';
+import { matmulInto } from './matmul.ts';
+import { attentionBackwardCpu, attentionDecodeCpu, attentionForwardCpu } from './attention.ts';
+
+type F = Float32Array;
+type I = Int32Array;
+type VF = View<F>;
+type VI = View<I>;
+
+function dims(op: string, values: Record<string, number>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (!Number.isInteger(value) || value < 0) throw new ShapeError(`${op}: ${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+function need(op: string, name: string, v: View<F | I>, elements: number): void {
+  if (v.length < elements) throw new ShapeError(`${op}: ${name} has ${v.length} elements, needs ${elements}`);
+  if (v.offset < 0 || v.offset + elements > v.buffer.length) {
+    throw new ShapeError(`${op}: ${name} [${v.offset}, +${elements}) lies outside its buffer of ${v.buffer.length}`);
+  }
+}
+
+function ropeInvFreq(D: number, theta: number): Float32Array {
+  // Computed in f32 as Hugging Face does (inv_freq is a float32 tensor), so positions far out agree.
+  const inv = new Float32Array(D / 2);
+  for (let i = 0; i < D / 2; i++) inv[i] = 1 / Math.pow(theta, (2 * i) / D);
+  return inv;
+}
+
+/** sign = 1 rotates forward; sign = -1 applies the inverse rotation (the backward of a rotation). */
+function rope(x: VF, positions: VI, B: number, T: number, Hn: number, D: number, theta: number, sign: number): void {
+  const half = D / 2;
+  const inv = ropeInvFreq(D, theta);
+  const cos = new Float64Array(half);
+  const sin = new Float64Array(half);
+  const buf = x.buffer;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const pos = positions.buffer[positions.offset + b * T + t];
+      for (let i = 0; i < half; i++) {
+        const angle = Math.fround(pos * inv[i]);
+        cos[i] = Math.cos(angle);
+        sin[i] = sign * Math.sin(angle);
+      }
+      for (let h = 0; h < Hn; h++) {
+        const r = x.offset + ((b * T + t) * Hn + h) * D;
+        for (let i = 0; i < half; i++) {
+          const x1 = buf[r + i];
+          const x2 = buf[r + i + half];
+          buf[r + i] = x1 * cos[i] - x2 * sin[i];
+          buf[r + i + half] = x2 * cos[i] + x1 * sin[i];
+        }
+      }
+    }
+  }
+}
+
+export class CpuOps implements Ops<F, I> {
+  readonly backend = 'cpu' as const;
+
+  // ---- memory -------------------------------------------------------------------------------------------
+  allocF32(length: number, _label: string): VF {
+    dims('allocF32', { length });
+    return { buffer: new Float32Array(length), offset: 0, length };
+  }
+  allocI32(length: number, _label: string): VI {
+    dims('allocI32', { length });
+    return { buffer: new Int32Array(length), offset: 0, length };
+  }
+  writeF32(dst: VF, data: Float32Array): void {
+    need('writeF32', 'dst', dst, data.length);
+    dst.buffer.set(data, dst.offset);
+  }
+  writeI32(dst: VI, data: Int32Array): void {
+    need('writeI32', 'dst', dst, data.length);
+    dst.buffer.set(data, dst.offset);
+  }
+  async readF32(src: VF): Promise<Float32Array> {
+    return src.buffer.slice(src.offset, src.offset + src.length);
+  }
+  view<T extends F | I>(parent: View<T>, offset: number, length: number): View<T> {
+    dims('view', { offset, length });
+    if (offset + length > parent.length) {
+      throw new ShapeError(`view: [${offset}, +${length}) exceeds its parent of ${parent.length} elements`);
+    }
+    return { buffer: parent.buffer, offset: parent.offset + offset, length };
+  }
+  zero(dst: VF): void {
+    dst.buffer.fill(0, dst.offset, dst.offset + dst.length);
+  }
+  copy(dst: VF, src: VF): void {
+    need('copy', 'dst', dst, src.length);
+    dst.buffer.set(src.buffer.subarray(src.offset, src.offset + src.length), dst.offset);
+  }
+  flush(): void {}
+  free(_v: VF | VI): void {
+    // Garbage-collected; nothing to release.
+  }
+
+  // ---- layers -------------------------------------------------------------------------------------------
+  matmul(out: VF, a: VF, b: VF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
+    dims('matmul', { M, N, K });
+    need('matmul', 'out', out, M * N);
+    need('matmul', 'a', a, M * K);
+    need('matmul', 'b', b, K * N);
+    matmulInto(out.buffer, out.offset, a.buffer, a.offset, b.buffer, b.offset, M, N, K,
+      options.transA ?? false, options.transB ?? false, options.accumulate ?? false);
+  }
+
+  addBias(out: VF, bias: VF, M: number, N: number): void {
+    dims('addBias', { M, N });
+    need('addBias', 'out', out, M * N);
+    need('addBias', 'bias', bias, N);
+    const o = out.buffer, bb = bias.buffer;
+    for (let i = 0; i < M; i++) {
+      const r = out.offset + i * N;
+      for (let j = 0; j < N; j++) o[r + j] += bb[bias.offset + j];
+    }
+  }
+
+  biasBackward(dBias: VF, dOut: VF, M: number, N: number): void {
+    dims('biasBackward', { M, N });
+    need('biasBackward', 'dBias', dBias, N);
+    need('biasBackward', 'dOut', dOut, M * N);
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let i = 0; i < M; i++) s += dOut.buffer[dOut.offset + i * N + j];
+      dBias.buffer[dBias.offset + j] += s;
+    }
+  }
+
+  embeddingForward(out: VF, tokens: VI, table: VF, N: number, C: number): void {
+    dims('embeddingForward', { N, C });
+    need('embeddingForward', 'out', out, N * C);
+    need('embeddingForward', 'tokens', tokens, N);
+    const V = Math.floor(table.length / C);
+    for (let n = 0; n < N; n++) {
+      const tok = tokens.buffer[tokens.offset + n];
+      if (!(tok >= 0 && tok < V)) throw new TokenRangeError(`embeddingForward: token ${tok} at ${n} is outside [0, ${V})`);
+      const src = table.offset + tok * C;
+      out.buffer.set(table.buffer.subarray(src, src + C), out.offset + n * C);
+    }
+  }
+
+  embeddingBackward(dTable: VF, dOut: VF, tokens: VI, N: number, C: number, V: number): void {
+    dims('embeddingBackward', { N, C, V });
+    need('embeddingBackward', 'dTable', dTable, V * C);
+    need('embeddingBackward', 'dOut', dOut, N * C);
+    need('embeddingBackward', 'tokens', tokens, N);
+    for (let n = 0; n < N; n++) {
+      const tok = tokens.buffer[tokens.offset + n];
+      if (!(tok >= 0 && tok < V)) throw new TokenRangeError(`embeddingBackward: token ${tok} at ${n} is outside [0, ${V})`);
+      const dst = dTable.offset + tok * C;
+      const src = dOut.offset + n * C;
+      for (let c = 0; c < C; c++) dTable.buffer[dst + c] += dOut.buffer[src + c];
+    }
+  }
+
+  rmsnormForward(out: VF, rstd: VF, x: VF, weight: VF, N: number, C: number, eps: number): void {
+    dims('rmsnormForward', { N, C });
+    need('rmsnormForward', 'out', out, N * C);
+    need('rmsnormForward', 'rstd', rstd, N);
+    need('rmsnormForward', 'x', x, N * C);
+    need('rmsnormForward', 'weight', weight, C);
+    const xb = x.buffer, ob = out.buffer, wb = weight.buffer;
+    for (let n = 0; n < N; n++) {
+      const r = x.offset + n * C;
+      let ss = 0;
+      for (let c = 0; c < C; c++) ss += xb[r + c] * xb[r + c];
+      const rs = 1 / Math.sqrt(ss / C + eps);
+      rstd.buffer[rstd.offset + n] = rs;
+      const ro = out.offset + n * C;
+      for (let c = 0; c < C; c++) ob[ro + c] = xb[r + c] * rs * wb[weight.offset + c];
+    }
+  }
+
+  rmsnormBackward(dx: VF, dWeight: VF, dOut: VF, x: VF, weight: VF, rstd: VF, N: number, C: number): void {
+    dims('rmsnormBackward', { N, C });
+    for (const [name, v] of [['dx', dx], ['dOut', dOut], ['x', x]] as const) need('rmsnormBackward', name, v, N * C);
+    need('rmsnormBackward', 'dWeight', dWeight, C);
+    need('rmsnormBackward', 'weight', weight, C);
+    need('rmsnormBackward', 'rstd', rstd, N);
+    const xb = x.buffer, gb = dOut.buffer, wb = weight.buffer, dxb = dx.buffer, dwb = dWeight.buffer;
+    for (let n = 0; n < N; n++) {
+      const rx = x.offset + n * C, rg = dOut.offset + n * C, rd = dx.offset + n * C;
+      const rs = rstd.buffer[rstd.offset + n];
+      // y = xhat * w with xhat = x * rstd: dx = rstd * (dxhat - xhat * mean(dxhat * xhat))
+      let dot = 0;
+      for (let c = 0; c < C; c++) {
+        const xhat = xb[rx + c] * rs;
+        const g = gb[rg + c];
+        dwb[dWeight.offset + c] += g * xhat;
+        dot += g * wb[weight.offset + c] * xhat;
+      }
+      const mean = dot / C;
+      for (let c = 0; c < C; c++) {
+        const xhat = xb[rx + c] * rs;
+        dxb[rd + c] += rs * (gb[rg + c] * wb[weight.offset + c] - xhat * mean);
+      }
+    }
+  }
+
+  ropeForward(x: VF, positions: VI, B: number, T: number, Hn: number, D: number, theta: number): void {
+    this.checkRope('ropeForward', x, positions, B, T, Hn, D);
+    rope(x, positions, B, T, Hn, D, theta, 1);
+  }
+
+  ropeBackward(dx: VF, positions: VI, B: number, T: number, Hn: number, D: number, theta: number): void {
+    this.checkRope('ropeBackward', dx, positions, B, T, Hn, D);
+    rope(dx, positions, B, T, Hn, D, theta, -1);
+  }
+
+  private checkRope(op: string, x: VF, positions: VI, B: number, T: number, Hn: number, D: number): void {
+    dims(op, { B, T, Hn, D });
+    if (D % 2 !== 0) throw new ShapeError(`${op}: head dim ${D} must be even`);
+    need(op, 'x', x, B * T * Hn * D);
+    need(op, 'positions', positions, B * T);
+  }
+
+  private checkAttention(op: string, { B, T, H, Hkv, D }: AttentionDims): void {
+    dims(op, { B, T, H, Hkv, D });
+    if (Hkv === 0 || H % Hkv !== 0) throw new ShapeError(`${op}: H=${H} is not a multiple of Hkv=${Hkv}`);
+  }
+
+  attentionForward(out: VF, att: VF, q: VF, k: VF, v: VF, keyMask: VF, d: AttentionDims): void {
+    this.checkAttention('attentionForward', d);
+    const { B, T, H, Hkv, D } = d;
+    need('attentionForward', 'out', out, B * T * H * D);
+    need('attentionForward', 'att', att, B * H * T * T);
+    need('attentionForward', 'q', q, B * T * H * D);
+    need('attentionForward', 'k', k, B * T * Hkv * D);
+    need('attentionForward', 'v', v, B * T * Hkv * D);
+    need('attentionForward', 'keyMask', keyMask, B * T);
+    attentionForwardCpu(out.buffer, out.offset, att.buffer, att.offset, q.buffer, q.offset, k.buffer, k.offset,
+      v.buffer, v.offset, keyMask.buffer, keyMask.offset, d);
+  }
+
+  attentionBackward(dq: VF, dk: VF, dv: VF, dOut: VF, att: VF, q: VF, k: VF, v: VF, d: AttentionDims): void {
+    this.checkAttention('attentionBackward', d);
+    const { B, T, H, Hkv, D } = d;
+    for (const [name, x] of [['dq', dq], ['dOut', dOut], ['q', q]] as const) need('attentionBackward', name, x, B * T * H * D);
+    for (const [name, x] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) need('attentionBackward', name, x, B * T * Hkv * D);
+    need('attentionBackward', 'att', att, B * H * T * T);
+    attentionBackwardCpu(dq.buffer, dq.offset, dk.buffer, dk.offset, dv.buffer, dv.offset, dOut.buffer, dOut.offset,
+      att.buffer, att.offset, q.buffer, q.offset, k.buffer, k.offset, v.buffer, v.offset, d);
+  }
+
+  attentionDecode(out: VF, q: VF, kCache: VF, vCache: VF, keyMask: VF, B: number, S: number, H: number, Hkv: number, D: number): void {
+    this.checkAttention('attentionDecode', { B, T: S, H, Hkv, D });
+    need('attentionDecode', 'out', out, B * H * D);
+    need('attentionDecode', 'q', q, B * H * D);
+    need('attentionDecode', 'kCache', kCache, B * S * Hkv * D);
+    need('attentionDecode', 'vCache', vCache, B * S * Hkv * D);
+    need('attentionDecode', 'keyMask', keyMask, B * S);
+    attentionDecodeCpu(out.buffer, out.offset, q.buffer, q.offset, kCache.buffer, kCache.offset, vCache.buffer, vCache.offset,
+      keyMask.buffer, keyMask.offset, B, S, H, Hkv, D);
+  }
+
+  cacheWrite(cache: VF, kv: VF, pos: VI, B: number, S: number, Hkv: number, D: number): void {
+    dims('cacheWrite', { B, S, Hkv, D });
+    need('cacheWrite', 'cache', cache, B * S * Hkv * D);
+    need('cacheWrite', 'kv', kv, B * Hkv * D);
+    need('cacheWrite', 'pos', pos, B);
+    const row = Hkv * D;
+    for (let b = 0; b < B; b++) {
+      const p = pos.buffer[pos.offset + b];
+      if (!(p >= 0 && p < S)) throw new ShapeError(`cacheWrite: position ${p} of row ${b} is outside the cache [0, ${S})`);
+      const src = kv.offset + b * row;
+      cache.buffer.set(kv.buffer.subarray(src, src + row), cache.offset + (b * S + p) * row);
+    }
+  }
+
+  swigluForward(out: VF, gate: VF, up: VF, N: number, I: number): void {
+    dims('swigluForward', { N, I });
+    for (const [name, x] of [['out', out], ['gate', gate], ['up', up]] as const) need('swigluForward', name, x, N * I);
+    const n = N * I;
+    for (let i = 0; i < n; i++) {
+      const g = gate.buffer[gate.offset + i];
+      out.buffer[out.offset + i] = (g / (1 + Math.exp(-g))) * up.buffer[up.offset + i];
+    }
+  }
+
+  swigluBackward(dGate: VF, dUp: VF, dOut: VF, gate: VF, up: VF, N: number, I: number): void {
+    dims('swigluBackward', { N, I });
+    for (const [name, x] of [['dGate', dGate], ['dUp', dUp], ['dOut', dOut], ['gate', gate], ['up', up]] as const) {
+      need('swigluBackward', name, x, N * I);
+    }
+    const n = N * I;
+    for (let i = 0; i < n; i++) {
+      const g = gate.buffer[gate.offset + i];
+      const go = dOut.buffer[dOut.offset + i];
+      const sig = 1 / (1 + Math.exp(-g));
+      dUp.buffer[dUp.offset + i] = go * g * sig;
+      // d silu(g) / dg = sig * (1 + g * (1 - sig))
+      dGate.buffer[dGate.offset + i] = go * up.buffer[up.offset + i] * sig * (1 + g * (1 - sig));
+    }
+  }
+
+  add(out: VF, a: VF, b: VF, n: number): void {
+    dims('add', { n });
+    for (const [name, x] of [['out', out], ['a', a], ['b', b]] as const) need('add', name, x, n);
+    for (let i = 0; i < n; i++) out.buffer[out.offset + i] = a.buffer[a.offset + i] + b.buffer[b.offset + i];
+  }
+
+  accumulate(out: VF, a: VF, n: number): void {
+    dims('accumulate', { n });
+    need('accumulate', 'out', out, n);
+    need('accumulate', 'a', a, n);
+    for (let i = 0; i < n; i++) out.buffer[out.offset + i] += a.buffer[a.offset + i];
+  }
+
+  // ---- objective ----------------------------------------------------------------------------------------
+  logprobsForward(logprobs: VF, lse: VF, logits: VF, targets: VI, N: number, V: number): void {
+    dims('logprobsForward', { N, V });
+    need('logprobsForward', 'logprobs', logprobs, N);
+    need('logprobsForward', 'lse', lse, N);
+    need('logprobsForward', 'logits', logits, N * V);
+    need('logprobsForward', 'targets', targets, N);
+    const lb = logits.buffer;
+    for (let n = 0; n < N; n++) {
+      const r = logits.offset + n * V;
+      const target = targets.buffer[targets.offset + n];
+      if (!(target >= 0 && target < V)) throw new TokenRangeError(`logprobsForward: target ${target} at ${n} is outside [0, ${V})`);
+      let max = -Infinity;
+      for (let j = 0; j < V; j++) if (lb[r + j] > max) max = lb[r + j];
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(lb[r + j] - max);
+      const l = max + Math.log(sum);
+      lse.buffer[lse.offset + n] = l;
+      logprobs.buffer[logprobs.offset + n] = lb[r + target] - l;
+    }
+  }
+
+  logprobsBackward(dLogits: VF, dLogprobs: VF, logits: VF, lse: VF, targets: VI, N: number, V: number): void {
+    dims('logprobsBackward', { N, V });
+    need('logprobsBackward', 'dLogits', dLogits, N * V);
+    need('logprobsBackward', 'dLogprobs', dLogprobs, N);
+    need('logprobsBackward', 'logits', logits, N * V);
+    need('logprobsBackward', 'lse', lse, N);
+    need('logprobsBackward', 'targets', targets, N);
+    const lb = logits.buffer, db = dLogits.buffer;
+    for (let n = 0; n < N; n++) {
+      const r = logits.offset + n * V;
+      const rd = dLogits.offset + n * V;
+      const g = dLogprobs.buffer[dLogprobs.offset + n];
+      const l = lse.buffer[lse.offset + n];
+      const target = targets.buffer[targets.offset + n];
+      if (!(target >= 0 && target < V)) throw new TokenRangeError(`logprobsBackward: target ${target} at ${n} is outside [0, ${V})`);
+      for (let j = 0; j < V; j++) db[rd + j] = -g * Math.exp(lb[r + j] - l);
+      db[rd + target] += g;
+    }
+  }
+
+  // ---- optimizer ----------------------------------------------------------------------------------------
+  sumSquares(out: VF, x: VF, n: number): void {
+    dims('sumSquares', { n });
+    need('sumSquares', 'out', out, 1);
+    need('sumSquares', 'x', x, n);
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const g = x.buffer[x.offset + i];
+      s += g * g;
+    }
+    out.buffer[out.offset] = s;
+  }
+
+  adamw(params: VF, grads: VF, m: VF, v: VF, decayMask: VF, n: number, p: AdamWParams): void {
+    dims('adamw', { n, step: p.step });
+    for (const [name, x] of [['params', params], ['grads', grads], ['m', m], ['v', v], ['decayMask', decayMask]] as const) {
+      need('adamw', name, x, n);
+    }
+    if (p.step < 1) throw new ShapeError(`adamw: step must be >= 1 (bias correction), got ${p.step}`);
+    const bc1 = 1 - Math.pow(p.beta1, p.step);
+    const bc2 = 1 - Math.pow(p.beta2, p.step);
+    const pb = params.buffer, gb = grads.buffer, mb = m.buffer, vb = v.buffer, db = decayMask.buffer;
+    for (let i = 0; i < n; i++) {
+      const g = gb[grads.offset + i] * p.gradScale;
+      const mi = p.beta1 * mb[m.offset + i] + (1 - p.beta1) * g;
+      const vi = p.beta2 * vb[v.offset + i] + (1 - p.beta2) * g * g;
+      mb[m.offset + i] = mi;
+      vb[v.offset + i] = vi;
+      // decoupled decay first, as torch.optim.AdamW does
+      let w = pb[params.offset + i];
+      w -= p.lr * p.weightDecay * db[decayMask.offset + i] * w;
+      w -= (p.lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + p.eps);
+      pb[params.offset + i] = w;
+    }
+  }
+}
