@@ -1,49 +1,126 @@
-// The page's side of the engine worker: request ids mapped to promises.
-import type { GpuProbe, WorkerRequest, WorkerResponse } from './protocol.ts';
+// The page's side of the engine worker: request ids mapped to promises, events fanned out to listeners.
+// `MessagePortLike` lets the same client talk to a real Worker or to an in-thread host (tests).
+import type { RolloutBatch } from '../rl/transport.ts';
+import {
+  deserializeError,
+  WorkerGoneError,
+  type ExportedFile,
+  type GpuProbe,
+  type LoadOptions,
+  type LoadResult,
+  type Results,
+  type RunOptions,
+  type TabswarmWorkerApi,
+  type WorkerEvent,
+  type WorkerMessage,
+  type WorkerRequest,
+} from './protocol.ts';
+
+export interface MessagePortLike {
+  post(request: WorkerRequest): void;
+  /** called once by the client with its handlers */
+  listen(onMessage: (message: WorkerMessage) => void, onCrash: (reason: string) => void): void;
+  close(): void;
+}
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+type Body<T extends WorkerRequest> = T extends unknown ? Omit<T, 'id'> : never;
 
-export class EngineWorkerClient {
-  private readonly worker: Worker;
+export class ProtocolClient implements TabswarmWorkerApi {
   private readonly pending = new Map<number, Pending>();
+  private readonly listeners = new Set<(event: WorkerEvent) => void>();
   private nextId = 1;
+  private gone: string | null = null;
 
-  constructor() {
-    this.worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'tabswarm-engine' });
-    this.worker.onmessage = (event: MessageEvent<WorkerResponse>) => this.settle(event.data);
-    this.worker.onerror = (event) => {
-      const error = new Error(`engine worker crashed: ${event.message}`);
-      for (const p of this.pending.values()) p.reject(error);
-      this.pending.clear();
-    };
+  constructor(private readonly port: MessagePortLike) {
+    port.listen(
+      (message) => this.receive(message),
+      (reason) => this.fail(reason),
+    );
   }
 
   probe(): Promise<GpuProbe> {
-    return this.request({ id: 0, type: 'probe' }) as Promise<GpuProbe>;
+    return this.call<'probe'>({ type: 'probe' });
+  }
+  load(options: LoadOptions): Promise<LoadResult> {
+    return this.call<'load'>({ type: 'load', options });
+  }
+  start(options: RunOptions): Promise<void> {
+    return this.call<'start'>({ type: 'start', options });
+  }
+  pause(): Promise<void> {
+    return this.call<'pause'>({ type: 'pause' });
+  }
+  resume(): Promise<void> {
+    return this.call<'resume'>({ type: 'resume' });
+  }
+  stop(): Promise<void> {
+    return this.call<'stop'>({ type: 'stop' });
+  }
+  throttle(duty: number): Promise<void> {
+    return this.call<'throttle'>({ type: 'throttle', duty });
+  }
+  deliver(batch: RolloutBatch): Promise<void> {
+    return this.call<'deliver'>({ type: 'deliver', batch });
+  }
+  reset(): Promise<void> {
+    return this.call<'reset'>({ type: 'reset' });
+  }
+  exportModel(): Promise<ExportedFile[]> {
+    return this.call<'export'>({ type: 'export' });
+  }
+
+  onEvent(listener: (event: WorkerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   terminate(): void {
-    this.worker.terminate();
+    this.port.close();
+    this.fail('the engine worker was terminated');
   }
 
-  private request(message: WorkerRequest): Promise<unknown> {
+  private call<K extends keyof Results>(body: Body<WorkerRequest> & { type: K }): Promise<Results[K]> {
+    if (this.gone) return Promise.reject(new WorkerGoneError(this.gone));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id });
+    return new Promise<Results[K]>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.port.post({ ...body, id } as WorkerRequest);
     });
   }
 
-  private settle(message: WorkerResponse): void {
+  private receive(message: WorkerMessage): void {
+    if (message.type === 'event') {
+      for (const listener of this.listeners) listener(message.event);
+      return;
+    }
     const pending = this.pending.get(message.id);
     if (!pending) return;
     this.pending.delete(message.id);
-    if (message.type === 'error') {
-      const error = new Error(message.error.message);
-      error.name = message.error.name;
-      pending.reject(error);
-    } else {
-      pending.resolve(message.result);
-    }
+    if (message.type === 'error') pending.reject(deserializeError(message.error));
+    else pending.resolve(message.result);
+  }
+
+  private fail(reason: string): void {
+    this.gone ??= reason;
+    const error = new WorkerGoneError(reason);
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+}
+
+/** The app's engine worker: a dedicated module worker running engine.worker.ts. */
+export class EngineWorkerClient extends ProtocolClient {
+  constructor() {
+    const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'tabswarm-engine' });
+    super({
+      post: (request) => worker.postMessage(request),
+      listen: (onMessage, onCrash) => {
+        worker.onmessage = (event: MessageEvent<WorkerMessage>) => onMessage(event.data);
+        worker.onerror = (event) => onCrash(`engine worker crashed: ${event.message}`);
+        worker.onmessageerror = () => onCrash('engine worker sent a message that could not be deserialized');
+      },
+      close: () => worker.terminate(),
+    });
   }
 }

@@ -1,25 +1,23 @@
 /// <reference lib="webworker" />
-import type { WorkerRequest, WorkerResponse } from './protocol.ts';
+// The engine worker: a WorkerHost wired to postMessage. Training runs here so the page stays responsive.
+import { createContributor } from './contributor.ts';
+import { WorkerHost } from './host.ts';
+import { openCheckpointStore } from './persist.ts';
 import { probeGpu } from './probe.ts';
+import type { WorkerMessage } from './protocol.ts';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-function reply(message: WorkerResponse): void {
-  scope.postMessage(message);
+function transferables(message: WorkerMessage): Transferable[] {
+  // exported model files can be hundreds of MB: move them instead of copying
+  if (message.type === 'result' && message.request === 'export') return message.result.map((f) => f.data);
+  return [];
 }
 
-scope.onmessage = async (event: MessageEvent<WorkerRequest>) => {
-  const request = event.data;
-  try {
-    switch (request.type) {
-      case 'probe':
-        reply({ id: request.id, type: 'probe', result: await probeGpu() });
-        break;
-      default:
-        request.type satisfies never;
-    }
-  } catch (error) {
-    const e = error instanceof Error ? error : new Error(String(error));
-    reply({ id: request.id, type: 'error', error: { name: e.name, message: e.message, stack: e.stack } });
-  }
-};
+const host = new WorkerHost((message) => scope.postMessage(message, transferables(message)), {
+  probe: probeGpu,
+  createContributor,
+  openStore: (key) => openCheckpointStore(key),
+});
+
+scope.onmessage = (event: MessageEvent<unknown>) => void host.handle(event.data);

@@ -1,5 +1,7 @@
-// The typed protocol between the page and the engine worker. Every request carries an id; every reply
-// names the id it answers. Errors cross as {name, message, stack}.
+// The typed protocol between the page and the engine worker, in one file. Every request carries an id; the
+// reply names the id it answers; errors cross as {name, message, stack}. Events (progress, stats, rollouts to
+// publish) flow from the worker unasked. The same `TabswarmWorkerApi` is served behind a Worker and in-thread.
+import type { RolloutBatch } from '../rl/transport.ts';
 
 export interface GpuProbe {
   webgpu: boolean;
@@ -8,8 +10,189 @@ export interface GpuProbe {
   reason: string | null;
 }
 
-export type WorkerRequest = { id: number; type: 'probe' };
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
-export type WorkerResponse =
-  | { id: number; type: 'probe'; result: GpuProbe }
-  | { id: number; type: 'error'; error: { name: string; message: string; stack?: string } };
+export interface LoadOptions {
+  /** Base URL of a Hugging Face folder (config.json, model.safetensors, tokenizer.json, tokenizer_config.json). */
+  modelUrl: string;
+  swarmId: string;
+  peerId: string;
+  backend: BackendChoice;
+  /** Restore weights, optimizer state and round from this tab's storage when a checkpoint exists. */
+  resume: boolean;
+  /** Refuse models whose estimated working set exceeds this many bytes (memory guard). */
+  memoryBudgetBytes?: number;
+}
+
+export interface LoadResult {
+  backend: 'webgpu' | 'cpu';
+  modelId: string;
+  parameterCount: number;
+  /** Last completed round restored from storage, or null for a fresh start. */
+  resumedRound: number | null;
+}
+
+export interface RoundClock {
+  genesisMs: number;
+  roundMs: number;
+}
+
+export interface RunOptions {
+  /** When the swarm has a clock, rounds follow it; without one each round follows the last. */
+  clock?: RoundClock;
+}
+
+export interface SampleCompletion {
+  prompt: string;
+  text: string;
+  reward: number;
+  correct: boolean;
+}
+
+export interface RoundStats {
+  round: number;
+  stage: string;
+  ownReward: number;
+  ownAccuracy: number;
+  /** Mean of peers' re-scored rewards this round; null when no peer sent anything usable. */
+  swarmReward: number | null;
+  swarmAccuracy: number | null;
+  localRollouts: number;
+  externalRollouts: number;
+  peersHeard: number;
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+  rolloutsPerSecond: number;
+  samples: SampleCompletion[];
+}
+
+export interface ExportedFile {
+  name: string;
+  data: ArrayBuffer;
+}
+
+export type Phase = 'idle' | 'loading' | 'ready' | 'running' | 'paused' | 'stopped' | 'error';
+
+export type ProgressStage = 'download' | 'compile' | 'load' | 'restore';
+
+export interface Progress {
+  stage: ProgressStage;
+  /** What is being worked on: a file name, a kernel family. */
+  item: string;
+  loaded: number;
+  /** null when the size is unknown (no content-length) */
+  total: number | null;
+  /** 0..100, or null when the total is unknown */
+  percent: number | null;
+}
+
+export type WorkerEvent =
+  | { kind: 'progress'; progress: Progress }
+  | { kind: 'phase'; phase: Phase; detail: string | null }
+  | { kind: 'stats'; stats: RoundStats }
+  | { kind: 'publish'; batch: RolloutBatch }
+  | { kind: 'saved'; round: number; bytes: number; store: 'opfs' | 'indexeddb' }
+  /** something went wrong that does not stop contributing (e.g. a checkpoint could not be written) */
+  | { kind: 'warning'; message: string };
+
+/** What each request type answers with. */
+export interface Results {
+  probe: GpuProbe;
+  load: LoadResult;
+  start: void;
+  pause: void;
+  resume: void;
+  stop: void;
+  throttle: void;
+  deliver: void;
+  reset: void;
+  export: ExportedFile[];
+}
+
+export type WorkerRequest =
+  | { id: number; type: 'probe' }
+  | { id: number; type: 'load'; options: LoadOptions }
+  | { id: number; type: 'start'; options: RunOptions }
+  | { id: number; type: 'pause' }
+  | { id: number; type: 'resume' }
+  | { id: number; type: 'stop' }
+  /** duty in (0, 1]: the share of wall time the GPU may be busy */
+  | { id: number; type: 'throttle'; duty: number }
+  /** a peer's rollouts, received by the page's libp2p node (WebRTC lives on the page, not in workers) */
+  | { id: number; type: 'deliver'; batch: RolloutBatch }
+  /** stop and clear this tab's checkpoint */
+  | { id: number; type: 'reset' }
+  | { id: number; type: 'export' };
+
+export type RequestType = WorkerRequest['type'];
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+export type WorkerReply =
+  | { [K in RequestType]: { id: number; type: 'result'; request: K; result: Results[K] } }[RequestType]
+  | { id: number; type: 'error'; error: SerializedError };
+
+export type WorkerMessage = WorkerReply | { id: null; type: 'event'; event: WorkerEvent };
+
+/** The engine worker as the page sees it; served by WorkerClient (real worker) and in-thread for tests. */
+export interface TabswarmWorkerApi {
+  probe(): Promise<GpuProbe>;
+  load(options: LoadOptions): Promise<LoadResult>;
+  start(options: RunOptions): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+  throttle(duty: number): Promise<void>;
+  deliver(batch: RolloutBatch): Promise<void>;
+  reset(): Promise<void>;
+  exportModel(): Promise<ExportedFile[]>;
+  /** returns an unsubscribe function */
+  onEvent(listener: (event: WorkerEvent) => void): () => void;
+  terminate(): void;
+}
+
+/** A request the worker could not parse or does not know; named so the page can tell it from engine failures. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+/** The worker died or was terminated with requests in flight. */
+export class WorkerGoneError extends Error {
+  override name = 'WorkerGoneError';
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: typeof error === 'string' ? error : JSON.stringify(error) ?? String(error) };
+}
+
+/** Rebuilds an Error that keeps the worker-side name (e.g. ModelTooLargeError) so the UI can branch on it. */
+export function deserializeError(error: SerializedError): Error {
+  const e = new Error(error.message);
+  e.name = error.name;
+  if (error.stack) e.stack = error.stack;
+  return e;
+}
+
+const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export',
+]);
+
+/** Checks the envelope of something that arrived over postMessage before the host switches on it. */
+export function parseRequest(value: unknown): WorkerRequest {
+  if (typeof value !== 'object' || value === null) throw new ProtocolError('worker request must be an object');
+  const v = value as { id?: unknown; type?: unknown; duty?: unknown };
+  if (typeof v.id !== 'number' || !Number.isInteger(v.id)) throw new ProtocolError('worker request needs an integer id');
+  if (typeof v.type !== 'string' || !REQUEST_TYPES.has(v.type)) {
+    throw new ProtocolError(`unknown worker request type ${JSON.stringify(v.type)}`);
+  }
+  if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {
+    throw new ProtocolError(`throttle duty must be in (0, 1], got ${String(v.duty)}`);
+  }
+  return value as WorkerRequest;
+}

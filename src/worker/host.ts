@@ -1,0 +1,167 @@
+// The worker's side of the protocol, independent of where it runs: engine.worker.ts wires it to
+// postMessage, `createInThreadWorker` wires it straight to a ProtocolClient (tests, no worker needed).
+import { ContributionLoop, type Contributor } from './loop.ts';
+import { checkpointKey, type CheckpointStore } from './persist.ts';
+import {
+  parseRequest,
+  ProtocolError,
+  serializeError,
+  type GpuProbe,
+  type LoadOptions,
+  type LoadResult,
+  type Progress,
+  type Results,
+  type WorkerEvent,
+  type WorkerMessage,
+  type WorkerRequest,
+} from './protocol.ts';
+import { WorkerTransport } from './transport.ts';
+
+export interface HostDeps {
+  probe(): Promise<GpuProbe>;
+  /** builds engine + round runner; throws ModelTooLargeError (or similar, named) when the model does not fit */
+  createContributor(options: LoadOptions, onProgress: (progress: Progress) => void): Promise<Contributor>;
+  openStore(key: string): Promise<CheckpointStore | null>;
+}
+
+/** A request that needs a loaded model arrived before `load` succeeded. */
+export class NotLoadedError extends Error {
+  override name = 'NotLoadedError';
+}
+
+interface Loaded {
+  contributor: Contributor;
+  transport: WorkerTransport;
+  store: CheckpointStore | null;
+  loop: ContributionLoop;
+}
+
+export class WorkerHost {
+  private loaded: Loaded | null = null;
+  private duty = 1;
+
+  constructor(
+    private readonly post: (message: WorkerMessage) => void,
+    private readonly deps: HostDeps,
+  ) {}
+
+  /** Never throws: every failure becomes an error reply (or is dropped when not even an id can be read). */
+  async handle(raw: unknown): Promise<void> {
+    let request: WorkerRequest;
+    try {
+      request = parseRequest(raw);
+    } catch (error) {
+      const id = (raw as { id?: unknown } | null)?.id;
+      if (typeof id === 'number') this.post({ id, type: 'error', error: serializeError(error) });
+      else this.emit({ kind: 'warning', message: `dropped a malformed request: ${(error as Error).message}` });
+      return;
+    }
+    try {
+      await this.dispatch(request);
+    } catch (error) {
+      this.post({ id: request.id, type: 'error', error: serializeError(error) });
+    }
+  }
+
+  private async dispatch(request: WorkerRequest): Promise<void> {
+    switch (request.type) {
+      case 'probe':
+        return this.reply(request.id, 'probe', await this.deps.probe());
+      case 'load':
+        return this.reply(request.id, 'load', await this.load(request.options));
+      case 'start':
+        this.need('start').loop.start(request.options);
+        return this.reply(request.id, 'start', undefined);
+      case 'pause':
+        this.need('pause').loop.pause();
+        return this.reply(request.id, 'pause', undefined);
+      case 'resume':
+        this.need('resume').loop.resume();
+        return this.reply(request.id, 'resume', undefined);
+      case 'stop':
+        await this.loaded?.loop.stop();
+        return this.reply(request.id, 'stop', undefined);
+      case 'throttle':
+        this.duty = request.duty;
+        this.loaded?.loop.setDuty(request.duty);
+        return this.reply(request.id, 'throttle', undefined);
+      case 'deliver':
+        this.need('deliver').transport.deliver(request.batch);
+        return this.reply(request.id, 'deliver', undefined);
+      case 'reset':
+        await this.reset();
+        return this.reply(request.id, 'reset', undefined);
+      case 'export':
+        return this.reply(request.id, 'export', await this.need('export').contributor.exportModel());
+      default:
+        throw new ProtocolError(`unhandled request ${(request satisfies never as { type: string }).type}`);
+    }
+  }
+
+  private async load(options: LoadOptions): Promise<LoadResult> {
+    if (this.loaded) await this.unload();
+    this.emit({ kind: 'phase', phase: 'loading', detail: options.modelUrl });
+    const onProgress = (progress: Progress) => this.emit({ kind: 'progress', progress });
+    let contributor: Contributor;
+    try {
+      contributor = await this.deps.createContributor(options, onProgress);
+    } catch (error) {
+      this.emit({ kind: 'phase', phase: 'error', detail: `${(error as Error).name}: ${(error as Error).message}` });
+      throw error;
+    }
+    const store = await this.deps.openStore(checkpointKey(options.swarmId, contributor.modelId));
+    let resumedRound: number | null = null;
+    if (store && options.resume) {
+      try {
+        const checkpoint = await store.load();
+        if (checkpoint && checkpoint.modelId === contributor.modelId) {
+          onProgress({ stage: 'restore', item: `round ${checkpoint.round}`, loaded: 0, total: 1, percent: 0 });
+          await contributor.loadState(checkpoint);
+          onProgress({ stage: 'restore', item: `round ${checkpoint.round}`, loaded: 1, total: 1, percent: 100 });
+          resumedRound = checkpoint.round;
+        }
+      } catch (error) {
+        // an unreadable checkpoint must not lock the tab out: start fresh and say why
+        this.emit({ kind: 'warning', message: `could not resume (${(error as Error).message}); starting fresh` });
+      }
+    }
+    const transport = new WorkerTransport(options.peerId, (batch) => this.emit({ kind: 'publish', batch }));
+    const loop = new ContributionLoop({ contributor, transport, store, emit: (e) => this.emit(e) }, resumedRound);
+    loop.setDuty(this.duty);
+    this.loaded = { contributor, transport, store, loop };
+    this.emit({ kind: 'phase', phase: 'ready', detail: null });
+    return { backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount, resumedRound };
+  }
+
+  private async reset(): Promise<void> {
+    const loaded = this.loaded;
+    if (!loaded) return;
+    await loaded.loop.stop();
+    await loaded.store?.clear();
+    // the weights in memory are still the trained ones; a reset means the next load starts from the shipped model
+    await this.unload();
+    this.emit({ kind: 'phase', phase: 'idle', detail: 'checkpoint cleared' });
+  }
+
+  private async unload(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = null;
+    if (!loaded) return;
+    await loaded.loop.stop();
+    await loaded.transport.close();
+    loaded.contributor.dispose();
+  }
+
+  private need(what: string): Loaded {
+    if (!this.loaded) throw new NotLoadedError(`cannot ${what}: no model is loaded yet`);
+    return this.loaded;
+  }
+
+  private reply<K extends keyof Results>(id: number, request: K, result: Results[K]): void {
+    this.post({ id, type: 'result', request, result } as WorkerMessage);
+  }
+
+  private emit(event: WorkerEvent): void {
+    this.post({ id: null, type: 'event', event });
+  }
+}

@@ -1,0 +1,150 @@
+// Runs rounds one after another: wait for the round (swarm clock), run it, checkpoint it, rest so the GPU is
+// busy only `duty` of the time. Pause takes effect between rounds; stop aborts the round in flight.
+import type { Transport } from '../rl/transport.ts';
+import type { Checkpoint, CheckpointStore } from './persist.ts';
+import type { ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
+
+/** What the worker runs each round: the engine plus the RL round runner, behind one small interface. */
+export interface Contributor {
+  readonly backend: 'webgpu' | 'cpu';
+  readonly modelId: string;
+  readonly parameterCount: number;
+  runRound(round: number, transport: Transport, signal: AbortSignal): Promise<RoundStats>;
+  /** weights + optimizer state; `round` is filled in by the loop */
+  saveState(): Promise<Omit<Checkpoint, 'round'>>;
+  loadState(checkpoint: Checkpoint): Promise<void>;
+  /** the current model as a Hugging Face folder */
+  exportModel(): Promise<ExportedFile[]>;
+  dispose(): void;
+}
+
+export interface LoopDeps {
+  contributor: Contributor;
+  transport: Transport;
+  store: CheckpointStore | null;
+  emit(event: WorkerEvent): void;
+  now?: () => number;
+}
+
+/** The round to run after `last`: the next one, or the swarm clock's current one if we fell behind. */
+export function nextRound(last: number | null, clock: RoundClock | undefined, nowMs: number): number {
+  const following = last === null ? 0 : last + 1;
+  if (!clock) return following;
+  const current = Math.max(0, Math.floor((nowMs - clock.genesisMs) / clock.roundMs));
+  return last === null ? current : Math.max(following, current);
+}
+
+/** Milliseconds of rest after `busyMs` of work so that work takes `duty` of wall time. */
+export function restAfter(busyMs: number, duty: number): number {
+  return duty >= 1 ? 0 : (busyMs * (1 - duty)) / duty;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+export class ContributionLoop {
+  private duty = 1;
+  private paused = false;
+  private unpause: (() => void) | null = null;
+  private abort = new AbortController();
+  private running: Promise<void> | null = null;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: LoopDeps,
+    /** last completed round (restored from a checkpoint), or null */
+    private lastRound: number | null,
+  ) {
+    this.now = deps.now ?? (() => Date.now());
+  }
+
+  get completedRound(): number | null {
+    return this.lastRound;
+  }
+
+  get active(): boolean {
+    return this.running !== null;
+  }
+
+  start(options: RunOptions): void {
+    if (this.running) return;
+    this.abort = new AbortController();
+    this.running = this.run(options, this.abort.signal).finally(() => {
+      this.running = null;
+    });
+  }
+
+  setDuty(duty: number): void {
+    this.duty = Math.min(1, Math.max(0.05, duty));
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    if (this.running) this.deps.emit({ kind: 'phase', phase: 'paused', detail: 'paused; the round in flight finishes first' });
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.unpause?.();
+    this.unpause = null;
+    if (this.running) this.deps.emit({ kind: 'phase', phase: 'running', detail: null });
+  }
+
+  /** aborts the round in flight and resolves once the loop has exited */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    this.unpause?.();
+    await this.running;
+  }
+
+  private async run(options: RunOptions, signal: AbortSignal): Promise<void> {
+    const { contributor, transport, store, emit } = this.deps;
+    emit({ kind: 'phase', phase: this.paused ? 'paused' : 'running', detail: null });
+    try {
+      while (!signal.aborted) {
+        if (this.paused) {
+          await new Promise<void>((resolve) => (this.unpause = resolve));
+          continue;
+        }
+        const round = nextRound(this.lastRound, options.clock, this.now());
+        if (options.clock) await sleep(options.clock.genesisMs + round * options.clock.roundMs - this.now(), signal);
+        if (signal.aborted) break;
+        const started = this.now();
+        const stats = await contributor.runRound(round, transport, signal);
+        if (signal.aborted) break;
+        this.lastRound = round;
+        transport.prune(round - 1);
+        emit({ kind: 'stats', stats });
+        await this.checkpoint(round, contributor, store);
+        await sleep(restAfter(this.now() - started, this.duty), signal);
+      }
+      emit({ kind: 'phase', phase: 'stopped', detail: null });
+    } catch (error) {
+      if (signal.aborted) emit({ kind: 'phase', phase: 'stopped', detail: null });
+      else emit({ kind: 'phase', phase: 'error', detail: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
+
+  /** A failed save is reported but never stops training: the tab just resumes from an older round. */
+  private async checkpoint(round: number, contributor: Contributor, store: CheckpointStore | null): Promise<void> {
+    if (!store) return;
+    try {
+      const bytes = await store.save({ ...(await contributor.saveState()), round });
+      this.deps.emit({ kind: 'saved', round, bytes, store: store.kind });
+    } catch (error) {
+      this.deps.emit({ kind: 'warning', message: `checkpoint of round ${round} not saved: ${(error as Error).message}` });
+    }
+  }
+}
