@@ -2,7 +2,7 @@
 // signed by the wallet AND by the peer's Ed25519 key over the same 32-byte digest. The wallet signature is
 // what the coordinator contract checks; the peer signature is what stops anyone from claiming a peer id
 // whose key they do not hold (the contract cannot check Ed25519, so relayers and peers check it here).
-import { hashTypedData, isAddress, isAddressEqual, isHex, recoverTypedDataAddress, hexToBytes, bytesToHex, type Address, type Hex } from 'viem';
+import { hashTypedData, isAddress, isAddressEqual, isHex, recoverTypedDataAddress, hexToBytes, bytesToHex, type Address, type Hex, type VerifyTypedDataParameters } from 'viem';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
 
@@ -157,7 +157,7 @@ export function ecdsaSignatureProblem(signature: Hex): string | null {
 
 /** The subset of a viem public client used to check ERC-1271 (contract wallet) signatures. */
 export interface TypedDataVerifier {
-  verifyTypedData(args: ReturnType<typeof bindingTypedData> & { address: Address; signature: Hex }): Promise<boolean>;
+  verifyTypedData(args: VerifyTypedDataParameters<typeof PEER_BINDING_TYPES, 'PeerBinding'>): Promise<boolean>;
 }
 
 export interface VerifyBindingOptions {

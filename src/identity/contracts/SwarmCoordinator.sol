@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// Contract wallets (Safe, smart accounts) answer this instead of producing an ECDSA signature.
+interface IERC1271 {
+    function isValidSignature(bytes32 digest, bytes calldata signature) external view returns (bytes4);
+}
+
+/// The register, rewards and winners of one tabswarm swarm.
+///
+/// A peer id is bound to a wallet by an EIP-712 `PeerBinding` that the wallet signs (checked here) and the peer's
+/// Ed25519 libp2p key signs (checked off-chain by relayers and peers: the EVM has no Ed25519 precompile). The peer
+/// signature is kept in the registration event so anyone can audit it, and a stage manager revokes bindings whose
+/// peer signature is bad, so a peer id cannot stay claimed by someone who does not hold its key.
+contract SwarmCoordinator {
+    struct PeerBinding {
+        address account;
+        string peerId;
+        string swarmId;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    struct PeerEntry {
+        string peerId;
+        address account;
+        int256 totalReward;
+        uint256 totalWins;
+    }
+
+    error NotOwner();
+    error NotStageManager();
+    error ZeroAddress();
+    error InvalidStageCount();
+    error WrongSwarm();
+    error BindingExpired(uint256 deadline);
+    error InvalidNonce(uint256 expected);
+    error SenderNotAccount();
+    error InvalidSignature();
+    error InvalidSignatureLength();
+    error SignatureMalleable();
+    error InvalidPeerId();
+    error InvalidPeerSignatureLength();
+    error PeerIdTaken(address account);
+    error PeerNotRegistered(string peerId);
+    error NotPeerAccount();
+    error RoundNotOpen(uint256 round, uint256 stage);
+    error RewardAlreadySubmitted(uint256 round, uint256 stage, string peerId);
+    error WinnersAlreadySubmitted(uint256 round, string peerId);
+    error InvalidWinners();
+    error DuplicateWinner(string peerId);
+    error LengthMismatch();
+    error BatchTooLarge(uint256 max);
+
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    event StageManagerSet(address indexed manager, bool enabled);
+    event PeerRegistered(address indexed account, bytes32 indexed peerIdHash, string peerId, uint256 nonce, bytes peerSignature, address submitter);
+    event PeerRevoked(address indexed account, bytes32 indexed peerIdHash, string peerId);
+    event StageAdvanced(uint256 indexed round, uint256 stage);
+    event RoundAdvanced(uint256 indexed round);
+    event RewardSubmitted(uint256 indexed round, uint256 indexed stage, bytes32 indexed peerIdHash, string peerId, int256 reward, address submitter);
+    event WinnersSubmitted(uint256 indexed round, bytes32 indexed voterIdHash, string voterPeerId, string[] winners);
+
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 public constant PEER_BINDING_TYPEHASH =
+        keccak256("PeerBinding(address account,string peerId,string swarmId,uint256 nonce,uint256 deadline)");
+    bytes32 private constant NAME_HASH = keccak256("tabswarm SwarmCoordinator");
+    bytes32 private constant VERSION_HASH = keccak256("1");
+    /// secp256k1n / 2: larger s values are the malleable twin of a valid signature (EIP-2).
+    uint256 private constant HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    uint256 public constant MAX_PEER_ID_BYTES = 128;
+    uint256 public constant MAX_WINNERS = 32;
+    uint256 public constant MAX_BATCH = 256;
+
+    address public owner;
+    mapping(address => bool) public stageManagers;
+    string public swarmId;
+    bytes32 private immutable swarmIdHash;
+    uint256 public immutable stagesPerRound;
+    uint256 public currentRound;
+    uint256 public currentStage;
+
+    mapping(address => uint256) public nonces;
+    PeerEntry[] private peers;
+    /// keccak256(peerId) => index in `peers` + 1 (0 = never seen).
+    mapping(bytes32 => uint256) private peerSlot;
+    mapping(address => bytes32[]) private peersOfAccount;
+    mapping(bytes32 => bool) private rewardDone;
+    mapping(bytes32 => bool) private winnersDone;
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert NotOwner();
+        _;
+    }
+
+    modifier onlyStageManager() {
+        if (!stageManagers[msg.sender]) revert NotStageManager();
+        _;
+    }
+
+    constructor(string memory swarmId_, uint256 stagesPerRound_, address stageManager) {
+        if (stagesPerRound_ == 0 || stagesPerRound_ > 16) revert InvalidStageCount();
+        if (stageManager == address(0)) revert ZeroAddress();
+        owner = msg.sender;
+        swarmId = swarmId_;
+        swarmIdHash = keccak256(bytes(swarmId_));
+        stagesPerRound = stagesPerRound_;
+        stageManagers[stageManager] = true;
+        emit OwnershipTransferred(address(0), msg.sender);
+        emit StageManagerSet(stageManager, true);
+    }
+
+    // ---- administration ----
+
+    function transferOwnership(address newOwner) external onlyOwner {
+        if (newOwner == address(0)) revert ZeroAddress();
+        emit OwnershipTransferred(owner, newOwner);
+        owner = newOwner;
+    }
+
+    function setStageManager(address manager, bool enabled) external onlyOwner {
+        if (manager == address(0)) revert ZeroAddress();
+        stageManagers[manager] = enabled;
+        emit StageManagerSet(manager, enabled);
+    }
+
+    /// Moves to the next stage; after the last stage of a round, to stage 0 of the next round.
+    function advanceStage() external onlyStageManager returns (uint256 round, uint256 stage) {
+        if (currentStage + 1 < stagesPerRound) {
+            currentStage += 1;
+        } else {
+            currentStage = 0;
+            currentRound += 1;
+            emit RoundAdvanced(currentRound);
+        }
+        emit StageAdvanced(currentRound, currentStage);
+        return (currentRound, currentStage);
+    }
+
+    // ---- EIP-712 ----
+
+    function DOMAIN_SEPARATOR() public view returns (bytes32) {
+        // Recomputed each time so a chain fork (new chain id) cannot replay old signatures.
+        return keccak256(abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this)));
+    }
+
+    /// ERC-5267: lets wallets and viem discover the signing domain.
+    function eip712Domain()
+        external
+        view
+        returns (bytes1 fields, string memory name, string memory version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] memory extensions)
+    {
+        return (hex"0f", "tabswarm SwarmCoordinator", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    function hashPeerBinding(PeerBinding calldata b) public view returns (bytes32) {
+        bytes32 structHash = keccak256(
+            abi.encode(PEER_BINDING_TYPEHASH, b.account, keccak256(bytes(b.peerId)), keccak256(bytes(b.swarmId)), b.nonce, b.deadline)
+        );
+        return keccak256(abi.encodePacked(hex"1901", DOMAIN_SEPARATOR(), structHash));
+    }
+
+    // ---- registration ----
+
+    /// Registration sent by the account itself (it pays gas; no wallet signature needed).
+    function registerPeer(PeerBinding calldata b, bytes calldata peerSignature) external {
+        if (msg.sender != b.account) revert SenderNotAccount();
+        _register(b, peerSignature);
+    }
+
+    /// Registration relayed by anyone (the coordinator service: gasless for the user) with the wallet's signature.
+    function registerPeerWithSig(PeerBinding calldata b, bytes calldata walletSignature, bytes calldata peerSignature) external {
+        _checkSignature(b.account, hashPeerBinding(b), walletSignature);
+        _register(b, peerSignature);
+    }
+
+    /// Drops a binding whose peer signature was found invalid off-chain, freeing the peer id for its real owner.
+    function revokePeer(string calldata peerId) external onlyStageManager {
+        bytes32 h = keccak256(bytes(peerId));
+        uint256 slot = peerSlot[h];
+        if (slot == 0 || peers[slot - 1].account == address(0)) revert PeerNotRegistered(peerId);
+        address account = peers[slot - 1].account;
+        peers[slot - 1].account = address(0);
+        bytes32[] storage list = peersOfAccount[account];
+        for (uint256 i = 0; i < list.length; i++) {
+            if (list[i] == h) {
+                list[i] = list[list.length - 1];
+                list.pop();
+                break;
+            }
+        }
+        emit PeerRevoked(account, h, peerId);
+    }
+
+    function _register(PeerBinding calldata b, bytes calldata peerSignature) private {
+        if (keccak256(bytes(b.swarmId)) != swarmIdHash) revert WrongSwarm();
+        if (block.timestamp > b.deadline) revert BindingExpired(b.deadline);
+        if (b.nonce != nonces[b.account]) revert InvalidNonce(nonces[b.account]);
+        uint256 len = bytes(b.peerId).length;
+        if (len == 0 || len > MAX_PEER_ID_BYTES) revert InvalidPeerId();
+        if (peerSignature.length != 64) revert InvalidPeerSignatureLength();
+        bytes32 h = keccak256(bytes(b.peerId));
+        uint256 slot = peerSlot[h];
+        if (slot != 0 && peers[slot - 1].account != address(0)) revert PeerIdTaken(peers[slot - 1].account);
+        nonces[b.account] += 1;
+        if (slot == 0) {
+            peers.push(PeerEntry({peerId: b.peerId, account: b.account, totalReward: 0, totalWins: 0}));
+            peerSlot[h] = peers.length;
+        } else {
+            peers[slot - 1].account = b.account;
+        }
+        peersOfAccount[b.account].push(h);
+        emit PeerRegistered(b.account, h, b.peerId, b.nonce, peerSignature, msg.sender);
+    }
+
+    function _checkSignature(address account, bytes32 digest, bytes calldata signature) private view {
+        if (account.code.length > 0) {
+            (bool ok, bytes memory ret) = account.staticcall(abi.encodeCall(IERC1271.isValidSignature, (digest, signature)));
+            if (!ok || ret.length != 32 || bytes4(ret) != IERC1271.isValidSignature.selector) revert InvalidSignature();
+            return;
+        }
+        if (signature.length != 65) revert InvalidSignatureLength();
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (uint256(s) > HALF_N) revert SignatureMalleable();
+        if (v != 27 && v != 28) revert InvalidSignature();
+        address signer = ecrecover(digest, v, r, s);
+        if (signer == address(0) || signer != account) revert InvalidSignature();
+    }
+
+    // ---- rewards and winners ----
+
+    /// A peer's own account reports its reward for one stage of one round, once.
+    function submitReward(uint256 round, uint256 stage, int256 reward, string calldata peerId) external {
+        uint256 slot = _boundSlot(peerId);
+        if (peers[slot - 1].account != msg.sender) revert NotPeerAccount();
+        _checkOpen(round, stage);
+        bytes32 key = keccak256(abi.encode(round, stage, keccak256(bytes(peerId))));
+        if (rewardDone[key]) revert RewardAlreadySubmitted(round, stage, peerId);
+        _recordReward(key, slot, round, stage, reward, peerId);
+    }
+
+    /// The coordinator's batched, gasless path. Unregistered peers and repeats are skipped rather than reverting,
+    /// so one stale entry cannot sink a whole batch; returns how many rewards were recorded.
+    function submitRewardsFor(uint256 round, uint256 stage, string[] calldata peerIds, int256[] calldata rewards)
+        external
+        onlyStageManager
+        returns (uint256 recorded)
+    {
+        if (peerIds.length != rewards.length) revert LengthMismatch();
+        if (peerIds.length > MAX_BATCH) revert BatchTooLarge(MAX_BATCH);
+        _checkOpen(round, stage);
+        for (uint256 i = 0; i < peerIds.length; i++) {
+            bytes32 h = keccak256(bytes(peerIds[i]));
+            uint256 slot = peerSlot[h];
+            if (slot == 0 || peers[slot - 1].account == address(0)) continue;
+            bytes32 key = keccak256(abi.encode(round, stage, h));
+            if (rewardDone[key]) continue;
+            _recordReward(key, slot, round, stage, rewards[i], peerIds[i]);
+            recorded += 1;
+        }
+    }
+
+    /// A voter (by its bound account) names the round's winners, once per round; each named peer gains one win.
+    function submitWinners(uint256 round, string[] calldata winners, string calldata peerId) external {
+        uint256 voterSlot = _boundSlot(peerId);
+        if (peers[voterSlot - 1].account != msg.sender) revert NotPeerAccount();
+        if (round > currentRound) revert RoundNotOpen(round, 0);
+        if (winners.length == 0 || winners.length > MAX_WINNERS) revert InvalidWinners();
+        bytes32 voterHash = keccak256(bytes(peerId));
+        bytes32 key = keccak256(abi.encode(round, voterHash));
+        if (winnersDone[key]) revert WinnersAlreadySubmitted(round, peerId);
+        winnersDone[key] = true;
+        uint256[] memory slots = new uint256[](winners.length);
+        for (uint256 i = 0; i < winners.length; i++) {
+            uint256 slot = _boundSlot(winners[i]);
+            for (uint256 j = 0; j < i; j++) {
+                if (slots[j] == slot) revert DuplicateWinner(winners[i]);
+            }
+            slots[i] = slot;
+            peers[slot - 1].totalWins += 1;
+        }
+        emit WinnersSubmitted(round, voterHash, peerId, winners);
+    }
+
+    function _recordReward(bytes32 key, uint256 slot, uint256 round, uint256 stage, int256 reward, string calldata peerId) private {
+        rewardDone[key] = true;
+        peers[slot - 1].totalReward += reward;
+        emit RewardSubmitted(round, stage, keccak256(bytes(peerId)), peerId, reward, msg.sender);
+    }
+
+    function _boundSlot(string calldata peerId) private view returns (uint256 slot) {
+        slot = peerSlot[keccak256(bytes(peerId))];
+        if (slot == 0 || peers[slot - 1].account == address(0)) revert PeerNotRegistered(peerId);
+    }
+
+    function _checkOpen(uint256 round, uint256 stage) private view {
+        if (stage >= stagesPerRound || round > currentRound || (round == currentRound && stage > currentStage)) {
+            revert RoundNotOpen(round, stage);
+        }
+    }
+
+    // ---- views ----
+
+    function accountOf(string calldata peerId) external view returns (address) {
+        uint256 slot = peerSlot[keccak256(bytes(peerId))];
+        return slot == 0 ? address(0) : peers[slot - 1].account;
+    }
+
+    function peerIdsOf(address account) external view returns (string[] memory ids) {
+        bytes32[] storage list = peersOfAccount[account];
+        ids = new string[](list.length);
+        for (uint256 i = 0; i < list.length; i++) ids[i] = peers[peerSlot[list[i]] - 1].peerId;
+    }
+
+    function totalRewards(string calldata peerId) external view returns (int256) {
+        uint256 slot = peerSlot[keccak256(bytes(peerId))];
+        return slot == 0 ? int256(0) : peers[slot - 1].totalReward;
+    }
+
+    function totalWins(string calldata peerId) external view returns (uint256) {
+        uint256 slot = peerSlot[keccak256(bytes(peerId))];
+        return slot == 0 ? 0 : peers[slot - 1].totalWins;
+    }
+
+    function rewardSubmitted(uint256 round, uint256 stage, string calldata peerId) external view returns (bool) {
+        return rewardDone[keccak256(abi.encode(round, stage, keccak256(bytes(peerId))))];
+    }
+
+    function winnersSubmitted(uint256 round, string calldata peerId) external view returns (bool) {
+        return winnersDone[keccak256(abi.encode(round, keccak256(bytes(peerId))))];
+    }
+
+    /// Every peer id ever registered (revoked ones keep their totals, with account zero).
+    function peerCount() external view returns (uint256) {
+        return peers.length;
+    }
+
+    /// One page of the register in registration order; sorting by reward is left to the reader (no on-chain sort).
+    function leaderboard(uint256 offset, uint256 limit) external view returns (PeerEntry[] memory page) {
+        if (offset >= peers.length) return new PeerEntry[](0);
+        uint256 end = offset + (limit > MAX_BATCH ? MAX_BATCH : limit);
+        if (end > peers.length) end = peers.length;
+        page = new PeerEntry[](end - offset);
+        for (uint256 i = offset; i < end; i++) page[i - offset] = peers[i];
+    }
+}
