@@ -1,14 +1,18 @@
 // The bootstrap relay: websockets for browsers, circuit relay v2 so browsers can signal WebRTC through it,
-// gossipsub + pubsub peer discovery so peers learn about each other. It carries no training traffic.
+// gossipsub + pubsub peer discovery so peers learn about each other. It carries no training traffic: it
+// never subscribes to a swarm's rounds topic, and gossipsub does not run over relayed (limited) circuits.
 import http from 'node:http';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { webSockets } from '@libp2p/websockets';
 import { noise } from '@libp2p/noise';
 import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
-import { gossipsub } from '@libp2p/gossipsub';
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 import { discoveryTopic, RELAY_DATA_LIMIT, RELAY_DURATION_LIMIT_MS } from '../src/swarm/constants.ts';
 
 export interface RelayOptions {
@@ -17,25 +21,58 @@ export interface RelayOptions {
   /** HTTP health endpoint port; 0 picks a free one, null disables it. */
   healthPort?: number | null;
   swarmId?: string;
+  /**
+   * File holding the relay's private key (created when missing): a restarted relay keeps its peer id, so the
+   * /p2p/<id> addresses peers were given stay valid.
+   */
+  keyFile?: string;
+  /** addresses to announce instead of the listen address, e.g. /dns4/relay.example/tcp/443/wss behind TLS */
+  announce?: string[];
 }
 
 export interface RunningRelay {
-  node: Libp2p;
+  node: Libp2p<{ pubsub: GossipSub }>;
   multiaddrs: string[];
   healthUrl: string | null;
   stop(): Promise<void>;
+}
+
+export class RelayKeyError extends Error {
+  override name = 'RelayKeyError';
+}
+
+async function loadOrCreateKey(file: string): Promise<PrivateKey> {
+  let bytes: Buffer | null = null;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new RelayKeyError(`cannot read relay key ${file}: ${(error as Error).message}`);
+  }
+  if (bytes) {
+    try {
+      return privateKeyFromProtobuf(new Uint8Array(bytes));
+    } catch (error) {
+      throw new RelayKeyError(`relay key ${file} is not a libp2p private key: ${(error as Error).message}`);
+    }
+  }
+  const key = await generateKeyPair('Ed25519');
+  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 });
+  return key;
 }
 
 export async function startRelay(options: RelayOptions = {}): Promise<RunningRelay> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 9090;
   const swarmId = options.swarmId ?? 'local';
+  const privateKey = options.keyFile ? await loadOrCreateKey(options.keyFile) : undefined;
   const node = await createLibp2p({
-    addresses: { listen: [`/ip4/${host}/tcp/${port}/ws`] },
+    ...(privateKey ? { privateKey } : {}),
+    addresses: { listen: [`/ip4/${host}/tcp/${port}/ws`], ...(options.announce ? { announce: options.announce } : {}) },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections: 1024 },
+    // a booth opens many tabs from one address within a second; the default (5/s per host) would refuse them
+    connectionManager: { maxConnections: 1024, inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
     services: {
       identify: identify(),
       relay: circuitRelayServer({
@@ -45,7 +82,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
           defaultDurationLimit: RELAY_DURATION_LIMIT_MS,
         },
       }),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        globalSignaturePolicy: 'StrictSign',
+        // tabs behind one NAT (or on one machine) share an IP; the relay must not penalise that
+        scoreParams: { IPColocationFactorWeight: 0 },
+      }),
     },
     peerDiscovery: [pubsubPeerDiscovery({ topics: [discoveryTopic(swarmId)], interval: 5_000 })],
   });
@@ -60,27 +103,40 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
         res.writeHead(404).end();
         return;
       }
+      const connections = node.getConnections();
       const body = JSON.stringify({
-        ok: true,
+        ok: node.status === 'started',
         peerId: node.peerId.toString(),
         multiaddrs,
-        connections: node.getConnections().length,
+        swarmId,
+        connections: connections.length,
         peers: node.getPeers().length,
+        discoverySubscribers: node.services.pubsub.getSubscribers(discoveryTopic(swarmId)).length,
+        uptimeS: Math.round(process.uptime()),
       });
       res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(body);
     });
-    await new Promise<void>((resolve) => server!.listen(options.healthPort ?? 0, host, resolve));
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(options.healthPort ?? 0, host, resolve);
+    });
     const address = server.address();
     if (address && typeof address === 'object') healthUrl = `http://${host}:${address.port}/health`;
   }
 
+  let stopped: Promise<void> | null = null;
   return {
     node,
     multiaddrs,
     healthUrl,
-    async stop() {
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      await node.stop();
+    stop() {
+      stopped ??= (async () => {
+        // stop accepting health checks first, then close every peer connection cleanly
+        await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+        server?.closeAllConnections();
+        await node.stop();
+      })();
+      return stopped;
     },
   };
 }

@@ -12,7 +12,15 @@ export interface RelayProcess {
   stop(): Promise<void>;
 }
 
-export async function startRelayProcess(options: { port: number; host?: string; swarmId?: string }): Promise<RelayProcess> {
+export interface RelayProcessOptions {
+  port: number;
+  host?: string;
+  swarmId?: string;
+  /** keeps the relay's peer id across restarts (tests that kill and restart it pass the same file) */
+  keyFile?: string;
+}
+
+export async function startRelayProcess(options: RelayProcessOptions): Promise<RelayProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -27,13 +35,17 @@ export async function startRelayProcess(options: { port: number; host?: string; 
       options.host ?? '127.0.0.1',
       '--swarm',
       options.swarmId ?? 'local',
+      ...(options.keyFile ? ['--key-file', options.keyFile] : []),
     ],
     { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout! });
   const info = await new Promise<{ multiaddrs: string[]; health: string | null }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('relay did not report its address within 30 s')), 30_000);
-    child.once('exit', (code) => reject(new Error(`relay exited with code ${code} before starting`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`relay exited with code ${code} before starting`));
+    });
     lines.on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as { relay?: { multiaddrs: string[]; health: string | null } };

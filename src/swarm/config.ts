@@ -1,25 +1,115 @@
-// The swarm a tab joins: where the relay is, which chain, which model. `npm start` writes the local
-// default to /swarm.json; a URL may carry another one.
+// The swarm a tab joins: where the relay is, which chain, which model, how long a round lasts. `npm start`
+// writes the local default to /swarm.json; a URL may carry another one as `?swarm=<base64url JSON>`.
+
+export interface ChainConfig {
+  chainId: number;
+  rpcUrl: string;
+  coordinator: `0x${string}`;
+}
 
 export interface SwarmConfig {
   swarmId: string;
   relayAddrs: string[];
   /** True for swarms on loopback / private networks (dev, booth): lets the browser dial ws:// and 127.0.0.1. */
   local: boolean;
+  /** length of one round; every peer derives the round index from genesisMs and roundMs */
+  roundMs: number;
+  /** unix ms at which round 0 began */
+  genesisMs: number;
+  /** task family -> relative weight (> 0) */
+  taskMix: Record<string, number>;
+  /** which model the swarm trains, e.g. a folder under /models/ or a Hugging Face id */
+  modelId: string;
+  /** the coordinator contract; absent for swarms without a chain */
+  chain?: ChainConfig;
 }
 
 export class SwarmConfigError extends Error {
   override name = 'SwarmConfigError';
 }
 
+export const DEFAULT_ROUND_MS = 20_000;
+export const DEFAULT_MODEL_ID = 'tabswarm-tiny';
+const ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+function fail(message: string): never {
+  throw new SwarmConfigError(message);
+}
+
+function parseChain(value: unknown): ChainConfig {
+  if (typeof value !== 'object' || value === null) fail('chain must be an object');
+  const c = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(c.chainId) || (c.chainId as number) <= 0) fail('chain.chainId must be a positive integer');
+  if (typeof c.rpcUrl !== 'string' || !/^(https?|wss?):\/\/[^\s]{1,500}$/.test(c.rpcUrl)) fail('chain.rpcUrl must be an http(s) or ws(s) URL');
+  if (typeof c.coordinator !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(c.coordinator)) fail('chain.coordinator must be a 0x-prefixed 20-byte address');
+  return { chainId: c.chainId as number, rpcUrl: c.rpcUrl, coordinator: c.coordinator as `0x${string}` };
+}
+
+function parseTaskMix(value: unknown): Record<string, number> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('taskMix must be an object of family -> weight');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > 32) fail('taskMix has more than 32 families');
+  const mix: Record<string, number> = {};
+  for (const [family, weight] of entries) {
+    if (!ID.test(family)) fail(`taskMix family "${family.slice(0, 40)}" must be 1-63 lowercase letters, digits, dots, dashes or underscores`);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) fail(`taskMix weight for ${family} must be a positive number`);
+    mix[family] = weight;
+  }
+  return mix;
+}
+
 export function parseSwarmConfig(value: unknown): SwarmConfig {
-  if (typeof value !== 'object' || value === null) throw new SwarmConfigError('swarm config must be an object');
+  if (typeof value !== 'object' || value === null) fail('swarm config must be an object');
   const v = value as Record<string, unknown>;
   if (typeof v.swarmId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(v.swarmId)) {
-    throw new SwarmConfigError('swarmId must be 1-63 lowercase letters, digits or dashes');
+    fail('swarmId must be 1-63 lowercase letters, digits or dashes');
   }
   if (!Array.isArray(v.relayAddrs) || v.relayAddrs.length > 16 || !v.relayAddrs.every((a) => typeof a === 'string' && a.startsWith('/') && a.length < 512)) {
-    throw new SwarmConfigError('relayAddrs must be up to 16 multiaddr strings');
+    fail('relayAddrs must be up to 16 multiaddr strings');
   }
-  return { swarmId: v.swarmId, relayAddrs: v.relayAddrs as string[], local: v.local === true };
+  const roundMs = v.roundMs ?? DEFAULT_ROUND_MS;
+  if (!Number.isSafeInteger(roundMs) || (roundMs as number) < 1_000 || (roundMs as number) > 3_600_000) fail('roundMs must be an integer from 1000 to 3600000');
+  const genesisMs = v.genesisMs ?? 0;
+  if (!Number.isSafeInteger(genesisMs) || (genesisMs as number) < 0) fail('genesisMs must be a non-negative integer (unix ms)');
+  const modelId = v.modelId ?? DEFAULT_MODEL_ID;
+  if (typeof modelId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/.test(modelId) || modelId.includes('..')) {
+    fail('modelId must be 1-128 letters, digits, dots, dashes, underscores or slashes');
+  }
+  const config: SwarmConfig = {
+    swarmId: v.swarmId,
+    relayAddrs: v.relayAddrs as string[],
+    local: v.local === true,
+    roundMs: roundMs as number,
+    genesisMs: genesisMs as number,
+    taskMix: parseTaskMix(v.taskMix),
+    modelId,
+  };
+  if (v.chain !== undefined && v.chain !== null) config.chain = parseChain(v.chain);
+  return config;
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The value of the `?swarm=` URL parameter for a config (base64url of its JSON, no padding). */
+export function encodeSwarmConfigParam(config: SwarmConfig): string {
+  return toBase64Url(new TextEncoder().encode(JSON.stringify(config)));
+}
+
+/** Parses a `?swarm=` value; any malformed input becomes a SwarmConfigError. */
+export function decodeSwarmConfigParam(param: string): SwarmConfig {
+  if (param.length > 16_384) fail('swarm URL parameter is longer than 16 KiB');
+  let json: unknown;
+  try {
+    const b64 = param.replace(/-/g, '+').replace(/_/g, '/');
+    const binary = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0))));
+  } catch (error) {
+    fail(`swarm URL parameter is not base64url JSON: ${(error as Error).message}`);
+  }
+  return parseSwarmConfig(json);
 }

@@ -1,4 +1,4 @@
-// Protocol ids and topic names in one place.
+// Protocol ids, topic names and hard limits in one place: every size or rate the swarm enforces is here.
 
 export const PROTOCOL_VERSION = 1;
 
@@ -7,11 +7,48 @@ export function discoveryTopic(swarmId: string): string {
   return `tabswarm/${swarmId}/discovery/1`;
 }
 
-/** Gossipsub topic carrying rollouts, bindings and heartbeats for one swarm. */
+/** Gossipsub topic carrying rollouts, bindings, heartbeats, critiques and votes for one swarm. */
 export function swarmTopic(swarmId: string): string {
   return `tabswarm/${swarmId}/rounds/1`;
 }
 
-/** Relayed connections only carry signalling; 1 MiB and 10 minutes is ample for WebRTC SDP exchange. */
-export const RELAY_DATA_LIMIT = 1n << 20n;
-export const RELAY_DURATION_LIMIT_MS = 10 * 60_000;
+/**
+ * Relayed connections only carry signalling (SDP + ICE, a few KiB per WebRTC handshake) and gossip until the
+ * direct link is up; the 128 KiB default is cut by a few reconnects, so allow 4 MiB and 30 minutes.
+ */
+export const RELAY_DATA_LIMIT = 4n << 20n;
+export const RELAY_DURATION_LIMIT_MS = 30 * 60_000;
+
+/** Gossipsub drops anything over 4 MiB silently on send; our own cap sits far below it. */
+export const GOSSIPSUB_MAX_BYTES = 4 * 1024 * 1024;
+/** Largest encoded swarm message we send or accept. Bigger rollout batches are split by rollout. */
+export const MAX_MESSAGE_BYTES = 512 * 1024;
+
+export const LIMITS = {
+  /** ids: swarm ids, task families, model ids */
+  idChars: 64,
+  peerIdChars: 128,
+  rolloutsPerMessage: 64,
+  completionsPerRollout: 32,
+  completionChars: 8192,
+  critiqueChars: 4096,
+  commitmentHexChars: 128,
+  /** wallet signature: 65 bytes for an EOA, up to 2 KiB for ERC-1271 contract wallets (0x + hex) */
+  walletSignatureHexChars: 2 + 2 * 2048,
+  heartbeatStats: 32,
+  statKeyChars: 32,
+  votesPerMessage: 64,
+  /** a message claims a round at most this many rounds away from ours */
+  roundWindow: 1,
+  /** an identical (sender, nonce) pair is a replay as long as it is remembered (rounds) */
+  replayMemoryRounds: 4,
+} as const;
+
+/** Per-peer token bucket: a burst, then a steady rate. Chunked rollouts of one round fit in the burst. */
+export const RATE_LIMIT = { burst: 40, perSecond: 4 } as const;
+
+/** Application score: each rejected message costs this much; below the floor a peer's messages are ignored. */
+export const SCORE = { rejectPenalty: 10, acceptReward: 0.5, max: 20, floor: -100, decayPerMinute: 0.5 } as const;
+
+/** Dialing discovered peers over WebRTC: retries with exponential backoff, capped. */
+export const DIAL = { attempts: 6, firstBackoffMs: 500, maxBackoffMs: 15_000, timeoutMs: 20_000 } as const;

@@ -1,0 +1,185 @@
+// A joined swarm: the libp2p node plus the round clock, the topic validator and typed publish/receive.
+// Validation runs inside gossipsub's topic validator, so a refused message is neither delivered to us nor
+// forwarded to anyone; accepted ones come out of `onMessage` already decoded.
+import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
+import type { PrivateKey } from '@libp2p/interface';
+import { identityBindingVerifier } from './binding.ts';
+import { RoundClock } from './clock.ts';
+import type { SwarmConfig } from './config.ts';
+import { PROTOCOL_VERSION, swarmTopic } from './constants.ts';
+import { decodeMessage, encodeMessage, type MessageHeader, type SwarmMessage } from './messages.ts';
+import { createSwarmNode, isDirect, type SwarmLibp2p } from './node.ts';
+import { SwarmValidator, type BindingVerifier, type Rejection } from './validator.ts';
+
+/** A message body without the header fields the swarm fills in. */
+export type OutgoingMessage = SwarmMessage extends infer M ? (M extends SwarmMessage ? Omit<M, keyof MessageHeader> & { round?: number } : never) : never;
+
+export interface ReceivedMessage {
+  message: SwarmMessage;
+  /** local swarm time of arrival */
+  receivedAt: number;
+  /** the peer that handed it to us (the author, or a forwarder) */
+  via: string;
+}
+
+export interface SwarmOptions {
+  privateKey?: PrivateKey;
+  bindingVerifier?: BindingVerifier;
+  denyPeers?: string[];
+  log?: (line: string) => void;
+  /** stats carried in the periodic heartbeat; heartbeats stop when absent */
+  heartbeatStats?: () => Record<string, number>;
+  heartbeatMs?: number;
+}
+
+export interface PeerLink {
+  peerId: string;
+  direct: boolean;
+  addr: string;
+}
+
+export class Swarm {
+  readonly topic: string;
+  readonly clock: RoundClock;
+  readonly validator: SwarmValidator;
+  private nonce: number;
+  private readonly messageListeners = new Set<(m: ReceivedMessage) => void>();
+  private readonly rejectListeners = new Set<(r: Rejection) => void>();
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly node: SwarmLibp2p,
+    readonly config: SwarmConfig,
+    validator: SwarmValidator,
+    clock: RoundClock,
+    log: (line: string) => void,
+  ) {
+    this.topic = swarmTopic(config.swarmId);
+    this.validator = validator;
+    this.clock = clock;
+    this.log = log;
+    // microseconds since the epoch: unique across restarts of this peer without keeping state
+    this.nonce = Date.now() * 1000;
+  }
+
+  static async join(config: SwarmConfig, options: SwarmOptions = {}): Promise<Swarm> {
+    const log = options.log ?? ((line: string) => console.warn(`swarm: ${line}`));
+    const clock = new RoundClock({ roundMs: config.roundMs, genesisMs: config.genesisMs });
+    const validator = new SwarmValidator({ swarmId: config.swarmId, clock, bindingVerifier: options.bindingVerifier ?? identityBindingVerifier(config) });
+    const node = await createSwarmNode({
+      swarmId: config.swarmId,
+      relayAddrs: config.relayAddrs,
+      privateKey: options.privateKey,
+      allowPrivateAddresses: config.local,
+      appScore: (peer) => validator.scores.get(peer),
+      denyPeers: options.denyPeers,
+      log,
+    });
+    const swarm = new Swarm(node, config, validator, clock, log);
+    swarm.attach(options);
+    return swarm;
+  }
+
+  get peerId(): string {
+    return this.node.peerId.toString();
+  }
+
+  private attach(options: SwarmOptions): void {
+    const pubsub = this.node.services.pubsub;
+    pubsub.topicValidators.set(this.topic, async (from, msg: Message) => {
+      const signer = msg.type === 'signed' ? msg.from.toString() : null;
+      const via = from.toString();
+      const verdict = await this.validator.validate(msg.data, signer, via);
+      if (verdict.ok) return TopicValidatorResult.Accept;
+      const rejection = this.validator.rejections[this.validator.rejections.length - 1];
+      this.log(`rejected message from ${rejection.from.slice(-8)} via ${via.slice(-8)}: ${verdict.reason}`);
+      for (const listener of this.rejectListeners) safely(() => listener(rejection));
+      return TopicValidatorResult.Reject;
+    });
+    pubsub.addEventListener('message', (event) => {
+      const msg = event.detail;
+      if (msg.topic !== this.topic || msg.type !== 'signed') return;
+      // the validator accepted these bytes a moment ago; decoding again keeps the validator stateless about
+      // delivery, and costs little next to the network
+      const verdictMessage = decodeAccepted(msg.data);
+      if (!verdictMessage) return;
+      const receivedAt = this.clock.now();
+      if (verdictMessage.kind === 'heartbeat') this.clock.observePeerTime(verdictMessage.peerId, verdictMessage.ts);
+      const received: ReceivedMessage = { message: verdictMessage, receivedAt, via: msg.from.toString() };
+      for (const listener of this.messageListeners) safely(() => listener(received));
+    });
+    pubsub.subscribe(this.topic);
+    if (options.heartbeatStats) {
+      const stats = options.heartbeatStats;
+      this.heartbeatTimer = setInterval(() => {
+        this.publish({ kind: 'heartbeat', stats: stats() }).catch((error: Error) => this.log(`heartbeat: ${error.message}`));
+      }, options.heartbeatMs ?? 5_000);
+    }
+  }
+
+  onMessage(listener: (m: ReceivedMessage) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
+  }
+
+  onRejection(listener: (r: Rejection) => void): () => void {
+    this.rejectListeners.add(listener);
+    return () => this.rejectListeners.delete(listener);
+  }
+
+  /** fills in the header (round defaults to the current one), encodes (refusing oversize) and publishes */
+  async publish(body: OutgoingMessage): Promise<SwarmMessage> {
+    const message = {
+      v: PROTOCOL_VERSION,
+      swarmId: this.config.swarmId,
+      peerId: this.peerId,
+      nonce: this.nonce++,
+      ts: this.clock.now(),
+      ...body,
+      round: body.round ?? this.clock.currentRound(),
+    } as SwarmMessage;
+    await this.publishBytes(encodeMessage(message));
+    return message;
+  }
+
+  /** publishes bytes as they are, signed by this peer; diagnostics use it to send what encodeMessage refuses */
+  async publishBytes(bytes: Uint8Array): Promise<number> {
+    const result = await this.node.services.pubsub.publish(this.topic, bytes);
+    return result.recipients.length;
+  }
+
+  /** next nonce this peer would use; lets diagnostics craft raw messages */
+  takeNonce(): number {
+    return this.nonce++;
+  }
+
+  links(): PeerLink[] {
+    return this.node.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), direct: isDirect(c), addr: c.remoteAddr.toString() }));
+  }
+
+  /** peers subscribed to the swarm topic (relays are not) */
+  topicPeers(): string[] {
+    return this.node.services.pubsub.getSubscribers(this.topic).map((p) => p.toString());
+  }
+
+  async stop(): Promise<void> {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.messageListeners.clear();
+    this.rejectListeners.clear();
+    await this.node.stop();
+  }
+}
+
+function decodeAccepted(data: Uint8Array): SwarmMessage | null {
+  const result = decodeMessage(data);
+  return result.ok ? result.message : null;
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    console.error('swarm listener failed', error);
+  }
+}

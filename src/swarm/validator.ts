@@ -1,0 +1,177 @@
+// What a peer must pass before its message is delivered or forwarded: a score above the floor, its rate
+// limit, the schema, this swarm, the signer named in the message, a round near ours, a nonce not seen
+// before and, for bindings, both signatures. Each refusal has a reason and costs the sender score; the
+// gossipsub topic validator turns a refusal into Reject, so the message goes no further.
+import type { RoundClock } from './clock.ts';
+import { LIMITS, RATE_LIMIT, SCORE } from './constants.ts';
+import { decodeMessage, type BindingMessage, type SwarmMessage } from './messages.ts';
+
+/**
+ * Checks a binding's two signatures (wallet EIP-712 and libp2p key); `identityBindingVerifier` wraps the
+ * identity layer's `verifyPeerBinding`. Without one, bindings are refused rather than trusted.
+ */
+export type BindingVerifier = (message: BindingMessage) => Promise<{ ok: boolean; reason?: string }>;
+
+export type Verdict = { ok: true; message: SwarmMessage } | { ok: false; reason: string };
+
+export interface Rejection {
+  at: number;
+  /** who signed the message (the gossipsub `from`) */
+  from: string;
+  /** the connection it arrived on, when it was forwarded */
+  via: string | null;
+  reason: string;
+}
+
+/** Application-level peer scores: feed gossipsub's app-specific score and gate a peer's messages. */
+export class PeerScores {
+  private readonly scores = new Map<string, { value: number; at: number }>();
+  constructor(private readonly now: () => number = () => Date.now()) {}
+
+  get(peerId: string): number {
+    const entry = this.scores.get(peerId);
+    if (!entry) return 0;
+    // decay toward 0 so a peer that behaved badly once can come back
+    const minutes = (this.now() - entry.at) / 60_000;
+    const decay = Math.min(Math.abs(entry.value), minutes * SCORE.decayPerMinute * Math.max(1, Math.abs(entry.value) / 10));
+    return entry.value - Math.sign(entry.value) * decay;
+  }
+
+  private add(peerId: string, delta: number): void {
+    const value = Math.max(SCORE.floor * 2, Math.min(SCORE.max, this.get(peerId) + delta));
+    this.scores.set(peerId, { value, at: this.now() });
+  }
+
+  reward(peerId: string): void {
+    this.add(peerId, SCORE.acceptReward);
+  }
+
+  penalize(peerId: string): void {
+    this.add(peerId, -SCORE.rejectPenalty);
+  }
+
+  banned(peerId: string): boolean {
+    return this.get(peerId) <= SCORE.floor;
+  }
+
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const peer of this.scores.keys()) out[peer] = Math.round(this.get(peer) * 10) / 10;
+    return out;
+  }
+}
+
+/** Token bucket per peer. */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(
+    private readonly burst: number = RATE_LIMIT.burst,
+    private readonly perSecond: number = RATE_LIMIT.perSecond,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  take(peerId: string): boolean {
+    const t = this.now();
+    const bucket = this.buckets.get(peerId) ?? { tokens: this.burst, at: t };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((t - bucket.at) / 1000) * this.perSecond);
+    bucket.at = t;
+    const ok = bucket.tokens >= 1;
+    if (ok) bucket.tokens -= 1;
+    this.buckets.set(peerId, bucket);
+    if (this.buckets.size > 4096) this.buckets.delete(this.buckets.keys().next().value as string);
+    return ok;
+  }
+}
+
+export interface ValidatorOptions {
+  swarmId: string;
+  clock: RoundClock;
+  bindingVerifier?: BindingVerifier;
+  scores?: PeerScores;
+  rateLimiter?: RateLimiter;
+  now?: () => number;
+  /** how many recent rejections to keep for diagnostics */
+  keepRejections?: number;
+}
+
+export class SwarmValidator {
+  readonly scores: PeerScores;
+  readonly rejections: Rejection[] = [];
+  rejected = 0;
+  accepted = 0;
+  private readonly rate: RateLimiter;
+  /** sender -> nonce -> round, for replay detection */
+  private readonly seen = new Map<string, Map<number, number>>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: ValidatorOptions) {
+    this.now = options.now ?? (() => Date.now());
+    this.scores = options.scores ?? new PeerScores(this.now);
+    this.rate = options.rateLimiter ?? new RateLimiter(RATE_LIMIT.burst, RATE_LIMIT.perSecond, this.now);
+  }
+
+  /**
+   * `signer` is the gossipsub-verified author (null for an unsigned message), `via` the peer that handed it
+   * to us. Never throws.
+   */
+  async validate(data: Uint8Array, signer: string | null, via: string | null = null): Promise<Verdict> {
+    const verdict = await this.check(data, signer);
+    const who = signer ?? via ?? 'unknown';
+    if (verdict.ok) {
+      this.accepted++;
+      this.scores.reward(who);
+    } else {
+      this.rejected++;
+      // an unsigned or forged message is the forwarder's fault as much as anyone's
+      this.scores.penalize(who);
+      if (via && via !== who) this.scores.penalize(via);
+      this.rejections.push({ at: this.now(), from: who, via, reason: verdict.reason });
+      if (this.rejections.length > (this.options.keepRejections ?? 200)) this.rejections.shift();
+    }
+    return verdict;
+  }
+
+  private async check(data: Uint8Array, signer: string | null): Promise<Verdict> {
+    if (signer === null) return { ok: false, reason: 'unsigned message' };
+    if (this.scores.banned(signer)) return { ok: false, reason: 'sender score below floor' };
+    if (!this.rate.take(signer)) return { ok: false, reason: 'rate limit exceeded' };
+    const decoded = decodeMessage(data);
+    if (!decoded.ok) return decoded;
+    const m = decoded.message;
+    if (m.swarmId !== this.options.swarmId) return { ok: false, reason: `wrong swarm ${m.swarmId}` };
+    if (m.peerId !== signer) return { ok: false, reason: 'forged sender: peerId is not the signer' };
+    if (!this.options.clock.accepts(m.round, LIMITS.roundWindow)) {
+      return { ok: false, reason: `wrong round ${m.round} (current ${this.options.clock.currentRound()})` };
+    }
+    if (!this.remember(m)) return { ok: false, reason: `replayed nonce ${m.nonce}` };
+    if (m.kind === 'binding') {
+      if (!this.options.bindingVerifier) return { ok: false, reason: 'binding refused: no verifier configured' };
+      if (m.signed.binding.peerId !== m.peerId) return { ok: false, reason: 'binding is for another peer than its sender' };
+      try {
+        const result = await this.options.bindingVerifier(m);
+        if (!result.ok) return { ok: false, reason: `binding refused: ${result.reason ?? 'signatures do not verify'}` };
+      } catch (error) {
+        return { ok: false, reason: `binding verifier failed: ${String((error as Error)?.message ?? error).slice(0, 120)}` };
+      }
+    }
+    return { ok: true, message: m };
+  }
+
+  /** records (peer, nonce); false when it was already there */
+  private remember(m: SwarmMessage): boolean {
+    let nonces = this.seen.get(m.peerId);
+    if (!nonces) {
+      nonces = new Map();
+      this.seen.set(m.peerId, nonces);
+    }
+    if (nonces.has(m.nonce)) return false;
+    nonces.set(m.nonce, m.round);
+    const oldest = this.options.clock.currentRound() - LIMITS.replayMemoryRounds;
+    if (nonces.size > 256) {
+      // messages older than the memory are refused by the round window anyway, so their nonces can go
+      for (const [nonce, round] of nonces) if (round < oldest) nonces.delete(nonce);
+      while (nonces.size > 4096) nonces.delete(nonces.keys().next().value as number);
+    }
+    return true;
+  }
+}
