@@ -1,0 +1,371 @@
+// The Engine (api.ts) over any Ops backend: batching and padding, buffer lifetimes, the sampling loop with
+// a KV cache, the logprob objective's forward/backward, gradient clipping and AdamW. The model math itself
+// is in model.ts; this file decides what goes where.
+
+import type { AdamWConfig, Engine, ModelConfig, SampleOptions, SampleResult, TrainSequence } from './api.ts';
+import type { Ops, View } from './ops.ts';
+import { parseConfig, headDim } from './config.ts';
+import { EngineStateError, ShapeError, TokenRangeError } from './errors.ts';
+import {
+  activationLayout, gradScratchLayout, intLayout, kvCacheLayout, packWeights, paramLayout, unpackWeights,
+  type BatchShape, type Layout, type NamedTensor,
+} from './layout.ts';
+import {
+  carveActs, carveGradScratch, carveParams, carver, modelBackward, modelDecodeStep, modelForward,
+  type Acts, type Gather, type GradScratch, type IntInputs, type ModelParams,
+} from './model.ts';
+import { checkFits, estimateModelBytes, estimateSamplingBytes, estimateTrainingBytes, type MemoryLimits } from './memory.ts';
+import { checkSampleOptions, chooseToken, createRng, streamSeed } from './sampling.ts';
+
+export interface EngineOptions {
+  /** checked before every allocation; defaults to no limit */
+  limits?: MemoryLimits;
+}
+
+/** Engine plus what tools (save, tests, benchmarks) need beyond the RL-facing interface. */
+export interface ModelEngine extends Engine {
+  readonly layout: Layout;
+  /** optimizer steps taken */
+  readonly steps: number;
+  /** the flat params buffer (paramLayout order), copied out */
+  readParams(): Promise<Float32Array>;
+  /** the flat grads buffer, copied out */
+  readGrads(): Promise<Float32Array>;
+}
+
+interface TrainState<F> {
+  grads: View<F>; m: View<F>; v: View<F>; decayMask: View<F>; G: ModelParams<F>; norm: View<F>;
+}
+interface ForwardState<F, I> {
+  shape: BatchShape; gather: Gather[]; lengths: number[];
+  actsFlat: View<F>; scratchFlat: View<F>; intsFlat: View<I>;
+  A: Acts<F>; S: GradScratch<F>; ints: IntInputs<I>; consumed: boolean;
+}
+
+function checkTokens(config: ModelConfig, tokens: readonly number[], what: string): void {
+  if (!Array.isArray(tokens) || tokens.length === 0) throw new ShapeError(`${what}: needs at least one token`);
+  for (const t of tokens) {
+    if (!Number.isInteger(t) || t < 0 || t >= config.vocab_size) {
+      throw new TokenRangeError(`${what}: token ${t} is outside [0, ${config.vocab_size})`);
+    }
+  }
+}
+
+/**
+ * An engine for `config` on `ops`. weights: named HF tensors or the flat params buffer (paramLayout order);
+ * the caller provides them (initWeights for random ones).
+ */
+export function createEngine<F, I>(
+  ops: Ops<F, I>, configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array, options: EngineOptions = {},
+): ModelEngine {
+  const config = parseConfig(configIn);
+  const layout = paramLayout(config);
+  const limits = options.limits ?? {};
+  const flat = weights instanceof Float32Array ? weights : packWeights(config, weights, layout);
+  if (flat.length !== layout.size) throw new ShapeError(`flat weights have ${flat.length} values, the config needs ${layout.size}`);
+  for (let i = 0; i < flat.length; i++) {
+    if (!Number.isFinite(flat[i])) throw new ShapeError(`weights contain a non-finite value at flat index ${i}`);
+  }
+  checkFits('model weights', estimateModelBytes(config), limits);
+  const paramsFlat = ops.allocF32(layout.size, 'params');
+  ops.writeF32(paramsFlat, flat);
+  const P = carveParams(ops, config, paramsFlat, layout);
+  const V = config.vocab_size, C = config.hidden_size, L = config.num_hidden_layers;
+  const KD = config.num_key_value_heads * headDim(config);
+
+  let train: TrainState<F> | null = null;
+  let fwd: ForwardState<F, I> | null = null;
+  let steps = 0;
+  let disposed = false;
+  let busy = false;
+
+  const alive = () => {
+    if (disposed) throw new EngineStateError('engine used after dispose()');
+  };
+  const heldBytes = () => layout.size * 4 * (train ? 5 : 1);
+
+  // Allocates a group of buffers, freeing the ones already made if a later one fails.
+  function allocGroup<T extends View<F> | View<I>>(make: (() => T)[]): T[] {
+    const made: T[] = [];
+    try {
+      for (const m of make) made.push(m());
+      return made;
+    } catch (e) {
+      for (const v of made) ops.free(v);
+      throw e;
+    }
+  }
+
+  function ensureTrain(): TrainState<F> {
+    if (train) return train;
+    const size = layout.size;
+    const [grads, m, v, decayMask, norm] = allocGroup([
+      () => ops.allocF32(size, 'grads'), () => ops.allocF32(size, 'adam.m'), () => ops.allocF32(size, 'adam.v'),
+      () => ops.allocF32(size, 'decayMask'), () => ops.allocF32(1, 'gradNorm'),
+    ]);
+    const mask = new Float32Array(size);
+    for (const t of layout.tensors) if (t.decay) mask.fill(1, t.offset, t.offset + t.length);
+    ops.writeF32(decayMask, mask);
+    train = { grads, m, v, decayMask, norm, G: carveParams(ops, config, grads, layout) };
+    return train;
+  }
+
+  function releaseForward(): void {
+    if (!fwd) return;
+    ops.free(fwd.actsFlat);
+    ops.free(fwd.scratchFlat);
+    ops.free(fwd.intsFlat);
+    fwd = null;
+  }
+
+  async function exclusive<T>(what: string, run: () => Promise<T>): Promise<T> {
+    alive();
+    if (busy) throw new EngineStateError(`${what} called while another engine call is running`);
+    busy = true;
+    try {
+      return await run();
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function forwardLogprobs(batch: TrainSequence[]): Promise<number[][]> {
+    if (!Array.isArray(batch) || batch.length === 0) throw new ShapeError('forwardLogprobs: empty batch');
+    const lengths: number[] = [];
+    for (const [b, seq] of batch.entries()) {
+      checkTokens(config, seq.tokens, `forwardLogprobs row ${b}`);
+      const n = seq.tokens.length;
+      if (!Number.isInteger(seq.completionStart) || seq.completionStart < 1 || seq.completionStart > n) {
+        throw new ShapeError(`forwardLogprobs row ${b}: completionStart ${seq.completionStart} must be in [1, ${n}]`);
+      }
+      if (n > config.max_position_embeddings) {
+        throw new ShapeError(`forwardLogprobs row ${b}: ${n} tokens exceed max_position_embeddings ${config.max_position_embeddings}`);
+      }
+      lengths.push(n);
+    }
+    const B = batch.length, T = Math.max(...lengths);
+    const gather: Gather[] = batch.map((s, b) => ({ row: b * T + s.completionStart - 1, count: s.tokens.length - s.completionStart }));
+    const Ns = gather.reduce((a, g) => a + g.count, 0);
+    const shape = { B, T, Ns };
+    releaseForward();
+    checkFits('training step', estimateTrainingBytes(config, B, T, Ns), limits, train ? 0 : layout.size * 4);
+    ensureTrain();
+    const aL = activationLayout(config, shape, L), sL = gradScratchLayout(config, shape), iL = intLayout(shape);
+    const [actsFlat, scratchFlat] = allocGroup([() => ops.allocF32(aL.size, 'activations'), () => ops.allocF32(sL.size, 'gradScratch')]);
+    let intsFlat: View<I>;
+    try {
+      intsFlat = ops.allocI32(iL.size, 'ints');
+    } catch (e) {
+      ops.free(actsFlat);
+      ops.free(scratchFlat);
+      throw e;
+    }
+    const A = carveActs(ops, actsFlat, aL, L, L);
+    const S = carveGradScratch(ops, scratchFlat, sL);
+    const getI = carver(ops, intsFlat, iL);
+    const ints: IntInputs<I> = { tokens: getI('tokens'), positions: getI('positions'), targets: getI('targets') };
+    fwd = { shape, gather, lengths, actsFlat, scratchFlat, intsFlat, A, S, ints, consumed: false };
+
+    const tokens = new Int32Array(B * T), positions = new Int32Array(B * T), targets = new Int32Array(Ns);
+    const mask = new Float32Array(B * T);
+    let at = 0;
+    batch.forEach((s, b) => {
+      for (let t = 0; t < s.tokens.length; t++) {
+        tokens[b * T + t] = s.tokens[t];
+        positions[b * T + t] = t;
+        mask[b * T + t] = 1;
+      }
+      for (let t = s.completionStart; t < s.tokens.length; t++) targets[at++] = s.tokens[t];
+    });
+    ops.writeI32(ints.tokens, tokens);
+    ops.writeI32(ints.positions, positions);
+    if (Ns > 0) ops.writeI32(ints.targets, targets);
+    ops.writeF32(A.mask, mask);
+    modelForward(ops, config, P, A, ints, shape, gather, { logprobs: true });
+    ops.flush();
+    const lp = Ns > 0 ? await ops.readF32(A.logprobs) : new Float32Array(0);
+    at = 0;
+    return gather.map((g) => {
+      const row = Array.from(lp.subarray(at, at + g.count));
+      at += g.count;
+      return row;
+    });
+  }
+
+  async function backwardLogprobs(dLogprobs: number[][]): Promise<void> {
+    if (!fwd || fwd.consumed) throw new EngineStateError('backwardLogprobs needs a forwardLogprobs first (one backward per forward)');
+    const f = fwd;
+    if (!Array.isArray(dLogprobs) || dLogprobs.length !== f.gather.length) {
+      throw new ShapeError(`backwardLogprobs: ${dLogprobs?.length} rows, the last forward had ${f.gather.length}`);
+    }
+    const d = new Float32Array(f.shape.Ns);
+    let at = 0;
+    for (const [b, g] of f.gather.entries()) {
+      const row = dLogprobs[b];
+      if (!Array.isArray(row) || row.length !== g.count) {
+        throw new ShapeError(`backwardLogprobs row ${b}: ${row?.length} values, the forward scored ${g.count} tokens`);
+      }
+      for (const x of row) {
+        if (!Number.isFinite(x)) throw new ShapeError(`backwardLogprobs row ${b}: non-finite weight ${x}`);
+        d[at++] = x;
+      }
+    }
+    const t = ensureTrain();
+    if (f.shape.Ns > 0) ops.writeF32(f.S.dLogprobs, d);
+    modelBackward(ops, config, P, t.G, f.A, f.S, f.ints, f.shape, f.gather);
+    ops.flush();
+    f.consumed = true;
+  }
+
+  async function optimizerStep(c: AdamWConfig): Promise<{ gradNorm: number }> {
+    for (const [k, v] of Object.entries(c)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ShapeError(`optimizerStep: ${k} must be a finite number >= 0, got ${v}`);
+    }
+    if (c.beta1 >= 1 || c.beta2 >= 1) throw new ShapeError('optimizerStep: beta1 and beta2 must be < 1');
+    const t = ensureTrain();
+    ops.sumSquares(t.norm, t.grads, layout.size);
+    const gradNorm = Math.sqrt((await ops.readF32(t.norm))[0]);
+    // A non-finite gradient would poison every weight through Adam's moments: skip the update instead.
+    if (!Number.isFinite(gradNorm)) return { gradNorm };
+    const gradScale = c.maxGradNorm > 0 && gradNorm > c.maxGradNorm ? c.maxGradNorm / gradNorm : 1;
+    steps++;
+    ops.adamw(paramsFlat, t.grads, t.m, t.v, t.decayMask, layout.size, {
+      lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, step: steps, gradScale,
+    });
+    ops.flush();
+    return { gradNorm };
+  }
+
+  async function sample(prompts: number[][], o: SampleOptions): Promise<SampleResult> {
+    checkSampleOptions(o);
+    if (!Array.isArray(prompts) || prompts.length === 0) throw new ShapeError('sample: no prompts');
+    prompts.forEach((p, b) => checkTokens(config, p, `sample prompt ${b}`));
+    const B = prompts.length, lens = prompts.map((p) => p.length), Tp = Math.max(...lens);
+    if (Tp + o.maxNewTokens > config.max_position_embeddings) {
+      throw new ShapeError(`sample: ${Tp} prompt tokens + ${o.maxNewTokens} new exceed max_position_embeddings ${config.max_position_embeddings}`);
+    }
+    const result: SampleResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finish: prompts.map(() => 'length') };
+    if (o.maxNewTokens === 0) return result;
+    checkFits('sampling', estimateSamplingBytes(config, B, Tp, o.maxNewTokens), limits, heldBytes());
+    const S = Tp + o.maxNewTokens;
+    const preL = activationLayout(config, { B, T: Tp, Ns: B }, 1);
+    const decL = activationLayout(config, { B, T: 1, Ns: B }, 1);
+    const kvL = kvCacheLayout(config, B, S);
+    const preIL = intLayout({ B, T: Tp, Ns: B }), decIL = intLayout({ B, T: 1, Ns: B });
+    const fBufs = allocGroup<View<F>>([
+      () => ops.allocF32(preL.size, 'prefill'), () => ops.allocF32(decL.size, 'decode'), () => ops.allocF32(kvL.size, 'kvCache'),
+    ]);
+    const toFree: (View<F> | View<I>)[] = [...fBufs];
+    try {
+      const [preFlat, decFlat, kvFlat] = fBufs;
+      const iBufs = allocGroup<View<I>>([() => ops.allocI32(preIL.size, 'prefillInts'), () => ops.allocI32(decIL.size + B, 'decodeInts')]);
+      toFree.push(...iBufs);
+      const intsOf = (flatI: View<I>, l: Layout): IntInputs<I> => {
+        const g = carver(ops, flatI, l);
+        return { tokens: g('tokens'), positions: g('positions'), targets: g('targets') };
+      };
+      const preInts = intsOf(iBufs[0], preIL), decInts = intsOf(iBufs[1], decIL);
+      const slots = ops.view(iBufs[1], decIL.size, B);
+      const getKV = carver(ops, kvFlat, kvL);
+      const kv = Array.from({ length: L }, (_, l) => ({ k: getKV(`${l}.k`), v: getKV(`${l}.v`) }));
+      const cacheMask = getKV('mask');
+
+      // Prefill, left-padded so every row's last prompt token sits at Tp-1; positions restart at 0 per row.
+      const preA = carveActs(ops, preFlat, preL, 1, L);
+      const tokens = new Int32Array(B * Tp), positions = new Int32Array(B * Tp), mask = new Float32Array(B * Tp);
+      const cm = new Float32Array(B * S);
+      prompts.forEach((p, b) => {
+        const pad = Tp - p.length;
+        for (let t = 0; t < p.length; t++) {
+          tokens[b * Tp + pad + t] = p[t];
+          positions[b * Tp + pad + t] = t;
+          mask[b * Tp + pad + t] = 1;
+          cm[b * S + pad + t] = 1;
+        }
+      });
+      ops.writeI32(preInts.tokens, tokens);
+      ops.writeI32(preInts.positions, positions);
+      ops.writeF32(preA.mask, mask);
+      ops.writeF32(cacheMask, cm);
+      const gather = prompts.map((_, b) => ({ row: b * Tp + Tp - 1, count: 1 }));
+      modelForward(ops, config, P, preA, preInts, { B, T: Tp, Ns: B }, gather, {
+        logprobs: false,
+        onKV: (l, k, v) => {
+          for (let b = 0; b < B; b++) {
+            ops.copy(ops.view(kv[l].k, b * S * KD, Tp * KD), ops.view(k, b * Tp * KD, Tp * KD));
+            ops.copy(ops.view(kv[l].v, b * S * KD, Tp * KD), ops.view(v, b * Tp * KD, Tp * KD));
+          }
+        },
+      });
+      ops.flush();
+      let logits = await ops.readF32(preA.logits);
+
+      const decA = carveActs(ops, decFlat, decL, 1, L);
+      const rngs = prompts.map((_, b) => createRng(streamSeed(o.seed, b)));
+      const stop = new Set(o.stopTokens);
+      const done = prompts.map(() => false);
+      const last = new Int32Array(B);
+      for (let step = 0; step < o.maxNewTokens; step++) {
+        for (let b = 0; b < B; b++) {
+          if (done[b]) continue;
+          const c = chooseToken(logits, b * V, V, o, rngs[b]);
+          result.tokens[b].push(c.token);
+          result.logprobs[b].push(c.logprob);
+          last[b] = c.token;
+          if (stop.has(c.token)) {
+            done[b] = true;
+            result.finish[b] = 'stop';
+          }
+        }
+        if (step === o.maxNewTokens - 1 || done.every(Boolean)) break;
+        const slot = Tp + step;
+        ops.writeI32(decInts.tokens, last);
+        ops.writeI32(decInts.positions, Int32Array.from(lens, (n) => n + step));
+        ops.writeI32(slots, new Int32Array(B).fill(slot));
+        for (let b = 0; b < B; b++) ops.writeF32(ops.view(cacheMask, b * S + slot, 1), Float32Array.of(1));
+        modelDecodeStep(ops, config, P, decA, decInts, B, { kv, cacheMask, S, slots });
+        ops.flush();
+        logits = await ops.readF32(decA.logits);
+      }
+      return result;
+    } finally {
+      for (const v of toFree) ops.free(v);
+    }
+  }
+
+  return {
+    backend: ops.backend,
+    config,
+    layout,
+    get steps() {
+      return steps;
+    },
+    sample: (prompts, o) => exclusive('sample', () => sample(prompts, o)),
+    forwardLogprobs: (batch) => exclusive('forwardLogprobs', () => forwardLogprobs(batch)),
+    backwardLogprobs: (d) => exclusive('backwardLogprobs', () => backwardLogprobs(d)),
+    optimizerStep: (c) => exclusive('optimizerStep', () => optimizerStep(c)),
+    zeroGrads() {
+      alive();
+      ops.zero(ensureTrain().grads);
+    },
+    async readParams() {
+      alive();
+      return ops.readF32(paramsFlat);
+    },
+    async readGrads() {
+      alive();
+      return ops.readF32(ensureTrain().grads);
+    },
+    async exportWeights() {
+      alive();
+      return unpackWeights(config, await ops.readF32(paramsFlat), layout);
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      releaseForward();
+      if (train) for (const v of [train.grads, train.m, train.v, train.decayMask, train.norm]) ops.free(v);
+      ops.free(paramsFlat);
+    },
+  };
+}

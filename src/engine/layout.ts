@@ -1,0 +1,169 @@
+// One table of [Hugging Face name, shape] rows, in a fixed order, lays out every flat per-role buffer:
+// params, grads (the same layout), Adam m and v. The flat params buffer is what is saved. Activations are
+// laid out the same way from their own table, per batch shape.
+
+import type { ModelConfig } from './api.ts';
+import { headDim } from './config.ts';
+import { WeightsMismatchError } from './errors.ts';
+
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  /** element offset in the flat buffer */
+  offset: number;
+  length: number;
+  /** AdamW decays matrices, not norm gains or biases */
+  decay: boolean;
+}
+
+export interface Layout {
+  tensors: TensorSpec[];
+  byName: Map<string, TensorSpec>;
+  /** total elements */
+  size: number;
+}
+
+function build(rows: [string, number[], boolean][]): Layout {
+  const tensors: TensorSpec[] = [];
+  let offset = 0;
+  for (const [name, shape, decay] of rows) {
+    const length = shape.reduce((a, b) => a * b, 1);
+    tensors.push({ name, shape, offset, length, decay });
+    offset += length;
+  }
+  return { tensors, byName: new Map(tensors.map((t) => [t.name, t])), size: offset };
+}
+
+export function layerPrefix(l: number): string {
+  return `model.layers.${l}.`;
+}
+
+/** The parameter table: HF names, HF shapes ((out, in) for linear weights). */
+export function paramLayout(config: ModelConfig): Layout {
+  const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size;
+  const D = headDim(config);
+  const HD = config.num_attention_heads * D;
+  const KD = config.num_key_value_heads * D;
+  const rows: [string, number[], boolean][] = [['model.embed_tokens.weight', [V, C], true]];
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const p = layerPrefix(l);
+    rows.push([`${p}input_layernorm.weight`, [C], false]);
+    rows.push([`${p}self_attn.q_proj.weight`, [HD, C], true]);
+    if (config.attention_bias) rows.push([`${p}self_attn.q_proj.bias`, [HD], false]);
+    rows.push([`${p}self_attn.k_proj.weight`, [KD, C], true]);
+    if (config.attention_bias) rows.push([`${p}self_attn.k_proj.bias`, [KD], false]);
+    rows.push([`${p}self_attn.v_proj.weight`, [KD, C], true]);
+    if (config.attention_bias) rows.push([`${p}self_attn.v_proj.bias`, [KD], false]);
+    rows.push([`${p}self_attn.o_proj.weight`, [C, HD], true]);
+    rows.push([`${p}post_attention_layernorm.weight`, [C], false]);
+    rows.push([`${p}mlp.gate_proj.weight`, [I, C], true]);
+    rows.push([`${p}mlp.up_proj.weight`, [I, C], true]);
+    rows.push([`${p}mlp.down_proj.weight`, [C, I], true]);
+  }
+  rows.push(['model.norm.weight', [C], false]);
+  if (!config.tie_word_embeddings) rows.push(['lm_head.weight', [V, C], true]);
+  return build(rows);
+}
+
+/** Shape of one forward pass: B rows of T tokens, of which Ns positions get logits. */
+export interface BatchShape {
+  B: number;
+  T: number;
+  /** rows projected to the vocabulary (scored positions in training, last positions in prefill) */
+  Ns: number;
+}
+
+/**
+ * Activation table. `layers` = number of per-layer sets kept: num_hidden_layers for training (backward
+ * needs every layer's), 1 for inference (every layer reuses the same scratch).
+ */
+export function activationLayout(config: ModelConfig, { B, T, Ns }: BatchShape, layers: number): Layout {
+  const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size;
+  const D = headDim(config);
+  const H = config.num_attention_heads, Hkv = config.num_key_value_heads;
+  const N = B * T;
+  const rows: [string, number[], boolean][] = [['mask', [B, T], false]];
+  for (let l = 0; l < layers; l++) {
+    const p = `${l}.`;
+    rows.push([`${p}x`, [N, C], false]); // residual stream entering the layer
+    rows.push([`${p}ln1`, [N, C], false], [`${p}rstd1`, [N], false]);
+    rows.push([`${p}q`, [N, H * D], false], [`${p}k`, [N, Hkv * D], false], [`${p}v`, [N, Hkv * D], false]);
+    rows.push([`${p}att`, [B, H, T, T], false], [`${p}attOut`, [N, H * D], false]);
+    rows.push([`${p}r`, [N, C], false]); // residual after attention
+    rows.push([`${p}ln2`, [N, C], false], [`${p}rstd2`, [N], false]);
+    rows.push([`${p}gate`, [N, I], false], [`${p}up`, [N, I], false], [`${p}act`, [N, I], false]);
+  }
+  rows.push(['xFinal', [N, C], false], ['lnf', [N, C], false], ['rstdf', [N], false]);
+  rows.push(['tmp', [N, C], false]); // projection outputs before they join the residual
+  rows.push(['h', [Ns, C], false], ['logits', [Ns, V], false], ['logprobs', [Ns], false], ['lse', [Ns], false]);
+  return build(rows);
+}
+
+/** Backward scratch, reused by every layer. */
+export function gradScratchLayout(config: ModelConfig, { B, T, Ns }: BatchShape): Layout {
+  const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size;
+  const D = headDim(config);
+  const HD = config.num_attention_heads * D, KD = config.num_key_value_heads * D;
+  const N = B * T;
+  return build([
+    ['dx', [N, C], false], ['dr', [N, C], false], ['dLn', [N, C], false],
+    ['dAttOut', [N, HD], false], ['dq', [N, HD], false], ['dk', [N, KD], false], ['dv', [N, KD], false],
+    ['dAct', [N, I], false], ['dGate', [N, I], false], ['dUp', [N, I], false],
+    ['dLogprobs', [Ns], false], ['dLogits', [Ns, V], false], ['dh', [Ns, C], false],
+  ]);
+}
+
+/** Integer inputs of one forward pass. */
+export function intLayout({ B, T, Ns }: BatchShape): Layout {
+  return build([['tokens', [B, T], false], ['positions', [B, T], false], ['targets', [Ns], false]]);
+}
+
+/** KV cache for generation: per layer k and v, (B, S, Hkv, D). */
+export function kvCacheLayout(config: ModelConfig, B: number, S: number): Layout {
+  const KD = config.num_key_value_heads * headDim(config);
+  const rows: [string, number[], boolean][] = [['mask', [B, S], false]];
+  for (let l = 0; l < config.num_hidden_layers; l++) rows.push([`${l}.k`, [B, S, KD], false], [`${l}.v`, [B, S, KD], false]);
+  return build(rows);
+}
+
+/** A tensor under its Hugging Face name. */
+export interface NamedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+// Names a checkpoint may carry that the model does not use: the rotary table some Llama exports keep, and
+// lm_head.weight in tied checkpoints that store it anyway (it equals the embedding).
+function ignorable(name: string, config: ModelConfig): boolean {
+  return name.endsWith('rotary_emb.inv_freq') || (config.tie_word_embeddings && name === 'lm_head.weight');
+}
+
+/** Packs named tensors into the flat params buffer; every tensor must be present with its exact shape. */
+export function packWeights(config: ModelConfig, tensors: ReadonlyMap<string, NamedTensor>, layout = paramLayout(config)): Float32Array {
+  const missing: string[] = [];
+  const wrong: string[] = [];
+  for (const t of layout.tensors) {
+    const w = tensors.get(t.name);
+    if (!w) missing.push(t.name);
+    else if (w.shape.join(',') !== t.shape.join(',') || w.data.length !== t.length) {
+      wrong.push(`${t.name} is [${w.shape}] (${w.data.length} values), expected [${t.shape}]`);
+    }
+  }
+  const extra = [...tensors.keys()].filter((n) => !layout.byName.has(n) && !ignorable(n, config));
+  if (missing.length || wrong.length || extra.length) {
+    const parts = [
+      missing.length ? `missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}` : '',
+      wrong.length ? `wrong shape: ${wrong.slice(0, 5).join('; ')}` : '',
+      extra.length ? `unexpected ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}` : '',
+    ].filter(Boolean);
+    throw new WeightsMismatchError(`weights do not match the ${config.model_type} config: ${parts.join('; ')}`);
+  }
+  const flat = new Float32Array(layout.size);
+  for (const t of layout.tensors) flat.set(tensors.get(t.name)!.data, t.offset);
+  return flat;
+}
+
+/** The flat params buffer as named tensors (copies). */
+export function unpackWeights(config: ModelConfig, flat: Float32Array, layout = paramLayout(config)): Map<string, NamedTensor> {
+  return new Map(layout.tensors.map((t) => [t.name, { shape: [...t.shape], data: flat.slice(t.offset, t.offset + t.length) }]));
+}

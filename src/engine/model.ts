@@ -1,0 +1,248 @@
+// The decoder, written once against Ops so the CPU reference and WebGPU run the same code: embedding,
+// per layer (RMSNorm, q/k/v projections with optional bias, RoPE, causal GQA attention, o projection,
+// residual, RMSNorm, SwiGLU MLP, residual), final RMSNorm, LM head, token logprobs. Backward is forward
+// reversed and accumulates into the grads buffer (same layout as params).
+
+import type { ModelConfig } from './api.ts';
+import type { AttentionDims, Ops, View } from './ops.ts';
+import { headDim } from './config.ts';
+import { layerPrefix, type BatchShape, type Layout } from './layout.ts';
+
+export interface LayerParams<F> {
+  ln1: View<F>; q: View<F>; qb?: View<F>; k: View<F>; kb?: View<F>; v: View<F>; vb?: View<F>; o: View<F>;
+  ln2: View<F>; gate: View<F>; up: View<F>; down: View<F>;
+}
+export interface ModelParams<F> {
+  embed: View<F>; // (V,C)
+  layers: LayerParams<F>[];
+  norm: View<F>; // (C)
+  lmHead: View<F>; // (V,C); the embedding itself when tied
+}
+export interface LayerActs<F> {
+  x: View<F>; ln1: View<F>; rstd1: View<F>; q: View<F>; k: View<F>; v: View<F>; att: View<F>; attOut: View<F>;
+  r: View<F>; ln2: View<F>; rstd2: View<F>; gate: View<F>; up: View<F>; act: View<F>;
+}
+export interface Acts<F> {
+  mask: View<F>; layers: LayerActs<F>[]; xFinal: View<F>; lnf: View<F>; rstdf: View<F>; tmp: View<F>;
+  h: View<F>; logits: View<F>; logprobs: View<F>; lse: View<F>;
+}
+export interface GradScratch<F> {
+  dx: View<F>; dr: View<F>; dLn: View<F>; dAttOut: View<F>; dq: View<F>; dk: View<F>; dv: View<F>;
+  dAct: View<F>; dGate: View<F>; dUp: View<F>; dLogprobs: View<F>; dLogits: View<F>; dh: View<F>;
+}
+export interface IntInputs<I> {
+  tokens: View<I>; // (B,T)
+  positions: View<I>; // (B,T)
+  targets: View<I>; // (Ns)
+}
+/** rows of lnf (N,C) copied, in order, into h (Ns,C): one run per sequence */
+export interface Gather {
+  row: number;
+  count: number;
+}
+
+/** Sub-views of a flat buffer by table name. */
+export function carver<F, I, T extends F | I>(ops: Ops<F, I>, flat: View<T>, layout: Layout): (name: string) => View<T> {
+  return (name) => {
+    const t = layout.byName.get(name);
+    if (!t) throw new Error(`layout has no tensor "${name}"`);
+    return ops.view(flat, t.offset, t.length);
+  };
+}
+
+export function carveParams<F, I>(ops: Ops<F, I>, config: ModelConfig, flat: View<F>, layout: Layout): ModelParams<F> {
+  const get = carver(ops, flat, layout);
+  const layers: LayerParams<F>[] = [];
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    const p = layerPrefix(l);
+    const a = `${p}self_attn.`;
+    layers.push({
+      ln1: get(`${p}input_layernorm.weight`),
+      q: get(`${a}q_proj.weight`), k: get(`${a}k_proj.weight`), v: get(`${a}v_proj.weight`), o: get(`${a}o_proj.weight`),
+      ...(config.attention_bias ? { qb: get(`${a}q_proj.bias`), kb: get(`${a}k_proj.bias`), vb: get(`${a}v_proj.bias`) } : {}),
+      ln2: get(`${p}post_attention_layernorm.weight`),
+      gate: get(`${p}mlp.gate_proj.weight`), up: get(`${p}mlp.up_proj.weight`), down: get(`${p}mlp.down_proj.weight`),
+    });
+  }
+  const embed = get('model.embed_tokens.weight');
+  return { embed, layers, norm: get('model.norm.weight'), lmHead: config.tie_word_embeddings ? embed : get('lm_head.weight') };
+}
+
+export function carveActs<F, I>(ops: Ops<F, I>, flat: View<F>, layout: Layout, layers: number, numLayers: number): Acts<F> {
+  const get = carver(ops, flat, layout);
+  const sets: LayerActs<F>[] = [];
+  for (let l = 0; l < layers; l++) {
+    const p = `${l}.`;
+    sets.push({
+      x: get(`${p}x`), ln1: get(`${p}ln1`), rstd1: get(`${p}rstd1`), q: get(`${p}q`), k: get(`${p}k`), v: get(`${p}v`),
+      att: get(`${p}att`), attOut: get(`${p}attOut`), r: get(`${p}r`), ln2: get(`${p}ln2`), rstd2: get(`${p}rstd2`),
+      gate: get(`${p}gate`), up: get(`${p}up`), act: get(`${p}act`),
+    });
+  }
+  // inference keeps one set and every layer reuses it
+  const all = layers === numLayers ? sets : Array.from({ length: numLayers }, () => sets[0]);
+  return {
+    mask: get('mask'), layers: all, xFinal: get('xFinal'), lnf: get('lnf'), rstdf: get('rstdf'), tmp: get('tmp'),
+    h: get('h'), logits: get('logits'), logprobs: get('logprobs'), lse: get('lse'),
+  };
+}
+
+export function carveGradScratch<F, I>(ops: Ops<F, I>, flat: View<F>, layout: Layout): GradScratch<F> {
+  const get = carver(ops, flat, layout);
+  const names = ['dx', 'dr', 'dLn', 'dAttOut', 'dq', 'dk', 'dv', 'dAct', 'dGate', 'dUp', 'dLogprobs', 'dLogits', 'dh'] as const;
+  return Object.fromEntries(names.map((n) => [n, get(n)])) as unknown as GradScratch<F>;
+}
+
+function dimsOf(config: ModelConfig, B: number, T: number): AttentionDims {
+  return { B, T, H: config.num_attention_heads, Hkv: config.num_key_value_heads, D: headDim(config) };
+}
+
+/** y (N,out) = x (N,in) Wᵀ (+ b) */
+function linear<F, I>(ops: Ops<F, I>, y: View<F>, x: View<F>, w: View<F>, b: View<F> | undefined, N: number, out: number, inp: number): void {
+  ops.matmul(y, x, w, N, out, inp, { transB: true });
+  if (b) ops.addBias(y, b, N, out);
+}
+
+/** dx (N,in) (+)= dy W ; dW (out,in) += dyᵀ x ; db += colsum(dy) */
+function linearBackward<F, I>(
+  ops: Ops<F, I>, dx: View<F>, dW: View<F>, dB: View<F> | undefined,
+  dy: View<F>, x: View<F>, w: View<F>, N: number, out: number, inp: number, accumulateDx: boolean,
+): void {
+  ops.matmul(dW, dy, x, out, inp, N, { transA: true, accumulate: true });
+  if (dB) ops.biasBackward(dB, dy, N, out);
+  ops.matmul(dx, dy, w, N, inp, out, { accumulate: accumulateDx });
+}
+
+export interface ForwardOptions<F> {
+  /** compute logprobs of targets at the gathered rows (training); otherwise only logits */
+  logprobs: boolean;
+  /** after each layer's k/v are computed (post-RoPE), e.g. to fill a KV cache */
+  onKV?: (layer: number, k: View<F>, v: View<F>) => void;
+}
+
+/** Forward over (B,T) tokens; acts.mask must already hold the key mask. */
+export function modelForward<F, I>(
+  ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, A: Acts<F>, ints: IntInputs<I>,
+  { B, T, Ns }: BatchShape, gather: Gather[], options: ForwardOptions<F>,
+): void {
+  const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
+  const d = dimsOf(config, B, T);
+  const HD = d.H * d.D, KD = d.Hkv * d.D, N = B * T, eps = config.rms_norm_eps, theta = config.rope_theta;
+
+  ops.embeddingForward(A.layers[0].x, ints.tokens, P.embed, N, C);
+  for (let l = 0; l < L; l++) {
+    const p = P.layers[l], a = A.layers[l];
+    ops.rmsnormForward(a.ln1, a.rstd1, a.x, p.ln1, N, C, eps);
+    linear(ops, a.q, a.ln1, p.q, p.qb, N, HD, C);
+    linear(ops, a.k, a.ln1, p.k, p.kb, N, KD, C);
+    linear(ops, a.v, a.ln1, p.v, p.vb, N, KD, C);
+    ops.ropeForward(a.q, ints.positions, B, T, d.H, d.D, theta);
+    ops.ropeForward(a.k, ints.positions, B, T, d.Hkv, d.D, theta);
+    options.onKV?.(l, a.k, a.v);
+    ops.attentionForward(a.attOut, a.att, a.q, a.k, a.v, A.mask, d);
+    linear(ops, A.tmp, a.attOut, p.o, undefined, N, C, HD);
+    ops.add(a.r, a.x, A.tmp, N * C);
+    ops.rmsnormForward(a.ln2, a.rstd2, a.r, p.ln2, N, C, eps);
+    linear(ops, a.gate, a.ln2, p.gate, undefined, N, I, C);
+    linear(ops, a.up, a.ln2, p.up, undefined, N, I, C);
+    ops.swigluForward(a.act, a.gate, a.up, N, I);
+    linear(ops, A.tmp, a.act, p.down, undefined, N, C, I);
+    ops.add(l + 1 < L ? A.layers[l + 1].x : A.xFinal, a.r, A.tmp, N * C);
+  }
+  ops.rmsnormForward(A.lnf, A.rstdf, A.xFinal, P.norm, N, C, eps);
+  if (Ns === 0) return;
+  let at = 0;
+  for (const g of gather) {
+    ops.copy(ops.view(A.h, at * C, g.count * C), ops.view(A.lnf, g.row * C, g.count * C));
+    at += g.count;
+  }
+  linear(ops, A.logits, A.h, P.lmHead, undefined, Ns, V, C);
+  if (options.logprobs) ops.logprobsForward(A.logprobs, A.lse, A.logits, ints.targets, Ns, V);
+}
+
+/** Backward of sum(dLogprobs * logprobs) for the last modelForward; S.dLogprobs holds the weights. */
+export function modelBackward<F, I>(
+  ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, G: ModelParams<F>, A: Acts<F>, S: GradScratch<F>,
+  ints: IntInputs<I>, { B, T, Ns }: BatchShape, gather: Gather[],
+): void {
+  const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
+  const d = dimsOf(config, B, T);
+  const HD = d.H * d.D, KD = d.Hkv * d.D, N = B * T, theta = config.rope_theta;
+
+  ops.zero(S.dLn);
+  if (Ns > 0) {
+    ops.logprobsBackward(S.dLogits, S.dLogprobs, A.logits, A.lse, ints.targets, Ns, V);
+    linearBackward(ops, S.dh, G.lmHead, undefined, S.dLogits, A.h, P.lmHead, Ns, V, C, false);
+    let at = 0;
+    for (const g of gather) {
+      ops.copy(ops.view(S.dLn, g.row * C, g.count * C), ops.view(S.dh, at * C, g.count * C));
+      at += g.count;
+    }
+  }
+  ops.zero(S.dx);
+  ops.rmsnormBackward(S.dx, G.norm, S.dLn, A.xFinal, P.norm, A.rstdf, N, C);
+  for (let l = L - 1; l >= 0; l--) {
+    const p = P.layers[l], g = G.layers[l], a = A.layers[l];
+    // x_next = r + down(swiglu(gate(ln2), up(ln2))), ln2 = rmsnorm(r)
+    ops.copy(S.dr, S.dx);
+    linearBackward(ops, S.dAct, g.down, undefined, S.dx, a.act, p.down, N, C, I, false);
+    ops.swigluBackward(S.dGate, S.dUp, S.dAct, a.gate, a.up, N, I);
+    linearBackward(ops, S.dLn, g.gate, undefined, S.dGate, a.ln2, p.gate, N, I, C, false);
+    linearBackward(ops, S.dLn, g.up, undefined, S.dUp, a.ln2, p.up, N, I, C, true);
+    ops.rmsnormBackward(S.dr, g.ln2, S.dLn, a.r, p.ln2, a.rstd2, N, C);
+    // r = x + o(attention(rope(q(ln1)), rope(k(ln1)), v(ln1))), ln1 = rmsnorm(x)
+    ops.copy(S.dx, S.dr);
+    linearBackward(ops, S.dAttOut, g.o, undefined, S.dr, a.attOut, p.o, N, C, HD, false);
+    ops.attentionBackward(S.dq, S.dk, S.dv, S.dAttOut, a.att, a.q, a.k, a.v, d);
+    ops.ropeBackward(S.dq, ints.positions, B, T, d.H, d.D, theta);
+    ops.ropeBackward(S.dk, ints.positions, B, T, d.Hkv, d.D, theta);
+    linearBackward(ops, S.dLn, g.q, g.qb, S.dq, a.ln1, p.q, N, HD, C, false);
+    linearBackward(ops, S.dLn, g.k, g.kb, S.dk, a.ln1, p.k, N, KD, C, true);
+    linearBackward(ops, S.dLn, g.v, g.vb, S.dv, a.ln1, p.v, N, KD, C, true);
+    ops.rmsnormBackward(S.dx, g.ln1, S.dLn, a.x, p.ln1, a.rstd1, N, C);
+  }
+  ops.embeddingBackward(G.embed, S.dx, ints.tokens, N, C, V);
+}
+
+export interface DecodeState<F, I> {
+  kv: { k: View<F>; v: View<F> }[]; // per layer (B,S,Hkv,D)
+  cacheMask: View<F>; // (B,S)
+  S: number;
+  slots: View<I>; // (B) cache slot written this step
+}
+
+/**
+ * One decode step for B rows of one token each: ints.tokens/positions are (B); writes logits (B,V) to
+ * A.logits. A is an inference activation set for (B, T=1, Ns=B).
+ */
+export function modelDecodeStep<F, I>(
+  ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, A: Acts<F>, ints: IntInputs<I>, B: number, cache: DecodeState<F, I>,
+): void {
+  const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
+  const { H, Hkv, D } = dimsOf(config, B, 1);
+  const HD = H * D, KD = Hkv * D, eps = config.rms_norm_eps, theta = config.rope_theta;
+  const a = A.layers[0];
+  ops.embeddingForward(a.x, ints.tokens, P.embed, B, C);
+  for (let l = 0; l < L; l++) {
+    const p = P.layers[l];
+    ops.rmsnormForward(a.ln1, a.rstd1, a.x, p.ln1, B, C, eps);
+    linear(ops, a.q, a.ln1, p.q, p.qb, B, HD, C);
+    linear(ops, a.k, a.ln1, p.k, p.kb, B, KD, C);
+    linear(ops, a.v, a.ln1, p.v, p.vb, B, KD, C);
+    ops.ropeForward(a.q, ints.positions, B, 1, H, D, theta);
+    ops.ropeForward(a.k, ints.positions, B, 1, Hkv, D, theta);
+    ops.cacheWrite(cache.kv[l].k, a.k, cache.slots, B, cache.S, Hkv, D);
+    ops.cacheWrite(cache.kv[l].v, a.v, cache.slots, B, cache.S, Hkv, D);
+    ops.attentionDecode(a.attOut, a.q, cache.kv[l].k, cache.kv[l].v, cache.cacheMask, B, cache.S, H, Hkv, D);
+    linear(ops, A.tmp, a.attOut, p.o, undefined, B, C, HD);
+    ops.add(a.r, a.x, A.tmp, B * C);
+    ops.rmsnormForward(a.ln2, a.rstd2, a.r, p.ln2, B, C, eps);
+    linear(ops, a.gate, a.ln2, p.gate, undefined, B, I, C);
+    linear(ops, a.up, a.ln2, p.up, undefined, B, I, C);
+    ops.swigluForward(a.act, a.gate, a.up, B, I);
+    linear(ops, A.tmp, a.act, p.down, undefined, B, C, I);
+    ops.add(a.x, a.r, A.tmp, B * C);
+  }
+  ops.rmsnormForward(A.lnf, A.rstdf, a.x, P.norm, B, C, eps);
+  linear(ops, A.logits, A.lnf, P.lmHead, undefined, B, V, C);
+}
