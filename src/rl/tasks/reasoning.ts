@@ -25,7 +25,7 @@ function monthIndex(text: string): number {
 
 export const calendarArithmetic: TaskFamily = {
   name: 'calendar_arithmetic',
-  generate(seed, difficulty) {
+  generate(seed, difficulty): Task {
     const rng = new Rng(seed);
     if (difficulty <= 4) {
       const maxShift = [1, 6, 30, 100][difficulty - 1];

@@ -1,0 +1,11 @@
+// Public surface of the RL core.
+export * from './answer.ts';
+export * from './bus.ts';
+export * from './format.ts';
+export * from './grpo.ts';
+export * from './rng.ts';
+export * from './runner.ts';
+export * from './sapo.ts';
+export * from './stats.ts';
+export * from './tasks/index.ts';
+export type * from './transport.ts';

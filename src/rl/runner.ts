@@ -1,0 +1,287 @@
+// One peer's RL loop. A round: tasks from seed(swarmId, round, peerId) → sample G completions per
+// question → score → publish → take the external rollouts that arrived for this round → one GRPO step →
+// stats event. Split into sampleRound / trainRound so an in-process swarm can let every peer publish
+// before anyone trains; runRound does both for a peer on its own or on the network.
+import type { AdamWConfig, Engine, TrainSequence } from '../engine/api.ts';
+import { decodeCompletion, encodeCompletion, encodePrompt, type TextTokenizer } from './format.ts';
+import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
+import { hashParts, roundSeed, Rng } from './rng.ts';
+import { collectExternalGroups, EXTERNAL_DEFAULTS, makeGroup, selectTrainingGroups, type ExternalDrops, type RolloutGroup } from './sapo.ts';
+import type { EvalStats, RlEvent, RoundStats, SampleShown } from './stats.ts';
+import { generateTask, scoreCompletion, type Task, type TaskMix } from './tasks/index.ts';
+import type { RolloutBatch, TaskRef, Transport } from './transport.ts';
+
+export interface SamplingConfig {
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxNewTokens: number;
+}
+
+export interface RunnerConfig {
+  swarmId: string;
+  tasks: TaskMix[];
+  /** questions sampled per round (B) */
+  questions: number;
+  /** completions per question (G) */
+  completions: number;
+  /** local groups per training step (I) */
+  localGroups: number;
+  /** external groups per training step (J); 0 = isolated */
+  externalGroups: number;
+  sampling: SamplingConfig;
+  adamw: AdamWConfig;
+  grpo: GrpoConfig;
+  /** sequences per forward/backward call */
+  microBatch: number;
+  /** how many sample completions a round event carries for display */
+  showSamples: number;
+}
+
+export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
+  return {
+    swarmId: 'local',
+    tasks: [{ family: 'basic_arithmetic', difficulty: 1 }],
+    questions: 4,
+    completions: 8,
+    localGroups: 4,
+    externalGroups: 0,
+    sampling: { temperature: 1, topP: 1, topK: 0, maxNewTokens: 24 },
+    adamw: { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 },
+    grpo: GRPO_DEFAULTS,
+    microBatch: 16,
+    showSamples: 3,
+    ...overrides,
+  };
+}
+
+export class RunnerError extends Error {
+  override name = 'RunnerError';
+}
+
+/** what a peer sampled in one round, kept until its training step */
+export interface LocalRound {
+  round: number;
+  groups: RolloutGroup[];
+  sampledTokens: number;
+  sampleSeconds: number;
+}
+
+/** B task refs drawn from the mix with the round's seed: identical for anyone who re-derives them */
+export function roundTaskRefs(swarmId: string, round: number, peerId: string, mix: readonly TaskMix[], count: number): TaskRef[] {
+  if (mix.length === 0) throw new RunnerError('task mix is empty');
+  const rng = new Rng(roundSeed(swarmId, round, peerId));
+  const total = mix.reduce((s, m) => s + (m.weight ?? 1), 0);
+  const refs: TaskRef[] = [];
+  for (let i = 0; i < count; i++) {
+    let x = rng.next() * total;
+    const m = mix.find((entry) => (x -= entry.weight ?? 1) < 0) ?? mix[mix.length - 1];
+    refs.push({ family: m.family, difficulty: m.difficulty, seed: rng.nextU32() });
+  }
+  return refs;
+}
+
+/** a fixed held-out set per (family, difficulty), seeded apart from every round's tasks */
+export function heldOutTasks(mix: readonly TaskMix[], perEntry: number): Task[] {
+  return mix.flatMap((m) =>
+    Array.from({ length: perEntry }, (_, i) => generateTask({ family: m.family, difficulty: m.difficulty, seed: hashParts('tabswarm/heldout', m.family, m.difficulty, i) })),
+  );
+}
+
+const now = (): number => performance.now() / 1000;
+
+export class RoundRunner {
+  private readonly listeners = new Set<(event: RlEvent) => void>();
+
+  constructor(
+    readonly engine: Engine,
+    readonly tokenizer: TextTokenizer,
+    readonly transport: Transport,
+    readonly config: RunnerConfig,
+  ) {
+    if (config.questions < 1 || config.completions < 2) throw new RunnerError('need at least 1 question and 2 completions per question');
+    if (config.microBatch < 1) throw new RunnerError('microBatch must be >= 1');
+  }
+
+  get peerId(): string {
+    return this.transport.peerId;
+  }
+
+  /** subscribe to stats events; returns the unsubscribe function */
+  on(listener: (event: RlEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: RlEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a display bug must not stop training
+      }
+    }
+  }
+
+  async runRound(round: number): Promise<RoundStats> {
+    return this.trainRound(await this.sampleRound(round));
+  }
+
+  /** tasks → sample → score → publish */
+  async sampleRound(round: number): Promise<LocalRound> {
+    const { config, tokenizer } = this;
+    this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'sampling' });
+    const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions);
+    const tasks = refs.map(generateTask);
+    const prompts = tasks.flatMap((task) => Array.from({ length: config.completions }, () => encodePrompt(tokenizer, task)));
+    const start = now();
+    const result = await this.engine.sample(prompts, {
+      ...config.sampling,
+      seed: hashParts('tabswarm/sample', roundSeed(config.swarmId, round, this.peerId)),
+      stopTokens: [tokenizer.eosId],
+    });
+    const sampleSeconds = now() - start;
+    let sampledTokens = 0;
+    const groups = tasks.map((task, q) => {
+      const completions = Array.from({ length: config.completions }, (_, j) => {
+        const row = q * config.completions + j;
+        const tokens = result.tokens[row];
+        sampledTokens += tokens.length;
+        const text = decodeCompletion(tokenizer, tokens);
+        return { ...scoreCompletion(task, text), text, tokens, oldLogprobs: result.logprobs[row] };
+      });
+      return makeGroup('local', this.peerId, refs[q], task, completions);
+    });
+    this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'publishing' });
+    const batch: RolloutBatch = {
+      v: 1,
+      swarmId: config.swarmId,
+      round,
+      peerId: this.peerId,
+      rollouts: groups.map((g) => ({ task: g.ref, completions: g.completions.map((c) => ({ text: c.text, reward: c.reward })) })),
+    };
+    try {
+      await this.transport.publishRollouts(batch);
+    } catch {
+      // never wait on or fail because of the network: the round goes on solo
+    }
+    return { round, groups, sampledTokens, sampleSeconds };
+  }
+
+  /** take external rollouts for the round, one GRPO step on I local + J external groups */
+  async trainRound(local: LocalRound): Promise<RoundStats> {
+    const { config } = this;
+    const { round } = local;
+    this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'training' });
+    let external: RolloutGroup[] = [];
+    let drops: ExternalDrops | null = null;
+    if (config.externalGroups > 0) {
+      const received = this.transport.receivedRollouts(round);
+      const limits = { ...EXTERNAL_DEFAULTS, maxCompletionChars: Math.max(64, config.sampling.maxNewTokens * 16) };
+      ({ groups: external, drops } = collectExternalGroups(received, { swarmId: config.swarmId, round, selfPeerId: this.peerId }, limits));
+      this.transport.prune(round);
+    }
+    const rng = new Rng(hashParts('tabswarm/mix', roundSeed(config.swarmId, round, this.peerId)));
+    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups);
+
+    const start = now();
+    const step = await this.grpoStep(chosen);
+    const trainSeconds = now() - start;
+
+    const all = local.groups.flatMap((g) => g.completions);
+    const shown: SampleShown[] = local.groups.slice(0, config.showSamples).map((g) => ({
+      prompt: g.task.prompt,
+      completion: g.completions[0].text,
+      reward: g.completions[0].reward,
+      correct: g.completions[0].correct,
+    }));
+    const stats: RoundStats = {
+      peerId: this.peerId,
+      round,
+      meanReward: all.reduce((s, c) => s + c.reward, 0) / all.length,
+      accuracy: all.filter((c) => c.correct).length / all.length,
+      formatRate: all.filter((c) => c.wellFormed).length / all.length,
+      localGroups: chosen.filter((g) => g.source === 'local').length,
+      externalGroups: chosen.filter((g) => g.source === 'external').length,
+      externalAvailable: external.length,
+      externalDrops: drops,
+      trainedSequences: step.sequences,
+      trainedTokens: step.tokens,
+      loss: step.loss,
+      gradNorm: step.gradNorm,
+      clipFraction: step.tokens > 0 ? step.clippedTokens / step.tokens : 0,
+      sampledTokens: local.sampledTokens,
+      sampleSeconds: local.sampleSeconds,
+      trainSeconds,
+      tokensPerSecond: local.sampleSeconds > 0 ? local.sampledTokens / local.sampleSeconds : 0,
+      samples: shown,
+    };
+    this.emit({ type: 'round', stats });
+    return stats;
+  }
+
+  /** one optimizer step on the chosen groups; skipped (no update) when nothing carries signal */
+  private async grpoStep(groups: readonly RolloutGroup[]): Promise<{ loss: number; gradNorm: number; sequences: number; tokens: number; clippedTokens: number }> {
+    const { engine, tokenizer, config } = this;
+    const maxLen = engine.config.max_position_embeddings;
+    const items: { seq: TrainSequence; oldLogprobs: number[] | null; advantage: number }[] = [];
+    for (const g of groups) {
+      const prompt = encodePrompt(tokenizer, g.task);
+      g.completions.forEach((c, i) => {
+        const completion = c.tokens ?? encodeCompletion(tokenizer, c.text);
+        // zero advantage carries no gradient; over-long re-encodings would not fit the context
+        if (g.advantages[i] === 0 || completion.length === 0 || prompt.length + completion.length > maxLen) return;
+        if (!c.tokens && completion.length > config.sampling.maxNewTokens + 1) return;
+        items.push({ seq: { tokens: [...prompt, ...completion], completionStart: prompt.length }, oldLogprobs: c.oldLogprobs ?? null, advantage: g.advantages[i] });
+      });
+    }
+    const totalTokens = items.reduce((s, it) => s + it.seq.tokens.length - it.seq.completionStart, 0);
+    if (items.length === 0 || totalTokens === 0) return { loss: 0, gradNorm: 0, sequences: 0, tokens: 0, clippedTokens: 0 };
+    engine.zeroGrads();
+    let loss = 0;
+    let clippedTokens = 0;
+    for (let i = 0; i < items.length; i += config.microBatch) {
+      const mb = items.slice(i, i + config.microBatch);
+      const logprobs = await engine.forwardLogprobs(mb.map((it) => it.seq));
+      const seqs: GrpoSequence[] = mb.map((it, k) => ({
+        logprobs: logprobs[k],
+        // re-encoded external text has no sampler logprobs: the current policy is its old policy (ratio 1)
+        oldLogprobs: it.oldLogprobs && it.oldLogprobs.length === logprobs[k].length ? it.oldLogprobs : logprobs[k],
+        advantage: it.advantage,
+      }));
+      const result = grpoLoss(seqs, totalTokens, config.grpo);
+      loss += result.loss;
+      clippedTokens += result.clippedTokens;
+      await engine.backwardLogprobs(result.dLogprobs);
+    }
+    const { gradNorm } = await engine.optimizerStep(config.adamw);
+    return { loss, gradNorm, sequences: items.length, tokens: totalTokens, clippedTokens };
+  }
+
+  /** greedy pass@1 on the given tasks */
+  async evaluate(tasks: readonly Task[], round = -1): Promise<EvalStats> {
+    const { engine, tokenizer, config } = this;
+    const perFamily: Record<string, { correct: number; total: number }> = {};
+    let correct = 0;
+    let formatted = 0;
+    for (let i = 0; i < tasks.length; i += config.microBatch * 4) {
+      const chunk = tasks.slice(i, i + config.microBatch * 4);
+      const result = await engine.sample(chunk.map((t) => encodePrompt(tokenizer, t)), {
+        maxNewTokens: config.sampling.maxNewTokens,
+        temperature: 0,
+        seed: 0,
+        stopTokens: [tokenizer.eosId],
+      });
+      chunk.forEach((task, k) => {
+        const score = scoreCompletion(task, decodeCompletion(tokenizer, result.tokens[k]));
+        const entry = (perFamily[`${task.family}/${task.difficulty}`] ??= { correct: 0, total: 0 });
+        entry.total++;
+        if (score.correct) entry.correct++, correct++;
+        if (score.wellFormed) formatted++;
+      });
+    }
+    const stats: EvalStats = { peerId: this.peerId, round, tasks: tasks.length, passAt1: tasks.length ? correct / tasks.length : 0, formatRate: tasks.length ? formatted / tasks.length : 0, perFamily };
+    this.emit({ type: 'eval', stats });
+    return stats;
+  }
+}

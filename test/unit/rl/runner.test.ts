@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryBus, SoloTransport } from '../../../src/rl/bus.ts';
+import { defaultRunnerConfig, heldOutTasks, roundTaskRefs, RoundRunner, RunnerError, type LocalRound } from '../../../src/rl/runner.ts';
+import type { RlEvent } from '../../../src/rl/stats.ts';
+import { generateTask } from '../../../src/rl/tasks/index.ts';
+import { charTokenizer, ScriptedEngine } from './fakes.ts';
+
+/** answers right on even rows, wrong on odd rows: every group has signal */
+const alternating = (prompt: string, row: number) => {
+  const m = /(\d)\+(\d)/.exec(prompt);
+  const sum = m ? Number(m[1]) + Number(m[2]) : 0;
+  return `<answer>${row % 2 === 0 ? sum : sum + 1}</answer>`;
+};
+
+describe('roundTaskRefs', () => {
+  it('derives the same refs from (swarm, round, peer) and different ones otherwise', () => {
+    const mix = [{ family: 'basic_arithmetic', difficulty: 1 }, { family: 'sorting', difficulty: 2, weight: 3 }];
+    const refs = roundTaskRefs('s', 4, 'p', mix, 8);
+    expect(roundTaskRefs('s', 4, 'p', mix, 8)).toEqual(refs);
+    expect(roundTaskRefs('s', 5, 'p', mix, 8)).not.toEqual(refs);
+    expect(roundTaskRefs('s', 4, 'q', mix, 8)).not.toEqual(refs);
+    expect(new Set(roundTaskRefs('s', 1, 'p', mix, 40).map((r) => r.family))).toEqual(new Set(['basic_arithmetic', 'sorting']));
+    expect(() => roundTaskRefs('s', 1, 'p', [], 1)).toThrow(RunnerError);
+  });
+});
+
+describe('RoundRunner', () => {
+  it('samples B×G, scores, publishes, trains with the token-mean gradient and emits typed events', async () => {
+    const engine = new ScriptedEngine(alternating);
+    const bus = new InMemoryBus();
+    const listener = bus.connect('listener');
+    const config = defaultRunnerConfig({ swarmId: 's', questions: 3, completions: 4, localGroups: 2, microBatch: 3 });
+    const runner = new RoundRunner(engine, charTokenizer, bus.connect('p'), config);
+    const events: RlEvent[] = [];
+    runner.on((e) => events.push(e));
+    const stats = await runner.runRound(7);
+
+    expect(engine.sampleCalls[0].prompts).toHaveLength(12);
+    expect(engine.sampleCalls[0].options.stopTokens).toEqual([charTokenizer.eosId]);
+    expect(stats).toMatchObject({ round: 7, accuracy: 0.5, formatRate: 1, localGroups: 2, externalGroups: 0, trainedSequences: 8 });
+    expect(stats.meanReward).toBeCloseTo(0.6, 12);
+    expect(engine.steps).toBe(1);
+    // every trained token gets -ρA/N with ρ = 1 (scripted logprobs equal the sampler's)
+    const N = stats.trainedTokens;
+    const flat = engine.dLogprobs.flat();
+    expect(flat).toHaveLength(N);
+    for (const d of flat) expect(Math.abs(d)).toBeCloseTo(1 / N, 7);
+
+    const [published] = listener.receivedRollouts(7);
+    expect(published.rollouts.map((r) => r.task)).toEqual(roundTaskRefs('s', 7, 'p', config.tasks, 3));
+    expect(published.rollouts[0].completions[0]).toEqual({ text: alternating(generateTask(published.rollouts[0].task).prompt, 0), reward: 1.1 });
+    expect(events.map((e) => (e.type === 'phase' ? e.phase : e.type))).toEqual(['sampling', 'publishing', 'training', 'round']);
+  });
+
+  it('skips the optimizer step when no group has signal', async () => {
+    const engine = new ScriptedEngine(() => '<answer>x</answer>');
+    const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
+    const stats = await runner.runRound(0);
+    expect(stats).toMatchObject({ trainedSequences: 0, localGroups: 0, meanReward: expect.closeTo(0.1, 12) });
+    expect(engine.steps).toBe(0);
+  });
+
+  it('peers on a bus train on each other\'s re-scored rollouts (I local + J external)', async () => {
+    const bus = new InMemoryBus();
+    const config = defaultRunnerConfig({ swarmId: 's', questions: 2, completions: 2, localGroups: 2, externalGroups: 3 });
+    const engines = [0, 1, 2].map(() => new ScriptedEngine(alternating));
+    const runners = engines.map((e, i) => new RoundRunner(e, charTokenizer, bus.connect(`p${i}`), config));
+    const locals: LocalRound[] = [];
+    for (const r of runners) locals.push(await r.sampleRound(1));
+    const stats = await Promise.all(runners.map((r, i) => r.trainRound(locals[i])));
+    for (const s of stats) {
+      expect(s.externalAvailable).toBe(4);
+      expect(s.externalGroups).toBe(3);
+      expect(s.localGroups).toBe(2);
+      expect(s.externalDrops).toMatchObject({ zeroAdvantage: 0, malformedGroups: 0, claimMismatches: 0 });
+    }
+    // external completions are re-encoded: the trained tokens end with EOS like local samples
+    for (const seq of engines[0].trained) expect(seq.tokens[seq.tokens.length - 1]).toBe(charTokenizer.eosId);
+  });
+
+  it('evaluates greedy pass@1 on held-out tasks', async () => {
+    const engine = new ScriptedEngine((prompt) => alternating(prompt, 0));
+    const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
+    const tasks = heldOutTasks([{ family: 'basic_arithmetic', difficulty: 1 }], 10);
+    expect(heldOutTasks([{ family: 'basic_arithmetic', difficulty: 1 }], 10)).toEqual(tasks);
+    const stats = await runner.evaluate(tasks);
+    expect(stats).toMatchObject({ tasks: 10, passAt1: 1, formatRate: 1, perFamily: { 'basic_arithmetic/1': { correct: 10, total: 10 } } });
+    expect(engine.sampleCalls[0].options.temperature).toBe(0);
+  });
+
+  it('a listener that throws does not stop the round', async () => {
+    const runner = new RoundRunner(new ScriptedEngine(alternating), charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
+    runner.on(() => {
+      throw new Error('display bug');
+    });
+    await expect(runner.runRound(0)).resolves.toMatchObject({ round: 0 });
+  });
+});
