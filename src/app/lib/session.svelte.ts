@@ -1,9 +1,25 @@
-// Owns the effects of a tab: the engine worker and the libp2p node. Components read `snapshot`.
-import type { Libp2p } from 'libp2p';
+// Owns the effects of a tab: the engine worker, the swarm (libp2p node + gossip transport) and the bridge
+// between them. Components read `snapshot` (a $state.raw value replaced on every change) and call methods.
 import { EngineWorkerClient } from '../../worker/client.ts';
-import type { GpuProbe } from '../../worker/protocol.ts';
-import { createSwarmNode } from '../../swarm/node.ts';
-import { parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
+import type { GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
+import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
+import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
+import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
+import type { SwarmMessage } from '../../swarm/messages.ts';
+import { SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
+import { resolveModelUrl } from './model-source.ts';
+import { Settings } from './settings.svelte.ts';
+import { saveModelFolder } from './download.ts';
+
+export type JoinStep = 'landing' | 'loading' | 'contributing' | 'failed';
+
+export interface OwnRound {
+  round: number;
+  reward: number;
+  accuracy: number;
+  swarmReward: number | null;
+  swarmAccuracy: number | null;
+}
 
 export interface SessionSnapshot {
   phase: 'starting' | 'ready' | 'error';
@@ -12,33 +28,81 @@ export interface SessionSnapshot {
   relayConnected: boolean;
   swarm: SwarmConfig | null;
   error: string | null;
+  join: JoinStep;
+  joinError: string | null;
+  progress: Progress | null;
+  worker: Phase;
+  workerDetail: string | null;
+  backend: 'webgpu' | 'cpu' | null;
+  modelUrl: string | null;
+  parameterCount: number | null;
+  resumedRound: number | null;
+  savedRound: number | null;
+  lastStats: RoundStats | null;
+  own: OwnRound[];
+  tally: TallySnapshot;
+  top: PeerTotals[];
+  links: PeerLink[];
+  topicPeers: string[];
+  warnings: string[];
 }
+
+const EMPTY_TALLY: TallySnapshot = { rounds: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
 
 async function loadSwarmConfig(): Promise<SwarmConfig> {
   const fromUrl = new URLSearchParams(location.search).get('swarm');
-  if (fromUrl) return parseSwarmConfig(JSON.parse(atob(fromUrl.replace(/-/g, '+').replace(/_/g, '/'))));
+  if (fromUrl) return decodeSwarmConfigParam(fromUrl);
   const res = await fetch('./swarm.json', { cache: 'no-store' });
   if (!res.ok) throw new Error(`no swarm config: ./swarm.json answered ${res.status} (start the app with npm start)`);
   return parseSwarmConfig(await res.json());
 }
 
+/** Bytes the tab may spend on the model: a quarter of what the browser reports (Chromium caps it at 8 GiB). */
+function memoryBudget(): number {
+  const gib = (navigator as Navigator & { deviceMemory?: number }).deviceMemory ?? 4;
+  return Math.floor((gib * 2 ** 30) / 4);
+}
+
+export interface SessionOptions {
+  /** the page only watches the swarm (conference screen): no worker, no model */
+  watchOnly?: boolean;
+  /** replaces the real worker (tests) */
+  worker?: TabswarmWorkerApi;
+}
+
 export class Session {
-  snapshot = $state.raw<SessionSnapshot>({ phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, error: null });
-  private worker: EngineWorkerClient | null = null;
-  private node: Libp2p | null = null;
+  snapshot = $state.raw<SessionSnapshot>({
+    phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, error: null,
+    join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
+    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, lastStats: null, own: [],
+    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [],
+  });
+  readonly settings = new Settings();
+  private worker: TabswarmWorkerApi | null = null;
+  private swarm: Swarm | null = null;
+  private transport: Libp2pTransport | null = null;
+  private tally = new SwarmTally();
+  private readonly cleanups: (() => void)[] = [];
+  private pausedByVisibility = false;
+
+  constructor(private readonly options: SessionOptions = {}) {}
 
   async start(): Promise<void> {
-    this.worker = new EngineWorkerClient();
-    const probe = this.worker.probe().then((gpu) => this.update({ gpu }));
+    const probe = this.options.watchOnly ? Promise.resolve(null) : this.startWorker();
     try {
-      const swarm = await loadSwarmConfig();
-      this.update({ swarm });
-      this.node = await createSwarmNode({ swarmId: swarm.swarmId, relayAddrs: swarm.relayAddrs, allowPrivateAddresses: swarm.local });
-      const node = this.node;
-      const refresh = () => this.update({ relayConnected: node.getConnections().some((c) => !c.remoteAddr.toString().includes('/webrtc')) });
-      node.addEventListener('connection:open', refresh);
-      node.addEventListener('connection:close', refresh);
-      this.update({ peerId: node.peerId.toString() });
+      const config = await loadSwarmConfig();
+      this.update({ swarm: config });
+      const swarm = await Swarm.join(config, { heartbeatStats: () => this.heartbeat(), heartbeatMs: 5_000 });
+      this.swarm = swarm;
+      this.transport = transportOver(swarm);
+      this.tally = new SwarmTally(swarm.peerId);
+      this.cleanups.push(swarm.onMessage(({ message }) => this.onSwarmMessage(message)));
+      const refresh = () => this.refreshLinks();
+      swarm.node.addEventListener('connection:open', refresh);
+      swarm.node.addEventListener('connection:close', refresh);
+      const timer = setInterval(refresh, 1_000);
+      this.cleanups.push(() => clearInterval(timer));
+      this.update({ peerId: swarm.peerId });
       refresh();
       await probe;
       this.update({ phase: 'ready' });
@@ -46,11 +110,157 @@ export class Session {
       await probe.catch(() => undefined);
       this.update({ phase: 'error', error: (error as Error).message });
     }
+    const onVisibility = () => void this.onVisibility();
+    document.addEventListener('visibilitychange', onVisibility);
+    this.cleanups.push(() => document.removeEventListener('visibilitychange', onVisibility));
+  }
+
+  /** One click from the landing page: load the swarm's model (resuming if this tab has a checkpoint) and contribute. */
+  async join(modelOverride?: string): Promise<void> {
+    const { swarm, peerId, join } = this.snapshot;
+    if (join === 'loading' || join === 'contributing') return;
+    if (!this.worker || !swarm || !peerId || !this.transport) {
+      this.update({ join: 'failed', joinError: 'the tab is not connected to the swarm yet; wait a moment and try again' });
+      return;
+    }
+    try {
+      const modelUrl = resolveModelUrl(modelOverride || swarm.modelId, location.href);
+      this.update({ join: 'loading', joinError: null, modelUrl, progress: null });
+      const loaded = await this.worker.load({
+        modelUrl, swarmId: swarm.swarmId, peerId, backend: this.settings.value.backend, resume: true, memoryBudgetBytes: memoryBudget(),
+      });
+      this.update({ backend: loaded.backend, parameterCount: loaded.parameterCount, resumedRound: loaded.resumedRound, savedRound: loaded.resumedRound });
+      await this.worker.throttle(this.settings.value.duty);
+      const clock = this.swarm!.clock;
+      // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries
+      await this.worker.start({ clock: { genesisMs: clock.genesisMs - clock.offsetMs, roundMs: clock.roundMs } });
+      this.update({ join: 'contributing' });
+    } catch (error) {
+      const e = error as Error;
+      this.update({ join: 'failed', joinError: `${e.name}: ${e.message}` });
+    }
+  }
+
+  pause = () => this.worker?.pause().catch((e: Error) => this.warn(e.message));
+  resume = () => this.worker?.resume().catch((e: Error) => this.warn(e.message));
+
+  async stopContributing(): Promise<void> {
+    await this.worker?.stop().catch((e: Error) => this.warn(e.message));
+    this.update({ join: 'landing' });
+  }
+
+  /** Forget this tab's training: stop and delete the checkpoint; the next join starts from the shipped model. */
+  async reset(): Promise<void> {
+    await this.worker?.reset().catch((e: Error) => this.warn(e.message));
+    this.update({ join: 'landing', own: [], savedRound: null, resumedRound: null, lastStats: null });
+  }
+
+  async setDuty(duty: number): Promise<void> {
+    this.settings.update({ duty });
+    await this.worker?.throttle(duty).catch((e: Error) => this.warn(e.message));
+  }
+
+  async downloadModel(): Promise<void> {
+    if (!this.worker) return;
+    try {
+      await saveModelFolder(await this.worker.exportModel(), this.snapshot.swarm?.modelId ?? 'model');
+    } catch (error) {
+      this.warn(`download failed: ${(error as Error).message}`);
+    }
   }
 
   async stop(): Promise<void> {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.worker?.terminate();
-    await this.node?.stop();
+    await this.transport?.close();
+    await this.swarm?.stop();
+  }
+
+  private startWorker(): Promise<GpuProbe | null> {
+    this.worker = this.options.worker ?? new EngineWorkerClient();
+    this.cleanups.push(this.worker.onEvent((event) => this.onWorkerEvent(event)));
+    return this.worker.probe().then(
+      (gpu) => {
+        this.update({ gpu });
+        return gpu;
+      },
+      (error: Error) => {
+        this.update({ gpu: { webgpu: false, adapter: null, reason: `the engine worker failed: ${error.message}` } });
+        return null;
+      },
+    );
+  }
+
+  private onWorkerEvent(event: WorkerEvent): void {
+    switch (event.kind) {
+      case 'progress':
+        return this.update({ progress: event.progress });
+      case 'phase':
+        return this.update({ worker: event.phase, workerDetail: event.detail });
+      case 'stats': {
+        const s = event.stats;
+        const row: OwnRound = { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, swarmReward: s.swarmReward, swarmAccuracy: s.swarmAccuracy };
+        return this.update({ lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500) });
+      }
+      case 'publish':
+        this.tally.addRollouts(event.batch.peerId, event.batch.round, event.batch.rollouts, Date.now());
+        this.publishTally();
+        void this.transport?.publishRollouts(event.batch).catch((e: Error) => this.warn(`publish failed: ${e.message}`));
+        return;
+      case 'saved':
+        return this.update({ savedRound: event.round });
+      case 'warning':
+        return this.warn(event.message);
+      default:
+        event satisfies never;
+    }
+  }
+
+  private onSwarmMessage(message: SwarmMessage): void {
+    const now = Date.now();
+    if (message.kind === 'rollouts') {
+      this.tally.addRollouts(message.peerId, message.round, message.rollouts, now);
+      // the transport merged this part into the peer's batch already (its listener was registered first)
+      const merged = this.transport?.receivedRollouts(message.round).find((b) => b.peerId === message.peerId);
+      if (merged && this.snapshot.join === 'contributing') void this.worker?.deliver(merged).catch(() => undefined);
+    } else if (message.kind === 'binding') {
+      this.tally.setAccount(message.peerId, message.signed.binding.account, now);
+    } else {
+      this.tally.seen(message.peerId, now);
+    }
+    this.publishTally();
+  }
+
+  private publishTally(): void {
+    this.update({ tally: this.tally.snapshot(), top: this.tally.topContributors(10) });
+  }
+
+  private refreshLinks(): void {
+    const swarm = this.swarm;
+    if (!swarm) return;
+    const links = swarm.links();
+    const relayConnected = links.some((l) => !l.direct && !l.addr.includes('/p2p-circuit'));
+    this.update({ links, relayConnected, topicPeers: swarm.topicPeers() });
+  }
+
+  private heartbeat(): Record<string, number> {
+    const s = this.snapshot.lastStats;
+    return s ? { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, rollouts: s.localRollouts } : { round: -1 };
+  }
+
+  private async onVisibility(): Promise<void> {
+    if (!this.settings.value.pauseWhenHidden || this.snapshot.join !== 'contributing') return;
+    if (document.hidden && this.snapshot.worker === 'running') {
+      this.pausedByVisibility = true;
+      await this.pause();
+    } else if (!document.hidden && this.pausedByVisibility) {
+      this.pausedByVisibility = false;
+      await this.resume();
+    }
+  }
+
+  private warn(message: string): void {
+    this.update({ warnings: [...this.snapshot.warnings, message].slice(-5) });
   }
 
   private update(patch: Partial<SessionSnapshot>): void {
