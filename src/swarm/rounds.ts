@@ -2,6 +2,8 @@
 // through the Transport; report what arrived from peers for the previous round. The lab page, the headless
 // peer and the load simulation run it with demo rollouts until they are given the RL round runner's.
 import type { PublishedRollout, RolloutBatch, Transport } from '../rl/transport.ts';
+import { roundTaskRefs } from '../rl/runner.ts';
+import { generateTask, scoreCompletion, type TaskMix } from '../rl/tasks/index.ts';
 import type { RoundClock } from './clock.ts';
 
 export type RolloutProducer = (round: number) => PublishedRollout[] | Promise<PublishedRollout[]>;
@@ -13,35 +15,29 @@ export interface RoundReport {
   received: RolloutBatch[];
 }
 
-/** FNV-1a: a small deterministic hash for demo seeds (not security relevant). */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
 /**
- * Demo rollouts: addition questions derived from (swarm, round, peer) as the design's task seeds are, with
- * `completions` answers each, some right. Real text of realistic size, so gossip carries realistic bytes.
+ * Scripted rollouts for the network alone (no model): this round's real tasks, derived from (swarm, round,
+ * peer) exactly as the RL runner derives them, answered right or wrong in turn and scored by the real
+ * verifier, so receivers can re-derive and re-score them and gossip carries realistic bytes.
  */
-export function demoRollouts(swarmId: string, round: number, peerId: string, questions = 2, completions = 4): PublishedRollout[] {
-  const out: PublishedRollout[] = [];
-  for (let q = 0; q < questions; q++) {
-    const seed = fnv1a(`${swarmId}/${round}/${peerId}/${q}`);
-    const a = seed % 1000;
-    const b = (seed >>> 10) % 1000;
-    out.push({
-      task: { family: 'demo-add', seed, difficulty: 1 },
+export function demoRollouts(
+  swarmId: string,
+  round: number,
+  peerId: string,
+  questions = 2,
+  completions = 4,
+  mix: readonly TaskMix[] = [{ family: 'basic_arithmetic', difficulty: 1 }],
+): PublishedRollout[] {
+  return roundTaskRefs(swarmId, round, peerId, mix, questions).map((ref) => {
+    const task = generateTask(ref);
+    return {
+      task: ref,
       completions: Array.from({ length: completions }, (_, i) => {
-        const answer = a + b + (i % 2 === 0 ? 0 : i);
-        return { text: `<think>${a} plus ${b}: add the units, then tens, then hundreds.</think><answer>${answer}</answer>`, reward: answer === a + b ? 1 : 0 };
+        const text = i % 2 === 0 ? `<think>${task.prompt.slice(0, 200)}</think><answer>${task.answer}</answer>` : `<answer>${task.answer}${i}</answer>`;
+        return { text, reward: scoreCompletion(task, text).reward };
       }),
-    });
-  }
-  return out;
+    };
+  });
 }
 
 export interface RoundLoopOptions {
