@@ -200,7 +200,11 @@ function fail(reason: string): BindingVerification {
   return { ok: false, reason };
 }
 
-async function peerSignatureProblem(signed: SignedPeerBinding): Promise<string | null> {
+/**
+ * Why the peer signature over a binding's digest is not the peer id's, or null when it is. Exported for the
+ * coordinator's audit of registrations that reached the chain without passing a relayer.
+ */
+export async function peerSignatureProblem(signed: Pick<SignedPeerBinding, 'binding' | 'domain' | 'peerSignature'>): Promise<string | null> {
   let peerId;
   try {
     peerId = peerIdFromString(signed.binding.peerId);

@@ -54,7 +54,9 @@ contract SwarmCoordinator {
 
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event StageManagerSet(address indexed manager, bool enabled);
-    event PeerRegistered(address indexed account, bytes32 indexed peerIdHash, string peerId, uint256 nonce, bytes peerSignature, address submitter);
+    event PeerRegistered(
+        address indexed account, bytes32 indexed peerIdHash, string peerId, uint256 nonce, uint256 deadline, bytes peerSignature, address submitter
+    );
     event PeerRevoked(address indexed account, bytes32 indexed peerIdHash, string peerId);
     event StageAdvanced(uint256 indexed round, uint256 stage);
     event RoundAdvanced(uint256 indexed round);
@@ -211,7 +213,7 @@ contract SwarmCoordinator {
             peers[slot - 1].account = b.account;
         }
         peersOfAccount[b.account].push(h);
-        emit PeerRegistered(b.account, h, b.peerId, b.nonce, peerSignature, msg.sender);
+        emit PeerRegistered(b.account, h, b.peerId, b.nonce, b.deadline, peerSignature, msg.sender);
     }
 
     function _checkSignature(address account, bytes32 digest, bytes calldata signature) private view {

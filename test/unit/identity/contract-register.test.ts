@@ -42,7 +42,7 @@ describe('SwarmCoordinator registration', () => {
 
     const logs = parseEventLogs({ abi: swarmCoordinatorAbi, eventName: 'PeerRegistered', logs: await fx.client.getLogs({ address: fx.coordinator, fromBlock: 0n }) });
     const event = logs.find((l) => l.args.peerId === peer.peerId);
-    expect(event?.args).toMatchObject({ account: user1.account.address, nonce: nonceBefore, peerSignature: signed.peerSignature, submitter: user1.account.address });
+    expect(event?.args).toMatchObject({ account: user1.account.address, nonce: nonceBefore, deadline: signed.binding.deadline, peerSignature: signed.peerSignature, submitter: user1.account.address });
 
     expect(await revertName(user1.call('registerPeer', args))).toBe('InvalidNonce');
     // user2 claims the same peer id with a fresh, correctly signed binding: the peer id is taken.
