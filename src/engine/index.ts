@@ -17,3 +17,6 @@ export {
   ShapeError, TokenRangeError, UnsupportedModelError, ConfigError, SafetensorsError, WeightsMismatchError,
   ModelTooLargeError, EngineStateError,
 } from './errors.ts';
+export { loadHfModel, saveHfModel, loadTensors, urlSource, memoryFolder, type FileSource, type FileSink, type LoadedModel } from './hf.ts';
+export { parseSafetensors, serializeSafetensors } from './safetensors.ts';
+// Node only (filesystem folders): import dirSource / dirSink from './hf-node.ts' directly.
