@@ -118,3 +118,41 @@ export async function deployCoordinator(options: DeployOptions): Promise<Address
   if (receipt.status !== 'success' || !receipt.contractAddress) throw new ChainStartError(`coordinator deployment failed (tx ${hash})`);
   return getAddress(receipt.contractAddress);
 }
+
+export interface LocalChainServices {
+  /** The `chain` section of /swarm.json. */
+  config: { chainId: number; rpcUrl: string; coordinator: Address; coordinatorService: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * anvil + the deployed coordinator + the coordinator service (stage manager and gasless relayer), for `npm start`
+ * and the end-to-end tests. Port 0 picks a free port.
+ */
+export async function startLocalChainServices(options: { swarmId: string; chainPort?: number; coordinatorPort?: number; stageMs?: number }): Promise<LocalChainServices> {
+  const chain = await startAnvil({ port: options.chainPort ?? 8545 });
+  try {
+    const coordinator = await deployCoordinator({ rpcUrl: chain.rpcUrl, swarmId: options.swarmId, stagesPerRound: 1 });
+    // Imported lazily so scripts that only need anvil do not load the HTTP service.
+    const { startCoordinatorService } = await import('../../relay/coordinator/service.ts');
+    const service = await startCoordinatorService({
+      rpcUrl: chain.rpcUrl,
+      chainId: chain.chainId,
+      coordinator,
+      privateKey: DEV_KEYS.coordinator,
+      swarmId: options.swarmId,
+      port: options.coordinatorPort ?? 9091,
+      stageMs: options.stageMs ?? 20_000,
+    });
+    return {
+      config: { chainId: chain.chainId, rpcUrl: chain.rpcUrl, coordinator, coordinatorService: service.url },
+      async stop() {
+        await service.stop();
+        await chain.stop();
+      },
+    };
+  } catch (error) {
+    await chain.stop();
+    throw error;
+  }
+}

@@ -3,13 +3,16 @@
 import { fileURLToPath } from 'node:url';
 import { startRelayProcess, type RelayProcess } from './relay-process.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
+import { startLocalChainServices, type LocalChainServices } from './chain.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface LocalSwarm {
   appUrl: string;
   relay: RelayProcess;
-  swarmConfig: { swarmId: string; relayAddrs: string[]; local: boolean };
+  swarmConfig: { swarmId: string; relayAddrs: string[]; local: boolean; chain?: LocalChainServices['config'] };
+  /** anvil + coordinator contract + coordinator service; null when started with `chain: false` */
+  chain: LocalChainServices | null;
   stop(): Promise<void>;
 }
 
@@ -17,16 +20,28 @@ export interface LocalSwarmOptions {
   appPort?: number;
   relayPort?: number;
   swarmId?: string;
+  /** false: no local chain (the tab runs unregistered). Ports: 0 picks a free one. */
+  chain?: boolean;
+  chainPort?: number;
+  coordinatorPort?: number;
 }
 
 export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<LocalSwarm> {
   const swarmId = options.swarmId ?? 'local';
   const relay = await startRelayProcess({ port: options.relayPort ?? 9090, swarmId });
-  const swarmConfig = { swarmId, relayAddrs: relay.multiaddrs, local: true };
+  let chain: LocalChainServices | null = null;
+  try {
+    if (options.chain !== false) chain = await startLocalChainServices({ swarmId, chainPort: options.chainPort, coordinatorPort: options.coordinatorPort });
+  } catch (error) {
+    await relay.stop();
+    throw error;
+  }
+  const swarmConfig = { swarmId, relayAddrs: relay.multiaddrs, local: true, ...(chain ? { chain: chain.config } : {}) };
   let app: StaticServer;
   try {
     app = await serveStatic(`${repo}dist`, { port: options.appPort ?? 5173, swarmConfig });
   } catch (error) {
+    await chain?.stop();
     await relay.stop();
     throw error;
   }
@@ -34,8 +49,10 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
     appUrl: app.url,
     relay,
     swarmConfig,
+    chain,
     async stop() {
       await app.close();
+      await chain?.stop();
       await relay.stop();
     },
   };
