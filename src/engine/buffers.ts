@@ -1,37 +1,50 @@
-// Small helpers for moving Float32 data in and out of GPU storage buffers.
+// The WebGPU backend's tensors: one GPUBuffer per allocation, typed f32 or i32, addressed through the
+// View of ops.ts (buffer + element offset + length). Kernels bind whole buffers and take element offsets in
+// their uniforms, so a view may start at any element (no 256-byte storage-offset alignment to respect).
 
-export function createStorageBuffer(device: GPUDevice, byteLength: number, label: string): GPUBuffer {
+import { ModelTooLargeError, ShapeError } from './errors.ts';
+import type { View } from './ops.ts';
+
+export interface GpuF32 {
+  readonly dtype: 'f32';
+  readonly gpu: GPUBuffer;
+  /** elements */
+  readonly length: number;
+  readonly label: string;
+}
+
+export interface GpuI32 {
+  readonly dtype: 'i32';
+  readonly gpu: GPUBuffer;
+  readonly length: number;
+  readonly label: string;
+}
+
+/** Bytes of the GPUBuffer behind `length` four-byte elements (WebGPU wants sizes in multiples of 4; we use 16). */
+export function bufferBytes(length: number): number {
+  return Math.max(16, Math.ceil((length * 4) / 16) * 16);
+}
+
+/** Creates a zero-filled storage buffer, or throws ModelTooLargeError when one binding cannot hold it. */
+export function createStorage(device: GPUDevice, length: number, label: string): GPUBuffer {
+  if (!Number.isInteger(length) || length < 0) throw new ShapeError(`alloc ${label}: length must be a non-negative integer, got ${length}`);
+  const bytes = bufferBytes(length);
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  if (bytes > limit) {
+    throw new ModelTooLargeError(
+      `${label} needs ${bytes} bytes in one GPU buffer; this device binds at most ${limit} ` +
+        '(request the device with a larger minStorageBufferBindingSize, or use a smaller model/batch)',
+      bytes,
+      limit,
+    );
+  }
+  // WebGPU zero-initialises new buffers, which is what allocF32/allocI32 promise.
   return device.createBuffer({
     label,
-    size: Math.max(16, Math.ceil(byteLength / 16) * 16),
+    size: bytes,
     usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
   });
 }
 
-export function uploadF32(device: GPUDevice, data: Float32Array, label: string): GPUBuffer {
-  const buffer = createStorageBuffer(device, data.byteLength, label);
-  device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
-  return buffer;
-}
-
-export function uniformU32(device: GPUDevice, values: readonly number[], label: string): GPUBuffer {
-  const padded = new Uint32Array(Math.ceil(values.length / 4) * 4);
-  padded.set(values);
-  const buffer = device.createBuffer({ label, size: padded.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(buffer, 0, padded);
-  return buffer;
-}
-
-/** Copies `length` floats from a storage buffer back to the CPU. */
-export async function readF32(device: GPUDevice, source: GPUBuffer, length: number): Promise<Float32Array> {
-  const bytes = length * 4;
-  const staging = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(source, 0, staging, 0, Math.ceil(bytes / 4) * 4);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
-  staging.unmap();
-  staging.destroy();
-  return out;
-}
+export type GpuViewF = View<GpuF32>;
+export type GpuViewI = View<GpuI32>;

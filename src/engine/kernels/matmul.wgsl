@@ -1,43 +1,78 @@
-// C = A @ B.  A: (M,K) row-major, B: (K,N) row-major, C: (M,N) row-major.
-// Register tiling: each invocation owns a 4x4 block of C and keeps it in registers across K, so every
-// loaded A value is reused 4 times and every B value 4 times. A workgroup of 8x8 invocations covers 32x32.
+// C (M,N) = op(A) op(B), or C += op(A) op(B) when p.accumulate = 1. op(A) is (M,K): A stored (M,K), or (K,M)
+// when TRANS_A. op(B) is (K,N): B stored (K,N), or (N,K) when TRANS_B (y = x W^T for Hugging Face weights).
+// The launcher rewrites the two TRANS_ constants, so each of the four variants compiles to straight loads.
+//
+// Register tiling: each invocation owns a 4x4 block of C and keeps it in registers across K, so each loaded
+// A value is used 4 times and each B value 4 times; K advances 4 at a time so the 4x4 A and B blocks come
+// in as 8 vec4 loads. Edge tiles clamp their row/column indices (loading valid, unused data) instead of
+// branching in the inner loop; only in-range results are stored.
 
-struct Dims { M: u32, N: u32, K: u32, _pad: u32 }
+const TRANS_A = false;
+const TRANS_B = false;
 
-@group(0) @binding(0) var<storage, read_write> C: array<f32>;   // (M,N)
-@group(0) @binding(1) var<storage, read> A: array<f32>;         // (M,K)
-@group(0) @binding(2) var<storage, read> B: array<f32>;         // (K,N)
-@group(0) @binding(3) var<uniform> dims: Dims;
+struct Params { M: u32, N: u32, K: u32, accumulate: u32, o_c: u32, o_a: u32, o_b: u32 }
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> C: array<f32>;
+@group(0) @binding(2) var<storage, read_write> A: array<f32>;
+@group(0) @binding(3) var<storage, read_write> B: array<f32>;
+
+// op(A)[r, k]
+fn a(r: u32, k: u32) -> f32 {
+  if (TRANS_A) { return A[p.o_a + k * p.M + r]; }
+  return A[p.o_a + r * p.K + k];
+}
+
+// op(B)[k, c]
+fn b(k: u32, c: u32) -> f32 {
+  if (TRANS_B) { return B[p.o_b + c * p.K + k]; }
+  return B[p.o_b + k * p.N + c];
+}
 
 @compute @workgroup_size(8, 8)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3u) {
   let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;
-  if (row0 >= dims.M || col0 >= dims.N) { return; }
-  var acc: array<vec4<f32>, 4>;
-  let fullCols = col0 + 4u <= dims.N;
-  for (var k = 0u; k < dims.K; k++) {
-    var b = vec4<f32>(0.0);
-    let bBase = k * dims.N + col0;
-    if (fullCols) {
-      b = vec4<f32>(B[bBase], B[bBase + 1u], B[bBase + 2u], B[bBase + 3u]);
-    } else {
-      for (var j = 0u; j < 4u; j++) {
-        if (col0 + j < dims.N) { b[j] = B[bBase + j]; }
-      }
-    }
-    for (var i = 0u; i < 4u; i++) {
-      let r = row0 + i;
-      if (r < dims.M) {
-        acc[i] = fma(vec4<f32>(A[r * dims.K + k]), b, acc[i]);
-      }
-    }
+  if (row0 >= p.M || col0 >= p.N) { return; }
+  let r = vec4u(row0, min(row0 + 1u, p.M - 1u), min(row0 + 2u, p.M - 1u), min(row0 + 3u, p.M - 1u));
+  let c = vec4u(col0, min(col0 + 1u, p.N - 1u), min(col0 + 2u, p.N - 1u), min(col0 + 3u, p.N - 1u));
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  let K4 = p.K & ~3u;
+  var k = 0u;
+  for (; k < K4; k += 4u) {
+    // a_i = A[r_i, k..k+3]; b_j = B[k+j, c_0..c_3]
+    let a0 = vec4f(a(r.x, k), a(r.x, k + 1u), a(r.x, k + 2u), a(r.x, k + 3u));
+    let a1 = vec4f(a(r.y, k), a(r.y, k + 1u), a(r.y, k + 2u), a(r.y, k + 3u));
+    let a2 = vec4f(a(r.z, k), a(r.z, k + 1u), a(r.z, k + 2u), a(r.z, k + 3u));
+    let a3 = vec4f(a(r.w, k), a(r.w, k + 1u), a(r.w, k + 2u), a(r.w, k + 3u));
+    let b0 = vec4f(b(k, c.x), b(k, c.y), b(k, c.z), b(k, c.w));
+    let b1 = vec4f(b(k + 1u, c.x), b(k + 1u, c.y), b(k + 1u, c.z), b(k + 1u, c.w));
+    let b2 = vec4f(b(k + 2u, c.x), b(k + 2u, c.y), b(k + 2u, c.z), b(k + 2u, c.w));
+    let b3 = vec4f(b(k + 3u, c.x), b(k + 3u, c.y), b(k + 3u, c.z), b(k + 3u, c.w));
+    acc0 += a0.x * b0 + a0.y * b1 + a0.z * b2 + a0.w * b3;
+    acc1 += a1.x * b0 + a1.y * b1 + a1.z * b2 + a1.w * b3;
+    acc2 += a2.x * b0 + a2.y * b1 + a2.z * b2 + a2.w * b3;
+    acc3 += a3.x * b0 + a3.y * b1 + a3.z * b2 + a3.w * b3;
   }
+  for (; k < p.K; k++) {
+    let bk = vec4f(b(k, c.x), b(k, c.y), b(k, c.z), b(k, c.w));
+    acc0 += a(r.x, k) * bk;
+    acc1 += a(r.y, k) * bk;
+    acc2 += a(r.z, k) * bk;
+    acc3 += a(r.w, k) * bk;
+  }
+  let acc = array<vec4f, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
-    let r = row0 + i;
-    if (r >= dims.M) { break; }
+    let row = row0 + i;
+    if (row >= p.M) { break; }
     for (var j = 0u; j < 4u; j++) {
-      if (col0 + j < dims.N) { C[r * dims.N + col0 + j] = acc[i][j]; }
+      let col = col0 + j;
+      if (col >= p.N) { break; }
+      let at = p.o_c + row * p.N + col;
+      if (p.accumulate != 0u) { C[at] += acc[i][j]; } else { C[at] = acc[i][j]; }
     }
   }
 }

@@ -1,16 +1,16 @@
 /// <reference lib="webworker" />
+// Runs the op checks inside a dedicated module worker, where the app runs the engine.
 import { requestGpu } from '../../../src/engine/device.ts';
-import { checkMatmul } from './matmul-check.ts';
+import { checkAllOps } from './op-check.ts';
 
-self.onmessage = async (event: MessageEvent<{ shapes: [number, number, number][] }>) => {
+self.onmessage = async (event: MessageEvent<{ only?: string[] }>) => {
   try {
     const gpu = await requestGpu();
     if (!gpu) {
       self.postMessage({ ok: false, error: 'no WebGPU adapter inside the worker' });
       return;
     }
-    const results = [];
-    for (const [M, N, K] of event.data.shapes) results.push(await checkMatmul(gpu, M, N, K));
+    const results = await checkAllOps(gpu, event.data.only);
     self.postMessage({ ok: true, adapter: gpu.adapterInfo.label, results });
     gpu.destroy();
   } catch (error) {

@@ -1,0 +1,235 @@
+// Records the engine's GPU work: one command encoder and one open compute pass that every op appends a
+// dispatch to, a ring of uniform slots (one per dispatch, uploaded in one write at flush), deferred buffer
+// destruction, and readback. Ops record synchronously; nothing reaches the GPU until flush().
+
+import type { GpuContext } from '../device.ts';
+import type { GpuF32, GpuI32 } from '../buffers.ts';
+import type { View } from '../ops.ts';
+
+/** A compiled compute kernel: binding 0 is its uniform block, bindings 1..n its storage buffers in order. */
+export interface Kernel {
+  readonly name: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+}
+
+export async function compileKernel(gpu: GpuContext, source: string, entryPoint: string, name: string): Promise<Kernel> {
+  const pipeline = await gpu.pipeline(source, entryPoint, name);
+  return { name, pipeline, layout: pipeline.getBindGroupLayout(0) };
+}
+
+/**
+ * A storage binding: a view (read, or written when `write`), a whole internal buffer (scratch), or null for
+ * a binding slot the entry point does not use.
+ */
+export type Binding = { view: View<GpuF32 | GpuI32>; write: boolean } | GPUBuffer | null;
+export const rd = (view: View<GpuF32 | GpuI32>): Binding => ({ view, write: false });
+export const wr = (view: View<GpuF32 | GpuI32>): Binding => ({ view, write: true });
+
+/** The u32 bit pattern of an f32, so floats travel in the same u32 uniform block as dims. */
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+export function f32bits(x: number): number {
+  f32Scratch[0] = x;
+  return u32Scratch[0];
+}
+
+/** Elementwise kernels run 256 invocations per workgroup and fold (x, y) workgroup ids into one index. */
+export const FLAT_WORKGROUP = 256;
+
+const SLOT_WORDS = 64; // 256 bytes of u32 uniforms per dispatch, far more than any kernel needs
+const CHUNK_SLOTS = 256;
+
+interface UniformChunk {
+  buffer: GPUBuffer;
+  data: Uint32Array<ArrayBuffer>;
+}
+
+export class Recorder {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly chunks: UniformChunk[] = [];
+  private slot = 0; // next free slot across chunks, reset at flush
+  private readonly slotStride: number; // in u32 words
+  private readonly maxGroups: number;
+  private readonly storageAlign: number;
+  private doomed: GPUBuffer[] = [];
+  /** dispatches recorded since creation; for benchmarks and tests */
+  dispatches = 0;
+
+  constructor(readonly device: GPUDevice) {
+    this.slotStride = Math.max(SLOT_WORDS, device.limits.minUniformBufferOffsetAlignment / 4);
+    this.maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+    this.storageAlign = device.limits.minStorageBufferOffsetAlignment;
+  }
+
+  private getEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder({ label: 'tabswarm.ops' });
+    return this.encoder;
+  }
+
+  private getPass(): GPUComputePassEncoder {
+    this.pass ??= this.getEncoder().beginComputePass({ label: 'tabswarm.ops' });
+    return this.pass;
+  }
+
+  /** Ends the open compute pass so copies and clears can be recorded between dispatches. */
+  private encoderOutsidePass(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return this.getEncoder();
+  }
+
+  private uniformSlot(params: ArrayLike<number>): { buffer: GPUBuffer; offset: number } {
+    if (params.length > SLOT_WORDS) throw new Error(`uniform block of ${params.length} words exceeds ${SLOT_WORDS}`);
+    const chunkIndex = Math.floor(this.slot / CHUNK_SLOTS);
+    if (chunkIndex === this.chunks.length) {
+      const words = this.slotStride * CHUNK_SLOTS;
+      this.chunks.push({
+        buffer: this.device.createBuffer({
+          label: `tabswarm.uniforms.${chunkIndex}`,
+          size: words * 4,
+          usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        }),
+        data: new Uint32Array(words),
+      });
+    }
+    const chunk = this.chunks[chunkIndex];
+    const word = (this.slot % CHUNK_SLOTS) * this.slotStride;
+    for (let i = 0; i < params.length; i++) chunk.data[word + i] = params[i];
+    this.slot++;
+    return { buffer: chunk.buffer, offset: word * 4 };
+  }
+
+  /**
+   * Records one dispatch of `kernel` over (gx, gy, gz) workgroups. Storage bindings are bound as tight
+   * ranges (offset rounded down to the 256-byte storage alignment) and `params` receives each binding's
+   * element offset relative to its range. WebGPU forbids a writable binding overlapping any other binding of
+   * the same buffer; a binding that would overlap one bound before it goes through a temporary copy
+   * (copied in before the dispatch, and back after it when written). A layout that starts tensors on
+   * 64-element boundaries never needs that.
+   */
+  dispatch(kernel: Kernel, bindings: readonly Binding[], params: (offsets: number[]) => ArrayLike<number>, gx: number, gy = 1, gz = 1): void {
+    if (gx === 0 || gy === 0 || gz === 0) return;
+    if (gx > this.maxGroups || gy > this.maxGroups || gz > this.maxGroups) {
+      throw new Error(`${kernel.name}: dispatch (${gx},${gy},${gz}) exceeds ${this.maxGroups} workgroups per dimension`);
+    }
+    const entries: GPUBindGroupEntry[] = [];
+    const offsets: number[] = [];
+    const bound: { buffer: GPUBuffer; start: number; end: number }[] = [];
+    const copyBack: { tmp: GPUBuffer; buffer: GPUBuffer; at: number; bytes: number }[] = [];
+    for (let i = 0; i < bindings.length; i++) {
+      const b = bindings[i];
+      offsets.push(0);
+      // null leaves a binding out: an entry point that does not use it has no such slot in its 'auto' layout
+      if (b === null) continue;
+      if (!('view' in b)) {
+        entries.push({ binding: i + 1, resource: { buffer: b } });
+        continue;
+      }
+      const buffer = b.view.buffer.gpu;
+      const start = b.view.offset * 4;
+      const end = Math.min(buffer.size, start + Math.max(1, b.view.length) * 4);
+      const bindStart = Math.floor(start / this.storageAlign) * this.storageAlign;
+      if (bound.some((r) => r.buffer === buffer && r.start < end && bindStart < r.end)) {
+        const tmp = this.device.createBuffer({
+          label: `${kernel.name}.alias`,
+          size: Math.ceil((end - start) / 16) * 16,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        });
+        this.copy(buffer, start, tmp, 0, end - start);
+        if (b.write) copyBack.push({ tmp, buffer, at: start, bytes: end - start });
+        this.destroyLater(tmp);
+        entries.push({ binding: i + 1, resource: { buffer: tmp, offset: 0, size: end - start } });
+        continue;
+      }
+      bound.push({ buffer, start: bindStart, end });
+      entries.push({ binding: i + 1, resource: { buffer, offset: bindStart, size: end - bindStart } });
+      offsets[i] = b.view.offset - bindStart / 4;
+    }
+    const uniform = this.uniformSlot(params(offsets));
+    entries.push({ binding: 0, resource: { buffer: uniform.buffer, offset: uniform.offset, size: SLOT_WORDS * 4 } });
+    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries, label: kernel.name });
+    const pass = this.getPass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(gx, gy, gz);
+    this.dispatches++;
+    for (const c of copyBack) this.copy(c.tmp, 0, c.buffer, c.at, c.bytes);
+  }
+
+  /**
+   * Dispatches `threads` invocations of a 1D kernel whose workgroups are `workgroupSize` wide, folding the
+   * workgroups into (x, y) past the per-dimension limit (kernels rebuild the index from num_workgroups).
+   */
+  dispatchFlat(kernel: Kernel, bindings: readonly Binding[], params: (offsets: number[]) => ArrayLike<number>, threads: number, workgroupSize = FLAT_WORKGROUP): void {
+    this.dispatchGroups(kernel, bindings, params, Math.ceil(threads / workgroupSize));
+  }
+
+  /** Dispatches `groups` workgroups (one per row for row kernels), folded into (x, y) like dispatchFlat. */
+  dispatchGroups(kernel: Kernel, bindings: readonly Binding[], params: (offsets: number[]) => ArrayLike<number>, groups: number): void {
+    if (groups === 0) return;
+    const gx = Math.min(groups, this.maxGroups);
+    this.dispatch(kernel, bindings, params, gx, Math.ceil(groups / gx));
+  }
+
+  clear(buffer: GPUBuffer, byteOffset: number, byteLength: number): void {
+    if (byteLength > 0) this.encoderOutsidePass().clearBuffer(buffer, byteOffset, byteLength);
+  }
+
+  copy(src: GPUBuffer, srcByteOffset: number, dst: GPUBuffer, dstByteOffset: number, byteLength: number): void {
+    if (byteLength > 0) this.encoderOutsidePass().copyBufferToBuffer(src, srcByteOffset, dst, dstByteOffset, byteLength);
+  }
+
+  /** Destroys `buffer` once the work recorded so far has been submitted. */
+  destroyLater(buffer: GPUBuffer): void {
+    this.doomed.push(buffer);
+  }
+
+  /** Uploads this batch's uniforms and submits everything recorded. */
+  flush(): void {
+    if (this.encoder) {
+      if (this.pass) {
+        this.pass.end();
+        this.pass = null;
+      }
+      // queue.writeBuffer is ordered after earlier submits and before this one, so reusing slots is safe.
+      const usedChunks = Math.ceil(this.slot / CHUNK_SLOTS);
+      for (let c = 0; c < usedChunks; c++) {
+        const slots = c === usedChunks - 1 ? this.slot - c * CHUNK_SLOTS : CHUNK_SLOTS;
+        this.device.queue.writeBuffer(this.chunks[c].buffer, 0, this.chunks[c].data, 0, slots * this.slotStride);
+      }
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+      this.slot = 0;
+    }
+    for (const b of this.doomed) b.destroy();
+    this.doomed = [];
+  }
+
+  /** Submits pending work, then copies `byteLength` bytes at `byteOffset` back to the CPU. */
+  async read(buffer: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer> {
+    const size = Math.max(4, byteLength);
+    const staging = this.device.createBuffer({ label: 'tabswarm.readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.copy(buffer, byteOffset, staging, 0, byteLength);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      return staging.getMappedRange(0, byteLength).slice(0);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  destroy(): void {
+    this.pass?.end();
+    this.pass = null;
+    this.encoder = null;
+    for (const b of this.doomed) b.destroy();
+    this.doomed = [];
+    for (const c of this.chunks) c.buffer.destroy();
+    this.chunks.length = 0;
+  }
+}

@@ -1,0 +1,35 @@
+// Launchers for attention.wgsl: causal prefill with GQA (forward, backward), decode against the KV cache,
+// and the cache write. Backward and decode need scratch space (dS of shape (B,H,T,T), scores (B,H,S)),
+// which `scratch` provides and keeps between calls.
+import type { GpuContext } from '../device.ts';
+import type { GpuViewF, GpuViewI } from '../buffers.ts';
+import type { AttentionDims } from '../ops.ts';
+import { compileKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
+import source from './attention.wgsl?raw';
+
+const WG = 64;
+
+export async function createAttentionKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
+  const [forward, backwardQuery, backwardKV, decode, cacheWrite] = await Promise.all(
+    ['forward', 'backwardQuery', 'backwardKV', 'decode', 'cacheWrite'].map((e) => compileKernel(gpu, source, e, `attention.${e}`)),
+  );
+  const head = (B: number, T: number, H: number, Hkv: number, D: number) => [B, T, H, Hkv, D, f32bits(1 / Math.sqrt(D))];
+  return {
+    forward(out: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, keyMask: GpuViewF, { B, T, H, Hkv, D }: AttentionDims): void {
+      rec.dispatchFlat(forward, [wr(out), wr(att), rd(q), rd(k), rd(v), rd(keyMask)], (o) => [...head(B, T, H, Hkv, D), ...o], B * H * T, WG);
+    },
+    backward(dq: GpuViewF, dk: GpuViewF, dv: GpuViewF, dOut: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, { B, T, H, Hkv, D }: AttentionDims): void {
+      const dS = scratch(B * H * T * T, 'attention.dS');
+      const params = head(B, T, H, Hkv, D);
+      rec.dispatchFlat(backwardQuery, [wr(dq), dS, rd(dOut), rd(att), rd(k), rd(v)], (o) => [...params, ...o], B * H * T, WG);
+      rec.dispatchFlat(backwardKV, [wr(dk), wr(dv), dS, rd(att), rd(q), rd(dOut)], (o) => [...params, ...o], B * T * Hkv * D, WG);
+    },
+    decode(out: GpuViewF, q: GpuViewF, kCache: GpuViewF, vCache: GpuViewF, keyMask: GpuViewF, B: number, S: number, H: number, Hkv: number, D: number): void {
+      const scores = scratch(B * H * S, 'attention.scores');
+      rec.dispatchGroups(decode, [wr(out), rd(q), rd(kCache), rd(vCache), rd(keyMask), scores], (o) => [...head(B, S, H, Hkv, D), ...o], B * H);
+    },
+    cacheWrite(cache: GpuViewF, kv: GpuViewF, pos: GpuViewI, B: number, S: number, Hkv: number, D: number): void {
+      rec.dispatchFlat(cacheWrite, [wr(cache), rd(kv), null, null, null, null, rd(pos)], (o) => [...head(B, S, Hkv, Hkv, D), o[0], o[1], o[6]], B * Hkv * D, WG);
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// Every WebGPU op against the CPU reference, forward and backward, on odd shapes. Runs in Node (Dawn) and
+// in headless Chromium; both fail, never skip, without an adapter.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getTestGpu } from './gpu-env.ts';
+import { CpuOps } from '../../src/engine/cpu/ops.ts';
+import { createGpuOps, type GpuOps } from '../../src/engine/gpu/ops.ts';
+import { opCases } from './checks/op-cases.ts';
+import { checkCase } from './checks/op-check.ts';
+
+describe('WebGPU ops agree with the CPU reference', () => {
+  let gpu: GpuOps;
+  const cpu = new CpuOps();
+  beforeAll(async () => {
+    gpu = await createGpuOps(await getTestGpu());
+  });
+  afterAll(() => gpu?.destroy());
+
+  it('finds a WebGPU adapter', async () => {
+    const context = await getTestGpu();
+    expect(context.adapterInfo.label.length).toBeGreaterThan(0);
+  });
+
+  opCases().forEach((c, k) => {
+    it(c.name, async () => {
+      const result = await checkCase(cpu, gpu, c, 1000 + k);
+      for (const o of result.outputs) {
+        // an all-zero reference would make the comparison vacuous (except where zeros are the point)
+        if (!c.name.startsWith('zero') && !(c.name.startsWith('matmul') && c.name.endsWith('K=0'))) expect(o.maxAbsValue, o.name).toBeGreaterThan(0);
+      }
+      expect(result.worst, JSON.stringify(result.outputs)).toBeLessThanOrEqual(c.tolerance);
+    });
+  });
+});
