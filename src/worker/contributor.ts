@@ -1,15 +1,214 @@
 // Builds the Contributor the worker runs: the engine (WebGPU, or the CPU reference) loaded from a Hugging Face
-// folder, plus the RL round runner. Wired to src/engine and src/rl as they land.
+// folder, plus the RL round runner. Downloads report bytes; the memory guard runs on config.json alone, before
+// the weights are fetched, so a model that cannot fit never costs the download.
+import type { Engine, ModelConfig } from '../engine/api.ts';
+import { createEngine, parseConfig, estimateModelBytes, estimateTrainingBytes, estimateSamplingBytes, checkFits } from '../engine/index.ts';
+import { CpuOps } from '../engine/cpu/index.ts';
+import { requestGpu } from '../engine/device.ts';
+import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
+import type { NamedTensor } from '../engine/layout.ts';
+import type { Ops } from '../engine/ops.ts';
+import { collectExternalGroups, defaultRunnerConfig, DEFAULT_TASK_MIX, RoundRunner, type RunnerConfig } from '../rl/index.ts';
+import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
+import { loadTokenizer } from '../rl/tokenizer.ts';
+import type { Transport } from '../rl/transport.ts';
 import type { Contributor } from './loop.ts';
-import type { LoadOptions, Progress } from './protocol.ts';
+import type { Checkpoint } from './persist.ts';
+import type { ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
 
-/** The engine or the round runner this build needs is not available yet. */
-export class NotWiredError extends Error {
-  override name = 'NotWiredError';
+/** Files of a model folder fetched as is and handed back on export. */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
+
+/** A fetch that reports bytes as they arrive (for the progress bar) and keeps what it fetched. */
+export function progressSource(base: string, onProgress: (p: Progress) => void, fetchFn: typeof fetch = fetch): FileSource & { fetched: Map<string, Uint8Array> } {
+  const fetched = new Map<string, Uint8Array>();
+  return {
+    fetched,
+    async read(name) {
+      const res = await fetchFn(new URL(name, base));
+      if (res.status === 404) return null;
+      if (!res.ok) throw new Error(`fetching ${name} from ${base}: HTTP ${res.status} ${res.statusText}`);
+      const total = Number(res.headers.get('content-length')) || null;
+      const report = (loaded: number) =>
+        onProgress({ stage: 'download', item: name, loaded, total, percent: total ? Math.min(100, (100 * loaded) / total) : null });
+      if (!res.body) {
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        report(bytes.length);
+        fetched.set(name, bytes);
+        return bytes;
+      }
+      const chunks: Uint8Array[] = [];
+      let loaded = 0;
+      const reader = res.body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        loaded += value.length;
+        report(loaded);
+      }
+      const bytes = new Uint8Array(loaded);
+      let at = 0;
+      for (const c of chunks) {
+        bytes.set(c, at);
+        at += c.length;
+      }
+      fetched.set(name, bytes);
+      return bytes;
+    },
+  };
+}
+
+/** The round shape a tab runs: small batches so a round stays well under the swarm's round length. */
+export function runnerConfigFor(options: LoadOptions): RunnerConfig {
+  const mix = options.taskMix && Object.keys(options.taskMix).length > 0
+    ? DEFAULT_TASK_MIX.filter((m) => options.taskMix![m.family] !== undefined).map((m) => ({ ...m, weight: options.taskMix![m.family] }))
+    : DEFAULT_TASK_MIX;
+  return defaultRunnerConfig({
+    swarmId: options.swarmId,
+    tasks: mix.length > 0 ? mix : DEFAULT_TASK_MIX,
+    questions: 4,
+    completions: 4,
+    localGroups: 4,
+    externalGroups: 4,
+  });
+}
+
+/** Throws ModelTooLargeError when weights + training + sampling state exceed the tab's budget. */
+export function checkMemory(config: ModelConfig, runner: RunnerConfig, budgetBytes: number | undefined, maxBufferBytes?: number): void {
+  const T = Math.min(config.max_position_embeddings, 256);
+  const rows = runner.questions * runner.completions;
+  const parts = [
+    estimateModelBytes(config),
+    estimateTrainingBytes(config, Math.min(rows, runner.microBatch), T),
+    estimateSamplingBytes(config, rows, T - runner.sampling.maxNewTokens, runner.sampling.maxNewTokens),
+  ];
+  const buffers = Object.assign({}, ...parts.map((p) => p.buffers)) as Record<string, number>;
+  const total = parts.reduce((s, p) => s + p.total, 0);
+  const largest = Math.max(...parts.map((p) => p.largest));
+  checkFits('this model', { buffers, total, largest }, { maxTotalBytes: budgetBytes, maxBufferBytes });
+}
+
+async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void): Promise<{ ops: Ops<unknown, unknown>; maxBufferBytes?: number; release: () => void }> {
+  if (options.backend !== 'cpu') {
+    const gpu = await requestGpu().catch(() => null);
+    if (gpu) {
+      onProgress({ stage: 'compile', item: 'WebGPU kernels', loaded: 0, total: 1, percent: 0 });
+      // loaded lazily so a CPU-only tab never pulls the kernels
+      const { createGpuOps } = await import('../engine/gpu/ops.ts');
+      const ops = await createGpuOps(gpu);
+      onProgress({ stage: 'compile', item: 'WebGPU kernels', loaded: 1, total: 1, percent: 100 });
+      return { ops: ops as unknown as Ops<unknown, unknown>, maxBufferBytes: gpu.limits.maxStorageBufferBindingSize, release: () => gpu.destroy() };
+    }
+    if (options.backend === 'webgpu') throw new Error('WebGPU was asked for but this browser offers no adapter');
+  }
+  return { ops: new CpuOps() as unknown as Ops<unknown, unknown>, release: () => undefined };
+}
+
+/** Re-scored mean reward and accuracy of what peers sent for a round (null when nothing usable came). */
+function swarmScores(transport: Transport, swarmId: string, round: number): { reward: number | null; accuracy: number | null; peers: number } {
+  const batches = transport.receivedRollouts(round);
+  const { groups } = collectExternalGroups(batches, { swarmId, round, selfPeerId: transport.peerId });
+  const all = groups.flatMap((g) => g.completions);
+  if (all.length === 0) return { reward: null, accuracy: null, peers: batches.length };
+  return {
+    reward: all.reduce((s, c) => s + c.reward, 0) / all.length,
+    accuracy: all.filter((c) => c.correct).length / all.length,
+    peers: batches.length,
+  };
+}
+
+export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: ReturnType<typeof swarmScores>): RoundStats {
+  const seconds = s.sampleSeconds + s.trainSeconds;
+  return {
+    round: s.round,
+    stage: 'trained',
+    ownReward: s.meanReward,
+    ownAccuracy: s.accuracy,
+    swarmReward: swarm.reward,
+    swarmAccuracy: swarm.accuracy,
+    localRollouts: rollouts,
+    externalRollouts: s.externalGroups,
+    peersHeard: swarm.peers,
+    tokens: s.sampledTokens,
+    seconds,
+    tokensPerSecond: s.tokensPerSecond,
+    rolloutsPerSecond: seconds > 0 ? rollouts / seconds : 0,
+    samples: s.samples.map((x) => ({ prompt: x.prompt, text: x.completion, reward: x.reward, correct: x.correct })),
+  };
 }
 
 export async function createContributor(options: LoadOptions, onProgress: (progress: Progress) => void): Promise<Contributor> {
-  void options;
-  void onProgress;
-  throw new NotWiredError('this build has no engine + round runner wired into the worker yet');
+  const base = options.modelUrl.endsWith('/') ? options.modelUrl : `${options.modelUrl}/`;
+  const source = progressSource(base, onProgress);
+  const configBytes = await source.read('config.json');
+  if (!configBytes) throw new Error(`no config.json at ${base}: is this a Hugging Face model folder?`);
+  const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
+  const runnerConfig = runnerConfigFor(options);
+  const { ops, maxBufferBytes, release } = await chooseOps(options, onProgress);
+  try {
+    checkMemory(config, runnerConfig, options.memoryBudgetBytes, maxBufferBytes);
+    const model = await loadHfModel(source);
+    onProgress({ stage: 'load', item: 'weights', loaded: 0, total: 1, percent: 0 });
+    const trimmed = base.replace(/\/$/, '');
+    const cut = trimmed.lastIndexOf('/');
+    const tokenizer = await loadTokenizer(trimmed.slice(0, cut + 1), trimmed.slice(cut + 1), async (path) => {
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      const bytes = await source.read(name);
+      if (!bytes) throw new Error(`the model folder has no ${name}`);
+      return JSON.parse(new TextDecoder().decode(bytes));
+    });
+    await source.read('generation_config.json').catch(() => null);
+    const backend = (ops as { backend?: string }).backend === 'webgpu' ? 'webgpu' : 'cpu';
+    let engine: Engine = createEngine(ops, config, model.flat);
+    onProgress({ stage: 'load', item: 'weights', loaded: 1, total: 1, percent: 100 });
+    const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
+    let runner: RoundRunner | null = null;
+
+    return {
+      backend,
+      modelId,
+      parameterCount: model.flat.length,
+      async runRound(round, transport, signal, onStage) {
+        if (!runner || runner.transport !== transport || runner.engine !== engine) {
+          runner = new RoundRunner(engine, tokenizer, transport, runnerConfig);
+          runner.on((event) => {
+            if (event.type === 'phase') onStage?.(event.round, event.phase);
+          });
+        }
+        if (signal.aborted) throw new DOMException('stopped', 'AbortError');
+        const stats = await runner.runRound(round);
+        return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, swarmScores(transport, options.swarmId, round));
+      },
+      async saveState() {
+        // TODO(engine): Adam moments and the step count are not exposed by Engine yet; weights alone resume
+        // training with fresh optimizer moments
+        const weights = await engine.exportWeights();
+        return { modelId, meta: { backend }, tensors: new Map(weights) };
+      },
+      async loadState(checkpoint: Checkpoint) {
+        const weights = new Map<string, NamedTensor>();
+        for (const [name, t] of checkpoint.tensors) if (!name.startsWith('adam.')) weights.set(name, t);
+        const next = createEngine(ops, config, weights);
+        engine.dispose();
+        engine = next;
+      },
+      async exportModel(): Promise<ExportedFile[]> {
+        const folder = memoryFolder();
+        await saveHfModel(folder, config, await engine.exportWeights(), { rawConfig: model.rawConfig });
+        for (const name of TOKENIZER_FILES) {
+          const bytes = source.fetched.get(name);
+          if (bytes) folder.files.set(name, bytes);
+        }
+        return [...folder.files].map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+      },
+      dispose() {
+        engine.dispose();
+        release();
+      },
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
 }

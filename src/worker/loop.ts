@@ -9,7 +9,7 @@ export interface Contributor {
   readonly backend: 'webgpu' | 'cpu';
   readonly modelId: string;
   readonly parameterCount: number;
-  runRound(round: number, transport: Transport, signal: AbortSignal): Promise<RoundStats>;
+  runRound(round: number, transport: Transport, signal: AbortSignal, onStage?: (round: number, stage: string) => void): Promise<RoundStats>;
   /** weights + optimizer state; `round` is filled in by the loop */
   saveState(): Promise<Omit<Checkpoint, 'round'>>;
   loadState(checkpoint: Checkpoint): Promise<void>;
@@ -122,7 +122,9 @@ export class ContributionLoop {
         if (options.clock) await sleep(options.clock.genesisMs + round * options.clock.roundMs - this.now(), signal);
         if (signal.aborted) break;
         const started = this.now();
-        const stats = await contributor.runRound(round, transport, signal);
+        const onStage = (r: number, stage: string) => emit({ kind: 'stage', round: r, stage });
+        onStage(round, 'starting');
+        const stats = await contributor.runRound(round, transport, signal, onStage);
         if (signal.aborted) break;
         this.lastRound = round;
         transport.prune(round - 1);

@@ -22,6 +22,8 @@ export interface LoadOptions {
   resume: boolean;
   /** Refuse models whose estimated working set exceeds this many bytes (memory guard). */
   memoryBudgetBytes?: number;
+  /** the swarm's task family -> weight; empty or absent means the default mix */
+  taskMix?: Record<string, number>;
 }
 
 export interface LoadResult {
@@ -91,6 +93,8 @@ export type WorkerEvent =
   | { kind: 'progress'; progress: Progress }
   | { kind: 'phase'; phase: Phase; detail: string | null }
   | { kind: 'stats'; stats: RoundStats }
+  /** where the round in flight is: sampling, publishing, training */
+  | { kind: 'stage'; round: number; stage: string }
   | { kind: 'publish'; batch: RolloutBatch }
   | { kind: 'saved'; round: number; bytes: number; store: 'opfs' | 'indexeddb' }
   /** something went wrong that does not stop contributing (e.g. a checkpoint could not be written) */

@@ -1,7 +1,7 @@
 // Owns the effects of a tab: the engine worker, the swarm (libp2p node + gossip transport) and the bridge
 // between them. Components read `snapshot` (a $state.raw value replaced on every change) and call methods.
 import { EngineWorkerClient } from '../../worker/client.ts';
-import type { GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
+import type { BackendChoice, GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
 import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
@@ -39,6 +39,8 @@ export interface SessionSnapshot {
   resumedRound: number | null;
   savedRound: number | null;
   lastStats: RoundStats | null;
+  /** the round in flight and where it is */
+  stage: { round: number; stage: string } | null;
   own: OwnRound[];
   tally: TallySnapshot;
   top: PeerTotals[];
@@ -74,7 +76,7 @@ export class Session {
   snapshot = $state.raw<SessionSnapshot>({
     phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
-    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, lastStats: null, own: [],
+    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, lastStats: null, stage: null, own: [],
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [],
   });
   readonly settings = new Settings();
@@ -127,7 +129,7 @@ export class Session {
       const modelUrl = resolveModelUrl(modelOverride || swarm.modelId, location.href);
       this.update({ join: 'loading', joinError: null, modelUrl, progress: null });
       const loaded = await this.worker.load({
-        modelUrl, swarmId: swarm.swarmId, peerId, backend: this.settings.value.backend, resume: true, memoryBudgetBytes: memoryBudget(),
+        modelUrl, swarmId: swarm.swarmId, peerId, backend: this.backendChoice(), resume: true, memoryBudgetBytes: memoryBudget(), taskMix: swarm.taskMix,
       });
       this.update({ backend: loaded.backend, parameterCount: loaded.parameterCount, resumedRound: loaded.resumedRound, savedRound: loaded.resumedRound });
       await this.worker.throttle(this.settings.value.duty);
@@ -176,6 +178,12 @@ export class Session {
     await this.swarm?.stop();
   }
 
+  /** `?backend=cpu|webgpu` in the URL wins over the saved setting (demos, tests, slow GPUs) */
+  private backendChoice(): BackendChoice {
+    const fromUrl = new URLSearchParams(location.search).get('backend');
+    return fromUrl === 'cpu' || fromUrl === 'webgpu' || fromUrl === 'auto' ? fromUrl : this.settings.value.backend;
+  }
+
   private startWorker(): Promise<GpuProbe | null> {
     this.worker = this.options.worker ?? new EngineWorkerClient();
     this.cleanups.push(this.worker.onEvent((event) => this.onWorkerEvent(event)));
@@ -207,6 +215,8 @@ export class Session {
         this.publishTally();
         void this.transport?.publishRollouts(event.batch).catch((e: Error) => this.warn(`publish failed: ${e.message}`));
         return;
+      case 'stage':
+        return this.update({ stage: { round: event.round, stage: event.stage } });
       case 'saved':
         return this.update({ savedRound: event.round });
       case 'warning':

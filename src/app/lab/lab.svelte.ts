@@ -1,0 +1,183 @@
+// The swarm lab's effects: joins the swarm, runs the network-only round loop with demo rollouts and keeps a
+// `$state.raw` snapshot of peers, links, the gossip feed, rejections and the round clock. It also exposes
+// `window.__lab`, the handle the end-to-end tests use to inspect a page and to send bad messages on purpose.
+import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
+import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
+import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
+import { demoRollouts, runRoundLoop, type RoundReport } from '../../swarm/rounds.ts';
+import { PROTOCOL_VERSION } from '../../swarm/constants.ts';
+import type { Rejection } from '../../swarm/validator.ts';
+
+export interface FeedEntry {
+  at: number;
+  kind: string;
+  from: string;
+  via: string;
+  round: number;
+  latencyMs: number;
+}
+
+export interface RoundRow {
+  round: number;
+  published: number;
+  from: string[];
+}
+
+export interface LabSnapshot {
+  phase: 'starting' | 'ready' | 'error';
+  error: string | null;
+  swarmId: string | null;
+  peerId: string | null;
+  relayConnected: boolean;
+  links: PeerLink[];
+  topicPeers: string[];
+  round: number;
+  msToNextRound: number;
+  offsetMs: number;
+  rounds: RoundRow[];
+  feed: FeedEntry[];
+  rejections: Rejection[];
+  accepted: number;
+  rejected: number;
+  scores: Record<string, number>;
+}
+
+const KEEP = 60;
+
+async function loadConfig(params: URLSearchParams): Promise<SwarmConfig> {
+  const fromUrl = params.get('swarm');
+  if (fromUrl) return decodeSwarmConfigParam(fromUrl);
+  const res = await fetch('./swarm.json', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`no swarm config: ./swarm.json answered ${res.status} (start the app with npm start)`);
+  return parseSwarmConfig(await res.json());
+}
+
+export class LabSession {
+  snapshot = $state.raw<LabSnapshot>({
+    phase: 'starting',
+    error: null,
+    swarmId: null,
+    peerId: null,
+    relayConnected: false,
+    links: [],
+    topicPeers: [],
+    round: 0,
+    msToNextRound: 0,
+    offsetMs: 0,
+    rounds: [],
+    feed: [],
+    rejections: [],
+    accepted: 0,
+    rejected: 0,
+    scores: {},
+  });
+  swarm: Swarm | null = null;
+  transport: Libp2pTransport | null = null;
+  private feed: FeedEntry[] = [];
+  private rounds: RoundRow[] = [];
+  private stopLoop: (() => void) | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  async start(params: URLSearchParams): Promise<void> {
+    try {
+      const config = await loadConfig(params);
+      const deny = (params.get('deny') ?? '').split(',').filter(Boolean);
+      this.swarm = await Swarm.join(config, {
+        denyPeers: deny,
+        heartbeatStats: () => ({ round: this.swarm?.clock.currentRound() ?? 0, peers: this.swarm?.topicPeers().length ?? 0 }),
+        heartbeatMs: Number(params.get('heartbeatMs') ?? 2_000),
+        log: (line) => console.info(`[lab] ${line}`),
+      });
+      const swarm = this.swarm;
+      this.transport = transportOver(swarm);
+      swarm.onMessage(({ message, receivedAt, via }) => {
+        this.feed.push({ at: receivedAt, kind: message.kind, from: message.peerId, via, round: message.round, latencyMs: receivedAt - message.ts });
+        if (this.feed.length > KEEP) this.feed.shift();
+      });
+      if (params.get('rounds') !== '0') {
+        this.stopLoop = runRoundLoop({
+          transport: this.transport,
+          clock: swarm.clock,
+          swarmId: config.swarmId,
+          produce: (round) => demoRollouts(config.swarmId, round, swarm.peerId),
+          onRound: (report: RoundReport) => {
+            this.rounds.push({ round: report.round, published: report.published, from: report.received.map((b) => b.peerId) });
+            if (this.rounds.length > KEEP) this.rounds.shift();
+          },
+          onError: (error) => console.warn(`[lab] round: ${error.message}`),
+        });
+      }
+      this.snapshot = { ...this.snapshot, phase: 'ready', swarmId: config.swarmId, peerId: swarm.peerId };
+      this.refresh();
+      this.timer = setInterval(() => this.refresh(), 250);
+    } catch (error) {
+      this.snapshot = { ...this.snapshot, phase: 'error', error: `${(error as Error).name}: ${(error as Error).message}` };
+    }
+  }
+
+  private refresh(): void {
+    const swarm = this.swarm;
+    if (!swarm) return;
+    const links = swarm.links();
+    const relays = new Set(swarm.config.relayAddrs.map((a) => a.split('/p2p/').pop()));
+    this.snapshot = {
+      ...this.snapshot,
+      relayConnected: links.some((l) => relays.has(l.peerId)),
+      links,
+      topicPeers: swarm.topicPeers(),
+      round: swarm.clock.currentRound(),
+      msToNextRound: swarm.clock.msUntilRound(swarm.clock.currentRound() + 1),
+      offsetMs: swarm.clock.offsetMs,
+      rounds: [...this.rounds],
+      feed: [...this.feed],
+      rejections: [...swarm.validator.rejections.slice(-KEEP)],
+      accepted: swarm.validator.accepted,
+      rejected: swarm.validator.rejected,
+      scores: swarm.validator.scores.snapshot(),
+    };
+  }
+
+  /** the test handle: inspection plus deliberate misbehaviour */
+  handle() {
+    const need = (): Swarm => {
+      if (!this.swarm) throw new Error('the lab has not joined a swarm');
+      return this.swarm;
+    };
+    return {
+      snapshot: () => {
+        this.refresh();
+        return this.snapshot;
+      },
+      /** a valid header for hand-made messages */
+      header: (overrides: Record<string, unknown> = {}) => {
+        const swarm = need();
+        return { v: PROTOCOL_VERSION, swarmId: swarm.config.swarmId, round: swarm.clock.currentRound(), peerId: swarm.peerId, nonce: swarm.takeNonce(), ts: swarm.clock.now(), ...overrides };
+      },
+      /** publishes any JSON value, unchecked, signed by this page; resolves to the number of recipients */
+      publishJson: (value: unknown) => need().publishBytes(new TextEncoder().encode(JSON.stringify(value))),
+      /** publishes `size` bytes of padding inside an otherwise valid heartbeat */
+      publishOversized: (size: number) => {
+        const swarm = need();
+        const head = JSON.stringify({ ...this.handle().header(), kind: 'heartbeat', stats: { pad: 0 } });
+        const padded = `${head.slice(0, -1)},"padding":"${'x'.repeat(Math.max(0, size - head.length - 14))}"}`;
+        return swarm.publishBytes(new TextEncoder().encode(padded));
+      },
+      /** sends the exact bytes of our last message again (same nonce) */
+      replayLast: () => {
+        const swarm = need();
+        if (!swarm.lastPublished) throw new Error('nothing published yet');
+        return swarm.publishBytes(swarm.lastPublished);
+      },
+      publishHeartbeat: async (stats: Record<string, number> = {}) => (await need().publish({ kind: 'heartbeat', stats })).nonce,
+      receivedFrom: (round: number) => this.transport?.receivedRollouts(round).map((b) => b.peerId) ?? [],
+      stop: () => this.stop(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopLoop?.();
+    if (this.timer) clearInterval(this.timer);
+    await this.transport?.close();
+    await this.swarm?.stop();
+  }
+}
