@@ -20,6 +20,17 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
     chunkSizeWarningLimit: 4096,
+    // the app, plus the swarm lab (network diagnostics page driven by the e2e tests)
+    rolldownOptions: {
+      input: {
+        main: `${repo}src/app/index.html`,
+        lab: `${repo}src/app/lab.html`,
+        // the embeddable <tabswarm-widget> at a stable URL (dist/tabswarm-widget.js), and a page embedding it
+        'tabswarm-widget': `${repo}src/widget/tabswarm-widget.svelte.ts`,
+        'widget-example': `${repo}src/app/widget-example.html`,
+      },
+      output: { entryFileNames: (chunk) => (chunk.name === 'tabswarm-widget' ? '[name].js' : 'assets/[name]-[hash].js') },
+    },
   },
   worker: { format: 'es' },
   server: { host: '127.0.0.1' },

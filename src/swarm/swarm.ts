@@ -46,6 +46,8 @@ export class Swarm {
   private readonly messageListeners = new Set<(m: ReceivedMessage) => void>();
   private readonly rejectListeners = new Set<(r: Rejection) => void>();
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  /** the bytes of the last message sent (diagnostics replay them to test replay protection) */
+  lastPublished: Uint8Array | null = null;
   private readonly log: (line: string) => void;
 
   private constructor(
@@ -145,6 +147,7 @@ export class Swarm {
 
   /** publishes bytes as they are, signed by this peer; diagnostics use it to send what encodeMessage refuses */
   async publishBytes(bytes: Uint8Array): Promise<number> {
+    this.lastPublished = bytes;
     const result = await this.node.services.pubsub.publish(this.topic, bytes);
     return result.recipients.length;
   }
