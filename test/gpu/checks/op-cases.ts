@@ -161,8 +161,7 @@ export function opCases(): OpCase[] {
       tensors: [f('x', rB * rT * rH * rD), i('pos', positions)],
       run: (o, t) => o[`rope${dir}`](t.f('x'), t.i('pos'), rB, rT, rH, rD, 10000),
       outputs: ['x'],
-      // WGSL only promises sin/cos to 2^-11 absolute on [-pi, pi]; SwiftShader's are that coarse
-      tolerance: 1e-3,
+      tolerance: 2e-6,
     });
   }
 

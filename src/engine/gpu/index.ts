@@ -1,0 +1,42 @@
+// The WebGPU engine in one call: compile the kernels, then the one generic engine (engine.ts) over them, with
+// the device's buffer limits as memory limits so an oversized model fails with ModelTooLargeError before
+// anything is allocated.
+
+import type { ModelConfig } from '../api.ts';
+import type { GpuContext } from '../device.ts';
+import { createEngine, type EngineOptions, type ModelEngine } from '../engine.ts';
+import { initWeights } from '../init.ts';
+import type { NamedTensor } from '../layout.ts';
+import { createGpuOps, type GpuOps } from './ops.ts';
+
+export { createGpuOps, GpuOps } from './ops.ts';
+
+/** The largest single buffer this device can hold and bind. */
+export function gpuBufferLimit(gpu: GpuContext): number {
+  return Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+}
+
+/** A WebGPU engine for config; weights default to initWeights(config, seed 0). dispose() also frees the kernels. */
+export async function createGpuEngine(
+  gpu: GpuContext, config: ModelConfig, weights?: ReadonlyMap<string, NamedTensor> | Float32Array, options: EngineOptions = {},
+): Promise<ModelEngine & { readonly ops: GpuOps }> {
+  const ops = await createGpuOps(gpu);
+  const limit = gpuBufferLimit(gpu);
+  const limits = { ...options.limits, maxBufferBytes: Math.min(limit, options.limits?.maxBufferBytes ?? limit) };
+  let engine: ModelEngine;
+  try {
+    engine = createEngine(ops, config, weights ?? initWeights(config, 0), { ...options, limits });
+  } catch (e) {
+    ops.destroy();
+    throw e;
+  }
+  const dispose = engine.dispose.bind(engine);
+  return Object.assign(engine, {
+    ops,
+    dispose() {
+      dispose();
+      ops.flush();
+      ops.destroy();
+    },
+  });
+}
