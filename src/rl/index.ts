@@ -9,3 +9,5 @@ export * from './sapo.ts';
 export * from './stats.ts';
 export * from './tasks/index.ts';
 export type * from './transport.ts';
+export * from './defaults.ts';
+export * from './tokenizer.ts';
