@@ -77,7 +77,6 @@ export function createEngine<F, I>(
   let fwd: ForwardState<F, I> | null = null;
   let steps = 0;
   let disposed = false;
-  let busy = false;
 
   const alive = () => {
     if (disposed) throw new EngineStateError('engine used after dispose()');
@@ -118,15 +117,16 @@ export function createEngine<F, I>(
     fwd = null;
   }
 
-  async function exclusive<T>(what: string, run: () => Promise<T>): Promise<T> {
-    alive();
-    if (busy) throw new EngineStateError(`${what} called while another engine call is running`);
-    busy = true;
-    try {
-      return await run();
-    } finally {
-      busy = false;
-    }
+  // Calls run one at a time in call order (they share activation buffers); a failed call does not block
+  // the ones queued behind it.
+  let queue: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const next = queue.then(() => {
+      alive();
+      return run();
+    });
+    queue = next.catch(() => undefined);
+    return next;
   }
 
   async function forwardLogprobs(batch: TrainSequence[]): Promise<number[][]> {
@@ -340,26 +340,18 @@ export function createEngine<F, I>(
     get steps() {
       return steps;
     },
-    sample: (prompts, o) => exclusive('sample', () => sample(prompts, o)),
-    forwardLogprobs: (batch) => exclusive('forwardLogprobs', () => forwardLogprobs(batch)),
-    backwardLogprobs: (d) => exclusive('backwardLogprobs', () => backwardLogprobs(d)),
-    optimizerStep: (c) => exclusive('optimizerStep', () => optimizerStep(c)),
+    sample: (prompts, o) => exclusive(() => sample(prompts, o)),
+    forwardLogprobs: (batch) => exclusive(() => forwardLogprobs(batch)),
+    backwardLogprobs: (d) => exclusive(() => backwardLogprobs(d)),
+    optimizerStep: (c) => exclusive(() => optimizerStep(c)),
+    // synchronous, as the interface has it: await the backward calls before zeroing
     zeroGrads() {
       alive();
       ops.zero(ensureTrain().grads);
     },
-    async readParams() {
-      alive();
-      return ops.readF32(paramsFlat);
-    },
-    async readGrads() {
-      alive();
-      return ops.readF32(ensureTrain().grads);
-    },
-    async exportWeights() {
-      alive();
-      return unpackWeights(config, await ops.readF32(paramsFlat), layout);
-    },
+    readParams: () => exclusive(() => ops.readF32(paramsFlat)),
+    readGrads: () => exclusive(() => ops.readF32(ensureTrain().grads)),
+    exportWeights: () => exclusive(async () => unpackWeights(config, await ops.readF32(paramsFlat), layout)),
     dispose() {
       if (disposed) return;
       disposed = true;

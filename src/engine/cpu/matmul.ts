@@ -87,9 +87,20 @@ function nt(out: Float32Array, oo: number, a: Float32Array, ao: number, b: Float
       out[rp + j] += t;
     }
   }
+  // last row when M is odd (M = 1 is every decode step): 1x4 blocks
   for (; i < M; i++) {
     const ra = ao + i * K, ro = oo + i * N;
-    for (let j = 0; j < N; j++) {
+    let j = 0;
+    for (; j < N4; j += 4) {
+      const r0 = bo + j * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0; k < K; k++) {
+        const x = a[ra + k];
+        s0 += x * b[r0 + k]; s1 += x * b[r1 + k]; s2 += x * b[r2 + k]; s3 += x * b[r3 + k];
+      }
+      out[ro + j] += s0; out[ro + j + 1] += s1; out[ro + j + 2] += s2; out[ro + j + 3] += s3;
+    }
+    for (; j < N; j++) {
       const rb = bo + j * K;
       let s = 0;
       for (let k = 0; k < K; k++) s += a[ra + k] * b[rb + k];

@@ -80,6 +80,15 @@ describe('sampling', () => {
     expect(s.tokens[1]).toEqual(other < 0 ? free.tokens[1] : free.tokens[1].slice(0, other + 1));
   });
 
+  it('concurrent calls queue in call order instead of clobbering shared buffers', async () => {
+    const e = createCpuEngine(config, weights);
+    const [a, b, lp] = await Promise.all([
+      e.sample([[1, 5]], opts), e.sample([[1, 5]], opts), e.forwardLogprobs([{ tokens: [1, 5, 6], completionStart: 1 }]),
+    ]);
+    expect(a).toEqual(b);
+    expect(lp[0]).toHaveLength(2);
+  });
+
   it('maxNewTokens 0 returns empty rows', async () => {
     const e = createCpuEngine(config, weights);
     expect(await e.sample([[1]], { ...opts, maxNewTokens: 0 })).toEqual({ tokens: [[]], logprobs: [[]], finish: ['length'] });
