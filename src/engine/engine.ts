@@ -5,7 +5,7 @@
 import type { AdamWConfig, Engine, ModelConfig, SampleOptions, SampleResult, TrainSequence } from './api.ts';
 import type { Ops, View } from './ops.ts';
 import { parseConfig, headDim } from './config.ts';
-import { EngineStateError, ShapeError, TokenRangeError } from './errors.ts';
+import { EngineStateError, ModelTooLargeError, ShapeError, TokenRangeError } from './errors.ts';
 import {
   activationLayout, gradScratchLayout, intLayout, kvCacheLayout, packWeights, paramLayout, unpackWeights,
   type BatchShape, type Layout, type NamedTensor,
@@ -83,7 +83,9 @@ export function createEngine<F, I>(
   };
   const heldBytes = () => layout.size * 4 * (train ? 5 : 1);
 
-  // Allocates a group of buffers, freeing the ones already made if a later one fails.
+  // Allocates a group of buffers, freeing the ones already made if a later one fails. An allocation the
+  // runtime refuses (RangeError: typed array or GPU buffer too large / out of memory) becomes
+  // ModelTooLargeError, like a refusal by the estimate.
   function allocGroup<T extends View<F> | View<I>>(make: (() => T)[]): T[] {
     const made: T[] = [];
     try {
@@ -91,6 +93,9 @@ export function createEngine<F, I>(
       return made;
     } catch (e) {
       for (const v of made) ops.free(v);
+      if (e instanceof RangeError && !(e instanceof TokenRangeError)) {
+        throw new ModelTooLargeError(`allocating engine buffers failed: ${e.message}`, NaN, NaN);
+      }
       throw e;
     }
   }
@@ -154,7 +159,7 @@ export function createEngine<F, I>(
     const [actsFlat, scratchFlat] = allocGroup([() => ops.allocF32(aL.size, 'activations'), () => ops.allocF32(sL.size, 'gradScratch')]);
     let intsFlat: View<I>;
     try {
-      intsFlat = ops.allocI32(iL.size, 'ints');
+      [intsFlat] = allocGroup([() => ops.allocI32(iL.size, 'ints')]);
     } catch (e) {
       ops.free(actsFlat);
       ops.free(scratchFlat);
@@ -265,6 +270,7 @@ export function createEngine<F, I>(
         return { tokens: g('tokens'), positions: g('positions'), targets: g('targets') };
       };
       const preInts = intsOf(iBufs[0], preIL), decInts = intsOf(iBufs[1], decIL);
+      if (decIL.size !== 3 * B) throw new Error('decode int layout changed: update the packed write below');
       const slots = ops.view(iBufs[1], decIL.size, B);
       const getKV = carver(ops, kvFlat, kvL);
       const kv = Array.from({ length: L }, (_, l) => ({ k: getKV(`${l}.k`), v: getKV(`${l}.v`) }));
@@ -319,10 +325,17 @@ export function createEngine<F, I>(
         }
         if (step === o.maxNewTokens - 1 || done.every(Boolean)) break;
         const slot = Tp + step;
-        ops.writeI32(decInts.tokens, last);
-        ops.writeI32(decInts.positions, Int32Array.from(lens, (n) => n + step));
-        ops.writeI32(slots, new Int32Array(B).fill(slot));
-        for (let b = 0; b < B; b++) ops.writeF32(ops.view(cacheMask, b * S + slot, 1), Float32Array.of(1));
+        // one write each for the ints (tokens | positions | unused targets | slots, contiguous) and the
+        // mask: on WebGPU every write is a queue operation
+        const decodeInts = new Int32Array(4 * B);
+        decodeInts.set(last, 0);
+        for (let b = 0; b < B; b++) {
+          decodeInts[B + b] = lens[b] + step;
+          decodeInts[3 * B + b] = slot;
+          cm[b * S + slot] = 1;
+        }
+        ops.writeI32(iBufs[1], decodeInts);
+        ops.writeF32(cacheMask, cm);
         modelDecodeStep(ops, config, P, decA, decInts, B, { kv, cacheMask, S, slots });
         ops.flush();
         logits = await ops.readF32(decA.logits);
