@@ -51,11 +51,16 @@ export interface SessionSnapshot {
 
 const EMPTY_TALLY: TallySnapshot = { rounds: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
 
-async function loadSwarmConfig(): Promise<SwarmConfig> {
-  const fromUrl = new URLSearchParams(location.search).get('swarm');
-  if (fromUrl) return decodeSwarmConfigParam(fromUrl);
-  const res = await fetch('./swarm.json', { cache: 'no-store' });
-  if (!res.ok) throw new Error(`no swarm config: ./swarm.json answered ${res.status} (start the app with npm start)`);
+/**
+ * The swarm to join: a `?swarm=` value (base64url JSON), or a URL of a swarm.json. Without either, the page's
+ * own `?swarm=` parameter, else the swarm.json served beside the app.
+ */
+export async function loadSwarmConfig(spec: string | null, appBase: string): Promise<SwarmConfig> {
+  const value = spec ?? new URLSearchParams(location.search).get('swarm');
+  if (value && !/^(https?:|\.{0,2}\/)/.test(value)) return decodeSwarmConfigParam(value);
+  const url = new URL(value ?? './swarm.json', appBase);
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`no swarm config: ${url} answered ${res.status} (start the app with npm start)`);
   return parseSwarmConfig(await res.json());
 }
 
@@ -70,6 +75,10 @@ export interface SessionOptions {
   watchOnly?: boolean;
   /** replaces the real worker (tests) */
   worker?: TabswarmWorkerApi;
+  /** a `?swarm=` value or swarm.json URL (the widget's `swarm` attribute) */
+  swarmSpec?: string | null;
+  /** where the app's files (models, swarm.json) are: the page for the app, the script's origin for the widget */
+  appBase?: string;
 }
 
 export class Session {
@@ -92,7 +101,7 @@ export class Session {
   async start(): Promise<void> {
     const probe = this.options.watchOnly ? Promise.resolve(null) : this.startWorker();
     try {
-      const config = await loadSwarmConfig();
+      const config = await loadSwarmConfig(this.options.swarmSpec ?? null, this.appBase());
       this.update({ swarm: config });
       const swarm = await Swarm.join(config, { heartbeatStats: () => this.heartbeat(), heartbeatMs: 5_000 });
       this.swarm = swarm;
@@ -126,7 +135,7 @@ export class Session {
       return;
     }
     try {
-      const modelUrl = resolveModelUrl(modelOverride || swarm.modelId, location.href);
+      const modelUrl = resolveModelUrl(modelOverride || swarm.modelId, this.appBase());
       this.update({ join: 'loading', joinError: null, modelUrl, progress: null });
       const loaded = await this.worker.load({
         modelUrl, swarmId: swarm.swarmId, peerId, backend: this.backendChoice(), resume: true, memoryBudgetBytes: memoryBudget(), taskMix: swarm.taskMix,
@@ -176,6 +185,10 @@ export class Session {
     this.worker?.terminate();
     await this.transport?.close();
     await this.swarm?.stop();
+  }
+
+  private appBase(): string {
+    return this.options.appBase ?? location.href;
   }
 
   /** `?backend=cpu|webgpu` in the URL wins over the saved setting (demos, tests, slow GPUs) */

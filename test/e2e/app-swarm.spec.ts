@@ -1,0 +1,67 @@
+// The app's swarm views without training: peers' completions in the feed are text, never markup; the
+// conference screen counts the pages that joined. (Training itself: app-contribute.spec.ts.)
+import { expect, test } from '@playwright/test';
+import { parseSwarmConfig } from '../../src/swarm/config.ts';
+import { closeAll as closeLabs, openLab, snapshot, type LabPage } from './network/lab.ts';
+import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
+
+const HOSTILE = '<img src=x onerror=alert(1)> and <script>alert(2)</script>';
+
+test('a peer completion containing HTML is shown as text, and nothing runs', async ({ browser, baseURL }, testInfo) => {
+  const config = parseSwarmConfig(await (await fetch(new URL('swarm.json', baseURL))).json());
+  const apps: AppPage[] = [];
+  const labs: LabPage[] = [];
+  try {
+    apps.push(await openApp(browser));
+    await peerIdOf(apps[0]);
+    labs.push(await openLab(browser, config));
+    const lab = labs[0];
+    // the lab signs and publishes whatever it is given: here a well-formed rollouts message with hostile text
+    await expect
+      .poll(
+        async () => {
+          const round = (await snapshot(lab)).round;
+          const message = {
+            v: 1, kind: 'rollouts', swarmId: config.swarmId, round, peerId: lab.peerId, nonce: Date.now() * 1000 + Math.floor(Math.random() * 1000),
+            ts: Date.now(), part: 0, parts: 1,
+            rollouts: [{ task: { family: 'basic_arithmetic', seed: 7, difficulty: 1 }, completions: [{ text: HOSTILE, reward: 1.1 }, { text: 'plain', reward: 0 }] }],
+          };
+          await lab.page.evaluate((m) => (window as unknown as { __lab: { publishJson(v: unknown): Promise<number> } }).__lab.publishJson(m), message);
+          return apps[0].page.getByTestId('feed-text').filter({ hasText: '<img src=x onerror=alert(1)>' }).count();
+        },
+        { timeout: 60_000, intervals: [2_000] },
+      )
+      .toBeGreaterThan(0);
+    const feed = apps[0].page.getByTestId('feed');
+    await expect(feed.locator('img')).toHaveCount(0);
+    await expect(feed.locator('script')).toHaveCount(0);
+    await expect(feed.getByText(HOSTILE).first()).toBeVisible();
+    await apps[0].page.waitForTimeout(500);
+    expect(apps[0].dialogs).toEqual([]);
+    expect(apps[0].errors).toEqual([]);
+    await apps[0].page.screenshot({ path: testInfo.outputPath('dashboard-feed.png'), fullPage: true });
+  } finally {
+    await closeLabs(labs);
+    await closeAll(apps);
+  }
+});
+
+test('the conference screen counts two joined pages and shows a QR code of the join link', async ({ browser }, testInfo) => {
+  const opened: AppPage[] = [];
+  try {
+    const screen = await openApp(browser, './?mode=screen');
+    opened.push(screen);
+    await expect(screen.page.getByTestId('join-qr').locator('svg')).toBeVisible({ timeout: 30_000 });
+    await expect(screen.page.getByTestId('join-url')).toHaveText(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    opened.push(await openApp(browser), await openApp(browser));
+    const ids = await Promise.all(opened.slice(1).map(peerIdOf));
+    await expect(screen.page.getByTestId('screen-peers')).toHaveText('2', { timeout: 60_000 });
+    const joined = screen.page.getByTestId('screen-joined');
+    for (const id of ids) await expect(joined).toContainText(id.slice(-10));
+    await screen.page.setViewportSize({ width: 1600, height: 900 });
+    await screen.page.screenshot({ path: testInfo.outputPath('conference-screen.png'), fullPage: true });
+    expect(screen.errors).toEqual([]);
+  } finally {
+    await closeAll(opened);
+  }
+});
