@@ -41,6 +41,8 @@ export function urlSource(base: string | URL, fetchFn: typeof fetch = fetch): Fi
       const res = await fetchFn(url);
       if (res.status === 404) return null;
       if (!res.ok) throw new Error(`fetching ${url}: HTTP ${res.status} ${res.statusText}`);
+      // dev servers and SPA hosts answer a missing file with index.html: that is an absent file too
+      if (!name.endsWith('.html') && (res.headers.get('content-type') ?? '').includes('text/html')) return null;
       return new Uint8Array(await res.arrayBuffer());
     },
   };

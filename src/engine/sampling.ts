@@ -79,17 +79,28 @@ export function chooseToken(
     }
     return { token: last, logprob: logprobOf(last) };
   }
-  // filtered: candidates by descending logit (index breaks ties, so the order is total)
-  const order = Array.from({ length: V }, (_, j) => j);
-  order.sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
-  const k = topK > 0 ? Math.min(topK, V) : V;
+  // Filtered: candidates by descending logit (index breaks ties, so the order is total). Sorting a 50k
+  // vocabulary every token is slow, so first take only the tokens within a margin of the max; that gives
+  // the same answer whenever they hold the topK tokens (or, without topK, the topP mass), else sort all.
+  const kActive = topK > 0 && topK < V;
+  const mass = (ids: number[], n: number) => {
+    let m = 0;
+    for (let i = 0; i < n; i++) m += Math.exp((logits[offset + ids[i]] - max) * invT);
+    return m;
+  };
+  const byLogit = (a: number, b: number) => logits[offset + b] - logits[offset + a] || a - b;
+  const floor = max - 20 * o.temperature;
+  let order: number[] = [];
+  for (let j = 0; j < V; j++) if (logits[offset + j] >= floor) order.push(j);
+  order.sort(byLogit);
+  const fullTotal = kActive ? 0 : mass(Array.from({ length: V }, (_, j) => j), V);
+  const enough = kActive ? order.length >= topK : mass(order, order.length) >= topP * fullTotal;
+  if (!enough) order = Array.from({ length: V }, (_, j) => j).sort(byLogit);
+  const k = kActive ? topK : order.length;
+  // top-p applies within the (top-k) renormalised distribution
+  const total = kActive ? mass(order, k) : fullTotal;
   const probs: number[] = [];
-  let total = 0;
-  for (let i = 0; i < k; i++) {
-    const p = Math.exp((logits[offset + order[i]] - max) * invT);
-    probs.push(p);
-    total += p;
-  }
+  for (let i = 0; i < k; i++) probs.push(Math.exp((logits[offset + order[i]] - max) * invT));
   let keep = k;
   if (topP < 1) {
     let cum = 0;

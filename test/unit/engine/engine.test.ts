@@ -220,3 +220,31 @@ describe('memory limits', () => {
     expect(live.size).toBe(0);
   });
 });
+
+describe('chooseToken on a large vocabulary', () => {
+  it('the margin shortcut gives the same tokens as filtering the full sorted vocabulary', () => {
+    const V = 5000;
+    const r = createRng(3);
+    const logits = Float32Array.from({ length: V }, () => (r() - 0.5) * 30);
+    // reference: sort everything, cut, renormalise, draw with the same uniform
+    const reference = (u: number, temperature: number, topK: number, topP: number) => {
+      const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => logits[b] - logits[a] || a - b);
+      const max = logits[order[0]];
+      const k = topK > 0 ? topK : V;
+      const p = order.slice(0, k).map((j) => Math.exp((logits[j] - max) / temperature));
+      const total = p.reduce((a, b) => a + b);
+      let keep = k, cum = 0;
+      for (let i = 0; i < k; i++) if ((cum += p[i] / total) >= topP) { keep = i + 1; break; }
+      let target = u * p.slice(0, keep).reduce((a, b) => a + b);
+      for (let i = 0; i < keep; i++) if ((target -= p[i]) < 0) return order[i];
+      return order[keep - 1];
+    };
+    for (const [temperature, topK, topP] of [[1, 0, 0.9], [0.7, 40, 1], [1.3, 50, 0.8], [5, 0, 0.95], [0.2, 0, 0.5], [0.05, 500, 1]] as const) {
+      for (let i = 0; i < 20; i++) {
+        const seed = 100 + i;
+        const u = createRng(seed)();
+        expect(chooseToken(logits, 0, V, { temperature, topK, topP }, createRng(seed)).token).toBe(reference(u, temperature, topK, topP));
+      }
+    }
+  });
+});

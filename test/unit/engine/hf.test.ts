@@ -189,3 +189,27 @@ describe('Hugging Face folders', () => {
     await expect(saveHfModel(memoryFolder(), config, new Map([...named].slice(1)))).rejects.toThrow(WeightsMismatchError);
   });
 });
+
+describe('urlSource', () => {
+  it('reads files over fetch; 404 and an HTML fallback page read as absent', async () => {
+    const { urlSource } = await import('../../../src/engine/hf.ts');
+    const folder = memoryFolder();
+    await saveHfModel(folder, config, named);
+    const seen: string[] = [];
+    const fakeFetch = (async (input: string | URL | Request) => {
+      const url = new URL(String(input));
+      seen.push(url.pathname);
+      const name = url.pathname.split('/').pop()!;
+      const bytes = folder.files.get(name);
+      if (bytes) return new Response(bytes, { headers: { 'content-type': 'application/octet-stream' } });
+      if (name.endsWith('.json')) return new Response('not found', { status: 404 });
+      return new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } });
+    }) as typeof fetch;
+    const loaded = await loadHfModel(urlSource('http://127.0.0.1:1/models/tiny', fakeFetch));
+    expect(Array.from(bits(loaded.flat))).toEqual(Array.from(bits(flat)));
+    expect(seen).toContain('/models/tiny/model.safetensors');
+    const src = urlSource('http://127.0.0.1:1/models/tiny/', fakeFetch);
+    expect(await src.read('model.safetensors.index.json')).toBeNull();
+    expect(await src.read('missing.safetensors')).toBeNull();
+  });
+});
