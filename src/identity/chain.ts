@@ -18,7 +18,7 @@ export function parseChainConfig(value: unknown): SwarmChainConfig {
   if (typeof value !== 'object' || value === null) throw new ChainConfigError('chain config must be an object');
   const v = value as Record<string, unknown>;
   if (typeof v.chainId !== 'number' || !Number.isSafeInteger(v.chainId) || v.chainId <= 0) throw new ChainConfigError('chain.chainId must be a positive integer');
-  if (typeof v.rpcUrl !== 'string' || !/^https?:\/\//.test(v.rpcUrl)) throw new ChainConfigError('chain.rpcUrl must be an http(s) URL');
+  if (typeof v.rpcUrl !== 'string' || !/^(https?|wss?):\/\/\S{1,500}$/.test(v.rpcUrl)) throw new ChainConfigError('chain.rpcUrl must be an http(s) or ws(s) URL');
   if (typeof v.coordinator !== 'string' || !isAddress(v.coordinator, { strict: false })) throw new ChainConfigError('chain.coordinator must be a contract address');
   if (v.coordinatorService !== undefined && (typeof v.coordinatorService !== 'string' || !/^https?:\/\//.test(v.coordinatorService))) {
     throw new ChainConfigError('chain.coordinatorService must be an http(s) URL');

@@ -1,0 +1,57 @@
+// The tab's libp2p identity: an Ed25519 key kept in IndexedDB so a reload keeps the same peer id (and its
+// on-chain binding). Tabs of one browser share IndexedDB but each needs its own peer id, so keys live in
+// numbered slots and a tab holds a Web Lock on its slot for as long as it is open.
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import type { Ed25519PrivateKey } from '@libp2p/interface';
+import { idbGet, idbPut } from './idb.ts';
+
+const MAX_SLOTS = 64;
+
+export interface TabPeerKey {
+  key: Ed25519PrivateKey;
+  peerId: string;
+  slot: number;
+}
+
+function holdLock(name: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    // The lock is held until the tab closes: the callback's promise never settles.
+    navigator.locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock ? new Promise<void>(() => undefined) : undefined;
+      })
+      .catch(() => resolve(false));
+  });
+}
+
+async function keyInSlot(slot: number): Promise<Ed25519PrivateKey> {
+  const stored = await idbGet<Uint8Array>(`peer-key-${slot}`);
+  if (stored) {
+    const key = privateKeyFromProtobuf(stored);
+    if (key.type === 'Ed25519') return key;
+  }
+  const key = await generateKeyPair('Ed25519');
+  await idbPut(`peer-key-${slot}`, privateKeyToProtobuf(key));
+  return key;
+}
+
+let current: Promise<TabPeerKey> | null = null;
+
+/** This tab's peer key; the same object for every caller in the tab (pass it to the libp2p node). */
+export function loadOrCreatePeerKey(): Promise<TabPeerKey> {
+  current ??= (async () => {
+    const locks = typeof navigator !== 'undefined' && 'locks' in navigator;
+    for (let slot = 0; slot < MAX_SLOTS; slot++) {
+      if (locks && !(await holdLock(`tabswarm-peer-key-${slot}`))) continue;
+      const key = await keyInSlot(slot);
+      return { key, peerId: peerIdFromPrivateKey(key).toString(), slot };
+    }
+    // More than MAX_SLOTS tabs open: this one gets a key that lasts only as long as the tab.
+    const key = await generateKeyPair('Ed25519');
+    return { key, peerId: peerIdFromPrivateKey(key).toString(), slot: -1 };
+  })();
+  current.catch(() => (current = null));
+  return current;
+}
