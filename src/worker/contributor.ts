@@ -10,7 +10,8 @@ import type { NamedTensor } from '../engine/layout.ts';
 import type { Ops } from '../engine/ops.ts';
 import { collectExternalGroups, defaultRunnerConfig, DEFAULT_TASK_MIX, RoundRunner, type RunnerConfig } from '../rl/index.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
-import { loadTokenizer } from '../rl/tokenizer.ts';
+import { specialIds, wrapHfTokenizer, type HfTokenizerLike } from '../rl/tokenizer.ts';
+import type { TextTokenizer } from '../rl/format.ts';
 import type { Transport } from '../rl/transport.ts';
 import type { Contributor } from './loop.ts';
 import type { Checkpoint } from './persist.ts';
@@ -105,6 +106,22 @@ async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void
   return { ops: new CpuOps() as unknown as Ops<unknown, unknown>, release: () => undefined };
 }
 
+/**
+ * The folder's tokenizer, built from the bytes already fetched: transformers.js' own loader resolves local
+ * folders by path, which does not fit a model served from a URL (and would fetch the files a second time).
+ */
+async function tokenizerFrom(source: FileSource): Promise<TextTokenizer> {
+  const json = async (name: string) => {
+    const bytes = await source.read(name);
+    if (!bytes) throw new Error(`the model folder has no ${name}`);
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  };
+  const [tokenizerJson, tokenizerConfig] = [await json('tokenizer.json'), await json('tokenizer_config.json')];
+  const { PreTrainedTokenizer } = await import('@huggingface/transformers');
+  const hf = new PreTrainedTokenizer(tokenizerJson, tokenizerConfig) as unknown as HfTokenizerLike;
+  return wrapHfTokenizer(hf, specialIds(tokenizerJson as { added_tokens?: { id: number; content: string }[] }, tokenizerConfig));
+}
+
 /** Re-scored mean reward and accuracy of what peers sent for a round (null when nothing usable came). */
 function swarmScores(transport: Transport, swarmId: string, round: number): { reward: number | null; accuracy: number | null; peers: number } {
   const batches = transport.receivedRollouts(round);
@@ -138,9 +155,14 @@ export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: ReturnTyp
   };
 }
 
-export async function createContributor(options: LoadOptions, onProgress: (progress: Progress) => void): Promise<Contributor> {
+export interface ContributorDeps {
+  /** where model files come from (tests serve generated weights); the tokenizer is read through it too */
+  fetchFn?: typeof fetch;
+}
+
+export async function createContributor(options: LoadOptions, onProgress: (progress: Progress) => void, deps: ContributorDeps = {}): Promise<Contributor> {
   const base = options.modelUrl.endsWith('/') ? options.modelUrl : `${options.modelUrl}/`;
-  const source = progressSource(base, onProgress);
+  const source = progressSource(base, onProgress, deps.fetchFn);
   const configBytes = await source.read('config.json');
   if (!configBytes) throw new Error(`no config.json at ${base}: is this a Hugging Face model folder?`);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
@@ -150,14 +172,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     checkMemory(config, runnerConfig, options.memoryBudgetBytes, maxBufferBytes);
     const model = await loadHfModel(source);
     onProgress({ stage: 'load', item: 'weights', loaded: 0, total: 1, percent: 0 });
-    const trimmed = base.replace(/\/$/, '');
-    const cut = trimmed.lastIndexOf('/');
-    const tokenizer = await loadTokenizer(trimmed.slice(0, cut + 1), trimmed.slice(cut + 1), async (path) => {
-      const name = path.slice(path.lastIndexOf('/') + 1);
-      const bytes = await source.read(name);
-      if (!bytes) throw new Error(`the model folder has no ${name}`);
-      return JSON.parse(new TextDecoder().decode(bytes));
-    });
+    const tokenizer = await tokenizerFrom(source);
     await source.read('generation_config.json').catch(() => null);
     const backend = (ops as { backend?: string }).backend === 'webgpu' ? 'webgpu' : 'cpu';
     let engine: Engine = createEngine(ops, config, model.flat);
