@@ -37,6 +37,8 @@ export function checkSampleOptions(o: SampleOptions): void {
   if (!Array.isArray(o.stopTokens) || !o.stopTokens.every(Number.isInteger)) throw bad('stopTokens must be a list of integers');
 }
 
+let weights = new Float64Array(0);
+
 export interface TokenChoice {
   token: number;
   /** log p(token) under the unmodified (temperature 1, unfiltered) distribution */
@@ -66,15 +68,18 @@ export function chooseToken(
   const invT = 1 / o.temperature;
   const topK = o.topK ?? 0, topP = o.topP ?? 1;
   const u = rand();
-  if ((topK === 0 || topK >= V) && topP >= 1) {
+  // unnormalised probabilities at this temperature, computed once into a reused buffer
+  if (weights.length < V) weights = new Float64Array(V);
+  const w = weights;
+  let total = 0;
+  for (let j = 0; j < V; j++) total += w[j] = Math.exp((logits[offset + j] - max) * invT);
+  const kActive = topK > 0 && topK < V;
+  if (!kActive && topP >= 1) {
     // full distribution: one cumulative walk in index order
-    let total = 0;
-    for (let j = 0; j < V; j++) total += Math.exp((logits[offset + j] - max) * invT);
     let target = u * total, last = 0;
     for (let j = 0; j < V; j++) {
-      const p = Math.exp((logits[offset + j] - max) * invT);
-      if (p > 0) last = j;
-      target -= p;
+      if (w[j] > 0) last = j;
+      target -= w[j];
       if (target < 0) return { token: j, logprob: logprobOf(j) };
     }
     return { token: last, logprob: logprobOf(last) };
@@ -82,38 +87,37 @@ export function chooseToken(
   // Filtered: candidates by descending logit (index breaks ties, so the order is total). Sorting a 50k
   // vocabulary every token is slow, so first take only the tokens within a margin of the max; that gives
   // the same answer whenever they hold the topK tokens (or, without topK, the topP mass), else sort all.
-  const kActive = topK > 0 && topK < V;
-  const mass = (ids: number[], n: number) => {
-    let m = 0;
-    for (let i = 0; i < n; i++) m += Math.exp((logits[offset + ids[i]] - max) * invT);
-    return m;
-  };
   const byLogit = (a: number, b: number) => logits[offset + b] - logits[offset + a] || a - b;
   const floor = max - 20 * o.temperature;
   let order: number[] = [];
   for (let j = 0; j < V; j++) if (logits[offset + j] >= floor) order.push(j);
   order.sort(byLogit);
-  const fullTotal = kActive ? 0 : mass(Array.from({ length: V }, (_, j) => j), V);
-  const enough = kActive ? order.length >= topK : mass(order, order.length) >= topP * fullTotal;
+  let candidateMass = 0;
+  for (const j of order) candidateMass += w[j];
+  const enough = kActive ? order.length >= topK : candidateMass >= topP * total;
   if (!enough) order = Array.from({ length: V }, (_, j) => j).sort(byLogit);
   const k = kActive ? topK : order.length;
-  // top-p applies within the (top-k) renormalised distribution
-  const total = kActive ? mass(order, k) : fullTotal;
-  const probs: number[] = [];
-  for (let i = 0; i < k; i++) probs.push(Math.exp((logits[offset + order[i]] - max) * invT));
+  if (kActive) {
+    // top-p applies within the top-k renormalised distribution
+    total = 0;
+    for (let i = 0; i < k; i++) total += w[order[i]];
+  }
   let keep = k;
   if (topP < 1) {
     let cum = 0;
     for (let i = 0; i < k; i++) {
-      cum += probs[i] / total;
-      if (cum >= topP) { keep = i + 1; break; }
+      cum += w[order[i]] / total;
+      if (cum >= topP) {
+        keep = i + 1;
+        break;
+      }
     }
   }
   let kept = 0;
-  for (let i = 0; i < keep; i++) kept += probs[i];
+  for (let i = 0; i < keep; i++) kept += w[order[i]];
   let target = u * kept;
   for (let i = 0; i < keep; i++) {
-    target -= probs[i];
+    target -= w[order[i]];
     if (target < 0) return { token: order[i], logprob: logprobOf(order[i]) };
   }
   return { token: order[keep - 1], logprob: logprobOf(order[keep - 1]) };
