@@ -26,6 +26,8 @@ export interface RelayOptions {
    * /p2p/<id> addresses peers were given stay valid.
    */
   keyFile?: string;
+  /** how many swarms' discovery topics the relay forwards at most (one relay can serve several swarms) */
+  maxSwarms?: number;
   /** addresses to announce instead of the listen address, e.g. /dns4/relay.example/tcp/443/wss behind TLS */
   announce?: string[];
 }
@@ -58,6 +60,25 @@ async function loadOrCreateKey(file: string): Promise<PrivateKey> {
   const key = await generateKeyPair('Ed25519');
   await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 });
   return key;
+}
+
+const DISCOVERY_TOPIC = /^tabswarm\/[a-z0-9][a-z0-9-]{0,62}\/discovery\/1$/;
+
+/**
+ * Peers find each other through the relay's gossip on their swarm's discovery topic, and gossipsub only
+ * forwards topics it is subscribed to: so the relay joins the discovery topic of every swarm its peers
+ * join (bounded), never the swarms' rounds topics.
+ */
+function serveDiscoveryTopics(pubsub: GossipSub, ownSwarm: string, maxSwarms: number): Set<string> {
+  const served = new Set([discoveryTopic(ownSwarm)]);
+  pubsub.addEventListener('subscription-change', (event) => {
+    for (const { topic, subscribe } of event.detail.subscriptions) {
+      if (!subscribe || served.has(topic) || !DISCOVERY_TOPIC.test(topic) || served.size >= maxSwarms) continue;
+      served.add(topic);
+      pubsub.subscribe(topic);
+    }
+  });
+  return served;
 }
 
 export async function startRelay(options: RelayOptions = {}): Promise<RunningRelay> {
@@ -94,6 +115,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
   });
   await node.start();
   const multiaddrs = node.getMultiaddrs().map((ma) => ma.toString());
+  const served = serveDiscoveryTopics(node.services.pubsub, swarmId, options.maxSwarms ?? 64);
 
   let server: http.Server | null = null;
   let healthUrl: string | null = null;
@@ -112,6 +134,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
         connections: connections.length,
         peers: node.getPeers().length,
         discoverySubscribers: node.services.pubsub.getSubscribers(discoveryTopic(swarmId)).length,
+        swarms: served.size,
         uptimeS: Math.round(process.uptime()),
       });
       res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' }).end(body);

@@ -56,12 +56,13 @@ export function runRoundLoop(options: RoundLoopOptions): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let published = 0;
   let round = clock.currentRound();
+  const firstRound = round;
 
   async function tick(): Promise<void> {
     if (stopped) return;
     try {
       const previous = round - 1;
-      if (previous >= 0) {
+      if (previous >= firstRound) {
         options.onRound?.({ round: previous, published, received: transport.receivedRollouts(previous) });
         transport.prune(previous - 1);
       }

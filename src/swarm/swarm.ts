@@ -99,16 +99,18 @@ export class Swarm {
       for (const listener of this.rejectListeners) safely(() => listener(rejection));
       return TopicValidatorResult.Reject;
     });
-    pubsub.addEventListener('message', (event) => {
-      const msg = event.detail;
+    // 'gossipsub:message' (not 'message') because it names the propagation source: diagnostics show whether
+    // a message came straight from its author or was forwarded
+    pubsub.addEventListener('gossipsub:message', (event) => {
+      const { msg, propagationSource } = event.detail;
       if (msg.topic !== this.topic || msg.type !== 'signed') return;
-      // the validator accepted these bytes a moment ago; decoding again keeps the validator stateless about
-      // delivery, and costs little next to the network
-      const verdictMessage = decodeAccepted(msg.data);
-      if (!verdictMessage) return;
+      // the validator accepted these bytes a moment ago; decoding again keeps the validator free of
+      // per-message state for delivery, and costs little next to the network
+      const message = decodeAccepted(msg.data);
+      if (!message) return;
       const receivedAt = this.clock.now();
-      if (verdictMessage.kind === 'heartbeat') this.clock.observePeerTime(verdictMessage.peerId, verdictMessage.ts);
-      const received: ReceivedMessage = { message: verdictMessage, receivedAt, via: msg.from.toString() };
+      if (message.kind === 'heartbeat') this.clock.observePeerTime(message.peerId, message.ts);
+      const received: ReceivedMessage = { message, receivedAt, via: propagationSource.toString() };
       for (const listener of this.messageListeners) safely(() => listener(received));
     });
     pubsub.subscribe(this.topic);
