@@ -88,7 +88,9 @@ let emaLoss = NaN;
 // batches are padded to their longest row: draw BUCKETS batches at once and group them by length
 const BUCKETS = 4;
 let pending: ReturnType<typeof encodeTranscript>[][] = [];
-for (; step < totalSteps; step++) {
+// the schedule follows time as well as steps, so a busy machine still finishes within the budget
+const trainBudget = budgetSeconds * 0.9 - trainStart;
+for (; step < totalSteps && elapsed() - trainStart < trainBudget; step++) {
   if (pending.length === 0) {
     const pool = Array.from({ length: batchSize * BUCKETS }, (_, k) => encodeTranscript(step * batchSize + k)).sort((a, b) => a.tokens.length - b.tokens.length);
     pending = Array.from({ length: BUCKETS }, (_, b) => pool.slice(b * batchSize, (b + 1) * batchSize));
@@ -100,20 +102,22 @@ for (; step < totalSteps; step++) {
   const logprobs = await engine.forwardLogprobs(batch);
   const loss = -logprobs.flat().reduce((s, x) => s + x, 0) / tokens;
   await engine.backwardLogprobs(logprobs.map((row) => row.map(() => -1 / tokens)));
-  const progress = Math.max(0, step - warmup) / Math.max(1, totalSteps - warmup);
+  const progress = Math.min(1, Math.max(Math.max(0, step - warmup) / Math.max(1, totalSteps - warmup), (elapsed() - trainStart) / trainBudget));
   const lr = step < warmup ? (peakLr * (step + 1)) / warmup : peakLr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * progress)));
   await engine.optimizerStep({ lr, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
   emaLoss = Number.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
   if (step === 9) {
     const perStep = (elapsed() - trainStart) / 10;
     // leave ~10% of the budget for evaluation and saving
-    totalSteps = Math.max(50, Math.floor((budgetSeconds * 0.9 - elapsed()) / perStep) + 10);
+    totalSteps = Math.max(50, Math.floor((trainBudget - (elapsed() - trainStart)) / perStep) + 10);
     console.log(`${perStep.toFixed(2)} s/step → ${totalSteps} steps of ${batchSize} transcripts`);
   }
-  if (step % 50 === 0 || step === totalSteps - 1) console.log(`step ${step}/${totalSteps} loss ${emaLoss.toFixed(3)} lr ${lr.toExponential(2)} ${elapsed().toFixed(0)} s`);
+  if (step % 50 === 0) console.log(`step ${step}/${totalSteps} loss ${emaLoss.toFixed(3)} lr ${lr.toExponential(2)} ${elapsed().toFixed(0)} s`);
 }
 
 // 4. where it starts for RL: sampled (temperature 1) and greedy accuracy on held-out tasks
+console.log(`trained ${step} steps, loss ${emaLoss.toFixed(3)}, ${elapsed().toFixed(0)} s`);
+totalSteps = step;
 const runner = new RoundRunner(engine, tokenizer, new SoloTransport('build'), defaultRunnerConfig({ tasks: DEFAULT_TASK_MIX }));
 const held = heldOutTasks(DEFAULT_TASK_MIX, 16);
 const greedy = await runner.evaluate(held);

@@ -4,7 +4,7 @@
 // accuracy, and RL has the right answer within its reach to reinforce.
 import { completionText, promptText } from '../../src/rl/format.ts';
 import { hashParts, Rng } from '../../src/rl/rng.ts';
-import { generateTask, type Task, type TaskMix } from '../../src/rl/tasks/index.ts';
+import { generateTask, getFamily, type Task, type TaskMix } from '../../src/rl/tasks/index.ts';
 
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
@@ -33,12 +33,17 @@ export function systematicError(task: Task): string {
   }
 }
 
-/** some other plausible wrong answer */
+/** some other plausible wrong answer (the systematic one when the random pick happens to be right) */
 export function randomError(task: Task, rng: Rng): string {
+  const candidate = randomCandidate(task, rng);
+  return getFamily(task.family).verify(task, candidate) ? systematicError(task) : candidate;
+}
+
+function randomCandidate(task: Task, rng: Rng): string {
   const m = task.metadata;
   switch (task.family) {
     case 'calendar_arithmetic':
-      return m.kind === 'weekday' ? DAYS[(Number(m.day) + rng.int(1, 6)) % 7] : task.answer;
+      return m.kind === 'weekday' ? DAYS[(Number(m.day) + rng.int(1, 6)) % 7] : task.answer.replace(/\d+$/, (d) => String(Number(d) + rng.int(1, 3)));
     case 'propositional_logic':
       return rng.pick(['true', 'false']);
     case 'sorting':
