@@ -36,9 +36,15 @@ if (problems.length) {
   process.exit(2);
 }
 
-const chainId = Number(
-  ((await (await fetch(values.rpc!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) })).json()) as { result: string }).result,
-);
+let chainId: number;
+try {
+  const res = await fetch(values.rpc!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }) });
+  chainId = Number(((await res.json()) as { result: string }).result);
+  if (!Number.isSafeInteger(chainId) || chainId <= 0) throw new Error('no chain id in the answer');
+} catch (error) {
+  console.error(`coordinator: cannot read the chain id from ${values.rpc}: ${(error as Error).message}`);
+  process.exit(1);
+}
 const service = await startCoordinatorService({
   rpcUrl: values.rpc!,
   chainId,
