@@ -7,7 +7,7 @@ import type { Ops, View } from './ops.ts';
 import { parseConfig, headDim } from './config.ts';
 import { EngineStateError, ModelTooLargeError, ShapeError, TokenRangeError } from './errors.ts';
 import {
-  activationLayout, gradScratchLayout, intLayout, kvCacheLayout, packWeights, paramLayout, unpackWeights,
+  gradScratchLayout, headActLayout, intLayout, kvLayerLayout, layerActLayout, logitChunkRows, packWeights, paramLayout, unpackWeights,
   type BatchShape, type Layout, type NamedTensor,
 } from './layout.ts';
 import {
@@ -20,6 +20,8 @@ import { checkSampleOptions, chooseToken, createRng, streamSeed } from './sampli
 export interface EngineOptions {
   /** checked before every allocation; defaults to no limit */
   limits?: MemoryLimits;
+  /** training computes logits this many rows at a time (default: logitChunkRows, ~32 MiB of logits) */
+  logitRows?: number;
 }
 
 /** Engine plus what tools (save, tests, benchmarks) need beyond the RL-facing interface. */
@@ -38,7 +40,8 @@ interface TrainState<F> {
 }
 interface ForwardState<F, I> {
   shape: BatchShape; gather: Gather[]; lengths: number[];
-  actsFlat: View<F>; scratchFlat: View<F>; intsFlat: View<I>;
+  /** every buffer this forward allocated, freed together */
+  bufs: (View<F> | View<I>)[];
   A: Acts<F>; S: GradScratch<F>; ints: IntInputs<I>; consumed: boolean;
 }
 
@@ -116,9 +119,7 @@ export function createEngine<F, I>(
 
   function releaseForward(): void {
     if (!fwd) return;
-    ops.free(fwd.actsFlat);
-    ops.free(fwd.scratchFlat);
-    ops.free(fwd.intsFlat);
+    for (const v of fwd.bufs) ops.free(v);
     fwd = null;
   }
 
@@ -151,25 +152,29 @@ export function createEngine<F, I>(
     const B = batch.length, T = Math.max(...lengths);
     const gather: Gather[] = batch.map((s, b) => ({ row: b * T + s.completionStart - 1, count: s.tokens.length - s.completionStart }));
     const Ns = gather.reduce((a, g) => a + g.count, 0);
-    const shape = { B, T, Ns };
+    const Rc = Math.max(1, Math.min(Ns, options.logitRows ?? logitChunkRows(config, Ns)));
+    const shape = { B, T, Ns, Rc };
     releaseForward();
-    checkFits('training step', estimateTrainingBytes(config, B, T, Ns), limits, train ? 0 : layout.size * 4);
+    checkFits('training step', estimateTrainingBytes(config, B, T, Ns, Rc), limits, train ? 0 : layout.size * 4);
     ensureTrain();
-    const aL = activationLayout(config, shape, L), sL = gradScratchLayout(config, shape), iL = intLayout(shape);
-    const [actsFlat, scratchFlat] = allocGroup([() => ops.allocF32(aL.size, 'activations'), () => ops.allocF32(sL.size, 'gradScratch')]);
+    const lL = layerActLayout(config, shape), hL = headActLayout(config, shape);
+    const sL = gradScratchLayout(config, shape), iL = intLayout(shape);
+    const fBufs = allocGroup<View<F>>([
+      ...Array.from({ length: L }, (_, l) => () => ops.allocF32(lL.size, `activations.${l}`)),
+      () => ops.allocF32(hL.size, 'activations.head'), () => ops.allocF32(sL.size, 'gradScratch'),
+    ]);
     let intsFlat: View<I>;
     try {
       [intsFlat] = allocGroup([() => ops.allocI32(iL.size, 'ints')]);
     } catch (e) {
-      ops.free(actsFlat);
-      ops.free(scratchFlat);
+      for (const v of fBufs) ops.free(v);
       throw e;
     }
-    const A = carveActs(ops, actsFlat, aL, L, L);
-    const S = carveGradScratch(ops, scratchFlat, sL);
+    const A = carveActs(ops, fBufs.slice(0, L), lL, fBufs[L], hL, L);
+    const S = carveGradScratch(ops, fBufs[L + 1], sL);
     const getI = carver(ops, intsFlat, iL);
     const ints: IntInputs<I> = { tokens: getI('tokens'), positions: getI('positions'), targets: getI('targets') };
-    fwd = { shape, gather, lengths, actsFlat, scratchFlat, intsFlat, A, S, ints, consumed: false };
+    fwd = { shape, gather, lengths, bufs: [...fBufs, intsFlat], A, S, ints, consumed: false };
 
     const tokens = new Int32Array(B * T), positions = new Int32Array(B * T), targets = new Int32Array(Ns);
     const mask = new Float32Array(B * T);
@@ -253,16 +258,20 @@ export function createEngine<F, I>(
     if (o.maxNewTokens === 0) return result;
     checkFits('sampling', estimateSamplingBytes(config, B, Tp, o.maxNewTokens), limits, heldBytes());
     const S = Tp + o.maxNewTokens;
-    const preL = activationLayout(config, { B, T: Tp, Ns: B }, 1);
-    const decL = activationLayout(config, { B, T: 1, Ns: B }, 1);
-    const kvL = kvCacheLayout(config, B, S);
-    const preIL = intLayout({ B, T: Tp, Ns: B }), decIL = intLayout({ B, T: 1, Ns: B });
+    const preShape = { B, T: Tp, Ns: B }, decShape = { B, T: 1, Ns: B };
+    const preL = layerActLayout(config, preShape), preH = headActLayout(config, preShape);
+    const decL = layerActLayout(config, decShape), decH = headActLayout(config, decShape);
+    const kvL = kvLayerLayout(config, B, S);
+    const preIL = intLayout(preShape), decIL = intLayout(decShape);
     const fBufs = allocGroup<View<F>>([
-      () => ops.allocF32(preL.size, 'prefill'), () => ops.allocF32(decL.size, 'decode'), () => ops.allocF32(kvL.size, 'kvCache'),
+      () => ops.allocF32(preL.size, 'prefill.layer'), () => ops.allocF32(preH.size, 'prefill.head'),
+      () => ops.allocF32(decL.size, 'decode.layer'), () => ops.allocF32(decH.size, 'decode.head'),
+      () => ops.allocF32(B * S, 'kvCache.mask'),
+      ...Array.from({ length: L }, (_, l) => () => ops.allocF32(kvL.size, `kvCache.${l}`)),
     ]);
     const toFree: (View<F> | View<I>)[] = [...fBufs];
     try {
-      const [preFlat, decFlat, kvFlat] = fBufs;
+      const [preFlat, preHead, decFlat, decHead, cacheMask] = fBufs;
       const iBufs = allocGroup<View<I>>([() => ops.allocI32(preIL.size, 'prefillInts'), () => ops.allocI32(decIL.size + B, 'decodeInts')]);
       toFree.push(...iBufs);
       const intsOf = (flatI: View<I>, l: Layout): IntInputs<I> => {
@@ -272,12 +281,13 @@ export function createEngine<F, I>(
       const preInts = intsOf(iBufs[0], preIL), decInts = intsOf(iBufs[1], decIL);
       if (decIL.size !== 3 * B) throw new Error('decode int layout changed: update the packed write below');
       const slots = ops.view(iBufs[1], decIL.size, B);
-      const getKV = carver(ops, kvFlat, kvL);
-      const kv = Array.from({ length: L }, (_, l) => ({ k: getKV(`${l}.k`), v: getKV(`${l}.v`) }));
-      const cacheMask = getKV('mask');
+      const kv = fBufs.slice(5).map((flat) => {
+        const get = carver(ops, flat, kvL);
+        return { k: get('k'), v: get('v') };
+      });
 
       // Prefill, left-padded so every row's last prompt token sits at Tp-1; positions restart at 0 per row.
-      const preA = carveActs(ops, preFlat, preL, 1, L);
+      const preA = carveActs(ops, [preFlat], preL, preHead, preH, L);
       const tokens = new Int32Array(B * Tp), positions = new Int32Array(B * Tp), mask = new Float32Array(B * Tp);
       const cm = new Float32Array(B * S);
       prompts.forEach((p, b) => {
@@ -306,7 +316,7 @@ export function createEngine<F, I>(
       ops.flush();
       let logits = await ops.readF32(preA.logits);
 
-      const decA = carveActs(ops, decFlat, decL, 1, L);
+      const decA = carveActs(ops, [decFlat], decL, decHead, decH, L);
       const rngs = prompts.map((_, b) => createRng(streamSeed(o.seed, b)));
       const stop = new Set(o.stopTokens);
       const done = prompts.map(() => false);

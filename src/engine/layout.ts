@@ -71,36 +71,53 @@ export interface BatchShape {
   T: number;
   /** rows projected to the vocabulary (scored positions in training, last positions in prefill) */
   Ns: number;
+  /**
+   * rows of logits held at once (default Ns): the LM head runs in chunks of this many rows so a large
+   * vocabulary does not need (Ns, V) logits and their gradient in memory; backward recomputes each chunk.
+   */
+  Rc?: number;
+}
+
+/** Logit rows per chunk in training: about 32 MiB of logits per chunk whatever the vocabulary. */
+export function logitChunkRows(config: ModelConfig, Ns: number): number {
+  return Math.max(1, Math.min(Ns, Math.floor(2 ** 23 / config.vocab_size)));
 }
 
 /**
- * Activation table. `layers` = number of per-layer sets kept: num_hidden_layers for training (backward
- * needs every layer's), 1 for inference (every layer reuses the same scratch).
+ * One layer's activations (what its backward needs). Each layer gets its own buffer from this table, so no
+ * single buffer grows with depth (WebGPU caps one binding, often at 128 MiB - 2 GiB); inference keeps one
+ * and every layer reuses it.
  */
-export function activationLayout(config: ModelConfig, { B, T, Ns }: BatchShape, layers: number): Layout {
-  const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size;
+export function layerActLayout(config: ModelConfig, { B, T }: BatchShape): Layout {
+  const C = config.hidden_size, I = config.intermediate_size;
   const D = headDim(config);
   const H = config.num_attention_heads, Hkv = config.num_key_value_heads;
   const N = B * T;
-  const rows: [string, number[], boolean][] = [['mask', [B, T], false]];
-  for (let l = 0; l < layers; l++) {
-    const p = `${l}.`;
-    rows.push([`${p}x`, [N, C], false]); // residual stream entering the layer
-    rows.push([`${p}ln1`, [N, C], false], [`${p}rstd1`, [N], false]);
-    rows.push([`${p}q`, [N, H * D], false], [`${p}k`, [N, Hkv * D], false], [`${p}v`, [N, Hkv * D], false]);
-    rows.push([`${p}att`, [B, H, T, T], false], [`${p}attOut`, [N, H * D], false]);
-    rows.push([`${p}r`, [N, C], false]); // residual after attention
-    rows.push([`${p}ln2`, [N, C], false], [`${p}rstd2`, [N], false]);
-    rows.push([`${p}gate`, [N, I], false], [`${p}up`, [N, I], false], [`${p}act`, [N, I], false]);
-  }
-  rows.push(['xFinal', [N, C], false], ['lnf', [N, C], false], ['rstdf', [N], false]);
-  rows.push(['tmp', [N, C], false]); // projection outputs before they join the residual
-  rows.push(['h', [Ns, C], false], ['logits', [Ns, V], false], ['logprobs', [Ns], false], ['lse', [Ns], false]);
-  return build(rows);
+  return build([
+    ['x', [N, C], false], // residual stream entering the layer
+    ['ln1', [N, C], false], ['rstd1', [N], false],
+    ['q', [N, H * D], false], ['k', [N, Hkv * D], false], ['v', [N, Hkv * D], false],
+    ['att', [B, H, T, T], false], ['attOut', [N, H * D], false],
+    ['r', [N, C], false], // residual after attention
+    ['ln2', [N, C], false], ['rstd2', [N], false],
+    ['gate', [N, I], false], ['up', [N, I], false], ['act', [N, I], false],
+  ]);
+}
+
+/** Activations outside the layers: key mask, final norm, LM head and objective. */
+export function headActLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchShape): Layout {
+  const C = config.hidden_size, V = config.vocab_size;
+  const N = B * T;
+  return build([
+    ['mask', [B, T], false],
+    ['xFinal', [N, C], false], ['lnf', [N, C], false], ['rstdf', [N], false],
+    ['tmp', [N, C], false], // projection outputs before they join the residual
+    ['h', [Ns, C], false], ['logits', [Rc, V], false], ['logprobs', [Ns], false], ['lse', [Ns], false],
+  ]);
 }
 
 /** Backward scratch, reused by every layer. */
-export function gradScratchLayout(config: ModelConfig, { B, T, Ns }: BatchShape): Layout {
+export function gradScratchLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchShape): Layout {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size;
   const D = headDim(config);
   const HD = config.num_attention_heads * D, KD = config.num_key_value_heads * D;
@@ -109,7 +126,7 @@ export function gradScratchLayout(config: ModelConfig, { B, T, Ns }: BatchShape)
     ['dx', [N, C], false], ['dr', [N, C], false], ['dLn', [N, C], false],
     ['dAttOut', [N, HD], false], ['dq', [N, HD], false], ['dk', [N, KD], false], ['dv', [N, KD], false],
     ['dAct', [N, I], false], ['dGate', [N, I], false], ['dUp', [N, I], false],
-    ['dLogprobs', [Ns], false], ['dLogits', [Ns, V], false], ['dh', [Ns, C], false],
+    ['dLogprobs', [Ns], false], ['dLogits', [Rc, V], false], ['dh', [Ns, C], false],
   ]);
 }
 
@@ -118,12 +135,10 @@ export function intLayout({ B, T, Ns }: BatchShape): Layout {
   return build([['tokens', [B, T], false], ['positions', [B, T], false], ['targets', [Ns], false]]);
 }
 
-/** KV cache for generation: per layer k and v, (B, S, Hkv, D). */
-export function kvCacheLayout(config: ModelConfig, B: number, S: number): Layout {
+/** KV cache of one layer for generation: k and v, each (B, S, Hkv, D); one buffer per layer. */
+export function kvLayerLayout(config: ModelConfig, B: number, S: number): Layout {
   const KD = config.num_key_value_heads * headDim(config);
-  const rows: [string, number[], boolean][] = [['mask', [B, S], false]];
-  for (let l = 0; l < config.num_hidden_layers; l++) rows.push([`${l}.k`, [B, S, KD], false], [`${l}.v`, [B, S, KD], false]);
-  return build(rows);
+  return build([['k', [B, S, KD], false], ['v', [B, S, KD], false]]);
 }
 
 /** A tensor under its Hugging Face name. */

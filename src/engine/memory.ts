@@ -5,13 +5,15 @@
 
 import type { ModelConfig } from './api.ts';
 import { ModelTooLargeError } from './errors.ts';
-import { activationLayout, gradScratchLayout, intLayout, kvCacheLayout, paramLayout } from './layout.ts';
+import { gradScratchLayout, headActLayout, intLayout, kvLayerLayout, layerActLayout, logitChunkRows, paramLayout } from './layout.ts';
 
 export interface MemoryEstimate {
-  /** bytes per buffer role, each one allocation */
+  /** bytes per buffer role (a role may be several allocations: one per layer) */
   buffers: Record<string, number>;
   total: number;
+  /** the largest single allocation, which must fit one device buffer */
   largest: number;
+  largestName?: string;
 }
 
 export interface MemoryLimits {
@@ -21,9 +23,17 @@ export interface MemoryLimits {
   maxBufferBytes?: number;
 }
 
-function finish(buffers: Record<string, number>): MemoryEstimate {
-  const sizes = Object.values(buffers);
-  return { buffers, total: sizes.reduce((a, b) => a + b, 0), largest: Math.max(0, ...sizes) };
+/** roles: bytes per role; singles: size of each distinct allocation (defaults to the roles themselves) */
+function finish(buffers: Record<string, number>, singles: Record<string, number> = buffers): MemoryEstimate {
+  const total = Object.values(buffers).reduce((a, b) => a + b, 0);
+  let largest = 0, largestName = '';
+  for (const [name, bytes] of Object.entries(singles)) {
+    if (bytes > largest) {
+      largest = bytes;
+      largestName = name;
+    }
+  }
+  return { buffers, total, largest, largestName };
 }
 
 export function paramBytes(config: ModelConfig): number {
@@ -36,25 +46,31 @@ export function estimateModelBytes(config: ModelConfig): MemoryEstimate {
 }
 
 /** Grads, Adam moments, decay mask and the training activations for B sequences of up to T tokens. */
-export function estimateTrainingBytes(config: ModelConfig, B: number, T: number, Ns = B * T): MemoryEstimate {
+export function estimateTrainingBytes(config: ModelConfig, B: number, T: number, Ns = B * T, Rc = logitChunkRows(config, Ns)): MemoryEstimate {
   const p = paramBytes(config);
-  const shape = { B, T, Ns };
-  return finish({
+  const shape = { B, T, Ns, Rc };
+  const layer = layerActLayout(config, shape).size * 4, head = headActLayout(config, shape).size * 4;
+  const scratch = gradScratchLayout(config, shape).size * 4, ints = intLayout(shape).size * 4;
+  const roles = {
     grads: p, adamM: p, adamV: p, decayMask: p,
-    activations: activationLayout(config, shape, config.num_hidden_layers).size * 4,
-    gradScratch: gradScratchLayout(config, shape).size * 4,
-    ints: intLayout(shape).size * 4,
-  });
+    activations: config.num_hidden_layers * layer + head, gradScratch: scratch, ints,
+  };
+  return finish(roles, { grads: p, 'activations (one layer)': layer, 'activations (head)': head, gradScratch: scratch, ints });
 }
 
 /** Prefill scratch, KV cache and decode scratch for B prompts of up to promptLen tokens. */
 export function estimateSamplingBytes(config: ModelConfig, B: number, promptLen: number, maxNewTokens: number): MemoryEstimate {
-  return finish({
-    prefill: activationLayout(config, { B, T: promptLen, Ns: B }, 1).size * 4,
-    kvCache: kvCacheLayout(config, B, promptLen + maxNewTokens).size * 4,
-    decode: activationLayout(config, { B, T: 1, Ns: B }, 1).size * 4,
-    ints: intLayout({ B, T: promptLen, Ns: B }).size * 4 + B * 4,
-  });
+  const pre = { B, T: promptLen, Ns: B }, dec = { B, T: 1, Ns: B };
+  const S = promptLen + maxNewTokens;
+  const preLayer = layerActLayout(config, pre).size * 4, preHead = headActLayout(config, pre).size * 4;
+  const kvLayer = kvLayerLayout(config, B, S).size * 4;
+  const roles = {
+    prefill: preLayer + preHead,
+    kvCache: config.num_hidden_layers * kvLayer + B * S * 4,
+    decode: (layerActLayout(config, dec).size + headActLayout(config, dec).size) * 4,
+    ints: (intLayout(pre).size + intLayout(dec).size + B) * 4,
+  };
+  return finish(roles, { 'prefill (layer)': preLayer, 'prefill (head)': preHead, 'kvCache (one layer)': kvLayer });
 }
 
 function mib(bytes: number): string {
@@ -73,7 +89,7 @@ export function checkFits(what: string, estimate: MemoryEstimate, limits: Memory
     );
   }
   if (limits.maxBufferBytes !== undefined && estimate.largest > limits.maxBufferBytes) {
-    const [name] = Object.entries(estimate.buffers).find(([, v]) => v === estimate.largest) ?? ['?'];
+    const name = estimate.largestName ?? Object.entries(estimate.buffers).find(([, v]) => v === estimate.largest)?.[0] ?? '?';
     throw new ModelTooLargeError(
       `${what}: buffer "${name}" needs ${mib(estimate.largest)} but the largest buffer allowed is ${mib(limits.maxBufferBytes)}`,
       estimate.largest, limits.maxBufferBytes,

@@ -68,19 +68,22 @@ export function carveParams<F, I>(ops: Ops<F, I>, config: ModelConfig, flat: Vie
   return { embed, layers, norm: get('model.norm.weight'), lmHead: config.tie_word_embeddings ? embed : get('lm_head.weight') };
 }
 
-export function carveActs<F, I>(ops: Ops<F, I>, flat: View<F>, layout: Layout, layers: number, numLayers: number): Acts<F> {
-  const get = carver(ops, flat, layout);
-  const sets: LayerActs<F>[] = [];
-  for (let l = 0; l < layers; l++) {
-    const p = `${l}.`;
-    sets.push({
-      x: get(`${p}x`), ln1: get(`${p}ln1`), rstd1: get(`${p}rstd1`), q: get(`${p}q`), k: get(`${p}k`), v: get(`${p}v`),
-      att: get(`${p}att`), attOut: get(`${p}attOut`), r: get(`${p}r`), ln2: get(`${p}ln2`), rstd2: get(`${p}rstd2`),
-      gate: get(`${p}gate`), up: get(`${p}up`), act: get(`${p}act`),
-    });
-  }
-  // inference keeps one set and every layer reuses it
-  const all = layers === numLayers ? sets : Array.from({ length: numLayers }, () => sets[0]);
+/**
+ * Activation views from one buffer per layer (layerLayout) and one head buffer (headLayout). With a single
+ * layer buffer (inference), every layer reuses it.
+ */
+export function carveActs<F, I>(
+  ops: Ops<F, I>, layerFlats: View<F>[], layerLayout: Layout, headFlat: View<F>, headLayout: Layout, numLayers: number,
+): Acts<F> {
+  const sets = layerFlats.map((flat): LayerActs<F> => {
+    const get = carver(ops, flat, layerLayout);
+    return {
+      x: get('x'), ln1: get('ln1'), rstd1: get('rstd1'), q: get('q'), k: get('k'), v: get('v'), att: get('att'),
+      attOut: get('attOut'), r: get('r'), ln2: get('ln2'), rstd2: get('rstd2'), gate: get('gate'), up: get('up'), act: get('act'),
+    };
+  });
+  const all = sets.length === numLayers ? sets : Array.from({ length: numLayers }, () => sets[0]);
+  const get = carver(ops, headFlat, headLayout);
   return {
     mask: get('mask'), layers: all, xFinal: get('xFinal'), lnf: get('lnf'), rstdf: get('rstdf'), tmp: get('tmp'),
     h: get('h'), logits: get('logits'), logprobs: get('logprobs'), lse: get('lse'),
@@ -123,7 +126,7 @@ export interface ForwardOptions<F> {
 /** Forward over (B,T) tokens; acts.mask must already hold the key mask. */
 export function modelForward<F, I>(
   ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, A: Acts<F>, ints: IntInputs<I>,
-  { B, T, Ns }: BatchShape, gather: Gather[], options: ForwardOptions<F>,
+  { B, T, Ns, Rc = Ns }: BatchShape, gather: Gather[], options: ForwardOptions<F>,
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
   const d = dimsOf(config, B, T);
@@ -156,14 +159,21 @@ export function modelForward<F, I>(
     ops.copy(ops.view(A.h, at * C, g.count * C), ops.view(A.lnf, g.row * C, g.count * C));
     at += g.count;
   }
-  linear(ops, A.logits, A.h, P.lmHead, undefined, Ns, V, C);
-  if (options.logprobs) ops.logprobsForward(A.logprobs, A.lse, A.logits, ints.targets, Ns, V);
+  if (!options.logprobs && Rc < Ns) throw new Error('logits for every gathered row need Rc = Ns');
+  for (let c0 = 0; c0 < Ns; c0 += Rc) {
+    const rows = Math.min(Rc, Ns - c0);
+    const logits = ops.view(A.logits, 0, rows * V);
+    linear(ops, logits, ops.view(A.h, c0 * C, rows * C), P.lmHead, undefined, rows, V, C);
+    if (options.logprobs) {
+      ops.logprobsForward(ops.view(A.logprobs, c0, rows), ops.view(A.lse, c0, rows), logits, ops.view(ints.targets, c0, rows), rows, V);
+    }
+  }
 }
 
 /** Backward of sum(dLogprobs * logprobs) for the last modelForward; S.dLogprobs holds the weights. */
 export function modelBackward<F, I>(
   ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, G: ModelParams<F>, A: Acts<F>, S: GradScratch<F>,
-  ints: IntInputs<I>, { B, T, Ns }: BatchShape, gather: Gather[],
+  ints: IntInputs<I>, { B, T, Ns, Rc = Ns }: BatchShape, gather: Gather[],
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
   const d = dimsOf(config, B, T);
@@ -171,8 +181,15 @@ export function modelBackward<F, I>(
 
   ops.zero(S.dLn);
   if (Ns > 0) {
-    ops.logprobsBackward(S.dLogits, S.dLogprobs, A.logits, A.lse, ints.targets, Ns, V);
-    linearBackward(ops, S.dh, G.lmHead, undefined, S.dLogits, A.h, P.lmHead, Ns, V, C, false);
+    for (let c0 = 0; c0 < Ns; c0 += Rc) {
+      const rows = Math.min(Rc, Ns - c0);
+      const logits = ops.view(A.logits, 0, rows * V), dLogits = ops.view(S.dLogits, 0, rows * V);
+      const h = ops.view(A.h, c0 * C, rows * C);
+      // a single chunk still holds its logits from the forward; otherwise recompute this chunk's
+      if (Rc < Ns) linear(ops, logits, h, P.lmHead, undefined, rows, V, C);
+      ops.logprobsBackward(dLogits, ops.view(S.dLogprobs, c0, rows), logits, ops.view(A.lse, c0, rows), ops.view(ints.targets, c0, rows), rows, V);
+      linearBackward(ops, ops.view(S.dh, c0 * C, rows * C), G.lmHead, undefined, dLogits, h, P.lmHead, rows, V, C, false);
+    }
     let at = 0;
     for (const g of gather) {
       ops.copy(ops.view(S.dLn, g.row * C, g.count * C), ops.view(S.dh, at * C, g.count * C));

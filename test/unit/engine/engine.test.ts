@@ -201,7 +201,7 @@ describe('memory limits', () => {
     ops.free = (v) => (live.delete(v), origFree(v));
     const e = createEngine(ops, config, weights);
     const base = live.size;
-    failOn = 'kvCache';
+    failOn = 'kvCache.1';
     await expect(e.sample([[1, 2]], opts)).rejects.toThrow(ModelTooLargeError);
     expect(live.size).toBe(base);
     failOn = 'adam.v';

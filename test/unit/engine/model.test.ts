@@ -92,6 +92,25 @@ describe('training on the CPU reference', () => {
     expect(maxDiff).toBeLessThan(1e-5 + 1e-4 * maxAbs);
   });
 
+  it('the LM head in chunks of rows (recomputed in backward) gives the same logprobs and gradients', async () => {
+    const config = tinyConfig();
+    const flat = initWeights(config, 6);
+    const w = batch.map((s, b) => Array.from(randn(s.tokens.length - s.completionStart, 20 + b)));
+    const run = async (logitRows?: number) => {
+      const e = createCpuEngine(config, flat, { logitRows });
+      e.zeroGrads();
+      const lp = await e.forwardLogprobs(batch);
+      await e.backwardLogprobs(w);
+      return { lp, grads: await e.readGrads() };
+    };
+    const whole = await run();
+    for (const rows of [1, 3]) {
+      const chunked = await run(rows);
+      expect(chunked.lp).toEqual(whole.lp);
+      for (let i = 0; i < whole.grads.length; i++) expect(Math.abs(chunked.grads[i] - whole.grads[i])).toBeLessThan(1e-6);
+    }
+  });
+
   it('a tiny model overfits a fixed batch: next-token loss falls', async () => {
     const config = tinyConfig({ vocab_size: 24, hidden_size: 32, intermediate_size: 64 });
     const e = createCpuEngine(config, initWeights(config, 2));
