@@ -14,7 +14,7 @@ import { specialIds, wrapHfTokenizer, type HfTokenizerLike } from '../rl/tokeniz
 import type { TextTokenizer } from '../rl/format.ts';
 import type { Transport } from '../rl/transport.ts';
 import type { Contributor } from './loop.ts';
-import type { Checkpoint } from './persist.ts';
+import { digestTensors, type Checkpoint } from './persist.ts';
 import type { ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
 
 /** Files of a model folder fetched as is and handed back on export. */
@@ -207,6 +207,9 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         const next = createEngine(ops, config, weights);
         engine.dispose();
         engine = next;
+      },
+      async weightsDigest() {
+        return digestTensors(await engine.exportWeights());
       },
       async exportModel(): Promise<ExportedFile[]> {
         const folder = memoryFolder();

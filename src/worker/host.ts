@@ -130,7 +130,8 @@ export class WorkerHost {
     loop.setDuty(this.duty);
     this.loaded = { contributor, transport, store, loop };
     this.emit({ kind: 'phase', phase: 'ready', detail: null });
-    return { backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount, resumedRound };
+    const weightsDigest = await contributor.weightsDigest();
+    return { backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount, resumedRound, weightsDigest };
   }
 
   private async reset(): Promise<void> {

@@ -1,7 +1,7 @@
 // Runs rounds one after another: wait for the round (swarm clock), run it, checkpoint it, rest so the GPU is
 // busy only `duty` of the time. Pause takes effect between rounds; stop aborts the round in flight.
 import type { Transport } from '../rl/transport.ts';
-import type { Checkpoint, CheckpointStore } from './persist.ts';
+import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
 import type { ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
 
 /** What the worker runs each round: the engine plus the RL round runner, behind one small interface. */
@@ -13,6 +13,8 @@ export interface Contributor {
   /** weights + optimizer state; `round` is filled in by the loop */
   saveState(): Promise<Omit<Checkpoint, 'round'>>;
   loadState(checkpoint: Checkpoint): Promise<void>;
+  /** digestTensors of the weights held now */
+  weightsDigest(): Promise<string>;
   /** the current model as a Hugging Face folder */
   exportModel(): Promise<ExportedFile[]>;
   dispose(): void;
@@ -143,8 +145,9 @@ export class ContributionLoop {
   private async checkpoint(round: number, contributor: Contributor, store: CheckpointStore | null): Promise<void> {
     if (!store) return;
     try {
-      const bytes = await store.save({ ...(await contributor.saveState()), round });
-      this.deps.emit({ kind: 'saved', round, bytes, store: store.kind });
+      const state = await contributor.saveState();
+      const bytes = await store.save({ ...state, round });
+      this.deps.emit({ kind: 'saved', round, bytes, store: store.kind, weightsDigest: digestTensors(state.tensors) });
     } catch (error) {
       this.deps.emit({ kind: 'warning', message: `checkpoint of round ${round} not saved: ${(error as Error).message}` });
     }

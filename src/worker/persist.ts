@@ -104,6 +104,21 @@ export function decodeCheckpoint(buffer: ArrayBuffer): Checkpoint {
   return { round: header.round, modelId: header.modelId, meta, tensors };
 }
 
+/**
+ * FNV-1a over the float bits of the weights (optimizer tensors, named "adam.*", left out), in name order:
+ * a cheap fingerprint to tell whether two tabs, or one tab before and after a reload, hold the same model.
+ */
+export function digestTensors(tensors: ReadonlyMap<string, { data: Float32Array }>): string {
+  let h = 0x811c9dc5;
+  for (const name of [...tensors.keys()].filter((n) => !n.startsWith('adam.')).sort()) {
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    const t = tensors.get(name)!.data;
+    const bits = new Uint32Array(t.buffer, t.byteOffset, t.length);
+    for (let i = 0; i < bits.length; i++) h = Math.imul(h ^ bits[i], 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
 function align4(n: number): number {
   return (n + 3) & ~3;
 }

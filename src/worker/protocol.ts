@@ -32,6 +32,8 @@ export interface LoadResult {
   parameterCount: number;
   /** Last completed round restored from storage, or null for a fresh start. */
   resumedRound: number | null;
+  /** digest of the weights now loaded (see digestTensors): equal before a reload and after resuming */
+  weightsDigest: string;
 }
 
 export interface RoundClock {
@@ -96,7 +98,7 @@ export type WorkerEvent =
   /** where the round in flight is: sampling, publishing, training */
   | { kind: 'stage'; round: number; stage: string }
   | { kind: 'publish'; batch: RolloutBatch }
-  | { kind: 'saved'; round: number; bytes: number; store: 'opfs' | 'indexeddb' }
+  | { kind: 'saved'; round: number; bytes: number; store: 'opfs' | 'indexeddb'; weightsDigest: string }
   /** something went wrong that does not stop contributing (e.g. a checkpoint could not be written) */
   | { kind: 'warning'; message: string };
 

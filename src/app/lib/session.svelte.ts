@@ -38,6 +38,8 @@ export interface SessionSnapshot {
   parameterCount: number | null;
   resumedRound: number | null;
   savedRound: number | null;
+  /** fingerprint of the weights last loaded or saved */
+  weightsDigest: string | null;
   lastStats: RoundStats | null;
   /** the round in flight and where it is */
   stage: { round: number; stage: string } | null;
@@ -70,6 +72,25 @@ function memoryBudget(): number {
   return Math.floor((gib * 2 ** 30) / 4);
 }
 
+const contributingKey = (swarmId: string) => `tabswarm.contributing.${swarmId}`;
+
+function rememberContributing(swarmId: string, on: boolean): void {
+  try {
+    if (on) sessionStorage.setItem(contributingKey(swarmId), '1');
+    else sessionStorage.removeItem(contributingKey(swarmId));
+  } catch {
+    // storage blocked: a reload then lands on the Contribute button again
+  }
+}
+
+function wasContributing(swarmId: string): boolean {
+  try {
+    return sessionStorage.getItem(contributingKey(swarmId)) === '1';
+  } catch {
+    return false;
+  }
+}
+
 export interface SessionOptions {
   /** the page only watches the swarm (conference screen): no worker, no model */
   watchOnly?: boolean;
@@ -85,7 +106,7 @@ export class Session {
   snapshot = $state.raw<SessionSnapshot>({
     phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
-    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, lastStats: null, stage: null, own: [],
+    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [],
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [],
   });
   readonly settings = new Settings();
@@ -117,6 +138,8 @@ export class Session {
       refresh();
       await probe;
       this.update({ phase: 'ready' });
+      // a tab that was contributing when it was reloaded goes on from its checkpoint without another click
+      if (!this.options.watchOnly && wasContributing(config.swarmId)) void this.join();
     } catch (error) {
       await probe.catch(() => undefined);
       this.update({ phase: 'error', error: (error as Error).message });
@@ -140,12 +163,16 @@ export class Session {
       const loaded = await this.worker.load({
         modelUrl, swarmId: swarm.swarmId, peerId, backend: this.backendChoice(), resume: true, memoryBudgetBytes: memoryBudget(), taskMix: swarm.taskMix,
       });
-      this.update({ backend: loaded.backend, parameterCount: loaded.parameterCount, resumedRound: loaded.resumedRound, savedRound: loaded.resumedRound });
+      this.update({
+        backend: loaded.backend, parameterCount: loaded.parameterCount, resumedRound: loaded.resumedRound,
+        savedRound: loaded.resumedRound, weightsDigest: loaded.weightsDigest,
+      });
       await this.worker.throttle(this.settings.value.duty);
       const clock = this.swarm!.clock;
       // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries
       await this.worker.start({ clock: { genesisMs: clock.genesisMs - clock.offsetMs, roundMs: clock.roundMs } });
       this.update({ join: 'contributing' });
+      rememberContributing(swarm.swarmId, true);
     } catch (error) {
       const e = error as Error;
       this.update({ join: 'failed', joinError: `${e.name}: ${e.message}` });
@@ -157,13 +184,15 @@ export class Session {
 
   async stopContributing(): Promise<void> {
     await this.worker?.stop().catch((e: Error) => this.warn(e.message));
+    if (this.snapshot.swarm) rememberContributing(this.snapshot.swarm.swarmId, false);
     this.update({ join: 'landing' });
   }
 
   /** Forget this tab's training: stop and delete the checkpoint; the next join starts from the shipped model. */
   async reset(): Promise<void> {
     await this.worker?.reset().catch((e: Error) => this.warn(e.message));
-    this.update({ join: 'landing', own: [], savedRound: null, resumedRound: null, lastStats: null });
+    if (this.snapshot.swarm) rememberContributing(this.snapshot.swarm.swarmId, false);
+    this.update({ weightsDigest: null, join: 'landing', own: [], savedRound: null, resumedRound: null, lastStats: null });
   }
 
   async setDuty(duty: number): Promise<void> {
@@ -231,7 +260,7 @@ export class Session {
       case 'stage':
         return this.update({ stage: { round: event.round, stage: event.stage } });
       case 'saved':
-        return this.update({ savedRound: event.round });
+        return this.update({ savedRound: event.round, weightsDigest: event.weightsDigest });
       case 'warning':
         return this.warn(event.message);
       default:

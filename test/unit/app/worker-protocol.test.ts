@@ -5,7 +5,7 @@ import type { RolloutBatch, Transport } from '../../../src/rl/transport.ts';
 import { createInThreadWorker } from '../../../src/worker/in-thread.ts';
 import type { HostDeps } from '../../../src/worker/host.ts';
 import { nextRound, restAfter, type Contributor } from '../../../src/worker/loop.ts';
-import { decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointStore } from '../../../src/worker/persist.ts';
+import { decodeCheckpoint, digestTensors, encodeCheckpoint, type Checkpoint, type CheckpointStore } from '../../../src/worker/persist.ts';
 import { parseRequest, type LoadOptions, type RoundStats, type WorkerEvent } from '../../../src/worker/protocol.ts';
 
 class MemoryStore implements CheckpointStore {
@@ -55,6 +55,9 @@ class CountingContributor implements Contributor {
   }
   async loadState(c: Checkpoint) {
     this.weight = c.tensors.get('w')!.data.slice();
+  }
+  async weightsDigest() {
+    return digestTensors(new Map([['w', { data: this.weight }]]));
   }
   async exportModel() {
     return [{ name: 'config.json', data: new TextEncoder().encode('{}').buffer as ArrayBuffer }];
@@ -112,7 +115,7 @@ describe('round loop behind the protocol', () => {
     const c = new CountingContributor();
     const { api, events, waitFor, rounds } = setup(c);
     const loaded = await api.load(LOAD);
-    expect(loaded).toEqual({ backend: 'cpu', modelId: 'counting', parameterCount: 1, resumedRound: null });
+    expect(loaded).toEqual({ backend: 'cpu', modelId: 'counting', parameterCount: 1, resumedRound: null, weightsDigest: digestTensors(new Map([['w', { data: new Float32Array([0]) }]])) });
     expect(events.find((e) => e.kind === 'progress')).toMatchObject({ progress: { stage: 'download', percent: 50 } });
     await api.start({});
     await waitFor(() => rounds().length >= 3);
@@ -135,6 +138,9 @@ describe('round loop behind the protocol', () => {
     const again = setup(second, store);
     const loaded = await again.api.load(LOAD);
     expect(loaded.resumedRound).toBe(saved.round);
+    const lastSaved = first.events.filter((e) => e.kind === 'saved').at(-1) as { weightsDigest: string };
+    expect(loaded.weightsDigest).toBe(lastSaved.weightsDigest);
+    expect(loaded.weightsDigest).not.toBe(digestTensors(new Map([['w', { data: new Float32Array([0]) }]])));
     expect(second.weight[0]).toBe(saved.round + 1);
     await again.api.start({});
     await again.waitFor(() => again.rounds().length >= 1);
@@ -272,5 +278,16 @@ describe('checkpoint codec', () => {
     } catch (error) {
       expect((error as Error).name).toBe('CheckpointError');
     }
+  });
+});
+
+describe('weights digest', () => {
+  it('ignores optimizer tensors and insertion order, and sees a single flipped bit', () => {
+    const a = new Map([['x', { data: Float32Array.from([1, 2]) }], ['y', { data: Float32Array.from([3]) }]]);
+    const b = new Map([['adam.m.x', { data: Float32Array.from([9]) }], ['y', { data: Float32Array.from([3]) }], ['x', { data: Float32Array.from([1, 2]) }]]);
+    expect(digestTensors(a)).toBe(digestTensors(b));
+    expect(digestTensors(a)).toMatch(/^[0-9a-f]{8}$/);
+    const c = new Map([['x', { data: Float32Array.from([1, 2.0000002]) }], ['y', { data: Float32Array.from([3]) }]]);
+    expect(digestTensors(c)).not.toBe(digestTensors(a));
   });
 });

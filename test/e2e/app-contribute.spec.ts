@@ -1,0 +1,89 @@
+// Landing -> one click (from the keyboard) -> the default model trains on SwiftShader's WebGPU in the engine
+// worker -> a round completes and the reward plot shows it; a reload resumes from the checkpoint with the same
+// weights; the widget example page contributes too. Screenshots land in the test output folder.
+import { expect, test, type Page } from '@playwright/test';
+import { closeAll, openApp, type AppPage } from './app/pages.ts';
+
+const ROUND_TIMEOUT = 120_000;
+
+async function roundsPlotted(page: Page): Promise<number> {
+  return Number(await page.getByTestId('reward-chart').getAttribute('data-points'));
+}
+
+/** the "this tab" column of the reward chart's table: one number per completed round */
+async function ownRewards(page: Page): Promise<number[]> {
+  const cells = await page.getByTestId('reward-chart-table').locator('tbody tr td:nth-child(2)').allTextContents();
+  return cells.filter((c) => c !== '—').map(Number);
+}
+
+test('one click contributes: a round completes, the plot shows it, and a reload resumes with the same weights', async ({ browser }, testInfo) => {
+  test.setTimeout(300_000);
+  const opened: AppPage[] = [];
+  try {
+    const app = await openApp(browser);
+    opened.push(app);
+    const { page } = app;
+    await expect(page.getByTestId('contribute')).toBeEnabled({ timeout: 60_000 });
+    await page.screenshot({ path: testInfo.outputPath('landing.png'), fullPage: true });
+
+    // keyboard only: Tab to the button, Enter to press it
+    for (let i = 0; i < 20 && (await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) !== 'contribute'; i++) {
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
+    await expect(page.getByTestId('contributing')).toContainText('WebGPU', { timeout: 60_000 });
+    await expect(page.getByTestId('weights-digest')).toHaveText(/^[0-9a-f]{8}$/);
+
+    await expect.poll(() => ownRewards(page), { timeout: ROUND_TIMEOUT, intervals: [1_000] }).not.toEqual([]);
+    expect(await roundsPlotted(page)).toBeGreaterThanOrEqual(1);
+    expect((await ownRewards(page)).every((r) => Number.isFinite(r) && r >= 0)).toBe(true);
+    await expect(page.getByTestId('saved-round')).toContainText(/Saved after round \d+/, { timeout: 30_000 });
+    await expect(page.getByTestId('tokens-per-s')).toHaveText(/^\d+$/);
+    await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
+
+    const savedRound = Number((await page.getByTestId('saved-round').textContent())!.match(/round (\d+)/)![1]);
+    const digest = (await page.getByTestId('weights-digest').textContent())!.trim();
+
+    await page.reload();
+    // no click: the tab was contributing, so it goes on from its checkpoint
+    await expect(page.getByTestId('contributing')).toBeVisible({ timeout: 60_000 });
+    await expect(page.getByTestId('saved-round')).toContainText(`Saved after round ${savedRound};`);
+    await expect(page.getByTestId('round')).toHaveText(String(savedRound));
+    await expect(page.getByTestId('weights-digest')).toHaveText(digest);
+    // and training continues with the next rounds
+    await expect.poll(() => ownRewards(page), { timeout: ROUND_TIMEOUT, intervals: [1_000] }).not.toEqual([]);
+    const after = Number((await page.getByTestId('round').textContent())!.trim());
+    expect(after).toBeGreaterThan(savedRound);
+
+    // phone width, dark scheme: still usable (no horizontal scroll) and captured
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: testInfo.outputPath('dashboard-phone-dark.png'), fullPage: true });
+    expect(app.errors).toEqual([]);
+  } finally {
+    await closeAll(opened);
+  }
+});
+
+test('the widget example page contributes from its embedded <tabswarm-widget>', async ({ browser }, testInfo) => {
+  test.setTimeout(240_000);
+  const opened: AppPage[] = [];
+  try {
+    const host = await openApp(browser, './widget-example.html');
+    opened.push(host);
+    const { page } = host;
+    const button = page.getByTestId('widget-contribute');
+    await expect(button).toBeEnabled({ timeout: 60_000 });
+    // the host page styles every button hot pink; the widget's shadow DOM keeps its own look
+    expect(await button.evaluate((b) => getComputedStyle(b).backgroundColor)).not.toBe('rgb(255, 105, 180)');
+    await button.click();
+    await expect(page.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds done/, { timeout: ROUND_TIMEOUT });
+    await expect(button).toHaveText('Pause');
+    await page.locator('tabswarm-widget').screenshot({ path: testInfo.outputPath('widget.png') });
+    await page.screenshot({ path: testInfo.outputPath('widget-page.png'), fullPage: true });
+    expect(host.errors).toEqual([]);
+  } finally {
+    await closeAll(opened);
+  }
+});
