@@ -139,6 +139,7 @@ export function createEngine<F, I>(
     if (!Array.isArray(batch) || batch.length === 0) throw new ShapeError('forwardLogprobs: empty batch');
     const lengths: number[] = [];
     for (const [b, seq] of batch.entries()) {
+      if (typeof seq !== 'object' || seq === null) throw new ShapeError(`forwardLogprobs row ${b}: not a {tokens, completionStart} object`);
       checkTokens(config, seq.tokens, `forwardLogprobs row ${b}`);
       const n = seq.tokens.length;
       if (!Number.isInteger(seq.completionStart) || seq.completionStart < 1 || seq.completionStart > n) {
@@ -228,6 +229,10 @@ export function createEngine<F, I>(
   }
 
   async function optimizerStep(c: AdamWConfig): Promise<{ gradNorm: number }> {
+    if (typeof c !== 'object' || c === null) throw new ShapeError('optimizerStep: needs an AdamW config object');
+    for (const k of ['lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'maxGradNorm'] as const) {
+      if (!(k in c)) throw new ShapeError(`optimizerStep: ${k} is missing`);
+    }
     for (const [k, v] of Object.entries(c)) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ShapeError(`optimizerStep: ${k} must be a finite number >= 0, got ${v}`);
     }

@@ -29,6 +29,7 @@ export function gaussian(rand: () => number): number {
 
 export function checkSampleOptions(o: SampleOptions): void {
   const bad = (msg: string) => new ShapeError(`sample options: ${msg}`);
+  if (typeof o !== 'object' || o === null) throw bad('missing');
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 0) throw bad(`maxNewTokens must be an integer >= 0, got ${o.maxNewTokens}`);
   if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw bad(`temperature must be >= 0, got ${o.temperature}`);
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw bad(`topP must be in (0, 1], got ${o.topP}`);

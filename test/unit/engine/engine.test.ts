@@ -11,7 +11,7 @@ import { estimateTrainingBytes } from '../../../src/engine/memory.ts';
 import {
   ConfigError, EngineStateError, ModelTooLargeError, ShapeError, TokenRangeError, UnsupportedModelError, WeightsMismatchError,
 } from '../../../src/engine/errors.ts';
-import type { SampleOptions } from '../../../src/engine/api.ts';
+import type { AdamWConfig, SampleOptions, TrainSequence } from '../../../src/engine/api.ts';
 import type { View } from '../../../src/engine/ops.ts';
 
 const config = tinyConfig({ vocab_size: 40, hidden_size: 24, intermediate_size: 40, num_attention_heads: 6, num_key_value_heads: 2 });
@@ -133,6 +133,10 @@ describe('bad input gets named errors', () => {
     await expect(e.sample([[1]], { ...opts, topP: 0 })).rejects.toThrow(ShapeError);
     await expect(e.sample([[1]], { ...opts, maxNewTokens: 64 })).rejects.toThrow(/max_position_embeddings/);
     await expect(e.optimizerStep({ lr: -1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 0 })).rejects.toThrow(ShapeError);
+    await expect(e.forwardLogprobs([null as unknown as TrainSequence])).rejects.toThrow(ShapeError);
+    await expect(e.forwardLogprobs([{ tokens: 'abc' as unknown as number[], completionStart: 1 }])).rejects.toThrow(ShapeError);
+    await expect(e.sample([[1]], null as unknown as SampleOptions)).rejects.toThrow(ShapeError);
+    await expect(e.optimizerStep({ lr: 1 } as AdamWConfig)).rejects.toThrow(/beta1 is missing/);
     e.dispose();
     await expect(e.sample([[1]], opts)).rejects.toThrow(EngineStateError);
     expect(() => e.zeroGrads()).toThrow(EngineStateError);
