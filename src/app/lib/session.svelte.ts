@@ -10,6 +10,14 @@ import { SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
 import { resolveModelUrl } from './model-source.ts';
 import { Settings } from './settings.svelte.ts';
 import { saveModelFolder } from './download.ts';
+import type { PrivateKey } from '@libp2p/interface';
+import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
+import type { SignedPeerBindingWire } from '../../identity/binding.ts';
+
+/** What the session needs of the identity panel's state: reward reports for the coordinator. */
+export interface RewardReporter {
+  reportReward(reward: number): Promise<boolean>;
+}
 
 export type JoinStep = 'landing' | 'loading' | 'contributing' | 'failed';
 
@@ -27,6 +35,8 @@ export interface SessionSnapshot {
   peerId: string | null;
   relayConnected: boolean;
   swarm: SwarmConfig | null;
+  /** the libp2p key the node runs with (persisted per tab slot, so a reload keeps the peer id and its binding) */
+  peerKey: PrivateKey | null;
   error: string | null;
   join: JoinStep;
   joinError: string | null;
@@ -104,7 +114,7 @@ export interface SessionOptions {
 
 export class Session {
   snapshot = $state.raw<SessionSnapshot>({
-    phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, error: null,
+    phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, peerKey: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [],
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [],
@@ -116,6 +126,7 @@ export class Session {
   private tally = new SwarmTally();
   private readonly cleanups: (() => void)[] = [];
   private pausedByVisibility = false;
+  private reporter: RewardReporter | null = null;
 
   constructor(private readonly options: SessionOptions = {}) {}
 
@@ -123,8 +134,14 @@ export class Session {
     const probe = this.options.watchOnly ? Promise.resolve(null) : this.startWorker();
     try {
       const config = await loadSwarmConfig(this.options.swarmSpec ?? null, this.appBase());
-      this.update({ swarm: config });
-      const swarm = await Swarm.join(config, { heartbeatStats: () => this.heartbeat(), heartbeatMs: 5_000 });
+      // the screen has no identity to keep; without IndexedDB (private modes) the node makes a throwaway key
+      const peerKey = this.options.watchOnly ? null : await loadOrCreatePeerKey().then((k) => k.key, () => null);
+      this.update({ swarm: config, peerKey });
+      const swarm = await Swarm.join(config, {
+        ...(peerKey ? { privateKey: peerKey } : {}),
+        heartbeatStats: () => this.heartbeat(),
+        heartbeatMs: 5_000,
+      });
       this.swarm = swarm;
       this.transport = transportOver(swarm);
       this.tally = new SwarmTally(swarm.peerId);
@@ -176,6 +193,20 @@ export class Session {
     } catch (error) {
       const e = error as Error;
       this.update({ join: 'failed', joinError: `${e.name}: ${e.message}` });
+    }
+  }
+
+  /** The identity panel hands its state over once started; rewards then go to the coordinator after each round. */
+  setRewardReporter(reporter: RewardReporter | null): void {
+    this.reporter = reporter;
+  }
+
+  /** Gossips a fresh dual-signed binding so peers can show which account this tab belongs to. */
+  async publishBinding(signed: SignedPeerBindingWire): Promise<void> {
+    try {
+      await this.swarm?.publish({ kind: 'binding', signed });
+    } catch (error) {
+      this.warn(`binding not gossiped: ${(error as Error).message}`);
     }
   }
 
@@ -250,6 +281,8 @@ export class Session {
       case 'stats': {
         const s = event.stats;
         const row: OwnRound = { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, swarmReward: s.swarmReward, swarmAccuracy: s.swarmAccuracy };
+        // batched and gasless on the coordinator's side; never awaited, so a slow chain cannot stall training
+        void this.reporter?.reportReward(s.ownReward).catch(() => false);
         return this.update({ lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500) });
       }
       case 'publish':
