@@ -7,6 +7,8 @@ import source from './matmul.wgsl?raw';
 
 /** Rows and columns of C one workgroup covers: 8x8 invocations, 4x4 outputs each. */
 export const MATMUL_TILE = 32;
+/** Below this many rows the one-row-per-invocation kernel wastes less than the 4-row tile. */
+const SKINNY_ROWS = 4;
 
 export function matmulSource(transA: boolean, transB: boolean): string {
   return source
@@ -15,15 +17,18 @@ export function matmulSource(transA: boolean, transB: boolean): string {
 }
 
 export async function createMatmulKernels(gpu: GpuContext, rec: Recorder) {
-  const variants: Kernel[] = await Promise.all(
-    [0, 1, 2, 3].map((i) => compileKernel(gpu, matmulSource((i & 1) !== 0, (i & 2) !== 0), 'main', `matmul.${['nn', 'tn', 'nt', 'tt'][i]}`)),
-  );
+  const names = ['nn', 'tn', 'nt', 'tt'];
+  const compile = (entry: string) =>
+    Promise.all(names.map((n, i) => compileKernel(gpu, matmulSource((i & 1) !== 0, (i & 2) !== 0), entry, `matmul.${n}.${entry}`)));
+  const [tiled, skinny]: Kernel[][] = await Promise.all([compile('main'), compile('skinny')]);
   return {
     matmul(out: GpuViewF, a: GpuViewF, b: GpuViewF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
-      const kernel = variants[(options.transA ? 1 : 0) | (options.transB ? 2 : 0)];
+      const variant = (options.transA ? 1 : 0) | (options.transB ? 2 : 0);
       if (M === 0 || N === 0) return;
-      rec.dispatch(kernel, [wr(out), rd(a), rd(b)], (o) => [M, N, K, options.accumulate ? 1 : 0, ...o],
-        Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE));
+      const params = (o: number[]) => [M, N, K, options.accumulate ? 1 : 0, ...o];
+      const bindings = [wr(out), rd(a), rd(b)];
+      if (M < SKINNY_ROWS) rec.dispatch(skinny[variant], bindings, params, Math.ceil(N / 256), M);
+      else rec.dispatch(tiled[variant], bindings, params, Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE));
     },
   };
 }

@@ -76,3 +76,30 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
 }
+
+// Few rows (decode: M = batch): one row and 4 columns per invocation, so no invocation repeats another's
+// row the way the 4x4 tile's clamping would for M < 4. Workgroups of 64 cover 256 columns of one row.
+@compute @workgroup_size(64)
+fn skinny(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.y;
+  let col0 = gid.x * 4u;
+  if (row >= p.M || col0 >= p.N) { return; }
+  let c = vec4u(col0, min(col0 + 1u, p.N - 1u), min(col0 + 2u, p.N - 1u), min(col0 + 3u, p.N - 1u));
+  var acc = vec4f(0.0);
+  let K4 = p.K & ~3u;
+  var k = 0u;
+  for (; k < K4; k += 4u) {
+    let a0 = vec4f(a(row, k), a(row, k + 1u), a(row, k + 2u), a(row, k + 3u));
+    acc += a0.x * vec4f(b(k, c.x), b(k, c.y), b(k, c.z), b(k, c.w));
+    acc += a0.y * vec4f(b(k + 1u, c.x), b(k + 1u, c.y), b(k + 1u, c.z), b(k + 1u, c.w));
+    acc += a0.z * vec4f(b(k + 2u, c.x), b(k + 2u, c.y), b(k + 2u, c.z), b(k + 2u, c.w));
+    acc += a0.w * vec4f(b(k + 3u, c.x), b(k + 3u, c.y), b(k + 3u, c.z), b(k + 3u, c.w));
+  }
+  for (; k < p.K; k++) { acc += a(row, k) * vec4f(b(k, c.x), b(k, c.y), b(k, c.z), b(k, c.w)); }
+  for (var j = 0u; j < 4u; j++) {
+    let col = col0 + j;
+    if (col >= p.N) { break; }
+    let at = p.o_c + row * p.N + col;
+    if (p.accumulate != 0u) { C[at] += acc[j]; } else { C[at] = acc[j]; }
+  }
+}

@@ -37,15 +37,25 @@ function initialData(spec: TensorSpec, rand: () => number): Float32Array | Int32
   return Float32Array.from(init);
 }
 
-const GAP = 3; // elements between tensors, so no tensor starts at a 4- or 16-aligned offset by accident
+/**
+ * 'packed': 3 elements between tensors, so no tensor starts aligned by accident and most bindings overlap
+ * their neighbours' 256-byte blocks (the recorder's copy path); 'aligned': every tensor starts on a
+ * 64-element boundary (the direct range-binding path).
+ */
+export type Placement = 'packed' | 'aligned';
 
-export async function runCase<F, I>(ops: Ops<F, I>, c: OpCase, data: Map<string, Float32Array | Int32Array>): Promise<Map<string, Float32Array>> {
+export async function runCase<F, I>(
+  ops: Ops<F, I>, c: OpCase, data: Map<string, Float32Array | Int32Array>, placement: Placement = 'packed',
+): Promise<Map<string, Float32Array>> {
   const offsets = new Map<string, number>();
-  let fTotal = GAP, iTotal = GAP;
+  const place = (at: number) => (placement === 'aligned' ? Math.ceil(at / 64) * 64 : at + 3);
+  let fTotal = 0, iTotal = 0;
   for (const t of c.tensors) {
-    if (t.dtype === 'i32') { offsets.set(t.name, iTotal); iTotal += t.length + GAP; }
-    else { offsets.set(t.name, fTotal); fTotal += t.length + GAP; }
+    if (t.dtype === 'i32') { iTotal = place(iTotal); offsets.set(t.name, iTotal); iTotal += t.length; }
+    else { fTotal = place(fTotal); offsets.set(t.name, fTotal); fTotal += t.length; }
   }
+  fTotal += 3;
+  iTotal += 3;
   const fBuf = ops.allocF32(fTotal, `${c.name}.f32`);
   const iBuf = ops.allocI32(iTotal, `${c.name}.i32`);
   const views = new Map<string, View<F> | View<I>>();
@@ -71,11 +81,11 @@ export async function runCase<F, I>(ops: Ops<F, I>, c: OpCase, data: Map<string,
   return out;
 }
 
-export async function checkCase(cpu: CpuOps, gpu: GpuOps, c: OpCase, seed: number): Promise<OpCheckResult> {
+export async function checkCase(cpu: CpuOps, gpu: GpuOps, c: OpCase, seed: number, placement: Placement = 'packed'): Promise<OpCheckResult> {
   const rand = seededRandom(seed);
   const data = new Map(c.tensors.map((t) => [t.name, initialData(t, rand)] as const));
   const expected = await runCase(cpu, c, data);
-  const got = await runCase(gpu, c, data);
+  const got = await runCase(gpu, c, data, placement);
   let worst = 0;
   const outputs = c.outputs.map((name) => {
     const e = expected.get(name)!, g = got.get(name)!;

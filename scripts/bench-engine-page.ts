@@ -1,0 +1,25 @@
+// Browser side of `npm run bench:engine -- --browser`: the same measurements as in Node, on the page's WebGPU.
+import { requestGpu } from '../src/engine/device.ts';
+import { createGpuEngine } from '../src/engine/gpu/index.ts';
+import { initWeights } from '../src/engine/init.ts';
+import { benchEngine, benchPlan, gpuMatmulPeak, planMatmulShapes, type BenchResult } from '../src/engine/gpu/bench.ts';
+
+async function runBench(name: string, minBinding: number): Promise<BenchResult> {
+  const plan = benchPlan(name);
+  const gpu = await requestGpu({ minStorageBufferBindingSize: minBinding });
+  if (!gpu) throw new Error('no WebGPU adapter in this page');
+  try {
+    const peak = await gpuMatmulPeak(gpu, planMatmulShapes(plan));
+    console.log(`matmul peak ${peak.gflops.toFixed(2)} GFLOP/s at ${peak.shape}`);
+    const engine = await createGpuEngine(gpu, plan.config, initWeights(plan.config, 1));
+    try {
+      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (chromium)`, () => gpu.device.queue.onSubmittedWorkDone(), (l) => console.log(l));
+    } finally {
+      engine.dispose();
+    }
+  } finally {
+    gpu.destroy();
+  }
+}
+
+(window as unknown as { runBench: typeof runBench }).runBench = runBench;

@@ -1,0 +1,169 @@
+// npm run bench:engine [-- --json FILE] [--config tiny|smollm2-135m] [--backend cpu|webgpu] [--browser]
+// Measures the engine on the CPU reference and on WebGPU (Node: Dawn from the `webgpu` package; --browser:
+// headless Chromium driving scripts/bench-engine.html), prints a table and optionally writes the rows as JSON.
+// Weights are random (initWeights); only shapes matter for speed.
+
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { requestGpu } from '../src/engine/device.ts';
+import { createCpuEngine } from '../src/engine/cpu/index.ts';
+import { createGpuEngine } from '../src/engine/gpu/index.ts';
+import { initWeights } from '../src/engine/init.ts';
+import { estimateSamplingBytes, estimateTrainingBytes } from '../src/engine/memory.ts';
+import {
+  benchEngine, benchPlan, cpuMatmulPeak, gpuMatmulPeak, planMatmulShapes, type BenchPlan, type BenchResult,
+} from '../src/engine/gpu/bench.ts';
+
+interface Args {
+  json?: string;
+  configs: string[];
+  backends: ('cpu' | 'webgpu')[];
+  browser: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { configs: ['tiny', 'smollm2-135m'], backends: ['cpu', 'webgpu'], browser: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--json') args.json = value();
+    else if (a === '--config') args.configs = [value()];
+    else if (a === '--backend') {
+      const b = value();
+      if (b !== 'cpu' && b !== 'webgpu') throw new Error(`--backend must be cpu or webgpu, got ${b}`);
+      args.backends = [b];
+    } else if (a === '--browser') args.browser = true;
+    else throw new Error(`unknown argument ${a}`);
+  }
+  for (const c of args.configs) benchPlan(c); // validates the name
+  return args;
+}
+
+/** Bytes of the largest single buffer a plan allocates: the device must be able to bind it. */
+export function largestBuffer(plan: BenchPlan): number {
+  const train = estimateTrainingBytes(plan.config, plan.B, plan.T, plan.B * (plan.T - 1));
+  const sample = estimateSamplingBytes(plan.config, plan.B, plan.promptLen, plan.newTokens);
+  return Math.max(train.largest, sample.largest);
+}
+
+async function nodeGpu(minBinding: number) {
+  const swiftshader = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) process.env.VK_ICD_FILENAMES = swiftshader;
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  (globalThis as { __benchGpu?: GPU }).__benchGpu = gpu; // Dawn tears the instance down if it is collected
+  const context = await requestGpu({ gpu, minStorageBufferBindingSize: minBinding });
+  if (!context) throw new Error('no WebGPU adapter in Node (apt-get install chromium libvulkan1; VK_ICD_FILENAMES)');
+  return context;
+}
+
+async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu'): Promise<BenchResult> {
+  const log = (line: string) => console.error(line);
+  console.error(`${plan.name} on ${backend} (node): ${plan.config.num_hidden_layers} layers, hidden ${plan.config.hidden_size}`);
+  const weights = initWeights(plan.config, 1);
+  const shapes = planMatmulShapes(plan);
+  if (backend === 'cpu') {
+    const peak = cpuMatmulPeak(shapes);
+    const engine = createCpuEngine(plan.config, weights);
+    try {
+      return await benchEngine(engine, plan, peak, `cpu reference (node ${process.version})`, async () => {}, log);
+    } finally {
+      engine.dispose();
+    }
+  }
+  const gpu = await nodeGpu(largestBuffer(plan));
+  try {
+    const peak = await gpuMatmulPeak(gpu, shapes);
+    log(`  matmul peak ${peak.gflops.toFixed(2)} GFLOP/s at ${peak.shape}`);
+    const engine = await createGpuEngine(gpu, plan.config, weights);
+    try {
+      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (node dawn)`, () => gpu.device.queue.onSubmittedWorkDone(), log);
+    } finally {
+      engine.dispose();
+    }
+  } finally {
+    gpu.destroy();
+  }
+}
+
+async function runBrowser(plans: BenchPlan[]): Promise<BenchResult[]> {
+  const { createServer } = await import('vite');
+  const { chromium } = await import('playwright-core');
+  const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import('../test/setup/chromium.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const server = await createServer({
+    root, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0 },
+    optimizeDeps: { entries: ['scripts/bench-engine.html'] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('vite did not start');
+  const profile = mkdtempSync(join(tmpdir(), 'bench-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const page = await context.newPage();
+    page.on('console', (m) => console.error(`  [page] ${m.text()}`));
+    await page.goto(`http://127.0.0.1:${address.port}/scripts/bench-engine.html`);
+    await page.waitForFunction(() => 'runBench' in window, undefined, { timeout: 60_000 });
+    const results: BenchResult[] = [];
+    for (const plan of plans) {
+      console.error(`${plan.name} on webgpu (chromium)`);
+      const r = await page.evaluate(
+        ([name, minBinding]) => (window as unknown as { runBench(n: string, m: number): Promise<BenchResult> }).runBench(name, minBinding),
+        [plan.name, largestBuffer(plan)] as const,
+      );
+      results.push(r);
+    }
+    return results;
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+    await server.close();
+  }
+}
+
+function table(rows: BenchResult[]): string {
+  const cols: [string, (r: BenchResult) => string][] = [
+    ['config', (r) => r.config],
+    ['backend', (r) => r.backend],
+    ['adapter', (r) => r.adapter],
+    ['peak GF/s', (r) => r.matmul_peak_gflops.toFixed(2)],
+    ['prefill tok/s', (r) => r.prefill_tok_s.toFixed(1)],
+    ['decode tok/s', (r) => r.decode_tok_s.toFixed(2)],
+    ['train tok/s', (r) => r.train_tok_s.toFixed(2)],
+    ['train GF/s', (r) => r.train_gflops.toFixed(3)],
+    ['of peak', (r) => r.train_fraction_of_peak.toFixed(2)],
+  ];
+  const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
+  const widths = cols.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
+  return cells.map((row) => row.map((v, c) => v.padEnd(widths[c])).join('  ')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const plans = args.configs.map(benchPlan);
+  const rows: BenchResult[] = [];
+  if (args.browser) {
+    rows.push(...(await runBrowser(plans)));
+  } else {
+    for (const plan of plans) for (const backend of args.backends) rows.push(await runNode(plan, backend));
+  }
+  console.log(table(rows));
+  if (args.json) {
+    writeFileSync(args.json, JSON.stringify(rows, null, 2) + '\n');
+    console.log(`wrote ${args.json}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  process.exitCode = 1;
+});
