@@ -6,8 +6,8 @@
 import type { ModelConfig } from './api.ts';
 import { parseConfig } from './config.ts';
 import { ConfigError, SafetensorsError } from './errors.ts';
-import { packWeights, paramLayout, type NamedTensor } from './layout.ts';
-import { parseSafetensors, serializeSafetensors, type Dtype } from './safetensors.ts';
+import { checkWeightShapes, packWeights, paramLayout, type NamedTensor } from './layout.ts';
+import { decodeInto, readHeader, serializeSafetensors, type Dtype, type TensorInfo } from './safetensors.ts';
 
 /** Read access to the files of one model folder. */
 export interface FileSource {
@@ -24,7 +24,7 @@ export interface LoadedModel {
   config: ModelConfig;
   /** config.json as found, kept so a save writes back the fields the engine does not read */
   rawConfig: Record<string, unknown>;
-  /** tensors under their HF names, as f32 */
+  /** tensors under their HF names, as f32 views into flat */
   weights: Map<string, NamedTensor>;
   /** the flat params buffer in paramLayout order, ready for createEngine */
   flat: Float32Array;
@@ -71,23 +71,25 @@ async function readJson(src: FileSource, name: string): Promise<unknown | null> 
   }
 }
 
-/** Every tensor of the checkpoint in a folder, merged across shards. */
-export async function loadTensors(src: FileSource): Promise<{ tensors: Map<string, NamedTensor>; dtypes: Dtype[] }> {
-  const tensors = new Map<string, NamedTensor>();
-  const dtypes = new Set<Dtype>();
-  const add = (bytes: Uint8Array, file: string, only?: Set<string>) => {
-    for (const [name, t] of parseSafetensors(bytes, file).tensors) {
+/**
+ * Visits every tensor header of the checkpoint in a folder (one file or shards), file by file, so a caller
+ * can decode straight to where the tensor goes while only one file's bytes are held.
+ */
+async function forEachTensor(
+  src: FileSource, visit: (name: string, info: TensorInfo, bytes: Uint8Array, dataStart: number) => void,
+): Promise<void> {
+  const seen = new Set<string>();
+  const visitFile = (bytes: Uint8Array, file: string, only?: Set<string>) => {
+    const header = readHeader(bytes, file);
+    for (const [name, info] of header.tensors) {
       if (only && !only.has(name)) throw new SafetensorsError(`${file} holds "${name}", which the shard index does not map to it`);
-      if (tensors.has(name)) throw new SafetensorsError(`"${name}" appears in more than one shard`);
-      tensors.set(name, { shape: t.shape, data: t.data });
-      dtypes.add(t.dtype);
+      if (seen.has(name)) throw new SafetensorsError(`"${name}" appears in more than one shard`);
+      seen.add(name);
+      visit(name, info, bytes, header.dataStart);
     }
   };
   const single = await src.read('model.safetensors');
-  if (single) {
-    add(single, 'model.safetensors');
-    return { tensors, dtypes: [...dtypes] };
-  }
+  if (single) return visitFile(single, 'model.safetensors');
   const index = await readJson(src, 'model.safetensors.index.json');
   if (index === null) throw new SafetensorsError('the folder has neither model.safetensors nor model.safetensors.index.json');
   const map = (index as { weight_map?: unknown }).weight_map;
@@ -102,21 +104,46 @@ export async function loadTensors(src: FileSource): Promise<{ tensors: Map<strin
   for (const [file, names] of byFile) {
     const bytes = await src.read(file);
     if (!bytes) throw new SafetensorsError(`shard ${file} named in model.safetensors.index.json is missing`);
-    add(bytes, file, names);
-    for (const n of names) if (!tensors.has(n)) throw new SafetensorsError(`the index maps "${n}" to ${file}, which does not hold it`);
+    visitFile(bytes, file, names);
+    for (const n of names) if (!seen.has(n)) throw new SafetensorsError(`the index maps "${n}" to ${file}, which does not hold it`);
   }
+}
+
+/** Every tensor of the checkpoint in a folder as f32, merged across shards. */
+export async function loadTensors(src: FileSource): Promise<{ tensors: Map<string, NamedTensor>; dtypes: Dtype[] }> {
+  const tensors = new Map<string, NamedTensor>();
+  const dtypes = new Set<Dtype>();
+  await forEachTensor(src, (name, info, bytes, dataStart) => {
+    const data = new Float32Array(info.shape.reduce((a, b) => a * b, 1));
+    decodeInto(bytes, info, dataStart, data);
+    tensors.set(name, { shape: info.shape, data });
+    dtypes.add(info.dtype);
+  });
   return { tensors, dtypes: [...dtypes] };
 }
 
-/** Loads config.json and the weights of a Llama/Qwen2 folder; named errors for anything that does not fit. */
+/**
+ * Loads config.json and the weights of a Llama/Qwen2 folder; named errors for anything that does not fit.
+ * Tensors decode straight into the flat params buffer (weights are views into it), so the peak memory is
+ * one file's bytes plus the f32 params.
+ */
 export async function loadHfModel(src: FileSource): Promise<LoadedModel> {
   const raw = await readJson(src, 'config.json');
   if (raw === null) throw new ConfigError('the folder has no config.json');
   const config = parseConfig(raw);
-  const { tensors, dtypes } = await loadTensors(src);
   const layout = paramLayout(config);
-  const flat = packWeights(config, tensors, layout);
-  return { config, rawConfig: raw as Record<string, unknown>, weights: tensors, flat, dtypes };
+  const flat = new Float32Array(layout.size);
+  const shapes = new Map<string, number[]>();
+  const dtypes = new Set<Dtype>();
+  await forEachTensor(src, (name, info, bytes, dataStart) => {
+    shapes.set(name, info.shape);
+    dtypes.add(info.dtype);
+    const t = layout.byName.get(name);
+    if (t && t.shape.join(',') === info.shape.join(',')) decodeInto(bytes, info, dataStart, flat.subarray(t.offset, t.offset + t.length));
+  });
+  checkWeightShapes(config, shapes, layout);
+  const weights = new Map(layout.tensors.map((t) => [t.name, { shape: [...t.shape], data: flat.subarray(t.offset, t.offset + t.length) }]));
+  return { config, rawConfig: raw as Record<string, unknown>, weights, flat, dtypes: [...dtypes] };
 }
 
 /**

@@ -153,18 +153,16 @@ function ignorable(name: string, config: ModelConfig): boolean {
   return name.endsWith('rotary_emb.inv_freq') || (config.tie_word_embeddings && name === 'lm_head.weight');
 }
 
-/** Packs named tensors into the flat params buffer; every tensor must be present with its exact shape. */
-export function packWeights(config: ModelConfig, tensors: ReadonlyMap<string, NamedTensor>, layout = paramLayout(config)): Float32Array {
+/** Throws WeightsMismatchError unless the named shapes are exactly the config's tensors (ignorable extras aside). */
+export function checkWeightShapes(config: ModelConfig, shapes: ReadonlyMap<string, readonly number[]>, layout = paramLayout(config)): void {
   const missing: string[] = [];
   const wrong: string[] = [];
   for (const t of layout.tensors) {
-    const w = tensors.get(t.name);
-    if (!w) missing.push(t.name);
-    else if (w.shape.join(',') !== t.shape.join(',') || w.data.length !== t.length) {
-      wrong.push(`${t.name} is [${w.shape}] (${w.data.length} values), expected [${t.shape}]`);
-    }
+    const shape = shapes.get(t.name);
+    if (!shape) missing.push(t.name);
+    else if (shape.join(',') !== t.shape.join(',')) wrong.push(`${t.name} is [${shape}], expected [${t.shape}]`);
   }
-  const extra = [...tensors.keys()].filter((n) => !layout.byName.has(n) && !ignorable(n, config));
+  const extra = [...shapes.keys()].filter((n) => !layout.byName.has(n) && !ignorable(n, config));
   if (missing.length || wrong.length || extra.length) {
     const parts = [
       missing.length ? `missing ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}` : '',
@@ -173,8 +171,17 @@ export function packWeights(config: ModelConfig, tensors: ReadonlyMap<string, Na
     ].filter(Boolean);
     throw new WeightsMismatchError(`weights do not match the ${config.model_type} config: ${parts.join('; ')}`);
   }
+}
+
+/** Packs named tensors into the flat params buffer; every tensor must be present with its exact shape. */
+export function packWeights(config: ModelConfig, tensors: ReadonlyMap<string, NamedTensor>, layout = paramLayout(config)): Float32Array {
+  checkWeightShapes(config, new Map([...tensors].map(([n, t]) => [n, t.shape])), layout);
   const flat = new Float32Array(layout.size);
-  for (const t of layout.tensors) flat.set(tensors.get(t.name)!.data, t.offset);
+  for (const t of layout.tensors) {
+    const data = tensors.get(t.name)!.data;
+    if (data.length !== t.length) throw new WeightsMismatchError(`${t.name} has ${data.length} values for shape [${t.shape}]`);
+    flat.set(data, t.offset);
+  }
   return flat;
 }
 

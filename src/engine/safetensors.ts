@@ -124,27 +124,35 @@ export function floatToBf16(x: number): number {
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-function decode(bytes: Uint8Array, info: TensorInfo, dataStart: number): Float32Array {
+/** Decodes one tensor of a file into dst (its element count), converting to f32. */
+export function decodeInto(bytes: Uint8Array, info: TensorInfo, dataStart: number, dst: Float32Array): void {
   const start = dataStart + info.begin;
   const n = (info.end - info.begin) / BYTES[info.dtype];
-  // copy first: the data may sit at an offset not aligned for a typed view
-  const raw = bytes.slice(start, start + info.end - info.begin).buffer;
+  if (dst.length !== n) throw new SafetensorsError(`decodeInto: destination holds ${dst.length} values, the tensor ${n}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset + start, info.end - info.begin);
   switch (info.dtype) {
     case 'F32':
-      return new Float32Array(raw);
+      // byte copy keeps every bit (NaN payloads included) and works at any alignment
+      new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(bytes.subarray(start, info.end + dataStart));
+      return;
     case 'F64':
-      return Float32Array.from(new Float64Array(raw));
+      for (let i = 0; i < n; i++) dst[i] = dv.getFloat64(8 * i, true);
+      return;
     case 'BF16': {
-      const src = new Uint16Array(raw), out = new Uint32Array(n);
-      for (let i = 0; i < n; i++) out[i] = src[i] << 16;
-      return new Float32Array(out.buffer);
+      const out = new Uint32Array(dst.buffer, dst.byteOffset, n);
+      for (let i = 0; i < n; i++) out[i] = dv.getUint16(2 * i, true) << 16;
+      return;
     }
-    case 'F16': {
-      const src = new Uint16Array(raw), out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = halfToFloat(src[i]);
-      return out;
-    }
+    case 'F16':
+      for (let i = 0; i < n; i++) dst[i] = halfToFloat(dv.getUint16(2 * i, true));
+      return;
   }
+}
+
+function decode(bytes: Uint8Array, info: TensorInfo, dataStart: number): Float32Array {
+  const out = new Float32Array((info.end - info.begin) / BYTES[info.dtype]);
+  decodeInto(bytes, info, dataStart, out);
+  return out;
 }
 
 /** All tensors of a file as f32. */

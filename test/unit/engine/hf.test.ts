@@ -8,7 +8,7 @@ import { createCpuEngine } from '../../../src/engine/cpu/index.ts';
 import { tinyConfig } from '../../../src/engine/config.ts';
 import { initWeights } from '../../../src/engine/init.ts';
 import { unpackWeights } from '../../../src/engine/layout.ts';
-import { loadHfModel, memoryFolder, saveHfModel } from '../../../src/engine/hf.ts';
+import { loadHfModel, loadTensors, memoryFolder, saveHfModel } from '../../../src/engine/hf.ts';
 import { dirSink, dirSource } from '../../../src/engine/hf-node.ts';
 import {
   floatToBf16, floatToHalf, parseSafetensors, readHeader, serializeSafetensors,
@@ -157,6 +157,9 @@ describe('Hugging Face folders', () => {
     files.set('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: weightMap })));
     const loaded = await loadHfModel(memoryFolder(files));
     expect(loaded.dtypes).toEqual(['F16']);
+    const all = await loadTensors(memoryFolder(files));
+    expect([...all.tensors.keys()].sort()).toEqual([...named.keys()].sort());
+    expect(all.tensors.get('model.norm.weight')!.data).toEqual(loaded.weights.get('model.norm.weight')!.data);
     for (let i = 0; i < flat.length; i += 97) expect(Math.abs(loaded.flat[i] - flat[i])).toBeLessThan(1e-3 * Math.abs(flat[i]) + 1e-7);
 
     const missing = new Map(files);
