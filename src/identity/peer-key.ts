@@ -43,10 +43,16 @@ let current: Promise<TabPeerKey> | null = null;
 export function loadOrCreatePeerKey(): Promise<TabPeerKey> {
   current ??= (async () => {
     const locks = typeof navigator !== 'undefined' && 'locks' in navigator;
-    for (let slot = 0; slot < MAX_SLOTS; slot++) {
-      if (locks && !(await holdLock(`tabswarm-peer-key-${slot}`))) continue;
-      const key = await keyInSlot(slot);
-      return { key, peerId: peerIdFromPrivateKey(key).toString(), slot };
+    // First pass: only slots that already hold a key. On a reload the previous document may hold its lock for a
+    // moment longer, so wait once before taking (or making) a key in another slot: the tab keeps its peer id.
+    for (const existingOnly of locks ? [true, false] : [false]) {
+      for (let slot = 0; slot < MAX_SLOTS; slot++) {
+        if (existingOnly && !(await idbGet(`peer-key-${slot}`))) continue;
+        if (locks && !(await holdLock(`tabswarm-peer-key-${slot}`))) continue;
+        const key = await keyInSlot(slot);
+        return { key, peerId: peerIdFromPrivateKey(key).toString(), slot };
+      }
+      if (existingOnly) await new Promise((resolve) => setTimeout(resolve, 500));
     }
     // More than MAX_SLOTS tabs open: this one gets a key that lasts only as long as the tab.
     const key = await generateKeyPair('Ed25519');

@@ -143,3 +143,20 @@ test('rewards submitted by the coordinator show on every page’s leaderboard', 
   expect(viewer.errors).toEqual([]);
   await viewer.context.close();
 });
+
+test('each open tab of one browser gets its own peer key, and a reload keeps it', async ({ browser }) => {
+  const context = await browser.newContext();
+  const [one, two] = [await context.newPage(), await context.newPage()];
+  const peerIdOf = async (page: Page) => {
+    await expect(page.getByTestId('identity-peer-id')).toContainText('12D3KooW');
+    return (await page.getByTestId('identity-peer-id').textContent())!.trim();
+  };
+  await one.goto('./');
+  const first = await peerIdOf(one);
+  await two.goto('./');
+  const second = await peerIdOf(two);
+  expect(second).not.toBe(first);
+  await one.reload();
+  expect(await peerIdOf(one)).toBe(first);
+  await context.close();
+});

@@ -83,6 +83,7 @@ export class IdentityState {
   private service: CoordinatorServiceClient | null = null;
   private peerKey: PrivateKey | null = null;
   private signed: SignedPeerBinding | null = null;
+  private roundStage: { round: bigint; stage: bigint } | null = null;
   private readonly cleanups: (() => void)[] = [];
 
   constructor(private readonly options: IdentityOptions = {}) {}
@@ -191,13 +192,16 @@ export class IdentityState {
     this.update({ burnerKey: null });
   }
 
-  /** For the round loop: reports this tab's reward, signed by its peer key; quietly skipped when unregistered. */
-  async reportReward(round: number, stage: number, reward: number): Promise<boolean> {
-    const { chain, peerKey, service } = this;
+  /**
+   * For the round loop: reports a reward this tab earned, signed by its peer key, for the coordinator's current
+   * round and stage (the chain's rounds are the stage manager's, not the gossip clock's). Skipped when unregistered.
+   */
+  async reportReward(reward: number): Promise<boolean> {
+    const { chain, peerKey, service, roundStage } = this;
     const peerId = this.snapshot.peerId;
-    if (!chain || !peerKey || !service || !peerId || !this.snapshot.boundAccount) return false;
+    if (!chain || !peerKey || !service || !peerId || !roundStage || !this.snapshot.boundAccount) return false;
     try {
-      const report = await signRewardReport({ peerId, round: BigInt(round), stage: BigInt(stage), reward: rewardToUnits(reward) }, { chainId: chain.chainId, coordinator: chain.coordinator }, peerKey);
+      const report = await signRewardReport({ peerId, ...roundStage, reward: rewardToUnits(reward) }, { chainId: chain.chainId, coordinator: chain.coordinator }, peerKey);
       await service.reportReward(report);
       return true;
     } catch (error) {
@@ -212,13 +216,14 @@ export class IdentityState {
     const peerId = this.snapshot.peerId;
     if (!client || !chain || !peerId) return;
     try {
-      const [boundAccount, leaderboard, { round }] = await Promise.all([
+      const [boundAccount, leaderboard, roundStage] = await Promise.all([
         readBoundAccount(client, chain.coordinator, peerId),
         readLeaderboard(client, chain.coordinator),
         readRoundStage(client, chain.coordinator),
       ]);
       const registered = boundAccount !== null && this.snapshot.wallet !== null && boundAccount.toLowerCase() === this.snapshot.wallet.account.toLowerCase();
-      this.update({ boundAccount, leaderboard, round: round.toString(), chainError: null, ...(registered ? { step: 'registered' as const } : {}) });
+      this.roundStage = roundStage;
+      this.update({ boundAccount, leaderboard, round: roundStage.round.toString(), chainError: null, ...(registered ? { step: 'registered' as const } : {}) });
     } catch (error) {
       this.update({ chainError: `cannot read the chain at ${chain.rpcUrl}: ${(error as Error).message.split('\n')[0]}` });
     }
