@@ -29,7 +29,7 @@ export interface SwarmNodeOptions {
   denyPeers?: string[];
   /** dial discovered peers over WebRTC (default true) */
   autoDial?: boolean;
-  /** how often to announce ourselves on the discovery topic */
+  /** how often to announce ourselves on the discovery topic (default 1.5 s on local swarms, 5 s otherwise) */
   discoveryIntervalMs?: number;
   log?: (line: string) => void;
 }
@@ -108,12 +108,13 @@ export async function createSwarmNode(options: SwarmNodeOptions): Promise<SwarmL
         },
       }),
     },
-    peerDiscovery: [pubsubPeerDiscovery({ topics: [discoveryTopic(options.swarmId)], interval: options.discoveryIntervalMs ?? 3_000 })],
+    peerDiscovery: [pubsubPeerDiscovery({ topics: [discoveryTopic(options.swarmId)], interval: options.discoveryIntervalMs ?? (options.allowPrivateAddresses ? 1_500 : 5_000) })],
   });
   await node.start();
   const log = options.log ?? ((line: string) => console.warn(line));
   keepRelaysConnected(node, options.relayAddrs, log);
-  if (options.autoDial !== false) dialDiscoveredPeers(node, log);
+  // on loopback/LAN a handshake takes well under a second; a stalled one is better retried soon
+  if (options.autoDial !== false) dialDiscoveredPeers(node, log, options.allowPrivateAddresses ? DIAL.localTimeoutMs : DIAL.timeoutMs);
   // first relay connection before returning, so callers see "relay connected" as soon as possible
   await Promise.all(
     options.relayAddrs.map((addr) =>
@@ -170,16 +171,17 @@ function webrtcAddrs(peer: PeerId, addrs: Multiaddr[]): Multiaddr[] {
 /**
  * Dials every discovered peer's WebRTC address (through a relay circuit for signalling) until a direct link
  * is up. Two peers discovering each other at once would both dial and the crossed handshakes can stall, so
- * the smaller peer id dials first and the other waits a few seconds before trying too.
+ * the smaller peer id dials first and the other waits out that attempt before trying too.
  */
-function dialDiscoveredPeers(node: Libp2p, log: (line: string) => void): void {
+function dialDiscoveredPeers(node: Libp2p, log: (line: string) => void, timeoutMs: number): void {
   const pending = new Set<string>();
   const self = node.peerId.toString();
 
   async function dialLoop(peer: PeerId, announced: Multiaddr[]): Promise<void> {
     const id = peer.toString();
     try {
-      if (id < self) await sleep(4_000);
+      // the larger id only dials when the smaller one's attempt (timeout included) has had its chance
+      if (id < self) await sleep(timeoutMs + 2_000);
       let backoff: number = DIAL.firstBackoffMs;
       for (let attempt = 1; attempt <= DIAL.attempts && node.status === 'started'; attempt++) {
         if (hasDirectConnection(node, peer)) return;
@@ -188,7 +190,7 @@ function dialDiscoveredPeers(node: Libp2p, log: (line: string) => void): void {
         if (addrs.length === 0) return;
         for (const addr of addrs) {
           try {
-            await node.dial(addr, { signal: AbortSignal.timeout(DIAL.timeoutMs), force: true });
+            await node.dial(addr, { signal: AbortSignal.timeout(timeoutMs), force: true });
             if (hasDirectConnection(node, peer)) return;
           } catch (error) {
             log(`WebRTC dial ${id.slice(-8)} attempt ${attempt} failed: ${(error as Error).message}`);

@@ -30,6 +30,8 @@ export interface SwarmOptions {
   /** stats carried in the periodic heartbeat; heartbeats stop when absent */
   heartbeatStats?: () => Record<string, number>;
   heartbeatMs?: number;
+  /** adjust the round clock to peers' timestamps (default true); off when measuring latency on one machine */
+  trackClockSkew?: boolean;
 }
 
 export interface PeerLink {
@@ -49,6 +51,7 @@ export class Swarm {
   /** the bytes of the last message sent (diagnostics replay them to test replay protection) */
   lastPublished: Uint8Array | null = null;
   private readonly log: (line: string) => void;
+  private trackSkew = true;
 
   private constructor(
     readonly node: SwarmLibp2p,
@@ -88,6 +91,7 @@ export class Swarm {
   }
 
   private attach(options: SwarmOptions): void {
+    this.trackSkew = options.trackClockSkew !== false;
     const pubsub = this.node.services.pubsub;
     pubsub.topicValidators.set(this.topic, async (from, msg: Message) => {
       const signer = msg.type === 'signed' ? msg.from.toString() : null;
@@ -109,7 +113,7 @@ export class Swarm {
       const message = decodeAccepted(msg.data);
       if (!message) return;
       const receivedAt = this.clock.now();
-      if (message.kind === 'heartbeat') this.clock.observePeerTime(message.peerId, message.ts);
+      if (message.kind === 'heartbeat' && this.trackSkew) this.clock.observePeerTime(message.peerId, message.ts);
       const received: ReceivedMessage = { message, receivedAt, via: propagationSource.toString() };
       for (const listener of this.messageListeners) safely(() => listener(received));
     });
