@@ -50,6 +50,10 @@ test('a wallet connects (adding the chain), signs, registers with its own transa
   await expect(a.page.getByTestId('identity-registered')).toBeVisible();
   await expect(a.page.getByTestId('identity-chain-status')).toContainText('your transaction');
   expect(a.wallet!.calls).toContain('eth_sendTransaction');
+  // A reload keeps the peer key, so the tab is still registered before any wallet is connected.
+  await a.page.reload();
+  await expect(a.page.getByTestId('identity-peer-id')).toHaveText(a.peerId);
+  await expect(a.page.getByTestId('identity-registered')).toBeVisible();
 
   const b = await openPage(browser);
   await expect(b.page.getByTestId('no-wallet')).toBeVisible();

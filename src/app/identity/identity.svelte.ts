@@ -20,6 +20,7 @@ import {
 import { WalletConnection, WalletError, type WalletOption } from '../../identity/wallet.ts';
 import { exportBurnerKey, loadBurner, loadOrCreateBurner } from '../../identity/burner.ts';
 import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
+import { idbGet, idbPut } from '../../identity/idb.ts';
 
 export type IdentityStep = 'idle' | 'busy' | 'connected' | 'signed' | 'registered';
 
@@ -51,7 +52,8 @@ export interface IdentityOptions {
   pollMs?: number;
 }
 
-const BINDING_LIFETIME_S = 3600n;
+/** How long a signed binding may wait to be registered; peers gossiping it check the chain, not this. */
+const BINDING_LIFETIME_S = 24n * 3600n;
 
 /** The chain section, with the coordinator service URL that the swarm config parser does not keep (yet). */
 async function resolveChain(swarm: SwarmConfig): Promise<SwarmChainConfig | null> {
@@ -113,8 +115,17 @@ export class IdentityState {
     this.update({ available: true, note: null, wallets: this.wallet.wallets(), relayer: this.service !== null });
     this.update({ hasStoredBurner: (await loadBurner().catch(() => null)) !== null });
     await this.refresh();
+    await this.replayStoredBinding();
     const timer = setInterval(() => void this.refresh(), this.options.pollMs ?? 3_000);
     this.cleanups.push(() => clearInterval(timer));
+  }
+
+  /** A binding signed in an earlier visit that the chain still holds is handed to the app again for gossip. */
+  private async replayStoredBinding(): Promise<void> {
+    const { peerId, boundAccount } = this.snapshot;
+    if (!peerId || !boundAccount) return;
+    const stored = await idbGet<SignedPeerBindingWire>(`binding-${peerId}`).catch(() => undefined);
+    if (stored && stored.binding.peerId === peerId && stored.binding.account.toLowerCase() === boundAccount.toLowerCase()) this.options.onBinding?.(stored);
   }
 
   stop(): void {
@@ -159,6 +170,8 @@ export class IdentityState {
       const wire = encodeSignedBinding(this.signed);
       this.update({ signed: wire, step: 'signed' });
       this.options.onBinding?.(wire);
+      // Kept so that after a reload the app can gossip the binding again without asking the wallet.
+      await idbPut(`binding-${peerId}`, wire).catch(() => undefined);
     });
   }
 
