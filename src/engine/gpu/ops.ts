@@ -47,11 +47,11 @@ async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: nu
     createResidualKernels(gpu, rec),
     createBiasKernels(gpu, rec),
     createEmbeddingKernels(gpu, rec),
-    createRmsnormKernels(gpu, rec),
+    createRmsnormKernels(gpu, rec, scratch),
     createRopeKernels(gpu, rec),
     createAttentionKernels(gpu, rec, scratch),
     createSwigluKernels(gpu, rec),
-    createLogprobsKernels(gpu, rec),
+    createLogprobsKernels(gpu, rec, scratch),
     createAdamwKernels(gpu, rec, scratch),
   ]);
   return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw };

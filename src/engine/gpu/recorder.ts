@@ -5,6 +5,7 @@
 import type { GpuContext } from '../device.ts';
 import type { GpuF32, GpuI32 } from '../buffers.ts';
 import type { View } from '../ops.ts';
+import { Profiler } from './profiler.ts';
 
 /** A compiled compute kernel: binding 0 is its uniform block, bindings 1..n its storage buffers in order. */
 export interface Kernel {
@@ -54,8 +55,10 @@ export class Recorder {
   private readonly maxGroups: number;
   private readonly storageAlign: number;
   private doomed: GPUBuffer[] = [];
-  /** dispatches recorded since creation; for benchmarks and tests */
-  dispatches = 0;
+  /** set by startProfiling: every dispatch then gets its own timestamped pass */
+  profiler: Profiler | null = null;
+  /** work recorded since creation, for benchmarks and tests: dispatches, compute passes, alias copies, submits */
+  readonly counts = { dispatches: 0, passes: 0, aliasCopies: 0, submits: 0 };
 
   constructor(readonly device: GPUDevice) {
     this.slotStride = Math.max(SLOT_WORDS, device.limits.minUniformBufferOffsetAlignment / 4);
@@ -69,7 +72,10 @@ export class Recorder {
   }
 
   private getPass(): GPUComputePassEncoder {
-    this.pass ??= this.getEncoder().beginComputePass({ label: 'tabswarm.ops' });
+    if (!this.pass) {
+      this.pass = this.getEncoder().beginComputePass({ label: 'tabswarm.ops' });
+      this.counts.passes++;
+    }
     return this.pass;
   }
 
@@ -140,6 +146,7 @@ export class Recorder {
           usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         });
         this.copy(buffer, start, tmp, 0, end - start);
+        this.counts.aliasCopies++;
         if (b.write) copyBack.push({ tmp, buffer, at: start, bytes: end - start });
         this.destroyLater(tmp);
         entries.push({ binding: i + 1, resource: { buffer: tmp, offset: 0, size: end - start } });
@@ -152,11 +159,19 @@ export class Recorder {
     const uniform = this.uniformSlot(params(offsets));
     entries.push({ binding: 0, resource: { buffer: uniform.buffer, offset: uniform.offset, size: SLOT_WORDS * 4 } });
     const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries, label: kernel.name });
-    const pass = this.getPass();
+    let pass: GPUComputePassEncoder;
+    if (this.profiler) {
+      if (this.profiler.full) this.flush();
+      pass = this.encoderOutsidePass().beginComputePass(this.profiler.passFor(kernel.name));
+      this.counts.passes++;
+    } else {
+      pass = this.getPass();
+    }
     pass.setPipeline(kernel.pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(gx, gy, gz);
-    this.dispatches++;
+    if (this.profiler) pass.end();
+    this.counts.dispatches++;
     for (const c of copyBack) this.copy(c.tmp, 0, c.buffer, c.at, c.bytes);
   }
 
@@ -201,7 +216,10 @@ export class Recorder {
         const slots = c === usedChunks - 1 ? this.slot - c * CHUNK_SLOTS : CHUNK_SLOTS;
         this.device.queue.writeBuffer(this.chunks[c].buffer, 0, this.chunks[c].data, 0, slots * this.slotStride);
       }
+      const collect = this.profiler?.resolve(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
+      this.counts.submits++;
+      collect?.();
       this.encoder = null;
       this.slot = 0;
     }
@@ -223,7 +241,17 @@ export class Recorder {
     }
   }
 
+  /** Times every later dispatch by kernel name (needs the timestamp-query feature); false when unavailable. */
+  startProfiling(): boolean {
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.flush();
+    this.profiler ??= new Profiler(this.device);
+    return true;
+  }
+
   destroy(): void {
+    this.profiler?.destroy();
+    this.profiler = null;
     this.pass?.end();
     this.pass = null;
     this.encoder = null;

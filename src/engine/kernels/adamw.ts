@@ -5,8 +5,8 @@ import type { AdamWParams } from '../ops.ts';
 import { compileKernel, f32bits, FLAT_WORKGROUP, rd, wr, type Recorder } from '../gpu/recorder.ts';
 import source from './adamw.wgsl?raw';
 
-/** Partial sums in the first stage of sumSquares: enough workgroups to fill a GPU, few enough to add in one. */
-const PARTIALS = 256;
+/** Partial sums in the first stage of sumSquares: enough invocations to fill a GPU, few enough for one to add. */
+const PARTIALS = 4096;
 
 export async function createAdamwKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
   const [adamw, partial, final] = await Promise.all([
@@ -23,12 +23,12 @@ export async function createAdamwKernels(gpu: GpuContext, rec: Recorder, scratch
     },
     /** out (1) = sum of x (n) squared */
     sumSquares(out: GpuViewF, x: GpuViewF, n: number): void {
-      const groups = Math.max(1, Math.min(PARTIALS, Math.ceil(n / FLAT_WORKGROUP)));
-      const partials = scratch(groups, 'sumSquares.partials');
+      const stride = Math.max(1, Math.min(PARTIALS, Math.ceil(n / 64)));
+      const partials = scratch(stride, 'sumSquares.partials');
       // uniform layout of adamw.wgsl: n, o_0, o_1, (unused o_2..o_4 and 8 floats), stride
-      const header = (count: number, o0: number, o1: number) => [count, o0, o1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, groups * FLAT_WORKGROUP];
-      rec.dispatch(partial, [partials, rd(x)], (o) => header(n, 0, o[1]), groups);
-      rec.dispatch(final, [wr(out), partials], (o) => header(groups, o[0], 0), 1);
+      const header = (count: number, o0: number, o1: number) => [count, o0, o1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, stride];
+      rec.dispatch(partial, [partials, rd(x)], (o) => header(n, 0, o[1]), Math.ceil(stride / FLAT_WORKGROUP));
+      rec.dispatch(final, [wr(out), partials], (o) => header(stride, o[0], 0), 1);
     },
   };
 }

@@ -1,6 +1,7 @@
 // The optimizer: one AdamW step over the flat params buffer (decoupled weight decay first, as torch.optim.AdamW
 // does, then the bias-corrected Adam update on grads * gradScale), and the sum of squares used for global-norm
-// clipping: fixed-size partial sums per workgroup, then one workgroup adds the partials (deterministic order).
+// clipping: a fixed number of strided partial sums, then one invocation adds them in order (deterministic,
+// and no workgroup barriers, which are slow on CPU-backed adapters).
 
 struct Params {
   n: u32, o_0: u32, o_1: u32, o_2: u32, o_3: u32, o_4: u32,
@@ -31,33 +32,19 @@ fn adamw(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
   b1[p.o_0 + i] = w;
 }
 
-const WG = 256u;
-var<workgroup> partial: array<f32, WG>;
-
-fn workgroupSum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s /= 2u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
-
-// b1 = partials (one per workgroup), b2 = x (n); invocation g sums x[g], x[g + stride], ... (stride = all invocations)
+// b1 = partials (stride), b2 = x (n): invocation g sums x[g], x[g + stride], ... (stride = invocations)
 @compute @workgroup_size(256)
-fn sumSquaresPartial(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+fn sumSquaresPartial(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= p.stride) { return; }
   var s = 0.0;
   for (var i = gid.x; i < p.n; i += p.stride) { let x = b2[p.o_1 + i]; s += x * x; }
-  let total = workgroupSum(lid, s);
-  if (lid == 0u) { b1[wid.x] = total; }
+  b1[gid.x] = s;
 }
 
-// b1 = out (1), b2 = partials (n)
-@compute @workgroup_size(256)
-fn sumSquaresFinal(@builtin(local_invocation_index) lid: u32) {
+// b1 = out (1), b2 = partials (n); one invocation, partials added in order
+@compute @workgroup_size(1)
+fn sumSquaresFinal() {
   var s = 0.0;
-  for (var i = lid; i < p.n; i += WG) { s += b2[i]; }
-  let total = workgroupSum(lid, s);
-  if (lid == 0u) { b1[p.o_0] = total; }
+  for (var i = 0u; i < p.n; i++) { s += b2[i]; }
+  b1[p.o_0] = s;
 }

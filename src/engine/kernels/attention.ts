@@ -26,7 +26,7 @@ export async function createAttentionKernels(gpu: GpuContext, rec: Recorder, scr
     },
     decode(out: GpuViewF, q: GpuViewF, kCache: GpuViewF, vCache: GpuViewF, keyMask: GpuViewF, B: number, S: number, H: number, Hkv: number, D: number): void {
       const scores = scratch(B * H * S, 'attention.scores');
-      rec.dispatchGroups(decode, [wr(out), rd(q), rd(kCache), rd(vCache), rd(keyMask), scores], (o) => [...head(B, S, H, Hkv, D), ...o], B * H);
+      rec.dispatchFlat(decode, [wr(out), rd(q), rd(kCache), rd(vCache), rd(keyMask), scores], (o) => [...head(B, S, H, Hkv, D), ...o], B * H, WG);
     },
     cacheWrite(cache: GpuViewF, kv: GpuViewF, pos: GpuViewI, B: number, S: number, Hkv: number, D: number): void {
       rec.dispatchFlat(cacheWrite, [wr(cache), rd(kv), null, null, null, null, rd(pos)], (o) => [...head(B, S, Hkv, Hkv, D), o[0], o[1], o[6]], B * Hkv * D, WG);

@@ -4,9 +4,10 @@
 //                  dq = dS k (overwritten).
 //  backwardKV:     one invocation per (b,s,g,d): dk = sum over the group's heads and t >= s of dS q,
 //                  dv = sum of att dOut (overwritten). No float atomics: each output has one writer.
-//  decode:         one workgroup per (b,h) against the KV cache (B,S,Hkv,D), scores in scratch (B,H,S).
+//  decode:         one invocation per (b,h) against the KV cache (B,S,Hkv,D), scores in scratch (B,H,S).
 //  cacheWrite:     k or v (B,1,Hkv,D) into the cache at per-row positions.
-// A key with keyMask 0 is never attended; a query with no attendable key gets zero output.
+// A key with keyMask 0 is never attended; a query with no attendable key gets zero output. No kernel uses
+// workgroup barriers: they cost more than the arithmetic on CPU-backed adapters (SwiftShader).
 
 struct Params {
   B: u32, T: u32, H: u32, Hkv: u32, D: u32, scale: f32,
@@ -132,28 +133,11 @@ fn backwardKV(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   b2[p.o_1 + idx] = dv;
 }
 
-const WG = 64u;
-var<workgroup> partial: array<f32, WG>;
-
-fn workgroupReduce(lid: u32, v: f32, isMax: bool) -> f32 {
-  workgroupBarrier();
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      if (isMax) { partial[lid] = max(partial[lid], partial[lid + stride]); }
-      else { partial[lid] += partial[lid + stride]; }
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
-
-// T is the cache capacity S here. b1 = out (B,H,D), b2 = q (B,H,D), b3 = kCache, b4 = vCache (B,S,Hkv,D),
-// b5 = keyMask (B,S), b6 = scores scratch (B,H,S)
+// T is the cache capacity S here; one invocation per (b,h) row. b1 = out (B,H,D), b2 = q (B,H,D),
+// b3 = kCache, b4 = vCache (B,S,Hkv,D), b5 = keyMask (B,S), b6 = scores scratch (B,H,S)
 @compute @workgroup_size(64)
-fn decode(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let bh = wid.x + wid.y * nwg.x;
+fn decode(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let bh = gid.x + gid.y * nwg.x * 64u;
   if (bh >= p.B * p.H) { return; }
   let S = p.T;
   let D = p.D;
@@ -163,7 +147,7 @@ fn decode(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let qr = p.o_1 + bh * D;
   let sr = p.o_5 + bh * S;
   var mx = NEG;
-  for (var s = lid; s < S; s += WG) {
+  for (var s = 0u; s < S; s++) {
     var sc = 0.0;
     if (b5[p.o_4 + b * S + s] != 0.0) {
       let kr = p.o_2 + ((b * S + s) * p.Hkv + g) * D;
@@ -174,21 +158,17 @@ fn decode(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     }
     b6[sr + s] = sc;
   }
-  let rowMax = workgroupReduce(lid, mx, true);
   var sum = 0.0;
-  for (var s = lid; s < S; s += WG) {
+  for (var s = 0u; s < S; s++) {
     var e = 0.0;
-    if (b5[p.o_4 + b * S + s] != 0.0) { e = exp(b6[sr + s] - rowMax); }
+    if (b5[p.o_4 + b * S + s] != 0.0) { e = exp(b6[sr + s] - mx); }
     b6[sr + s] = e;
     sum += e;
   }
-  let total = workgroupReduce(lid, sum, false);
-  storageBarrier();
-  workgroupBarrier();
   var inv = 0.0;
-  if (total > 0.0) { inv = 1.0 / total; }
+  if (sum > 0.0) { inv = 1.0 / sum; }
   let orow = p.o_0 + bh * D;
-  for (var d = lid; d < D; d += WG) {
+  for (var d = 0u; d < D; d++) {
     var acc = 0.0;
     for (var s = 0u; s < S; s++) { acc += b6[sr + s] * b4[p.o_3 + ((b * S + s) * p.Hkv + g) * D + d]; }
     b1[orow + d] = acc * inv;

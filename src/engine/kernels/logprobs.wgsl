@@ -1,7 +1,9 @@
-// Token log-probabilities: logprob = logits[target] - logsumexp(logits), one workgroup per row (the vocab
-// is large: 49152 for SmolLM2); and the backward dLogits = dLogprob * (onehot(target) - softmax), flat.
+// Token log-probabilities: logprob = logits[target] - logsumexp(logits), and the backward
+// dLogits = dLogprob * (onehot(target) - softmax). The vocabulary is large (49152 for SmolLM2), so the
+// forward splits each row into chunks: one invocation per (row, chunk) finds the chunk's max and sum of
+// exp, then one per row merges the chunks. No workgroup barriers (costly on CPU-backed adapters).
 
-struct Params { N: u32, V: u32, o_0: u32, o_1: u32, o_2: u32, o_3: u32, o_4: u32 }
+struct Params { N: u32, V: u32, chunks: u32, o_0: u32, o_1: u32, o_2: u32, o_3: u32, o_4: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> b1: array<f32>;
@@ -10,56 +12,49 @@ struct Params { N: u32, V: u32, o_0: u32, o_1: u32, o_2: u32, o_3: u32, o_4: u32
 @group(0) @binding(4) var<storage, read_write> b4: array<f32>;
 @group(0) @binding(5) var<storage, read_write> targets: array<i32>;
 
-const WG = 256u;
-var<workgroup> partial: array<f32, WG>;
+fn flat(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * 64u; }
 
-fn workgroupMax(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] = max(partial[lid], partial[lid + stride]); }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
-
-fn workgroupSum(lid: u32, v: f32) -> f32 {
-  workgroupBarrier(); // everyone has read the previous result before it is overwritten
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
-
-// b1 = logprobs (N), b2 = lse (N), b3 = logits (N,V), targets (N)
-@compute @workgroup_size(256)
-fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x + wid.y * nwg.x;
-  if (n >= p.N) { return; }
-  let r = p.o_2 + n * p.V;
+// b1 = partials (N, chunks, 2): max and sum of exp(x - max) per chunk; b3 = logits (N,V)
+@compute @workgroup_size(64)
+fn chunkStats(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flat(gid, nwg);
+  if (i >= p.N * p.chunks) { return; }
+  let n = i / p.chunks;
+  let chunk = i % p.chunks;
+  let size = (p.V + p.chunks - 1u) / p.chunks;
+  let begin = p.o_2 + n * p.V + min(chunk * size, p.V);
+  let end = p.o_2 + n * p.V + min(chunk * size + size, p.V);
   var m = -3.0e38;
-  for (var j = lid; j < p.V; j += WG) { m = max(m, b3[r + j]); }
-  let rowMax = workgroupMax(lid, m);
+  for (var j = begin; j < end; j++) { m = max(m, b3[j]); }
   var s = 0.0;
-  for (var j = lid; j < p.V; j += WG) { s += exp(b3[r + j] - rowMax); }
-  let lse = rowMax + log(workgroupSum(lid, s));
-  if (lid == 0u) {
-    b2[p.o_1 + n] = lse;
-    let t = targets[p.o_4 + n];
-    // An out-of-range target cannot throw here; an impossible -3e38 makes it visible (the engine checks targets first).
-    var lp = -3.0e38;
-    if (t >= 0 && u32(t) < p.V) { lp = b3[r + u32(t)] - lse; }
-    b1[p.o_0 + n] = lp;
-  }
+  for (var j = begin; j < end; j++) { s += exp(b3[j] - m); }
+  b1[2u * i] = m;
+  b1[2u * i + 1u] = s;
+}
+
+// b1 = logprobs (N), b2 = lse (N), b3 = logits (N,V), b4 = partials (N, chunks, 2), targets (N)
+@compute @workgroup_size(64)
+fn combine(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let n = flat(gid, nwg);
+  if (n >= p.N) { return; }
+  let base = 2u * n * p.chunks;
+  var m = -3.0e38;
+  for (var c = 0u; c < p.chunks; c++) { m = max(m, b4[base + 2u * c]); }
+  var s = 0.0;
+  for (var c = 0u; c < p.chunks; c++) { s += b4[base + 2u * c + 1u] * exp(b4[base + 2u * c] - m); }
+  let lse = m + log(s);
+  b2[p.o_1 + n] = lse;
+  let t = targets[p.o_4 + n];
+  // An out-of-range target cannot throw here; an impossible -3e38 makes it visible (the engine checks targets first).
+  var lp = -3.0e38;
+  if (t >= 0 && u32(t) < p.V) { lp = b3[p.o_2 + n * p.V + u32(t)] - lse; }
+  b1[p.o_0 + n] = lp;
 }
 
 // b1 = dLogits (N,V) overwritten, b2 = dLogprobs (N), b3 = logits (N,V), b4 = lse (N), targets (N)
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn backward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * 256u;
+  let i = flat(gid, nwg);
   if (i >= p.N * p.V) { return; }
   let n = i / p.V;
   let j = i % p.V;

@@ -4,21 +4,24 @@ import type { GpuViewF } from '../buffers.ts';
 import { compileKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
 import source from './rmsnorm.wgsl?raw';
 
-export async function createRmsnormKernels(gpu: GpuContext, rec: Recorder) {
-  const [forward, backwardInput, backwardWeight] = await Promise.all([
-    compileKernel(gpu, source, 'forward', 'rmsnorm.forward'),
-    compileKernel(gpu, source, 'backwardInput', 'rmsnorm.backwardInput'),
-    compileKernel(gpu, source, 'backwardWeight', 'rmsnorm.backwardWeight'),
-  ]);
+const WG = 64;
+
+export async function createRmsnormKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
+  const [rowRstd, apply, rowDot, backwardInput, backwardWeight] = await Promise.all(
+    ['rowRstd', 'apply', 'rowDot', 'backwardInput', 'backwardWeight'].map((e) => compileKernel(gpu, source, e, `rmsnorm.${e}`)),
+  );
   return {
     /** out (N,C) = x / rms(x) * weight; rstd (N) saved */
     forward(out: GpuViewF, rstd: GpuViewF, x: GpuViewF, weight: GpuViewF, N: number, C: number, eps: number): void {
-      rec.dispatchGroups(forward, [wr(out), wr(rstd), rd(x), rd(weight)], (o) => [N, C, f32bits(eps), ...o], N);
+      rec.dispatchFlat(rowRstd, [wr(rstd), rd(x)], (o) => [N, C, f32bits(eps), ...o], N, WG);
+      rec.dispatchFlat(apply, [wr(out), rd(rstd), rd(x), rd(weight)], (o) => [N, C, 0, ...o], N * C, WG);
     },
     /** dx (N,C) +=, dWeight (C) += */
     backward(dx: GpuViewF, dWeight: GpuViewF, dOut: GpuViewF, x: GpuViewF, weight: GpuViewF, rstd: GpuViewF, N: number, C: number): void {
-      rec.dispatchGroups(backwardInput, [wr(dx), rd(dOut), rd(x), rd(weight), rd(rstd)], (o) => [N, C, 0, ...o], N);
-      rec.dispatchFlat(backwardWeight, [wr(dWeight), rd(dOut), rd(x), rd(rstd)], (o) => [N, C, 0, ...o], C);
+      const mean = scratch(N, 'rmsnorm.mean');
+      rec.dispatchFlat(rowDot, [mean, rd(dOut), rd(x), rd(weight), rd(rstd)], (o) => [N, C, 0, ...o], N, WG);
+      rec.dispatchFlat(backwardInput, [wr(dx), rd(dOut), rd(x), rd(weight), rd(rstd), mean], (o) => [N, C, 0, ...o], N * C, WG);
+      rec.dispatchFlat(backwardWeight, [wr(dWeight), rd(dOut), rd(x), rd(rstd)], (o) => [N, C, 0, ...o], C, WG);
     },
   };
 }
