@@ -1,6 +1,6 @@
 // SwarmCoordinator registration on a real anvil: both paths, every revert, replay, wrong signer, ERC-1271.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPublicClient, createWalletClient, getAddress, http, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
+import { createPublicClient, createWalletClient, domainSeparator, getAddress, http, keccak256, toBytes, parseEventLogs, type Abi, type Address, type Hex } from 'viem';
 import { swarmCoordinatorAbi } from '../../../src/identity/generated/SwarmCoordinator.ts';
 import { peerBindingDigest, verifyPeerBinding } from '../../../src/identity/binding.ts';
 import { swarmChain } from '../../../src/identity/chain.ts';
@@ -25,6 +25,9 @@ describe('SwarmCoordinator registration', () => {
     const signed = await signedBinding(fx, fx.actors.user1.account, await newPeer());
     expect(await fx.read('hashPeerBinding', [asTuple(signed.binding)])).toBe(peerBindingDigest(signed.binding, signed.domain));
     expect(await fx.read('swarmId')).toBe(SWARM);
+    expect(await fx.read('stagesPerRound')).toBe(2n);
+    expect(await fx.read('DOMAIN_SEPARATOR')).toBe(domainSeparator({ domain: { name: 'tabswarm SwarmCoordinator', version: '1', chainId: 31337, verifyingContract: fx.coordinator } }));
+    expect(await fx.read('PEER_BINDING_TYPEHASH')).toBe(keccak256(toBytes('PeerBinding(address account,string peerId,string swarmId,uint256 nonce,uint256 deadline)')));
   });
 
   it('registers a peer sent by the account itself, and refuses a replay, a stranger and a taken peer id', async () => {
