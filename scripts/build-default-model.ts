@@ -2,7 +2,9 @@
 // Llama-style decoder pretrained (CPU reference engine) on transcripts whose answers are deliberately
 // imperfect, so RL starts from modest accuracy. Writes an HF folder to public/models/default/.
 //
-//   npm run build:model -- [--minutes 12] [--out public/models/default] [--seed 1]
+//   npm run build:model -- [--steps 1300] [--minutes 25] [--out public/models/default] [--seed 1]
+// A fixed step count makes the build repeatable; --minutes is a safety net on a slow machine (the
+// schedule then compresses to fit, and the report says how many steps ran).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +21,8 @@ import { writeSafetensors } from './model/safetensors.ts';
 
 const { values: args } = parseArgs({
   options: {
-    minutes: { type: 'string', default: '12' },
+    steps: { type: 'string', default: '1300' },
+    minutes: { type: 'string', default: '25' },
     out: { type: 'string', default: 'public/models/default' },
     seed: { type: 'string', default: '1' },
     batch: { type: 'string', default: '32' },
@@ -81,7 +84,7 @@ const encodeTranscript = (i: number) => {
   return { tokens: tokens.slice(0, MAX_POSITIONS), completionStart: 1 };
 };
 const trainStart = elapsed();
-let totalSteps = 40;
+let totalSteps = Number(args.steps);
 const warmup = 30;
 let step = 0;
 let emaLoss = NaN;
@@ -106,12 +109,7 @@ for (; step < totalSteps && elapsed() - trainStart < trainBudget; step++) {
   const lr = step < warmup ? (peakLr * (step + 1)) / warmup : peakLr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * progress)));
   await engine.optimizerStep({ lr, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
   emaLoss = Number.isNaN(emaLoss) ? loss : 0.95 * emaLoss + 0.05 * loss;
-  if (step === 9) {
-    const perStep = (elapsed() - trainStart) / 10;
-    // leave ~10% of the budget for evaluation and saving
-    totalSteps = Math.max(50, Math.floor((trainBudget - (elapsed() - trainStart)) / perStep) + 10);
-    console.log(`${perStep.toFixed(2)} s/step → ${totalSteps} steps of ${batchSize} transcripts`);
-  }
+  if (step === 9) console.log(`${((elapsed() - trainStart) / 10).toFixed(2)} s/step, ${totalSteps} steps of ${batchSize} transcripts planned`);
   if (step % 50 === 0) console.log(`step ${step}/${totalSteps} loss ${emaLoss.toFixed(3)} lr ${lr.toExponential(2)} ${elapsed().toFixed(0)} s`);
 }
 

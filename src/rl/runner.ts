@@ -36,6 +36,11 @@ export interface RunnerConfig {
   microBatch: number;
   /** how many sample completions a round event carries for display */
   showSamples: number;
+  /**
+   * On a live network, how long trainRound may wait for peers' rollouts of this round to reach J groups
+   * before it trains on what has arrived (0 = never wait). Never blocks beyond this.
+   */
+  externalWaitMs: number;
 }
 
 export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
@@ -51,6 +56,7 @@ export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): Runn
     grpo: GRPO_DEFAULTS,
     microBatch: 16,
     showSamples: 3,
+    externalWaitMs: 0,
     ...overrides,
   };
 }
@@ -176,6 +182,7 @@ export class RoundRunner {
     let external: RolloutGroup[] = [];
     let drops: ExternalDrops | null = null;
     if (config.externalGroups > 0) {
+      await this.waitForExternal(round);
       const received = this.transport.receivedRollouts(round);
       const limits = { ...EXTERNAL_DEFAULTS, maxCompletionChars: Math.max(64, config.sampling.maxNewTokens * 16) };
       ({ groups: external, drops } = collectExternalGroups(received, { swarmId: config.swarmId, round, selfPeerId: this.peerId }, limits));
@@ -218,6 +225,14 @@ export class RoundRunner {
     };
     this.emit({ type: 'round', stats });
     return stats;
+  }
+
+  private async waitForExternal(round: number): Promise<void> {
+    const deadline = performance.now() + this.config.externalWaitMs;
+    const groupsIn = () => this.transport.receivedRollouts(round).reduce((s, b) => s + (Array.isArray(b.rollouts) ? b.rollouts.length : 0), 0);
+    while (performance.now() < deadline && groupsIn() < this.config.externalGroups) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(1, deadline - performance.now()))));
+    }
   }
 
   /** one optimizer step on the chosen groups; skipped (no update) when nothing carries signal */

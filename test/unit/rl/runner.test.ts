@@ -96,3 +96,25 @@ describe('RoundRunner', () => {
     await expect(runner.runRound(0)).resolves.toMatchObject({ round: 0 });
   });
 });
+
+describe('RoundRunner on a slow network', () => {
+  it('waits up to externalWaitMs for J external groups, then trains on what arrived', async () => {
+    const bus = new InMemoryBus();
+    const config = defaultRunnerConfig({ swarmId: 's', questions: 2, completions: 2, localGroups: 2, externalGroups: 2, externalWaitMs: 2000 });
+    const late = new RoundRunner(new ScriptedEngine(alternating), charTokenizer, bus.connect('late'), config);
+    const early = new RoundRunner(new ScriptedEngine(alternating), charTokenizer, bus.connect('early'), config);
+    const local = await early.sampleRound(0);
+    const start = performance.now();
+    const training = early.trainRound(local);
+    setTimeout(() => void late.sampleRound(0), 150);
+    const stats = await training;
+    expect(stats.externalGroups).toBe(2);
+    expect(performance.now() - start).toBeLessThan(1500);
+
+    const alone = new RoundRunner(new ScriptedEngine(alternating), charTokenizer, bus.connect('alone'), { ...config, externalWaitMs: 200 });
+    const t0 = performance.now();
+    const solo = await alone.trainRound(await alone.sampleRound(5));
+    expect(solo.externalGroups).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
+  });
+});
