@@ -1,6 +1,7 @@
-// Plain-JS matmuls for the CPU reference. Four loop orders, one per transpose case, each chosen so the inner
-// loop walks memory contiguously and allocates nothing: the RL core trains small models on this path, so it
-// has to be reasonably fast, not just correct.
+// Plain-JS matmuls for the CPU reference: a register-blocked dot-product kernel when b is used transposed
+// (y = x Wᵀ, every forward projection) and a register-blocked rank-4 update kernel when b is row-major
+// (dx = dy W and dW = dyᵀ x in backward). Inner loops walk memory contiguously and allocate nothing: the RL
+// core trains small models on this path, so it has to be reasonably fast, not just correct.
 
 /** CPU reference: out(M,N) = a(M,K) @ b(K,N), row-major. Kept for the GPU matmul check. */
 export function matmulCpu(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number): void {
@@ -20,39 +21,72 @@ export function matmulInto(
 ): void {
   if (!accumulate) out.fill(0, oo, oo + M * N);
   if (M === 0 || N === 0 || K === 0) return;
-  // The dot-product kernel (both operands row-contiguous along K) is by far the fastest loop in JS, so
-  // the other cases transpose into scratch first: O(MK + NK) extra work against O(MNK).
-  let A = a, Ao = ao, B = b, Bo = bo;
-  if (transA) {
-    A = transposeInto(0, a, ao, K, M);
-    Ao = 0;
+  if (transB) {
+    if (!transA) return nt(out, oo, a, ao, b, bo, M, N, K);
+    // both transposed (no layer needs it): make a row-major, then the dot-product kernel
+    return nt(out, oo, transposeInto(a, ao, K, M), 0, b, bo, M, N, K);
   }
-  if (!transB) {
-    B = transposeInto(1, b, bo, K, N);
-    Bo = 0;
-  }
-  nt(out, oo, A, Ao, B, Bo, M, N, K);
+  // b is (K,N) row-major: rank-4 updates of output rows, a read with strides (transposed or not)
+  return nn(out, oo, a, ao, transA ? 1 : K, transA ? M : 1, b, bo, M, N, K);
 }
 
-const scratch: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
+let scratch = new Float32Array(0);
 
-/** (rows, cols) at src[so..] -> (cols, rows) in scratch slot `slot`, grown as needed and reused. */
-function transposeInto(slot: number, src: Float32Array, so: number, rows: number, cols: number): Float32Array {
-  if (scratch[slot].length < rows * cols) scratch[slot] = new Float32Array(rows * cols);
-  const dst = scratch[slot];
-  // blocked so both sides stay in cache
-  const BS = 32;
-  for (let r0 = 0; r0 < rows; r0 += BS) {
-    const r1 = Math.min(rows, r0 + BS);
-    for (let c0 = 0; c0 < cols; c0 += BS) {
-      const c1 = Math.min(cols, c0 + BS);
-      for (let r = r0; r < r1; r++) {
-        const sr = so + r * cols;
-        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[sr + c];
+/** (rows, cols) at src[so..] -> (cols, rows) in a reused scratch buffer */
+function transposeInto(src: Float32Array, so: number, rows: number, cols: number): Float32Array {
+  if (scratch.length < rows * cols) scratch = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) scratch[c * rows + r] = src[so + r * cols + c];
+  return scratch;
+}
+
+/**
+ * out(i,:) += sum_k a(i,k) b(k,:) with a(i,k) = a[ao + i*si + k*sk]. Four output rows and four k at a time:
+ * each loaded element of b feeds four rows, and each output element is loaded and stored once per four k,
+ * which is what makes this faster than transposing b for the dot-product kernel (measured: 1.2-2.6x).
+ */
+function nn(
+  out: Float32Array, oo: number, a: Float32Array, ao: number, si: number, sk: number,
+  b: Float32Array, bo: number, M: number, N: number, K: number,
+): void {
+  const M4 = M - (M % 4), K4 = K - (K % 4);
+  for (let i = 0; i < M4; i += 4) {
+    const o0 = oo + i * N, o1 = o0 + N, o2 = o1 + N, o3 = o2 + N;
+    const r0 = ao + i * si, r1 = r0 + si, r2 = r1 + si, r3 = r2 + si;
+    for (let k = 0; k < K4; k += 4) {
+      const c0 = k * sk, c1 = c0 + sk, c2 = c1 + sk, c3 = c2 + sk;
+      const a00 = a[r0 + c0], a01 = a[r0 + c1], a02 = a[r0 + c2], a03 = a[r0 + c3];
+      const a10 = a[r1 + c0], a11 = a[r1 + c1], a12 = a[r1 + c2], a13 = a[r1 + c3];
+      const a20 = a[r2 + c0], a21 = a[r2 + c1], a22 = a[r2 + c2], a23 = a[r2 + c3];
+      const a30 = a[r3 + c0], a31 = a[r3 + c1], a32 = a[r3 + c2], a33 = a[r3 + c3];
+      const b0 = bo + k * N, b1 = b0 + N, b2 = b1 + N, b3 = b2 + N;
+      for (let j = 0; j < N; j++) {
+        const x0 = b[b0 + j], x1 = b[b1 + j], x2 = b[b2 + j], x3 = b[b3 + j];
+        out[o0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
+        out[o1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
+        out[o2 + j] += a20 * x0 + a21 * x1 + a22 * x2 + a23 * x3;
+        out[o3 + j] += a30 * x0 + a31 * x1 + a32 * x2 + a33 * x3;
+      }
+    }
+    for (let k = K4; k < K; k++) {
+      const c = k * sk, a0 = a[r0 + c], a1 = a[r1 + c], a2 = a[r2 + c], a3 = a[r3 + c];
+      const rb = bo + k * N;
+      for (let j = 0; j < N; j++) {
+        const x = b[rb + j];
+        out[o0 + j] += a0 * x;
+        out[o1 + j] += a1 * x;
+        out[o2 + j] += a2 * x;
+        out[o3 + j] += a3 * x;
       }
     }
   }
-  return dst;
+  for (let i = M4; i < M; i++) {
+    const ro = oo + i * N, ra = ao + i * si;
+    for (let k = 0; k < K; k++) {
+      const x = a[ra + k * sk];
+      const rb = bo + k * N;
+      for (let j = 0; j < N; j++) out[ro + j] += x * b[rb + j];
+    }
+  }
 }
 
 // y = x Wᵀ: out(i,j) += dot(a(i,:), b(j,:)), both rows contiguous. A 2x4 block of outputs at a time so
