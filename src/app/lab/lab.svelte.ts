@@ -7,6 +7,7 @@ import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
 import { demoRollouts, runRoundLoop, type RoundReport } from '../../swarm/rounds.ts';
 import { PROTOCOL_VERSION } from '../../swarm/constants.ts';
 import type { Rejection } from '../../swarm/validator.ts';
+import { GossipProbe } from '../../swarm/probe.ts';
 
 export interface FeedEntry {
   at: number;
@@ -40,6 +41,8 @@ export interface LabSnapshot {
   accepted: number;
   rejected: number;
   scores: Record<string, number>;
+  /** ms from navigation start to the first direct (WebRTC) link; null until there is one */
+  firstDirectMs: number | null;
 }
 
 const KEEP = 60;
@@ -70,6 +73,7 @@ export class LabSession {
     accepted: 0,
     rejected: 0,
     scores: {},
+    firstDirectMs: null,
   });
   swarm: Swarm | null = null;
   transport: Libp2pTransport | null = null;
@@ -77,6 +81,8 @@ export class LabSession {
   private rounds: RoundRow[] = [];
   private stopLoop: (() => void) | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private probe: GossipProbe | null = null;
+  private firstDirectMs: number | null = null;
 
   async start(params: URLSearchParams): Promise<void> {
     try {
@@ -87,8 +93,12 @@ export class LabSession {
         heartbeatStats: () => ({ round: this.swarm?.clock.currentRound() ?? 0, peers: this.swarm?.topicPeers().length ?? 0 }),
         heartbeatMs: Number(params.get('heartbeatMs') ?? 2_000),
         log: (line) => console.info(`[lab] ${line}`),
+        trackClockSkew: params.get('skew') !== '0',
       });
       const swarm = this.swarm;
+      swarm.node.addEventListener('connection:open', () => {
+        if (this.firstDirectMs === null && swarm.links().some((l) => l.direct)) this.firstDirectMs = Math.round(performance.now());
+      });
       this.transport = transportOver(swarm);
       swarm.onMessage(({ message, receivedAt, via }) => {
         this.feed.push({ at: receivedAt, kind: message.kind, from: message.peerId, via, round: message.round, latencyMs: receivedAt - message.ts });
@@ -134,6 +144,7 @@ export class LabSession {
       accepted: swarm.validator.accepted,
       rejected: swarm.validator.rejected,
       scores: swarm.validator.scores.snapshot(),
+      firstDirectMs: this.firstDirectMs,
     };
   }
 
@@ -170,11 +181,20 @@ export class LabSession {
       },
       publishHeartbeat: async (stats: Record<string, number> = {}) => (await need().publish({ kind: 'heartbeat', stats })).nonce,
       receivedFrom: (round: number) => this.transport?.receivedRollouts(round).map((b) => b.peerId) ?? [],
+      /** the benchmark's load: publish a rollouts message every `intervalMs` and time arrivals */
+      startProbe: (intervalMs: number) => {
+        this.probe ??= new GossipProbe(need(), { intervalMs });
+        this.probe.start();
+      },
+      resetProbe: (sinceMs: number) => this.probe?.reset(sinceMs),
+      pauseProbe: (untilMs: number) => this.probe?.pause(untilMs),
+      readProbe: () => this.probe?.read() ?? null,
       stop: () => this.stop(),
     };
   }
 
   async stop(): Promise<void> {
+    this.probe?.stop();
     this.stopLoop?.();
     if (this.timer) clearInterval(this.timer);
     await this.transport?.close();
