@@ -90,20 +90,39 @@ export function checkMemory(config: ModelConfig, runner: RunnerConfig, budgetByt
   checkFits('this model', { buffers, total, largest }, { maxTotalBytes: budgetBytes, maxBufferBytes });
 }
 
-async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void): Promise<{ ops: Ops<unknown, unknown>; maxBufferBytes?: number; release: () => void }> {
+interface ChosenOps {
+  ops: Ops<unknown, unknown>;
+  maxBufferBytes?: number;
+  release: () => void;
+  /** why 'auto' ended up on the CPU, for the page to show */
+  note: string | null;
+}
+
+async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void): Promise<ChosenOps> {
+  let note: string | null = null;
   if (options.backend !== 'cpu') {
     const gpu = await requestGpu().catch(() => null);
     if (gpu) {
       onProgress({ stage: 'compile', item: 'WebGPU kernels', loaded: 0, total: 1, percent: 0 });
-      // loaded lazily so a CPU-only tab never pulls the kernels
-      const { createGpuOps } = await import('../engine/gpu/ops.ts');
-      const ops = await createGpuOps(gpu);
-      onProgress({ stage: 'compile', item: 'WebGPU kernels', loaded: 1, total: 1, percent: 100 });
-      return { ops: ops as unknown as Ops<unknown, unknown>, maxBufferBytes: gpu.limits.maxStorageBufferBindingSize, release: () => gpu.destroy() };
+      try {
+        // loaded lazily so a CPU-only tab never pulls the kernels
+        const { createGpuOps } = await import('../engine/gpu/ops.ts');
+        const ops = await createGpuOps(gpu);
+        onProgress({ stage: 'compile', item: 'WebGPU kernels', loaded: 1, total: 1, percent: 100 });
+        return { ops: ops as unknown as Ops<unknown, unknown>, maxBufferBytes: gpu.limits.maxStorageBufferBindingSize, release: () => gpu.destroy(), note: null };
+      } catch (error) {
+        gpu.destroy();
+        if (options.backend === 'webgpu') throw error;
+        // a driver that cannot compile our kernels should not keep the tab from contributing
+        note = `WebGPU kernels failed (${(error as Error).name}: ${(error as Error).message.slice(0, 300)}); running on the CPU`;
+      }
+    } else if (options.backend === 'webgpu') {
+      throw new Error('WebGPU was asked for but this browser offers no adapter');
+    } else {
+      note = 'no WebGPU adapter; running on the CPU';
     }
-    if (options.backend === 'webgpu') throw new Error('WebGPU was asked for but this browser offers no adapter');
   }
-  return { ops: new CpuOps() as unknown as Ops<unknown, unknown>, release: () => undefined };
+  return { ops: new CpuOps() as unknown as Ops<unknown, unknown>, release: () => undefined, note };
 }
 
 /**
@@ -167,7 +186,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
   if (!configBytes) throw new Error(`no config.json at ${base}: is this a Hugging Face model folder?`);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
   const runnerConfig = runnerConfigFor(options);
-  const { ops, maxBufferBytes, release } = await chooseOps(options, onProgress);
+  const { ops, maxBufferBytes, release, note } = await chooseOps(options, onProgress);
   try {
     checkMemory(config, runnerConfig, options.memoryBudgetBytes, maxBufferBytes);
     const model = await loadHfModel(source);
@@ -184,6 +203,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       backend,
       modelId,
       parameterCount: model.flat.length,
+      note,
       async runRound(round, transport, signal, onStage) {
         if (!runner || runner.transport !== transport || runner.engine !== engine) {
           runner = new RoundRunner(engine, tokenizer, transport, runnerConfig);

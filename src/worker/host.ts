@@ -131,7 +131,10 @@ export class WorkerHost {
     this.loaded = { contributor, transport, store, loop };
     this.emit({ kind: 'phase', phase: 'ready', detail: null });
     const weightsDigest = await contributor.weightsDigest();
-    return { backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount, resumedRound, weightsDigest };
+    return {
+      backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount,
+      resumedRound, weightsDigest, note: contributor.note ?? null,
+    };
   }
 
   private async reset(): Promise<void> {

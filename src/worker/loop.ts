@@ -9,6 +9,8 @@ export interface Contributor {
   readonly backend: 'webgpu' | 'cpu';
   readonly modelId: string;
   readonly parameterCount: number;
+  /** something the user should know about how it runs (e.g. a fallback to the CPU) */
+  readonly note?: string | null;
   runRound(round: number, transport: Transport, signal: AbortSignal, onStage?: (round: number, stage: string) => void): Promise<RoundStats>;
   /** weights + optimizer state; `round` is filled in by the loop */
   saveState(): Promise<Omit<Checkpoint, 'round'>>;

@@ -32,6 +32,8 @@ export interface LoadResult {
   parameterCount: number;
   /** Last completed round restored from storage, or null for a fresh start. */
   resumedRound: number | null;
+  /** why it runs where it runs, when that is not what was asked (e.g. WebGPU failed, CPU fallback) */
+  note: string | null;
   /** digest of the weights now loaded (see digestTensors): equal before a reload and after resuming */
   weightsDigest: string;
 }

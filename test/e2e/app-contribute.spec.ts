@@ -55,6 +55,17 @@ test('one click contributes: a round completes, the plot shows it, and a reload 
     const after = Number((await page.getByTestId('round').textContent())!.trim());
     expect(after).toBeGreaterThan(savedRound);
 
+    // hiding the tab pauses training (the default setting) and showing it resumes
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((h) => {
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    await expect(page.getByTestId('resume')).toBeVisible();
+    await setHidden(false);
+    await expect(page.getByTestId('pause')).toBeVisible();
+
     // phone width, dark scheme: still usable (no horizontal scroll) and captured
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.setViewportSize({ width: 390, height: 844 });

@@ -184,6 +184,7 @@ export class Session {
         backend: loaded.backend, parameterCount: loaded.parameterCount, resumedRound: loaded.resumedRound,
         savedRound: loaded.resumedRound, weightsDigest: loaded.weightsDigest,
       });
+      if (loaded.note) this.warn(loaded.note);
       await this.worker.throttle(this.settings.value.duty);
       const clock = this.swarm!.clock;
       // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries

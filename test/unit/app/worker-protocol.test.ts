@@ -115,7 +115,7 @@ describe('round loop behind the protocol', () => {
     const c = new CountingContributor();
     const { api, events, waitFor, rounds } = setup(c);
     const loaded = await api.load(LOAD);
-    expect(loaded).toEqual({ backend: 'cpu', modelId: 'counting', parameterCount: 1, resumedRound: null, weightsDigest: digestTensors(new Map([['w', { data: new Float32Array([0]) }]])) });
+    expect(loaded).toEqual({ backend: 'cpu', modelId: 'counting', parameterCount: 1, resumedRound: null, note: null, weightsDigest: digestTensors(new Map([['w', { data: new Float32Array([0]) }]])) });
     expect(events.find((e) => e.kind === 'progress')).toMatchObject({ progress: { stage: 'download', percent: 50 } });
     await api.start({});
     await waitFor(() => rounds().length >= 3);

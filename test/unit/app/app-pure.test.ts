@@ -1,0 +1,66 @@
+// Pure pieces of the app: where models come from, persisted settings, the memory guard and the stats mapping.
+import { describe, expect, it } from 'vitest';
+import { ModelSourceError, needsNetwork, resolveModelUrl } from '../../../src/app/lib/model-source.ts';
+import { DEFAULT_SETTINGS, parseSettings } from '../../../src/app/lib/settings.svelte.ts';
+import { checkMemory, runnerConfigFor, toRoundStats } from '../../../src/worker/contributor.ts';
+import { smolLM2_135MConfig, tinyConfig } from '../../../src/engine/index.ts';
+import type { LoadOptions } from '../../../src/worker/protocol.ts';
+
+const PAGE = 'http://127.0.0.1:5173/?swarm=abc';
+
+describe('resolveModelUrl', () => {
+  it('maps the shipped model, local folders, HF repo ids and URLs', () => {
+    expect(resolveModelUrl('tabswarm-tiny', PAGE)).toBe('http://127.0.0.1:5173/models/default/');
+    expect(resolveModelUrl('my-model', PAGE)).toBe('http://127.0.0.1:5173/models/my-model/');
+    expect(resolveModelUrl('HuggingFaceTB/SmolLM2-135M', PAGE)).toBe('https://huggingface.co/HuggingFaceTB/SmolLM2-135M/resolve/main/');
+    expect(resolveModelUrl('Qwen/Qwen2.5-0.5B@v1.0', PAGE)).toBe('https://huggingface.co/Qwen/Qwen2.5-0.5B/resolve/v1.0/');
+    expect(resolveModelUrl('https://example.org/m', PAGE)).toBe('https://example.org/m/');
+    expect(needsNetwork(resolveModelUrl('a/b', PAGE), PAGE)).toBe(true);
+    expect(needsNetwork(resolveModelUrl('tabswarm-tiny', PAGE), PAGE)).toBe(false);
+  });
+  it('refuses what is none of those, by name', () => {
+    for (const bad of ['', '../../etc', 'a/b/c', 'javascript:alert(1)', 'x'.repeat(600)]) {
+      expect(() => resolveModelUrl(bad, PAGE)).toThrow(ModelSourceError);
+    }
+  });
+});
+
+describe('parseSettings', () => {
+  it('keeps valid fields and falls back field by field', () => {
+    expect(parseSettings(null)).toEqual(DEFAULT_SETTINGS);
+    expect(parseSettings('not json')).toEqual(DEFAULT_SETTINGS);
+    expect(parseSettings('{"duty":0.5,"pauseWhenHidden":false,"backend":"cpu"}')).toEqual({ duty: 0.5, pauseWhenHidden: false, backend: 'cpu' });
+    expect(parseSettings('{"duty":7,"pauseWhenHidden":"yes","backend":"tpu"}')).toEqual(DEFAULT_SETTINGS);
+  });
+});
+
+describe('memory guard', () => {
+  const options: LoadOptions = { modelUrl: 'x', swarmId: 's', peerId: 'p', backend: 'auto', resume: false };
+  it('lets a tiny model through and stops a 135M model on a 256 MiB budget with ModelTooLargeError', () => {
+    const runner = runnerConfigFor(options);
+    expect(() => checkMemory(tinyConfig(), runner, 64 * 2 ** 20)).not.toThrow();
+    expect(() => checkMemory(smolLM2_135MConfig(), runner, 256 * 2 ** 20)).toThrow(expect.objectContaining({ name: 'ModelTooLargeError' }));
+    expect(() => checkMemory(smolLM2_135MConfig(), runner, undefined)).not.toThrow();
+  });
+  it('follows the swarm task mix, falling back to the default for unknown families', () => {
+    expect(runnerConfigFor({ ...options, taskMix: { sorting: 3 } }).tasks).toEqual([{ family: 'sorting', difficulty: 1, weight: 3 }]);
+    expect(runnerConfigFor({ ...options, taskMix: { nope: 1 } }).tasks.length).toBeGreaterThan(5);
+    expect(runnerConfigFor(options).externalGroups).toBeGreaterThan(0);
+  });
+});
+
+describe('toRoundStats', () => {
+  it('maps the runner stats for the dashboard', () => {
+    const s = toRoundStats(
+      {
+        peerId: 'p', round: 4, meanReward: 0.5, accuracy: 0.25, formatRate: 1, localGroups: 4, externalGroups: 2, externalAvailable: 3,
+        externalDrops: null, trainedSequences: 16, trainedTokens: 100, loss: 0.1, gradNorm: 1, clipFraction: 0, sampledTokens: 200,
+        sampleSeconds: 1.5, trainSeconds: 0.5, tokensPerSecond: 133, samples: [{ prompt: 'q', completion: 'a', reward: 1, correct: true }],
+      },
+      16,
+      { reward: 0.7, accuracy: 0.5, peers: 2 },
+    );
+    expect(s).toMatchObject({ round: 4, ownReward: 0.5, ownAccuracy: 0.25, swarmReward: 0.7, externalRollouts: 2, peersHeard: 2, seconds: 2, rolloutsPerSecond: 8 });
+    expect(s.samples).toEqual([{ prompt: 'q', text: 'a', reward: 1, correct: true }]);
+  });
+});
