@@ -155,21 +155,32 @@ export function createEngine<F, I>(
     const Ns = gather.reduce((a, g) => a + g.count, 0);
     const Rc = Math.max(1, Math.min(Ns, options.logitRows ?? logitChunkRows(config, Ns)));
     const shape = { B, T, Ns, Rc };
-    releaseForward();
     checkFits('training step', estimateTrainingBytes(config, B, T, Ns, Rc), limits, train ? 0 : layout.size * 4);
     ensureTrain();
     const lL = layerActLayout(config, shape), hL = headActLayout(config, shape);
     const sL = gradScratchLayout(config, shape), iL = intLayout(shape);
-    const fBufs = allocGroup<View<F>>([
-      ...Array.from({ length: L }, (_, l) => () => ops.allocF32(lL.size, `activations.${l}`)),
-      () => ops.allocF32(hL.size, 'activations.head'), () => ops.allocF32(sL.size, 'gradScratch'),
-    ]);
-    let intsFlat: View<I>;
-    try {
-      [intsFlat] = allocGroup([() => ops.allocI32(iL.size, 'ints')]);
-    } catch (e) {
-      for (const v of fBufs) ops.free(v);
-      throw e;
+    // The last forward's buffers are reused when they are big enough (every activation is written before it
+    // is read, so stale contents do not matter): a training loop then allocates once, not every micro-batch.
+    const need = [...Array<number>(L).fill(lL.size), hL.size, sL.size];
+    const prev = fwd?.bufs;
+    const fits = prev !== undefined && need.every((n, i) => prev[i].length >= n) && prev[L + 2].length >= iL.size;
+    let fBufs: View<F>[], intsFlat: View<I>;
+    if (fits) {
+      fBufs = prev.slice(0, L + 2) as View<F>[];
+      intsFlat = prev[L + 2] as View<I>;
+      fwd = null;
+    } else {
+      releaseForward();
+      fBufs = allocGroup<View<F>>([
+        ...Array.from({ length: L }, (_, l) => () => ops.allocF32(lL.size, `activations.${l}`)),
+        () => ops.allocF32(hL.size, 'activations.head'), () => ops.allocF32(sL.size, 'gradScratch'),
+      ]);
+      try {
+        [intsFlat] = allocGroup([() => ops.allocI32(iL.size, 'ints')]);
+      } catch (e) {
+        for (const v of fBufs) ops.free(v);
+        throw e;
+      }
     }
     const A = carveActs(ops, fBufs.slice(0, L), lL, fBufs[L], hL, L);
     const S = carveGradScratch(ops, fBufs[L + 1], sL);

@@ -186,6 +186,21 @@ describe('memory limits', () => {
     expect((await e.forwardLogprobs([{ tokens: [1, 2, 3], completionStart: 1 }]))[0]).toHaveLength(2);
   });
 
+  it('a smaller forward reuses the last forward\'s buffers and still computes the same', async () => {
+    const ops = new CpuOps();
+    let allocs = 0;
+    const orig = ops.allocF32.bind(ops);
+    ops.allocF32 = (n, label) => (allocs++, orig(n, label));
+    const e = createEngine(ops, config, weights);
+    const big = [{ tokens: [1, 2, 3, 4, 5, 6, 7, 8], completionStart: 2 }, { tokens: [1, 9, 9, 9], completionStart: 1 }];
+    const small = [{ tokens: [1, 5, 7], completionStart: 1 }];
+    await e.forwardLogprobs(big);
+    const before = allocs;
+    const lp = await e.forwardLogprobs(small);
+    expect(allocs).toBe(before);
+    expect(lp).toEqual(await createCpuEngine(config, weights).forwardLogprobs(small));
+  });
+
   it('when an allocation fails midway, the ones already made are freed', async () => {
     const live = new Set<View<Float32Array> | View<Int32Array>>();
     const ops = new CpuOps();
