@@ -1,8 +1,8 @@
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../setup/chromium.ts';
 
-export const E2E_APP_PORT = 5273;
-export const E2E_RELAY_PORT = 9290;
+export const E2E_APP_PORT = Number(process.env.TABSWARM_E2E_APP_PORT ?? 5273);
+export const E2E_RELAY_PORT = Number(process.env.TABSWARM_E2E_RELAY_PORT ?? 9290);
 
 export default defineConfig({
   testDir: '.',
