@@ -1,5 +1,5 @@
 // The swarm's chain as viem sees it, built from configuration only: any EVM RPC URL and coordinator address work.
-import { defineChain, isAddress, type Address, type Chain } from 'viem';
+import { createPublicClient, defineChain, http, isAddress, webSocket, type Address, type Chain, type PublicClient } from 'viem';
 
 export interface SwarmChainConfig {
   chainId: number;
@@ -38,4 +38,10 @@ export function swarmChain(config: Pick<SwarmChainConfig, 'chainId' | 'rpcUrl'>)
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [config.rpcUrl] } },
   });
+}
+
+/** A read-only client for the swarm's chain: leaderboard reads, and ERC-1271 checks in `verifyPeerBinding`. */
+export function chainClient(config: Pick<SwarmChainConfig, 'chainId' | 'rpcUrl'>): PublicClient {
+  const transport = /^wss?:/.test(config.rpcUrl) ? webSocket(config.rpcUrl) : http(config.rpcUrl);
+  return createPublicClient({ chain: swarmChain(config), transport }) as PublicClient;
 }

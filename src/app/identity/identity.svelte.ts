@@ -1,11 +1,11 @@
 // Owns the identity effects of a tab: the wallet (wagmi) or burner, the tab's peer key, the binding, the
 // registration and the chain reads behind the leaderboard. Components read `snapshot` and call methods; every
 // failure lands in `snapshot.error` as a sentence for the user and never stops the rest of the tab.
-import { createPublicClient, http, webSocket, type Address, type Hex, type PublicClient } from 'viem';
+import type { Address, Hex, PublicClient } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import type { PrivateKey } from '@libp2p/interface';
 import type { SwarmConfig } from '../../swarm/config.ts';
-import { parseChainConfig, swarmChain, type SwarmChainConfig } from '../../identity/chain.ts';
+import { chainClient, parseChainConfig, type SwarmChainConfig } from '../../identity/chain.ts';
 import { bindingTypedData, encodeSignedBinding, signPeerBinding, type SignedPeerBinding, type SignedPeerBindingWire } from '../../identity/binding.ts';
 import {
   CoordinatorServiceClient,
@@ -108,7 +108,7 @@ export class IdentityState {
     } catch (error) {
       return this.update({ available: false, note: `No key to bind (${(error as Error).message}); the tab trains unregistered.` });
     }
-    this.client = createPublicClient({ chain: swarmChain(chain), transport: chain.rpcUrl.startsWith('ws') ? webSocket(chain.rpcUrl) : http(chain.rpcUrl) }) as PublicClient;
+    this.client = chainClient(chain);
     this.service = chain.coordinatorService ? new CoordinatorServiceClient(chain.coordinatorService) : null;
     this.wallet = new WalletConnection(chain);
     this.cleanups.push(this.wallet.onWallets((wallets) => this.update({ wallets })));
