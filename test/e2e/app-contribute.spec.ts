@@ -55,6 +55,15 @@ test('one click contributes: a round completes, the plot shows it, and a reload 
     const after = Number((await page.getByTestId('round').textContent())!.trim());
     expect(after).toBeGreaterThan(savedRound);
 
+    // the improved model downloads as a Hugging Face folder (one file each where no folder picker exists)
+    await page.evaluate(() => Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true }));
+    const downloads: string[] = [];
+    page.on('download', (d) => downloads.push(d.suggestedFilename()));
+    await page.getByTestId('download-model').click();
+    await expect
+      .poll(() => [...downloads].sort(), { timeout: 30_000 })
+      .toEqual(expect.arrayContaining(['tabswarm-tiny-config.json', 'tabswarm-tiny-model.safetensors', 'tabswarm-tiny-tokenizer.json', 'tabswarm-tiny-tokenizer_config.json']));
+
     // hiding the tab pauses training (the default setting) and showing it resumes
     const setHidden = (hidden: boolean) =>
       page.evaluate((h) => {
