@@ -1,7 +1,7 @@
 // Token choice from one row of logits, on the CPU for both backends (the GPU path reads the last position's
 // logits back each step), so the same seed and the same logits give the same tokens everywhere.
 
-import { ShapeError } from './errors.ts';
+import { EngineStateError, ShapeError } from './errors.ts';
 import type { SampleOptions } from './api.ts';
 
 /** A seeded uint32 -> [0,1) generator (SplitMix32-style); cheap, and identical on every JS engine. */
@@ -59,9 +59,12 @@ export function chooseToken(
     const x = logits[offset + j];
     if (x > max) { max = x; arg = j; }
   }
-  if (!Number.isFinite(max)) throw new ShapeError(`chooseToken: logits are not finite (max ${max})`);
   let sum1 = 0;
   for (let j = 0; j < V; j++) sum1 += Math.exp(logits[offset + j] - max);
+  // NaN or infinite logits mean diverged weights: no token choice from them means anything
+  if (!Number.isFinite(max) || !Number.isFinite(sum1)) {
+    throw new EngineStateError('the model produced non-finite logits (diverged weights?); reload or roll back the model');
+  }
   const lse = max + Math.log(sum1);
   const logprobOf = (t: number) => logits[offset + t] - lse;
   if (o.temperature === 0) return { token: arg, logprob: logprobOf(arg) };

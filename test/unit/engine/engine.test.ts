@@ -105,6 +105,12 @@ describe('chooseToken filters', () => {
       expect([1, 3]).toContain(chooseToken(logits, 0, 5, { temperature: 1.5, topK: 2 }, rand).token);
     }
   });
+  it('non-finite logits are refused with a named error', () => {
+    const rand = createRng(1);
+    expect(() => chooseToken(Float32Array.of(0, NaN, 1), 0, 3, { temperature: 1 }, rand)).toThrow(EngineStateError);
+    expect(() => chooseToken(Float32Array.of(0, Infinity), 0, 2, { temperature: 0 }, rand)).toThrow(/non-finite logits/);
+  });
+
   it('frequencies follow softmax(logits / T) and logprob is the temperature-1 value', () => {
     const rand = createRng(9);
     const counts = new Array(5).fill(0);
@@ -246,8 +252,8 @@ describe('chooseToken on a large vocabulary', () => {
     const r = createRng(3);
     const logits = Float32Array.from({ length: V }, () => (r() - 0.5) * 30);
     // reference: sort everything, cut, renormalise, draw with the same uniform
+    const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => logits[b] - logits[a] || a - b);
     const reference = (u: number, temperature: number, topK: number, topP: number) => {
-      const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => logits[b] - logits[a] || a - b);
       const max = logits[order[0]];
       const k = topK > 0 ? topK : V;
       const p = order.slice(0, k).map((j) => Math.exp((logits[j] - max) / temperature));
