@@ -1,7 +1,8 @@
-// npm run bench:engine [-- --json FILE] [--config tiny|smollm2-135m] [--backend cpu|webgpu] [--browser]
+// npm run bench:engine [-- --json FILE] [--config tiny|smollm2-135m] [--backend cpu|webgpu] [--browser] [--profile]
 // Measures the engine on the CPU reference and on WebGPU (Node: Dawn from the `webgpu` package; --browser:
 // headless Chromium driving scripts/bench-engine.html), prints a table and optionally writes the rows as JSON.
-// Weights are random (initWeights); only shapes matter for speed.
+// Weights are random (initWeights); only shapes matter for speed. --profile adds one timestamped training
+// step on WebGPU in Node and reports GPU time per kernel.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +20,11 @@ interface Args {
   configs: string[];
   backends: ('cpu' | 'webgpu')[];
   browser: boolean;
+  profile: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { configs: ['tiny', 'smollm2-135m'], backends: ['cpu', 'webgpu'], browser: false };
+  const args: Args = { configs: ['tiny', 'smollm2-135m'], backends: ['cpu', 'webgpu'], browser: false, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -37,6 +39,7 @@ function parseArgs(argv: string[]): Args {
       if (b !== 'cpu' && b !== 'webgpu') throw new Error(`--backend must be cpu or webgpu, got ${b}`);
       args.backends = [b];
     } else if (a === '--browser') args.browser = true;
+    else if (a === '--profile') args.profile = true;
     else throw new Error(`unknown argument ${a}`);
   }
   for (const c of args.configs) benchPlan(c); // validates the name
@@ -62,7 +65,7 @@ async function nodeGpu(minBinding: number) {
   return context;
 }
 
-async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu'): Promise<BenchResult> {
+async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu', profile: boolean): Promise<BenchResult> {
   const log = (line: string) => console.error(line);
   console.error(`${plan.name} on ${backend} (node): ${plan.config.num_hidden_layers} layers, hidden ${plan.config.hidden_size}`);
   const weights = initWeights(plan.config, 1);
@@ -82,7 +85,8 @@ async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu'): Promise<Benc
     log(`  matmul peak ${peak.gflops.toFixed(2)} GFLOP/s at ${peak.shape}`);
     const engine = await createGpuEngine(gpu, plan.config, weights);
     try {
-      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (node dawn)`, () => gpu.device.queue.onSubmittedWorkDone(), log);
+      const sync = () => gpu.device.queue.onSubmittedWorkDone();
+      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (node dawn)`, sync, log, profile ? engine.ops : undefined);
     } finally {
       engine.dispose();
     }
@@ -154,7 +158,7 @@ async function main(): Promise<void> {
   if (args.browser) {
     rows.push(...(await runBrowser(plans)));
   } else {
-    for (const plan of plans) for (const backend of args.backends) rows.push(await runNode(plan, backend));
+    for (const plan of plans) for (const backend of args.backends) rows.push(await runNode(plan, backend, args.profile));
   }
   console.log(table(rows));
   if (args.json) {

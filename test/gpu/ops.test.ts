@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTestGpu } from './gpu-env.ts';
 import { CpuOps } from '../../src/engine/cpu/ops.ts';
-import { createGpuOps, type GpuOps } from '../../src/engine/gpu/ops.ts';
+import { createGpuOps, isCpuAdapter, type GpuOps } from '../../src/engine/gpu/ops.ts';
 import { opCases } from './checks/op-cases.ts';
 import { checkCase, type Placement } from './checks/op-check.ts';
 
@@ -15,6 +15,24 @@ describe('WebGPU ops agree with the CPU reference', () => {
   });
   afterAll(() => gpu?.destroy());
 
+  // The whole-buffer kernels loop differently for GPUs (strided) than for CPU-backed adapters (blocks);
+  // whichever this adapter is, check the other layout too.
+  it('AdamW and sum of squares agree with both loop layouts, scalar and vec4', async () => {
+    const other = await createGpuOps(await getTestGpu(), { cpuLike: !isCpuAdapter(await getTestGpu()) });
+    try {
+      const picked = opCases().map((c, k) => ({ c, k })).filter(({ c }) => /^(adamw|sumSquares)/.test(c.name));
+      expect(picked.length).toBeGreaterThanOrEqual(6);
+      for (const { c, k } of picked) {
+        for (const placement of ['packed', 'aligned'] as const) {
+          const r = await checkCase(cpu, other, c, 1000 + k, placement);
+          expect(r.worst, `${c.name} ${placement}`).toBeLessThanOrEqual(c.tolerance);
+        }
+      }
+    } finally {
+      other.destroy();
+    }
+  });
+
   it('finds a WebGPU adapter', async () => {
     const context = await getTestGpu();
     expect(context.adapterInfo.label.length).toBeGreaterThan(0);
@@ -24,7 +42,7 @@ describe('WebGPU ops agree with the CPU reference', () => {
   // which take the recorder's direct binding path instead of its alias copies.
   const cases = opCases().map((c, k) => ({ c, k, placement: 'packed' as Placement }));
   for (const { c, k } of [...cases]) {
-    if (/^(matmul .* M=(33|64)|attention|rmsnorm|logprobs|adamw|swiglu)/.test(c.name)) cases.push({ c, k, placement: 'aligned' });
+    if (/^(matmul .* M=(33|64)|attention|rmsnorm|logprobs|adamw|swiglu|sumSquares)/.test(c.name)) cases.push({ c, k, placement: 'aligned' });
   }
 
   cases.forEach(({ c, k, placement }) => {

@@ -7,7 +7,8 @@ import type { ModelEngine } from '../engine.ts';
 import type { GpuContext } from '../device.ts';
 import { headDim, smolLM2_135MConfig, tinyConfig } from '../config.ts';
 import { matmulInto } from '../cpu/matmul.ts';
-import { createGpuOps } from './ops.ts';
+import { createGpuOps, type GpuOps } from './ops.ts';
+import type { KernelTime } from './profiler.ts';
 
 export interface BenchPlan {
   name: 'tiny' | 'smollm2-135m';
@@ -44,6 +45,8 @@ export interface BenchResult {
   train_step_s: number;
   train_flops_per_step: number;
   batch: string;
+  /** GPU time per kernel over one extra training step (WebGPU with timestamp-query only) */
+  train_profile?: KernelTime[];
 }
 
 /** FLOPs of one forward + backward (2 + 4 per multiply-add) of B sequences of T tokens with Ns scored. */
@@ -121,7 +124,7 @@ function deterministicTokens(count: number, vocab: number, salt: number): number
  */
 export async function benchEngine(
   engine: ModelEngine, plan: BenchPlan, peak: { gflops: number; shape: string }, adapter: string,
-  sync: () => Promise<void>, log: (line: string) => void = () => {},
+  sync: () => Promise<void>, log: (line: string) => void = () => {}, profileOps?: GpuOps,
 ): Promise<BenchResult> {
   const V = plan.config.vocab_size;
   const prompts = Array.from({ length: plan.B }, (_, b) => deterministicTokens(plan.promptLen, V, b + 1));
@@ -162,6 +165,13 @@ export async function benchEngine(
     await step();
     train_step_s = Math.min(train_step_s, (now() - t0) / 1000);
   }
+  let train_profile: KernelTime[] | undefined;
+  if (profileOps?.recorder.startProfiling()) {
+    await step();
+    train_profile = await profileOps.recorder.profiler!.results();
+    const total = train_profile.reduce((a, k) => a + k.ms, 0);
+    log(`  profiled step: ${total.toFixed(0)} ms of kernels; ${train_profile.slice(0, 6).map((k) => `${k.name} ${k.ms.toFixed(0)} ms`).join(', ')}`);
+  }
   const flops = trainFlops(plan.config, plan.B, plan.T, Ns);
   const train_gflops = flops / train_step_s / 1e9;
   log(`  train step ${train_step_s.toFixed(3)} s, ${train_gflops.toFixed(3)} GFLOP/s`);
@@ -179,5 +189,6 @@ export async function benchEngine(
     train_step_s,
     train_flops_per_step: flops,
     batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new`,
+    ...(train_profile ? { train_profile } : {}),
   };
 }

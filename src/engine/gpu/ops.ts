@@ -41,7 +41,12 @@ function checkAttention(op: string, { B, T, H, Hkv, D }: AttentionDims): void {
 
 type Kernels = Awaited<ReturnType<typeof compileAll>>;
 
-async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
+/** Software rasterisers exposed as WebGPU adapters: they want few, long-running invocations. */
+export function isCpuAdapter(gpu: GpuContext): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software/i.test(`${gpu.adapterInfo.label} ${gpu.adapterInfo.device}`);
+}
+
+async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, cpuLike: boolean) {
   const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw] = await Promise.all([
     createMatmulKernels(gpu, rec),
     createResidualKernels(gpu, rec),
@@ -52,13 +57,18 @@ async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: nu
     createAttentionKernels(gpu, rec, scratch),
     createSwigluKernels(gpu, rec),
     createLogprobsKernels(gpu, rec, scratch),
-    createAdamwKernels(gpu, rec, scratch),
+    createAdamwKernels(gpu, rec, scratch, cpuLike),
   ]);
   return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw };
 }
 
+export interface GpuOpsOptions {
+  /** loop layout for whole-buffer kernels: contiguous blocks per invocation (CPU) or strided (GPU); default from the adapter */
+  cpuLike?: boolean;
+}
+
 /** Compiles every kernel (shader errors surface here as ShaderCompileError), then returns the ops. */
-export async function createGpuOps(gpu: GpuContext): Promise<GpuOps> {
+export async function createGpuOps(gpu: GpuContext, options: GpuOpsOptions = {}): Promise<GpuOps> {
   const rec = new Recorder(gpu.device);
   const scratch = new Map<string, { buffer: GPUBuffer; elements: number }>();
   const getScratch = (elements: number, role: string): GPUBuffer => {
@@ -69,7 +79,7 @@ export async function createGpuOps(gpu: GpuContext): Promise<GpuOps> {
     scratch.set(role, { buffer, elements });
     return buffer;
   };
-  const kernels = await compileAll(gpu, rec, getScratch);
+  const kernels = await compileAll(gpu, rec, getScratch, options.cpuLike ?? isCpuAdapter(gpu));
   return new GpuOps(gpu, rec, kernels, () => {
     for (const s of scratch.values()) s.buffer.destroy();
     scratch.clear();

@@ -1,34 +1,57 @@
-// Launchers for adamw.wgsl: the flat AdamW step and the two-stage sum of squares for gradient clipping.
+// Launchers for adamw.wgsl: the flat AdamW step and the two-stage sum of squares for gradient clipping, each
+// on vec4 items when every view offset and n allow it.
 import type { GpuContext } from '../device.ts';
 import type { GpuViewF } from '../buffers.ts';
 import type { AdamWParams } from '../ops.ts';
-import { compileKernel, f32bits, FLAT_WORKGROUP, rd, wr, type Recorder } from '../gpu/recorder.ts';
+import { compileKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
 import source from './adamw.wgsl?raw';
 
+const WG = 64;
 /** Partial sums in the first stage of sumSquares: enough invocations to fill a GPU, few enough for one to add. */
-const PARTIALS = 4096;
+const PARTIALS = 16384;
 
-export async function createAdamwKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
-  const [adamw, partial, final] = await Promise.all([
-    compileKernel(gpu, source, 'adamw', 'adamw'),
-    compileKernel(gpu, source, 'sumSquaresPartial', 'sumSquares.partial'),
-    compileKernel(gpu, source, 'sumSquaresFinal', 'sumSquares.final'),
-  ]);
+export interface LoopShape {
+  threads: number;
+  perThread: number;
+  threadStep: number;
+  iterStep: number;
+}
+
+/**
+ * How `items` are spread over invocations: contiguous blocks per invocation on a CPU-backed adapter, a
+ * strided (coalesced) walk on a GPU. `maxThreads` caps the invocation count (sumSquares needs a fixed one).
+ */
+export function loopShape(items: number, cpuLike: boolean, maxThreads: number): LoopShape {
+  const threads = Math.max(1, Math.min(maxThreads, cpuLike ? Math.ceil(items / 256) : items));
+  const perThread = Math.max(1, Math.ceil(items / threads));
+  return cpuLike ? { threads, perThread, threadStep: perThread, iterStep: 1 } : { threads, perThread, threadStep: 1, iterStep: threads };
+}
+
+export async function createAdamwKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, cpuLike: boolean) {
+  const names = ['adamw', 'adamw4', 'sumSquaresPartial', 'sumSquaresPartial4', 'sumSquaresFinal'];
+  const [adamw, adamw4, partial, partial4, final] = await Promise.all(names.map((e) => compileKernel(gpu, source, e, e)));
+  const loop = (l: LoopShape) => [l.threads, l.perThread, l.threadStep, l.iterStep];
   return {
     adamw(params: GpuViewF, grads: GpuViewF, m: GpuViewF, v: GpuViewF, decayMask: GpuViewF, n: number, p: AdamWParams): void {
       const bc1 = 1 - Math.pow(p.beta1, p.step);
       const bc2 = 1 - Math.pow(p.beta2, p.step);
       const floats = [p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, bc1, bc2, p.gradScale].map(f32bits);
-      rec.dispatchFlat(adamw, [wr(params), rd(grads), wr(m), wr(v), rd(decayMask)], (o) => [n, ...o, ...floats, 0], n);
+      const bindings = [wr(params), rd(grads), wr(m), wr(v), rd(decayMask)];
+      // vec4 items need every binding-relative offset (view offset mod 64) and n to be multiples of 4
+      const vec4 = n % 4 === 0 && [params, grads, m, v, decayMask].every((x) => x.offset % 4 === 0);
+      const items = vec4 ? n / 4 : n;
+      const l = loopShape(items, cpuLike, 1 << 22);
+      rec.dispatchFlat(vec4 ? adamw4 : adamw, bindings, (o) => [items, ...o.map((x) => (vec4 ? x / 4 : x)), ...floats, ...loop(l)], l.threads, WG);
     },
     /** out (1) = sum of x (n) squared */
     sumSquares(out: GpuViewF, x: GpuViewF, n: number): void {
-      const stride = Math.max(1, Math.min(PARTIALS, Math.ceil(n / 64)));
-      const partials = scratch(stride, 'sumSquares.partials');
-      // uniform layout of adamw.wgsl: n, o_0, o_1, (unused o_2..o_4 and 8 floats), stride
-      const header = (count: number, o0: number, o1: number) => [count, o0, o1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, stride];
-      rec.dispatch(partial, [partials, rd(x)], (o) => header(n, 0, o[1]), Math.ceil(stride / FLAT_WORKGROUP));
-      rec.dispatch(final, [wr(out), partials], (o) => header(stride, o[0], 0), 1);
+      const vec4 = n % 4 === 0 && x.offset % 4 === 0;
+      const items = vec4 ? n / 4 : n;
+      const l = loopShape(items, cpuLike, PARTIALS);
+      const partials = scratch(l.threads, 'sumSquares.partials');
+      const header = (count: number, o0: number, o1: number, shape: number[]) => [count, o0, o1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...shape];
+      rec.dispatchFlat(vec4 ? partial4 : partial, [partials, rd(x)], (o) => header(items, 0, vec4 ? o[1] / 4 : o[1], loop(l)), l.threads, WG);
+      rec.dispatch(final, [wr(out), partials], (o) => header(l.threads, o[0], 0, [0, 0, 0, 0]), 1);
     },
   };
 }
