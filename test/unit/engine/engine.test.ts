@@ -192,6 +192,17 @@ describe('memory limits', () => {
     expect((await e.forwardLogprobs([{ tokens: [1, 2, 3], completionStart: 1 }]))[0]).toHaveLength(2);
   });
 
+  it('sampling over the budget is refused before allocating', async () => {
+    let allocs = 0;
+    const ops = new CpuOps();
+    const orig = ops.allocF32.bind(ops);
+    ops.allocF32 = (n, label) => (allocs++, orig(n, label));
+    const e = createEngine(ops, config, weights, { limits: { maxTotalBytes: weights.length * 4 + 1024 } });
+    const before = allocs;
+    await expect(e.sample([[1, 2, 3]], { ...opts, maxNewTokens: 20 })).rejects.toThrow(ModelTooLargeError);
+    expect(allocs).toBe(before);
+  });
+
   it('a smaller forward reuses the last forward\'s buffers and still computes the same', async () => {
     const ops = new CpuOps();
     let allocs = 0;

@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCpuEngine } from '../../../src/engine/cpu/index.ts';
 import { tinyConfig } from '../../../src/engine/config.ts';
@@ -190,6 +191,21 @@ describe('Hugging Face folders', () => {
     cut.files.set('model.safetensors', st.slice(0, st.length - 100));
     await expect(loadHfModel(cut)).rejects.toThrow(/truncated/);
     await expect(saveHfModel(memoryFolder(), config, new Map([...named].slice(1)))).rejects.toThrow(WeightsMismatchError);
+  });
+});
+
+describe('saving keeps what the engine does not read', () => {
+  it('rawConfig fields survive a save; torch_dtype says what was written', async () => {
+    const dir = fileURLToPath(new URL('./golden/qwen2-bias-untied-bf16/', import.meta.url));
+    const model = await loadHfModel(dirSource(dir));
+    const out = memoryFolder();
+    await saveHfModel(out, model.config, model.weights, { rawConfig: model.rawConfig });
+    const json = JSON.parse(new TextDecoder().decode(out.files.get('config.json')!));
+    expect(json.sliding_window).toBe(256);
+    expect(json.architectures).toEqual(['Qwen2ForCausalLM']);
+    expect(json.torch_dtype).toBe('float32');
+    const again = await loadHfModel(out);
+    expect(Array.from(bits(again.flat))).toEqual(Array.from(bits(model.flat)));
   });
 });
 
