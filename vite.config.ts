@@ -43,6 +43,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
+          // The machine is shared and noisy: a slow moment must not fail a correct test.
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/setup/node.ts'],
         },
