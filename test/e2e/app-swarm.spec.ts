@@ -46,18 +46,27 @@ test('a peer completion containing HTML is shown as text, and nothing runs', asy
   }
 });
 
-test('the conference screen counts two joined pages and shows a QR code of the join link', async ({ browser }, testInfo) => {
+test('the conference screen counts two joined pages, their rollouts and contributors, with a QR code of the join link', async ({ browser }, testInfo) => {
+  test.setTimeout(180_000);
   const opened: AppPage[] = [];
   try {
     const screen = await openApp(browser, './?mode=screen');
     opened.push(screen);
     await expect(screen.page.getByTestId('join-qr').locator('svg')).toBeVisible({ timeout: 30_000 });
     await expect(screen.page.getByTestId('join-url')).toHaveText(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    opened.push(await openApp(browser), await openApp(browser));
+    // the CPU backend keeps two training pages light on a small machine; WebGPU is app-contribute.spec.ts' job
+    opened.push(await openApp(browser, './?backend=cpu'), await openApp(browser, './?backend=cpu'));
     const ids = await Promise.all(opened.slice(1).map(peerIdOf));
     await expect(screen.page.getByTestId('screen-peers')).toHaveText('2', { timeout: 60_000 });
     const joined = screen.page.getByTestId('screen-joined');
     for (const id of ids) await expect(joined).toContainText(id.slice(-10));
+
+    // both pages contribute: the screen counts what they publish and ranks them; each sees the other's text
+    for (const app of opened.slice(1)) await app.page.getByTestId('contribute').click();
+    await expect(screen.page.getByTestId('screen-top').locator('li')).toHaveCount(2, { timeout: 90_000 });
+    await expect.poll(async () => Number(await screen.page.getByTestId('screen-rollouts').textContent()), { timeout: 30_000 }).toBeGreaterThanOrEqual(8);
+    await expect(screen.page.getByTestId('screen-reward-chart-table').locator('tbody tr')).not.toHaveCount(0);
+    await expect(opened[1].page.getByTestId('feed-text').first()).toBeVisible({ timeout: 60_000 });
     await screen.page.setViewportSize({ width: 1600, height: 900 });
     await screen.page.screenshot({ path: testInfo.outputPath('conference-screen.png'), fullPage: true });
     expect(screen.errors).toEqual([]);
