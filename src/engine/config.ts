@@ -39,6 +39,10 @@ export function parseConfig(json: unknown): ModelConfig {
     throw new UnsupportedModelError(`hidden_act "${String(raw.hidden_act)}" is not supported (only silu)`);
   }
   if (raw.mlp_bias === true) throw new UnsupportedModelError('mlp_bias is not supported');
+  // Llama's attention_bias also puts a bias on o_proj, which this engine does not have (Qwen2's does not).
+  if (modelType === 'llama' && raw.attention_bias === true) {
+    throw new UnsupportedModelError('llama with attention_bias (q/k/v/o biases) is not supported; qwen2-style q/k/v biases are');
+  }
   if (raw.use_sliding_window === true) throw new UnsupportedModelError('sliding-window attention is not supported');
 
   const hidden = int(raw, 'hidden_size');
@@ -51,8 +55,8 @@ export function parseConfig(json: unknown): ModelConfig {
   }
   const tie = raw.tie_word_embeddings ?? false;
   if (typeof tie !== 'boolean') throw new ConfigError('config.json: "tie_word_embeddings" must be a boolean');
-  // Qwen2 always has q/k/v biases (its config does not say so); Llama has them only with attention_bias.
-  const bias = modelType === 'qwen2' ? true : raw.attention_bias === true;
+  // Qwen2 always has q/k/v biases (its config does not say so).
+  const bias = modelType === 'qwen2';
 
   const config: ModelConfig = {
     model_type: modelType,

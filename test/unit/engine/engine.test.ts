@@ -152,6 +152,8 @@ describe('bad input gets named errors', () => {
     expect(() => parseConfig({ ...config, model_type: 'gpt2' })).toThrow(UnsupportedModelError);
     expect(() => parseConfig({ ...config, rope_scaling: { type: 'llama3', factor: 8 } })).toThrow(UnsupportedModelError);
     expect(() => parseConfig({ ...config, hidden_size: 0 })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...config, attention_bias: true })).toThrow(/o_proj|q\/k\/v\/o/);
+    expect(parseConfig({ ...config, model_type: 'qwen2' }).attention_bias).toBe(true);
     expect(() => parseConfig({ ...config, num_key_value_heads: 4, head_dim: undefined })).toThrow(ConfigError);
     expect(() => parseConfig('llama')).toThrow(ConfigError);
   });
