@@ -125,12 +125,13 @@ export class WorkerHost {
         this.emit({ kind: 'warning', message: `could not resume (${(error as Error).message}); starting fresh` });
       }
     }
+    const weightsDigest = await contributor.weightsDigest();
     const transport = new WorkerTransport(options.peerId, (batch) => this.emit({ kind: 'publish', batch }));
+    transport.modelCommitment = weightsDigest;
     const loop = new ContributionLoop({ contributor, transport, store, emit: (e) => this.emit(e) }, resumedRound);
     loop.setDuty(this.duty);
     this.loaded = { contributor, transport, store, loop };
     this.emit({ kind: 'phase', phase: 'ready', detail: null });
-    const weightsDigest = await contributor.weightsDigest();
     return {
       backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount,
       resumedRound, weightsDigest, note: contributor.note ?? null,

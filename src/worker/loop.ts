@@ -24,7 +24,7 @@ export interface Contributor {
 
 export interface LoopDeps {
   contributor: Contributor;
-  transport: Transport;
+  transport: Transport & { modelCommitment?: string | null };
   store: CheckpointStore | null;
   emit(event: WorkerEvent): void;
   now?: () => number;
@@ -145,11 +145,18 @@ export class ContributionLoop {
 
   /** A failed save is reported but never stops training: the tab just resumes from an older round. */
   private async checkpoint(round: number, contributor: Contributor, store: CheckpointStore | null): Promise<void> {
-    if (!store) return;
+    if (!store) {
+      // without a checkpoint the weights are not read back, so no fingerprint: send none rather than a stale one
+      this.deps.transport.modelCommitment = null;
+      return;
+    }
     try {
       const state = await contributor.saveState();
+      const weightsDigest = digestTensors(state.tensors);
+      // the next round samples with exactly these weights: peers can tell model versions apart by it
+      this.deps.transport.modelCommitment = weightsDigest;
       const bytes = await store.save({ ...state, round });
-      this.deps.emit({ kind: 'saved', round, bytes, store: store.kind, weightsDigest: digestTensors(state.tensors) });
+      this.deps.emit({ kind: 'saved', round, bytes, store: store.kind, weightsDigest });
     } catch (error) {
       this.deps.emit({ kind: 'warning', message: `checkpoint of round ${round} not saved: ${(error as Error).message}` });
     }

@@ -7,6 +7,8 @@ const MAX_BATCHES_PER_ROUND = 256;
 
 export class WorkerTransport implements Transport {
   private readonly byRound = new Map<number, Map<string, RolloutBatch>>();
+  /** fingerprint of the weights this round samples with (the last checkpoint's), sent with our rollouts */
+  modelCommitment: string | null = null;
 
   constructor(
     readonly peerId: string,
@@ -14,7 +16,7 @@ export class WorkerTransport implements Transport {
   ) {}
 
   async publishRollouts(batch: RolloutBatch): Promise<void> {
-    this.publish(batch);
+    this.publish(batch.modelCommitment || !this.modelCommitment ? batch : { ...batch, modelCommitment: this.modelCommitment });
   }
 
   /** Keeps one batch per peer and round (the latest); our own batches echoed back are ignored. */

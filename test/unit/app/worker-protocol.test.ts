@@ -121,7 +121,14 @@ describe('round loop behind the protocol', () => {
     await waitFor(() => rounds().length >= 3);
     await api.stop();
     expect(rounds().slice(0, 3)).toEqual([0, 1, 2]);
-    expect(events.some((e) => e.kind === 'publish' && e.batch.peerId === 'me')).toBe(true);
+    const published = events.flatMap((e) => (e.kind === 'publish' ? [e.batch] : []));
+    expect(published[0].peerId).toBe('me');
+    // each batch carries the fingerprint of the weights it was sampled with: the previous round's checkpoint
+    const saved = events.flatMap((e) => (e.kind === 'saved' ? [e.weightsDigest] : []));
+    expect(published[0].modelCommitment).toBe(loaded.weightsDigest);
+    expect(published[1].modelCommitment).toBe(saved[0]);
+    expect(published[2].modelCommitment).toBe(saved[1]);
+    expect(saved[0]).not.toBe(saved[1]);
     expect(events.filter((e) => e.kind === 'saved').map((e) => (e as { round: number }).round).slice(0, 3)).toEqual([0, 1, 2]);
     expect(events.at(-1)).toEqual({ kind: 'phase', phase: 'stopped', detail: null });
   });
