@@ -80,6 +80,16 @@ describe('sampling', () => {
     expect(s.tokens[1]).toEqual(other < 0 ? free.tokens[1] : free.tokens[1].slice(0, other + 1));
   });
 
+  it('rows with nothing to score (completionStart = length) give empty logprobs and no gradient', async () => {
+    const e = createCpuEngine(config, weights);
+    e.zeroGrads();
+    expect(await e.forwardLogprobs([{ tokens: [1, 2, 3], completionStart: 3 }])).toEqual([[]]);
+    await e.backwardLogprobs([[]]);
+    expect((await e.readGrads()).every((g) => g === 0)).toBe(true);
+    const mixed = await e.forwardLogprobs([{ tokens: [1, 2], completionStart: 2 }, { tokens: [1, 2, 3], completionStart: 1 }]);
+    expect(mixed.map((r) => r.length)).toEqual([0, 2]);
+  });
+
   it('concurrent calls queue in call order instead of clobbering shared buffers', async () => {
     const e = createCpuEngine(config, weights);
     const [a, b, lp] = await Promise.all([
