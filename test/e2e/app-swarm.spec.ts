@@ -74,3 +74,29 @@ test('the conference screen counts two joined pages, their rollouts and contribu
     await closeAll(opened);
   }
 });
+
+test('bad input gets a named, readable error and the page keeps working', async ({ browser }) => {
+  const opened: AppPage[] = [];
+  try {
+    const broken = await openApp(browser, './?swarm=not-base64-json');
+    opened.push(broken);
+    await expect(broken.page.getByTestId('session-error')).toContainText('swarm URL parameter is not base64url JSON');
+    await expect(broken.page.getByTestId('contribute')).toBeDisabled();
+
+    const app = await openApp(browser);
+    opened.push(app);
+    await expect(app.page.getByTestId('contribute')).toBeEnabled({ timeout: 60_000 });
+    await app.page.getByText('Choose another model').click();
+    await app.page.getByRole('textbox').fill('../../etc/passwd');
+    await app.page.getByTestId('contribute').click();
+    await expect(app.page.getByTestId('join-error')).toContainText('ModelSourceError');
+    // a folder that does not exist: the download fails with the URL and status, and the button works again
+    await app.page.getByRole('textbox').fill('no-such-model');
+    await app.page.getByTestId('contribute').click();
+    await expect(app.page.getByTestId('join-error')).toContainText(/no config\.json|HTTP 404/);
+    await expect(app.page.getByTestId('contribute')).toBeEnabled();
+    expect([...broken.errors, ...app.errors]).toEqual([]);
+  } finally {
+    await closeAll(opened);
+  }
+});
