@@ -274,7 +274,22 @@ export function createEngine<F, I>(
     if (o.maxNewTokens === 0) return result;
     checkFits('sampling', estimateSamplingBytes(config, B, Tp, o.maxNewTokens), limits, heldBytes());
     const S = Tp + o.maxNewTokens;
-    const preShape = { B, T: Tp, Ns: B }, decShape = { B, T: 1, Ns: B };
+    // Identical prompts (GRPO samples G completions of each question) are prefilled once and their KV rows
+    // copied to every replica.
+    const uniqueIndex = new Map<string, number>();
+    const unique: number[][] = [];
+    const source = prompts.map((p) => {
+      const key = p.join(',');
+      let u = uniqueIndex.get(key);
+      if (u === undefined) {
+        u = unique.length;
+        uniqueIndex.set(key, u);
+        unique.push(p);
+      }
+      return u;
+    });
+    const Bu = unique.length;
+    const preShape = { B: Bu, T: Tp, Ns: Bu }, decShape = { B, T: 1, Ns: B };
     const preL = layerActLayout(config, preShape), preH = headActLayout(config, preShape);
     const decL = layerActLayout(config, decShape), decH = headActLayout(config, decShape);
     const kvL = kvLayerLayout(config, B, S);
@@ -304,28 +319,29 @@ export function createEngine<F, I>(
 
       // Prefill, left-padded so every row's last prompt token sits at Tp-1; positions restart at 0 per row.
       const preA = carveActs(ops, [preFlat], preL, preHead, preH, L);
-      const tokens = new Int32Array(B * Tp), positions = new Int32Array(B * Tp), mask = new Float32Array(B * Tp);
-      const cm = new Float32Array(B * S);
-      prompts.forEach((p, b) => {
+      const tokens = new Int32Array(Bu * Tp), positions = new Int32Array(Bu * Tp), mask = new Float32Array(Bu * Tp);
+      unique.forEach((p, u) => {
         const pad = Tp - p.length;
         for (let t = 0; t < p.length; t++) {
-          tokens[b * Tp + pad + t] = p[t];
-          positions[b * Tp + pad + t] = t;
-          mask[b * Tp + pad + t] = 1;
-          cm[b * S + pad + t] = 1;
+          tokens[u * Tp + pad + t] = p[t];
+          positions[u * Tp + pad + t] = t;
+          mask[u * Tp + pad + t] = 1;
         }
       });
+      const cm = new Float32Array(B * S);
+      prompts.forEach((p, b) => cm.fill(1, b * S + Tp - p.length, b * S + Tp));
       ops.writeI32(preInts.tokens, tokens);
       ops.writeI32(preInts.positions, positions);
       ops.writeF32(preA.mask, mask);
       ops.writeF32(cacheMask, cm);
-      const gather = prompts.map((_, b) => ({ row: b * Tp + Tp - 1, count: 1 }));
-      modelForward(ops, config, P, preA, preInts, { B, T: Tp, Ns: B }, gather, {
+      const gather = unique.map((_, u) => ({ row: u * Tp + Tp - 1, count: 1 }));
+      modelForward(ops, config, P, preA, preInts, preShape, gather, {
         logprobs: false,
         onKV: (l, k, v) => {
           for (let b = 0; b < B; b++) {
-            ops.copy(ops.view(kv[l].k, b * S * KD, Tp * KD), ops.view(k, b * Tp * KD, Tp * KD));
-            ops.copy(ops.view(kv[l].v, b * S * KD, Tp * KD), ops.view(v, b * Tp * KD, Tp * KD));
+            const u = source[b];
+            ops.copy(ops.view(kv[l].k, b * S * KD, Tp * KD), ops.view(k, u * Tp * KD, Tp * KD));
+            ops.copy(ops.view(kv[l].v, b * S * KD, Tp * KD), ops.view(v, u * Tp * KD, Tp * KD));
           }
         },
       });
@@ -340,7 +356,8 @@ export function createEngine<F, I>(
       for (let step = 0; step < o.maxNewTokens; step++) {
         for (let b = 0; b < B; b++) {
           if (done[b]) continue;
-          const c = chooseToken(logits, b * V, V, o, rngs[b]);
+          // after the prefill, logits rows are per unique prompt; after a decode step, per row
+          const c = chooseToken(logits, (step === 0 ? source[b] : b) * V, V, o, rngs[b]);
           result.tokens[b].push(c.token);
           result.logprobs[b].push(c.logprob);
           last[b] = c.token;

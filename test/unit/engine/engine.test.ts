@@ -68,6 +68,21 @@ describe('sampling', () => {
     }
   });
 
+  it('repeated prompts (prefilled once, KV rows copied) sample independently and score like recomputation', async () => {
+    const e = createCpuEngine(config, weights);
+    const prompts = [[1, 5, 9], [1, 7], [1, 5, 9], [1, 5, 9], [1, 7]];
+    const s = await e.sample(prompts, { ...opts, maxNewTokens: 8 });
+    expect(new Set([0, 2, 3].map((b) => s.tokens[b].join(','))).size).toBeGreaterThan(1);
+    const full = await e.forwardLogprobs(prompts.map((p, b) => ({ tokens: [...p, ...s.tokens[b]], completionStart: p.length })));
+    for (let b = 0; b < prompts.length; b++) {
+      for (let i = 0; i < s.logprobs[b].length; i++) expect(s.logprobs[b][i]).toBeCloseTo(full[b][i], 4);
+    }
+    const greedy = await e.sample(prompts, { ...opts, temperature: 0, maxNewTokens: 6 });
+    const alone = await e.sample([[1, 7]], { ...opts, temperature: 0, maxNewTokens: 6 });
+    expect(greedy.tokens[1]).toEqual(alone.tokens[0]);
+    expect(greedy.tokens[4]).toEqual(alone.tokens[0]);
+  });
+
   it('stops a row at a stop token (included) while the others go on', async () => {
     const e = createCpuEngine(config, weights);
     const free = await e.sample([[1, 5], [1, 6]], { ...opts, temperature: 0, maxNewTokens: 6 });
