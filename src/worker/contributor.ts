@@ -17,6 +17,15 @@ import type { Contributor } from './loop.ts';
 import { digestTensors, type Checkpoint } from './persist.ts';
 import type { ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
 
+/**
+ * The engine methods a checkpoint would use for Adam's moments. Not part of Engine yet (asked of the engine):
+ * used when present, so full-state resume switches on without a change here.
+ */
+interface OptimizerStateAccess {
+  exportOptimizerState?(): Promise<{ m: Float32Array; v: Float32Array; steps: number }>;
+  importOptimizerState?(state: { m: Float32Array; v: Float32Array; steps: number }): Promise<void>;
+}
+
 /** Files of a model folder fetched as is and handed back on export. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
 
@@ -216,15 +225,29 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, swarmScores(transport, options.swarmId, round));
       },
       async saveState() {
-        // TODO(engine): Adam moments and the step count are not exposed by Engine yet; weights alone resume
-        // training with fresh optimizer moments
         const weights = await engine.exportWeights();
-        return { modelId, meta: { backend }, tensors: new Map(weights) };
+        const tensors = new Map<string, NamedTensor>(weights);
+        const meta: Record<string, unknown> = { backend };
+        // Adam moments go along once the engine exposes them; until then a resumed tab keeps its weights and
+        // starts fresh moments (bias correction restarts with them, so the first steps stay well scaled)
+        const opt = engine as OptimizerStateAccess;
+        if (opt.exportOptimizerState) {
+          const { m, v, steps } = await opt.exportOptimizerState();
+          tensors.set('adam.m', { shape: [m.length], data: m });
+          tensors.set('adam.v', { shape: [v.length], data: v });
+          meta.steps = steps;
+        }
+        return { modelId, meta, tensors };
       },
       async loadState(checkpoint: Checkpoint) {
         const weights = new Map<string, NamedTensor>();
         for (const [name, t] of checkpoint.tensors) if (!name.startsWith('adam.')) weights.set(name, t);
-        const next = createEngine(ops, config, weights);
+        const next = createEngine(ops, config, weights) as Engine & OptimizerStateAccess;
+        const m = checkpoint.tensors.get('adam.m');
+        const v = checkpoint.tensors.get('adam.v');
+        if (next.importOptimizerState && m && v && typeof checkpoint.meta.steps === 'number') {
+          await next.importOptimizerState({ m: m.data, v: v.data, steps: checkpoint.meta.steps });
+        }
         engine.dispose();
         engine = next;
       },
