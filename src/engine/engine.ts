@@ -70,9 +70,6 @@ export function createEngine<F, I>(
     if (!Number.isFinite(flat[i])) throw new ShapeError(`weights contain a non-finite value at flat index ${i}`);
   }
   checkFits('model weights', estimateModelBytes(config), limits);
-  const paramsFlat = ops.allocF32(layout.size, 'params');
-  ops.writeF32(paramsFlat, flat);
-  const P = carveParams(ops, config, paramsFlat, layout);
   const V = config.vocab_size, C = config.hidden_size, L = config.num_hidden_layers;
   const KD = config.num_key_value_heads * headDim(config);
 
@@ -102,6 +99,10 @@ export function createEngine<F, I>(
       throw e;
     }
   }
+
+  const [paramsFlat] = allocGroup([() => ops.allocF32(layout.size, 'params')]);
+  ops.writeF32(paramsFlat, flat);
+  const P = carveParams(ops, config, paramsFlat, layout);
 
   function ensureTrain(): TrainState<F> {
     if (train) return train;
