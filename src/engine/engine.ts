@@ -156,7 +156,8 @@ export function createEngine<F, I>(
     const Ns = gather.reduce((a, g) => a + g.count, 0);
     const Rc = Math.max(1, Math.min(Ns, options.logitRows ?? logitChunkRows(config, Ns)));
     const shape = { B, T, Ns, Rc };
-    checkFits('training step', estimateTrainingBytes(config, B, T, Ns, Rc), limits, train ? 0 : layout.size * 4);
+    // the estimate counts the training buffers whether or not they exist yet; the params are held already
+    checkFits('training step', estimateTrainingBytes(config, B, T, Ns, Rc), limits, layout.size * 4);
     ensureTrain();
     const lL = layerActLayout(config, shape), hL = headActLayout(config, shape);
     const sL = gradScratchLayout(config, shape), iL = intLayout(shape);
