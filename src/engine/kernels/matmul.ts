@@ -20,15 +20,16 @@ export async function createMatmulKernels(gpu: GpuContext, rec: Recorder) {
   const names = ['nn', 'tn', 'nt', 'tt'];
   const compile = (entry: string) =>
     Promise.all(names.map((n, i) => compileKernel(gpu, matmulSource((i & 1) !== 0, (i & 2) !== 0), entry, `matmul.${n}.${entry}`)));
-  const [tiled, skinny]: Kernel[][] = await Promise.all([compile('main'), compile('skinny')]);
+  const [tiled, skinny, tiled4]: Kernel[][] = await Promise.all([compile('main'), compile('skinny'), compile('main4')]);
   return {
     matmul(out: GpuViewF, a: GpuViewF, b: GpuViewF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
       const variant = (options.transA ? 1 : 0) | (options.transB ? 2 : 0);
       if (M === 0 || N === 0) return;
       const params = (o: number[]) => [M, N, K, options.accumulate ? 1 : 0, ...o];
       const bindings = [wr(out), rd(a), rd(b)];
+      const vec4 = M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && out.offset % 4 === 0 && a.offset % 4 === 0 && b.offset % 4 === 0;
       if (M < SKINNY_ROWS) rec.dispatch(skinny[variant], bindings, params, Math.ceil(N / 256), M);
-      else rec.dispatch(tiled[variant], bindings, params, Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE));
+      else rec.dispatch((vec4 ? tiled4 : tiled)[variant], bindings, params, Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE));
     },
   };
 }

@@ -99,12 +99,13 @@ function decodeCases(B: number, S: number, H: number, Hkv: number, D: number): O
 
 export function opCases(): OpCase[] {
   const cases: OpCase[] = [];
-  for (const [M, N, K] of [[1, 1, 1], [7, 5, 3], [33, 65, 17], [64, 48, 128], [5, 70, 66], [1, 300, 37], [3, 9, 70]] as const) {
+  for (const [M, N, K] of [[1, 1, 1], [7, 5, 3], [33, 65, 17], [64, 48, 128], [5, 70, 66], [1, 300, 37], [3, 9, 70], [36, 44, 52]] as const) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) cases.push(matmulCase(M, N, K, { transA, transB }));
     }
   }
   cases.push(matmulCase(13, 9, 21, { transB: true, accumulate: true }), matmulCase(13, 9, 21, { transA: true, accumulate: true }));
+  cases.push(matmulCase(40, 12, 28, { transB: true, accumulate: true }), matmulCase(40, 12, 28, { transA: true, accumulate: true }));
   cases.push(matmulCase(6, 4, 0, {}));
 
   const M = 11, N = 19;
