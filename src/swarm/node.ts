@@ -190,7 +190,8 @@ function dialDiscoveredPeers(node: Libp2p, log: (line: string) => void, timeoutM
         if (addrs.length === 0) return;
         for (const addr of addrs) {
           try {
-            await node.dial(addr, { signal: AbortSignal.timeout(timeoutMs), force: true });
+            // a stalled handshake is retried soon, but a slow (loaded) machine gets longer each attempt
+            await node.dial(addr, { signal: AbortSignal.timeout(Math.min(timeoutMs * 2 ** (attempt - 1), DIAL.maxTimeoutMs)), force: true });
             if (hasDirectConnection(node, peer)) return;
           } catch (error) {
             log(`WebRTC dial ${id.slice(-8)} attempt ${attempt} failed: ${(error as Error).message}`);
