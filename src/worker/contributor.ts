@@ -29,14 +29,37 @@ interface OptimizerStateAccess {
 /** Files of a model folder fetched as is and handed back on export. */
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
 
-/** A fetch that reports bytes as they arrive (for the progress bar) and keeps what it fetched. */
-export function progressSource(base: string, onProgress: (p: Progress) => void, fetchFn: typeof fetch = fetch): FileSource & { fetched: Map<string, Uint8Array> } {
+export const MODEL_CACHE = 'tabswarm-models';
+
+/** Where a response may be kept across visits: Cache Storage, when the context has it. */
+async function openModelCache(): Promise<Cache | null> {
+  try {
+    return typeof caches === 'undefined' ? null : await caches.open(MODEL_CACHE);
+  } catch {
+    return null; // opaque origins and some private modes refuse Cache Storage
+  }
+}
+
+/**
+ * A fetch that reports bytes as they arrive (for the progress bar) and keeps what it fetched. With `cache`,
+ * files come from Cache Storage when present and are put there after a download, so a model from another
+ * origin (Hugging Face) downloads once per browser.
+ */
+export function progressSource(
+  base: string, onProgress: (p: Progress) => void, fetchFn: typeof fetch = fetch, cache: Cache | null = null,
+): FileSource & { fetched: Map<string, Uint8Array> } {
   const fetched = new Map<string, Uint8Array>();
   return {
     fetched,
     async read(name) {
-      const res = await fetchFn(new URL(name, base));
+      const known = fetched.get(name);
+      if (known) return known;
+      const url = new URL(name, base);
+      const cached = await cache?.match(url).catch(() => undefined);
+      const res = cached ?? (await fetchFn(url));
       if (res.status === 404) return null;
+      // stored while we stream the original, so the progress bar moves with the download
+      const storing = !cached && res.ok && cache ? cache.put(url, res.clone()).catch(() => undefined) : null;
       if (!res.ok) throw new Error(`fetching ${name} from ${base}: HTTP ${res.status} ${res.statusText}`);
       const total = Number(res.headers.get('content-length')) || null;
       const report = (loaded: number) =>
@@ -45,6 +68,7 @@ export function progressSource(base: string, onProgress: (p: Progress) => void, 
         const bytes = new Uint8Array(await res.arrayBuffer());
         report(bytes.length);
         fetched.set(name, bytes);
+        await storing;
         return bytes;
       }
       const chunks: Uint8Array[] = [];
@@ -64,6 +88,7 @@ export function progressSource(base: string, onProgress: (p: Progress) => void, 
         at += c.length;
       }
       fetched.set(name, bytes);
+      await storing;
       return bytes;
     },
   };
@@ -186,11 +211,16 @@ export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: ReturnTyp
 export interface ContributorDeps {
   /** where model files come from (tests serve generated weights); the tokenizer is read through it too */
   fetchFn?: typeof fetch;
+  /** keep downloads in Cache Storage: by default only models from another origin (the app's own are small) */
+  cache?: 'cross-origin' | 'always' | 'never';
 }
 
 export async function createContributor(options: LoadOptions, onProgress: (progress: Progress) => void, deps: ContributorDeps = {}): Promise<Contributor> {
   const base = options.modelUrl.endsWith('/') ? options.modelUrl : `${options.modelUrl}/`;
-  const source = progressSource(base, onProgress, deps.fetchFn);
+  const policy = deps.cache ?? 'cross-origin';
+  const crossOrigin = typeof location !== 'undefined' && new URL(base, location.href).origin !== location.origin;
+  const cache = policy === 'always' || (policy === 'cross-origin' && crossOrigin) ? await openModelCache() : null;
+  const source = progressSource(base, onProgress, deps.fetchFn, cache);
   const configBytes = await source.read('config.json');
   if (!configBytes) throw new Error(`no config.json at ${base}: is this a Hugging Face model folder?`);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));

@@ -101,3 +101,28 @@ for (const backend of ['cpu', 'webgpu'] as const) {
     });
   });
 }
+
+describe('model downloads', () => {
+  it('report progress, fetch each file once per load, and come from Cache Storage on the next visit', async () => {
+    const { progressSource, MODEL_CACHE } = await import('../../src/worker/contributor.ts');
+    await caches.delete(MODEL_CACHE);
+    const cache = await caches.open(MODEL_CACHE);
+    let fetches = 0;
+    const counting: typeof fetch = async (input, init) => {
+      fetches++;
+      return testFetch(input, init);
+    };
+    const base = `${location.origin}/cache-test-${Date.now()}/`;
+    const percents: (number | null)[] = [];
+    const first = progressSource(base, (p) => percents.push(p.percent), counting, cache);
+    const bytes = await first.read('model.safetensors');
+    expect(bytes).toEqual(files['model.safetensors']);
+    expect(await first.read('model.safetensors')).toBe(bytes); // the second read of a load is free
+    expect(fetches).toBe(1);
+    expect(percents.at(-1)).toBe(100);
+    const later = progressSource(base, () => undefined, counting, cache);
+    expect(await later.read('model.safetensors')).toEqual(files['model.safetensors']);
+    expect(fetches).toBe(1);
+    await caches.delete(MODEL_CACHE);
+  });
+});
