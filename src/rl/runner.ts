@@ -168,8 +168,9 @@ export class RoundRunner {
     };
     try {
       await this.transport.publishRollouts(batch);
-    } catch {
-      // never wait on or fail because of the network: the round goes on solo
+    } catch (e) {
+      // never fail because of the network: the round goes on solo, and the dashboard says why
+      this.emit({ type: 'warning', peerId: this.peerId, round, message: `publishing rollouts failed: ${e instanceof Error ? e.message : String(e)}` });
     }
     return { round, groups, sampledTokens, sampleSeconds };
   }

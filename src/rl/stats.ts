@@ -50,4 +50,6 @@ export interface EvalStats {
 export type RlEvent =
   | { type: 'phase'; peerId: string; round: number; phase: 'sampling' | 'publishing' | 'training' }
   | { type: 'round'; stats: RoundStats }
-  | { type: 'eval'; stats: EvalStats };
+  | { type: 'eval'; stats: EvalStats }
+  /** something went wrong that did not stop the round (e.g. publishing failed: the round went on solo) */
+  | { type: 'warning'; peerId: string; round: number; message: string };

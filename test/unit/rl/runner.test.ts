@@ -88,6 +88,18 @@ describe('RoundRunner', () => {
     expect(engine.sampleCalls[0].options.temperature).toBe(0);
   });
 
+  it('a failing publish becomes a warning event and the round goes on solo', async () => {
+    const transport = new SoloTransport('p');
+    transport.publishRollouts = async () => {
+      throw new Error('network down');
+    };
+    const runner = new RoundRunner(new ScriptedEngine(alternating), charTokenizer, transport, defaultRunnerConfig());
+    const events: RlEvent[] = [];
+    runner.on((e) => events.push(e));
+    await expect(runner.runRound(2)).resolves.toMatchObject({ round: 2 });
+    expect(events).toContainEqual({ type: 'warning', peerId: 'p', round: 2, message: 'publishing rollouts failed: network down' });
+  });
+
   it('a listener that throws does not stop the round', async () => {
     const runner = new RoundRunner(new ScriptedEngine(alternating), charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
     runner.on(() => {
