@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { requestGpu } from '../src/engine/device.ts';
 import { createCpuEngine } from '../src/engine/cpu/index.ts';
-import { createGpuEngine } from '../src/engine/gpu/index.ts';
+import { createGpuEngine, isCpuAdapter } from '../src/engine/gpu/index.ts';
 import { initWeights } from '../src/engine/init.ts';
 import { estimateSamplingBytes, estimateTrainingBytes } from '../src/engine/memory.ts';
 import {
@@ -70,23 +70,29 @@ async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu', profile: bool
   console.error(`${plan.name} on ${backend} (node): ${plan.config.num_hidden_layers} layers, hidden ${plan.config.hidden_size}`);
   const weights = initWeights(plan.config, 1);
   const shapes = planMatmulShapes(plan);
+  // process CPU time, all threads: the CPU reference, or SwiftShader's workers inside this process
+  const cpuClock = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   if (backend === 'cpu') {
-    const peak = cpuMatmulPeak(shapes);
+    const peak = cpuMatmulPeak(shapes, cpuClock);
     const engine = createCpuEngine(plan.config, weights);
     try {
-      return await benchEngine(engine, plan, peak, `cpu reference (node ${process.version})`, async () => {}, log);
+      return await benchEngine(engine, plan, peak, `cpu reference (node ${process.version})`, async () => {}, log, undefined, cpuClock);
     } finally {
       engine.dispose();
     }
   }
   const gpu = await nodeGpu(largestBuffer(plan));
   try {
-    const peak = await gpuMatmulPeak(gpu, shapes);
+    const onCpu = isCpuAdapter(gpu);
+    const peak = await gpuMatmulPeak(gpu, shapes, 4, onCpu ? cpuClock : undefined);
     log(`  matmul peak ${peak.gflops.toFixed(2)} GFLOP/s at ${peak.shape}`);
     const engine = await createGpuEngine(gpu, plan.config, weights);
     try {
       const sync = () => gpu.device.queue.onSubmittedWorkDone();
-      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (node dawn)`, sync, log, profile ? engine.ops : undefined);
+      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (node dawn)`, sync, log, profile ? engine.ops : undefined, onCpu ? cpuClock : undefined);
     } finally {
       engine.dispose();
     }
@@ -145,6 +151,7 @@ function table(rows: BenchResult[]): string {
     ['train tok/s', (r) => r.train_tok_s.toFixed(2)],
     ['train GF/s', (r) => r.train_gflops.toFixed(3)],
     ['of peak', (r) => r.train_fraction_of_peak.toFixed(2)],
+    ['of peak (cpu-s)', (r) => r.train_fraction_of_peak_cpu_time?.toFixed(2) ?? '-'],
   ];
   const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
   const widths = cols.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
@@ -161,6 +168,8 @@ async function main(): Promise<void> {
     for (const plan of plans) for (const backend of args.backends) rows.push(await runNode(plan, backend, args.profile));
   }
   console.log(table(rows));
+  const { loadavg } = await import('node:os');
+  console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (wall-clock rates on a shared machine vary with it)`);
   if (args.json) {
     writeFileSync(args.json, JSON.stringify(rows, null, 2) + '\n');
     console.log(`wrote ${args.json}`);

@@ -9,7 +9,7 @@ import { initWeights } from '../init.ts';
 import type { NamedTensor } from '../layout.ts';
 import { createGpuOps, type GpuOps } from './ops.ts';
 
-export { createGpuOps, GpuOps } from './ops.ts';
+export { createGpuOps, GpuOps, isCpuAdapter } from './ops.ts';
 
 /** The largest single buffer this device can hold and bind. */
 export function gpuBufferLimit(gpu: GpuContext): number {
