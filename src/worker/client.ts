@@ -102,7 +102,10 @@ export class ProtocolClient implements TabswarmWorkerApi {
   }
 
   private fail(reason: string): void {
-    this.gone ??= reason;
+    if (this.gone) return;
+    this.gone = reason;
+    // a crash mid-round has no request to reject: listeners learn of it as the worker's last phase
+    for (const listener of this.listeners) listener({ kind: 'phase', phase: 'error', detail: `WorkerGoneError: ${reason}` });
     const error = new WorkerGoneError(reason);
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();

@@ -105,8 +105,11 @@ describe('worker protocol envelope', () => {
     await expect(api.probe()).resolves.toEqual({ webgpu: false, adapter: null, reason: 'test' });
     await expect(api.start({})).rejects.toMatchObject({ name: 'NotLoadedError', message: expect.stringMatching(/no model/) });
     await expect(api.throttle(2)).rejects.toMatchObject({ name: 'ProtocolError' });
+    const seen: WorkerEvent[] = [];
+    api.onEvent((e) => seen.push(e));
     api.terminate();
     await expect(api.probe()).rejects.toMatchObject({ name: 'WorkerGoneError' });
+    expect(seen).toEqual([{ kind: 'phase', phase: 'error', detail: 'WorkerGoneError: the engine worker was terminated' }]);
   });
 });
 
