@@ -101,7 +101,7 @@ export class Swarm {
       const rejection = this.validator.rejections[this.validator.rejections.length - 1];
       this.log(`rejected message from ${rejection.from.slice(-8)} via ${via.slice(-8)}: ${verdict.reason}`);
       for (const listener of this.rejectListeners) safely(() => listener(rejection));
-      return TopicValidatorResult.Reject;
+      return verdict.severity === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     });
     // 'gossipsub:message' (not 'message') because it names the propagation source: diagnostics show whether
     // a message came straight from its author or was forwarded
@@ -121,7 +121,8 @@ export class Swarm {
     if (options.heartbeatStats) {
       const stats = options.heartbeatStats;
       this.heartbeatTimer = setInterval(() => {
-        this.publish({ kind: 'heartbeat', stats: stats() }).catch((error: Error) => this.log(`heartbeat: ${error.message}`));
+        // async so that a throwing stats callback becomes a logged rejection, not an uncaught exception
+        void (async () => this.publish({ kind: 'heartbeat', stats: stats() }))().catch((error: Error) => this.log(`heartbeat: ${error.message}`));
       }, options.heartbeatMs ?? 5_000);
     }
   }

@@ -12,7 +12,16 @@ import { decodeMessage, type BindingMessage, type SwarmMessage } from './message
  */
 export type BindingVerifier = (message: BindingMessage) => Promise<{ ok: boolean; reason?: string }>;
 
-export type Verdict = { ok: true; message: SwarmMessage } | { ok: false; reason: string };
+/**
+ * `reject`: the bytes are bad wherever they are seen (schema, forged sender, bad signature); gossipsub also
+ * penalises whoever forwarded them. `ignore`: bad only from where we stand (rate, round window, replay,
+ * a low score): dropped and not forwarded, but a forwarder that judged differently is not punished.
+ */
+export type Severity = 'reject' | 'ignore';
+export type Verdict = { ok: true; message: SwarmMessage } | { ok: false; reason: string; severity: Severity };
+
+const reject = (reason: string): Verdict => ({ ok: false, reason, severity: 'reject' });
+const ignore = (reason: string): Verdict => ({ ok: false, reason, severity: 'ignore' });
 
 export interface Rejection {
   at: number;
@@ -21,6 +30,7 @@ export interface Rejection {
   /** the connection it arrived on, when it was forwarded */
   via: string | null;
   reason: string;
+  severity: Severity;
 }
 
 /** Application-level peer scores: feed gossipsub's app-specific score and gate a peer's messages. */
@@ -124,34 +134,34 @@ export class SwarmValidator {
       this.rejected++;
       // an unsigned or forged message is the forwarder's fault as much as anyone's
       this.scores.penalize(who);
-      if (via && via !== who) this.scores.penalize(via);
-      this.rejections.push({ at: this.now(), from: who, via, reason: verdict.reason });
+      if (via && via !== who && verdict.severity === 'reject') this.scores.penalize(via);
+      this.rejections.push({ at: this.now(), from: who, via, reason: verdict.reason, severity: verdict.severity });
       if (this.rejections.length > (this.options.keepRejections ?? 200)) this.rejections.shift();
     }
     return verdict;
   }
 
   private async check(data: Uint8Array, signer: string | null): Promise<Verdict> {
-    if (signer === null) return { ok: false, reason: 'unsigned message' };
-    if (this.scores.banned(signer)) return { ok: false, reason: 'sender score below floor' };
-    if (!this.rate.take(signer)) return { ok: false, reason: 'rate limit exceeded' };
+    if (signer === null) return reject('unsigned message');
+    if (this.scores.banned(signer)) return ignore('sender score below floor');
+    if (!this.rate.take(signer)) return ignore('rate limit exceeded');
     const decoded = decodeMessage(data);
-    if (!decoded.ok) return decoded;
+    if (!decoded.ok) return reject(decoded.reason);
     const m = decoded.message;
-    if (m.swarmId !== this.options.swarmId) return { ok: false, reason: `wrong swarm ${m.swarmId}` };
-    if (m.peerId !== signer) return { ok: false, reason: 'forged sender: peerId is not the signer' };
+    if (m.swarmId !== this.options.swarmId) return reject(`wrong swarm ${m.swarmId}`);
+    if (m.peerId !== signer) return reject('forged sender: peerId is not the signer');
     if (!this.options.clock.accepts(m.round, LIMITS.roundWindow)) {
-      return { ok: false, reason: `wrong round ${m.round} (current ${this.options.clock.currentRound()})` };
+      return ignore(`wrong round ${m.round} (current ${this.options.clock.currentRound()})`);
     }
-    if (!this.remember(m)) return { ok: false, reason: `replayed nonce ${m.nonce}` };
+    if (!this.remember(m)) return ignore(`replayed nonce ${m.nonce}`);
     if (m.kind === 'binding') {
-      if (!this.options.bindingVerifier) return { ok: false, reason: 'binding refused: no verifier configured' };
-      if (m.signed.binding.peerId !== m.peerId) return { ok: false, reason: 'binding is for another peer than its sender' };
+      if (!this.options.bindingVerifier) return ignore('binding refused: no verifier configured');
+      if (m.signed.binding.peerId !== m.peerId) return reject('binding is for another peer than its sender');
       try {
         const result = await this.options.bindingVerifier(m);
-        if (!result.ok) return { ok: false, reason: `binding refused: ${result.reason ?? 'signatures do not verify'}` };
+        if (!result.ok) return reject(`binding refused: ${result.reason ?? 'signatures do not verify'}`);
       } catch (error) {
-        return { ok: false, reason: `binding verifier failed: ${String((error as Error)?.message ?? error).slice(0, 120)}` };
+        return ignore(`binding verifier failed: ${String((error as Error)?.message ?? error).slice(0, 120)}`);
       }
     }
     return { ok: true, message: m };
