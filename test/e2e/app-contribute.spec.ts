@@ -39,6 +39,7 @@ test('one click contributes: a round completes, the plot shows it, and a reload 
     expect((await ownRewards(page)).every((r) => Number.isFinite(r) && r >= 0)).toBe(true);
     await expect(page.getByTestId('saved-round')).toContainText(/Saved after round \d+/, { timeout: 30_000 });
     await expect(page.getByTestId('tokens-per-s')).toHaveText(/^\d+$/);
+    await expect(page.getByTestId('own-samples').locator('li').first()).toContainText(/reward \d/);
     await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
 
     const savedRound = Number((await page.getByTestId('saved-round').textContent())!.match(/round (\d+)/)![1]);
