@@ -81,8 +81,11 @@ async function benchPages(browser: Browser, appUrl: string, count: number): Prom
     const pages = await Promise.all(contexts.map((c) => c.newPage()));
     const url = `${appUrl}lab.html?${new URLSearchParams({ swarm: encodeSwarmConfigParam(config), rounds: '0', skew: '0' })}`;
     const opened = Date.now();
-    await Promise.all(pages.map((p) => p.goto(url)));
-    const peerIds = await Promise.all(pages.map((p) => p.waitForFunction(() => (window as unknown as { __lab?: LabHandle }).__lab?.snapshot().peerId).then((h) => h.jsonValue() as Promise<string>)));
+    await Promise.all(pages.map((p) => p.goto(url, { timeout: 120_000 })));
+    // a loaded machine starts 8 Chromium pages slowly; give them time rather than fail the run
+    const peerIds = await Promise.all(
+      pages.map((p) => p.waitForFunction(() => (window as unknown as { __lab?: LabHandle }).__lab?.snapshot().peerId, undefined, { timeout: 120_000 }).then((h) => h.jsonValue() as Promise<string>)),
+    );
     let meshMs: number | null = null;
     const deadline = Date.now() + 30_000 + 8_000 * count;
     while (Date.now() < deadline) {

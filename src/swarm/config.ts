@@ -5,6 +5,8 @@ export interface ChainConfig {
   chainId: number;
   rpcUrl: string;
   coordinator: `0x${string}`;
+  /** the coordinator service for gasless registration (optional) */
+  coordinatorService?: string;
 }
 
 export interface SwarmConfig {
@@ -42,7 +44,12 @@ function parseChain(value: unknown): ChainConfig {
   if (!Number.isSafeInteger(c.chainId) || (c.chainId as number) <= 0) fail('chain.chainId must be a positive integer');
   if (typeof c.rpcUrl !== 'string' || !/^(https?|wss?):\/\/[^\s]{1,500}$/.test(c.rpcUrl)) fail('chain.rpcUrl must be an http(s) or ws(s) URL');
   if (typeof c.coordinator !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(c.coordinator)) fail('chain.coordinator must be a 0x-prefixed 20-byte address');
-  return { chainId: c.chainId as number, rpcUrl: c.rpcUrl, coordinator: c.coordinator as `0x${string}` };
+  const chain: ChainConfig = { chainId: c.chainId as number, rpcUrl: c.rpcUrl, coordinator: c.coordinator as `0x${string}` };
+  if (c.coordinatorService !== undefined) {
+    if (typeof c.coordinatorService !== 'string' || !/^https?:\/\/[^\s]{1,500}$/.test(c.coordinatorService)) fail('chain.coordinatorService must be an http(s) URL');
+    chain.coordinatorService = c.coordinatorService.replace(/\/$/, '');
+  }
+  return chain;
 }
 
 function parseTaskMix(value: unknown): Record<string, number> {

@@ -20,9 +20,10 @@ describe('parseSwarmConfig', () => {
       genesisMs: 1_700_000_000_000,
       taskMix: { arithmetic: 2, 'word-sort': 1 },
       modelId: 'tabswarm-tiny',
-      chain: { chainId: 31337, rpcUrl: 'http://127.0.0.1:8545', coordinator: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+      chain: { chainId: 31337, rpcUrl: 'http://127.0.0.1:8545', coordinator: '0x5FbDB2315678afecb367f032d93F642f64180aa3', coordinatorService: 'http://127.0.0.1:9091' },
     };
     expect(parseSwarmConfig(full)).toEqual(full);
+    expect(parseSwarmConfig({ ...full, chain: { ...full.chain, coordinatorService: 'http://x/' } }).chain?.coordinatorService).toBe('http://x');
   });
 
   it.each([
@@ -40,6 +41,7 @@ describe('parseSwarmConfig', () => {
     [{ ...minimal, chain: { chainId: 0, rpcUrl: 'http://x', coordinator: '0x5FbDB2315678afecb367f032d93F642f64180aa3' } }, 'chain.chainId'],
     [{ ...minimal, chain: { chainId: 1, rpcUrl: 'javascript:alert(1)', coordinator: '0x5FbDB2315678afecb367f032d93F642f64180aa3' } }, 'chain.rpcUrl'],
     [{ ...minimal, chain: { chainId: 1, rpcUrl: 'http://x', coordinator: '0x1234' } }, 'chain.coordinator'],
+    [{ ...minimal, chain: { chainId: 1, rpcUrl: 'http://x', coordinator: '0x5FbDB2315678afecb367f032d93F642f64180aa3', coordinatorService: 'ftp://x' } }, 'chain.coordinatorService'],
   ])('rejects %j with a named error', (value, message) => {
     expect(() => parseSwarmConfig(value)).toThrow(SwarmConfigError);
     expect(() => parseSwarmConfig(value)).toThrow(message);
