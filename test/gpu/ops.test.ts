@@ -15,13 +15,14 @@ describe('WebGPU ops agree with the CPU reference', () => {
   });
   afterAll(() => gpu?.destroy());
 
-  // The whole-buffer kernels loop differently for GPUs (strided) than for CPU-backed adapters (blocks);
-  // whichever this adapter is, check the other layout too.
-  it('AdamW and sum of squares agree with both loop layouts, scalar and vec4', async () => {
+  // Some kernels are chosen by adapter class: the whole-buffer loops (strided on GPUs, blocks on CPU-backed
+  // adapters) and the vec4 matmul tile (4x4 or 16x16 per invocation). Whichever this adapter is, check the
+  // other class's choices too.
+  it("the other adapter class's kernels agree too (AdamW, sum of squares, vec4 matmul)", async () => {
     const other = await createGpuOps(await getTestGpu(), { cpuLike: !isCpuAdapter(await getTestGpu()) });
     try {
-      const picked = opCases().map((c, k) => ({ c, k })).filter(({ c }) => /^(adamw|sumSquares)/.test(c.name));
-      expect(picked.length).toBeGreaterThanOrEqual(6);
+      const picked = opCases().map((c, k) => ({ c, k })).filter(({ c }) => /^(adamw|sumSquares|matmul .* M=(36|40|64))/.test(c.name));
+      expect(picked.length).toBeGreaterThanOrEqual(12);
       for (const { c, k } of picked) {
         for (const placement of ['packed', 'aligned'] as const) {
           const r = await checkCase(cpu, other, c, 1000 + k, placement);

@@ -48,7 +48,7 @@ export function isCpuAdapter(gpu: GpuContext): boolean {
 
 async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, cpuLike: boolean) {
   const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw] = await Promise.all([
-    createMatmulKernels(gpu, rec),
+    createMatmulKernels(gpu, rec, cpuLike),
     createResidualKernels(gpu, rec),
     createBiasKernels(gpu, rec),
     createEmbeddingKernels(gpu, rec),

@@ -16,11 +16,14 @@ export function matmulSource(transA: boolean, transB: boolean): string {
     .replace('const TRANS_B = false;', `const TRANS_B = ${transB};`);
 }
 
-export async function createMatmulKernels(gpu: GpuContext, rec: Recorder) {
+/** cpuLike: the adapter is a CPU (SwiftShader): 16x16 outputs per invocation pay off there (main16). */
+export async function createMatmulKernels(gpu: GpuContext, rec: Recorder, cpuLike: boolean) {
   const names = ['nn', 'tn', 'nt', 'tt'];
   const compile = (entry: string) =>
     Promise.all(names.map((n, i) => compileKernel(gpu, matmulSource((i & 1) !== 0, (i & 2) !== 0), entry, `matmul.${n}.${entry}`)));
-  const [tiled, skinny, tiled4]: Kernel[][] = await Promise.all([compile('main'), compile('skinny'), compile('main4')]);
+  const [tiled, skinny, tiled4]: Kernel[][] = await Promise.all([compile('main'), compile('skinny'), compile(cpuLike ? 'main16' : 'main4')]);
+  // outputs per workgroup side: 8 invocations x 4 (main, main4) or x 16 (main16)
+  const tile4 = cpuLike ? 4 * MATMUL_TILE : MATMUL_TILE;
   return {
     matmul(out: GpuViewF, a: GpuViewF, b: GpuViewF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
       const variant = (options.transA ? 1 : 0) | (options.transB ? 2 : 0);
@@ -29,7 +32,8 @@ export async function createMatmulKernels(gpu: GpuContext, rec: Recorder) {
       const bindings = [wr(out), rd(a), rd(b)];
       const vec4 = M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && out.offset % 4 === 0 && a.offset % 4 === 0 && b.offset % 4 === 0;
       if (M < SKINNY_ROWS) rec.dispatch(skinny[variant], bindings, params, Math.ceil(N / 256), M);
-      else rec.dispatch((vec4 ? tiled4 : tiled)[variant], bindings, params, Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE));
+      else if (vec4) rec.dispatch(tiled4[variant], bindings, params, Math.ceil(N / tile4), Math.ceil(M / tile4));
+      else rec.dispatch(tiled[variant], bindings, params, Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE));
     },
   };
 }
