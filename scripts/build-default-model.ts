@@ -17,7 +17,8 @@ import { Rng } from '../src/rl/rng.ts';
 import { loadTokenizer } from '../src/rl/tokenizer.ts';
 import { tokenizerFiles, trainBpe } from './model/bpe.ts';
 import { transcript } from './model/corpus.ts';
-import { writeSafetensors } from './model/safetensors.ts';
+import { dirSink } from '../src/engine/hf-node.ts';
+import { saveHfModel } from '../src/engine/hf.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -138,8 +139,7 @@ console.log(JSON.stringify(report, null, 2));
 
 // 5. the HF folder
 const weights = await engine.exportWeights();
-writeSafetensors(join(outDir, 'model.safetensors'), weights, { format: 'pt' });
-writeFileSync(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
+await saveHfModel(dirSink(outDir), config, weights);
 writeFileSync(join(outDir, 'generation_config.json'), JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id, do_sample: true, temperature: 1, top_p: 1, max_new_tokens: 24 }, null, 2));
 writeFileSync(join(outDir, 'pretrain-report.json'), JSON.stringify(report, null, 2));
 engine.dispose();

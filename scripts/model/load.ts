@@ -1,16 +1,18 @@
-// Loading an HF model folder for the Node scripts: config.json + model.safetensors into an engine
+// Loading an HF model folder for the Node scripts: config.json + model.safetensors (the engine's loader) into an engine
 // (CPU reference, or Node WebGPU through Dawn when asked), and the tokenizer through transformers.js.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Engine, ModelConfig } from '../../src/engine/api.ts';
-import { createCpuEngine, parseConfig } from '../../src/engine/index.ts';
+import { dirSource } from '../../src/engine/hf-node.ts';
+import { loadHfModel } from '../../src/engine/hf.ts';
+import { createCpuEngine } from '../../src/engine/index.ts';
 import type { TextTokenizer } from '../../src/rl/format.ts';
 import { loadTokenizer } from '../../src/rl/tokenizer.ts';
-import { readSafetensors, type Tensor } from './safetensors.ts';
 
 export interface LoadedFolder {
   config: ModelConfig;
-  weights: Map<string, Tensor>;
+  /** the flat params buffer (the engine's paramLayout order); every engine made from it copies it */
+  weights: Float32Array;
   tokenizer: TextTokenizer;
 }
 
@@ -19,8 +21,7 @@ export async function loadModelFolder(dir: string): Promise<LoadedFolder> {
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
     if (!existsSync(join(path, f))) throw new Error(`model folder ${path} has no ${f} (build it with npm run build:model)`);
   }
-  const config = parseConfig(JSON.parse(readFileSync(join(path, 'config.json'), 'utf8')));
-  const weights = readSafetensors(join(path, 'model.safetensors'));
+  const { config, flat: weights } = await loadHfModel(dirSource(path));
   const tokenizer = await loadTokenizer(dirname(path), basename(path), async (p) => JSON.parse(readFileSync(p, 'utf8')));
   return { config, weights, tokenizer };
 }
