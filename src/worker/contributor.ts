@@ -1,14 +1,15 @@
 // Builds the Contributor the worker runs: the engine (WebGPU, or the CPU reference) loaded from a Hugging Face
 // folder, plus the RL round runner. Downloads report bytes; the memory guard runs on config.json alone, before
 // the weights are fetched, so a model that cannot fit never costs the download.
-import type { Engine, ModelConfig } from '../engine/api.ts';
-import { createEngine, parseConfig, estimateModelBytes, estimateTrainingBytes, estimateSamplingBytes, checkFits } from '../engine/index.ts';
+import type { Engine } from '../engine/api.ts';
+import { createEngine, parseConfig } from '../engine/index.ts';
+import { checkMemory, runnerConfigFor } from './plan.ts';
 import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
 import type { NamedTensor } from '../engine/layout.ts';
 import type { Ops } from '../engine/ops.ts';
-import { collectExternalGroups, defaultRunnerConfig, DEFAULT_TASK_MIX, RoundRunner, type RunnerConfig } from '../rl/index.ts';
+import { collectExternalGroups, RoundRunner } from '../rl/index.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
 import { specialIds, wrapHfTokenizer, type HfTokenizerLike } from '../rl/tokenizer.ts';
 import type { TextTokenizer } from '../rl/format.ts';
@@ -92,36 +93,6 @@ export function progressSource(
       return bytes;
     },
   };
-}
-
-/** The round shape a tab runs: small batches so a round stays well under the swarm's round length. */
-export function runnerConfigFor(options: LoadOptions): RunnerConfig {
-  const mix = options.taskMix && Object.keys(options.taskMix).length > 0
-    ? DEFAULT_TASK_MIX.filter((m) => options.taskMix![m.family] !== undefined).map((m) => ({ ...m, weight: options.taskMix![m.family] }))
-    : DEFAULT_TASK_MIX;
-  return defaultRunnerConfig({
-    swarmId: options.swarmId,
-    tasks: mix.length > 0 ? mix : DEFAULT_TASK_MIX,
-    questions: 4,
-    completions: 4,
-    localGroups: 4,
-    externalGroups: 4,
-  });
-}
-
-/** Throws ModelTooLargeError when weights + training + sampling state exceed the tab's budget. */
-export function checkMemory(config: ModelConfig, runner: RunnerConfig, budgetBytes: number | undefined, maxBufferBytes?: number): void {
-  const T = Math.min(config.max_position_embeddings, 256);
-  const rows = runner.questions * runner.completions;
-  const parts = [
-    estimateModelBytes(config),
-    estimateTrainingBytes(config, Math.min(rows, runner.microBatch), T),
-    estimateSamplingBytes(config, rows, T - runner.sampling.maxNewTokens, runner.sampling.maxNewTokens),
-  ];
-  const buffers = Object.assign({}, ...parts.map((p) => p.buffers)) as Record<string, number>;
-  const total = parts.reduce((s, p) => s + p.total, 0);
-  const largest = Math.max(...parts.map((p) => p.largest));
-  checkFits('this model', { buffers, total, largest }, { maxTotalBytes: budgetBytes, maxBufferBytes });
 }
 
 interface ChosenOps {

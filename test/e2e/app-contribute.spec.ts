@@ -24,6 +24,7 @@ test('one click contributes: a round completes, the plot shows it, and a reload 
     opened.push(app);
     const { page } = app;
     await expect(page.getByTestId('contribute')).toBeEnabled({ timeout: 60_000 });
+    await expect(page.getByTestId('memory-estimate')).toHaveText(/^Needs about \d+ MiB of memory; this tab allows [\d.]+ (MiB|GiB)\.$/);
     await page.screenshot({ path: testInfo.outputPath('landing.png'), fullPage: true });
 
     // keyboard only: Tab to the button, Enter to press it

@@ -12,6 +12,8 @@ import { Settings } from './settings.svelte.ts';
 import { saveModelFolder } from './download.ts';
 import type { PrivateKey } from '@libp2p/interface';
 import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
+import { parseConfig } from '../../engine/config.ts';
+import { estimateContributionBytes, runnerConfigFor } from '../../worker/plan.ts';
 import type { SignedPeerBindingWire } from '../../identity/binding.ts';
 
 /** What the session needs of the identity panel's state: reward reports for the coordinator. */
@@ -59,6 +61,8 @@ export interface SessionSnapshot {
   links: PeerLink[];
   topicPeers: string[];
   warnings: string[];
+  /** the swarm model's memory needs against this tab's budget, known once its config.json is read */
+  capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
 }
 
 const EMPTY_TALLY: TallySnapshot = { rounds: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
@@ -117,7 +121,7 @@ export class Session {
     phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, peerKey: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [],
-    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [],
+    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null,
   });
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
@@ -134,6 +138,7 @@ export class Session {
     const probe = this.options.watchOnly ? Promise.resolve(null) : this.startWorker();
     try {
       const config = await loadSwarmConfig(this.options.swarmSpec ?? null, this.appBase());
+      if (!this.options.watchOnly) void this.checkCapability(config);
       // the screen has no identity to keep; without IndexedDB (private modes) the node makes a throwaway key
       const peerKey = this.options.watchOnly ? null : await loadOrCreatePeerKey().then((k) => k.key, () => null);
       this.update({ swarm: config, peerKey });
@@ -256,6 +261,22 @@ export class Session {
   private backendChoice(): BackendChoice {
     const fromUrl = new URLSearchParams(location.search).get('backend');
     return fromUrl === 'cpu' || fromUrl === 'webgpu' || fromUrl === 'auto' ? fromUrl : this.settings.value.backend;
+  }
+
+  /** Reads the model's config.json (a few hundred bytes) to say before the click whether the model fits. */
+  private async checkCapability(swarm: SwarmConfig): Promise<void> {
+    try {
+      const url = new URL('config.json', resolveModelUrl(swarm.modelId, this.appBase()));
+      const res = await fetch(url);
+      if (!res.ok) return;
+      const config = parseConfig(await res.json());
+      const runner = runnerConfigFor({ modelUrl: '', swarmId: swarm.swarmId, peerId: '', backend: 'auto', resume: false, taskMix: swarm.taskMix });
+      const neededBytes = estimateContributionBytes(config, runner).total;
+      const budgetBytes = memoryBudget();
+      this.update({ capability: { neededBytes, budgetBytes, fits: neededBytes <= budgetBytes } });
+    } catch {
+      // the estimate is a courtesy: the worker checks again, with a named error, before loading weights
+    }
   }
 
   private startWorker(): Promise<GpuProbe | null> {

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { ModelSourceError, needsNetwork, resolveModelUrl } from '../../../src/app/lib/model-source.ts';
 import { DEFAULT_SETTINGS, parseSettings } from '../../../src/app/lib/settings.svelte.ts';
-import { checkMemory, runnerConfigFor, toRoundStats } from '../../../src/worker/contributor.ts';
+import { toRoundStats } from '../../../src/worker/contributor.ts';
+import { checkMemory, estimateContributionBytes, runnerConfigFor } from '../../../src/worker/plan.ts';
 import { smolLM2_135MConfig, tinyConfig } from '../../../src/engine/index.ts';
 import type { LoadOptions } from '../../../src/worker/protocol.ts';
 
@@ -41,6 +42,9 @@ describe('memory guard', () => {
     expect(() => checkMemory(tinyConfig(), runner, 64 * 2 ** 20)).not.toThrow();
     expect(() => checkMemory(smolLM2_135MConfig(), runner, 256 * 2 ** 20)).toThrow(expect.objectContaining({ name: 'ModelTooLargeError' }));
     expect(() => checkMemory(smolLM2_135MConfig(), runner, undefined)).not.toThrow();
+    // weights, grads and two Adam moments at least: 4 x 4 bytes per parameter
+    const est = estimateContributionBytes(smolLM2_135MConfig(), runner);
+    expect(est.total).toBeGreaterThan(134e6 * 16);
   });
   it('follows the swarm task mix, falling back to the default for unknown families', () => {
     expect(runnerConfigFor({ ...options, taskMix: { sorting: 3 } }).tasks).toEqual([{ family: 'sorting', difficulty: 1, weight: 3 }]);
