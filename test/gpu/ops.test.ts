@@ -43,7 +43,7 @@ describe('WebGPU ops agree with the CPU reference', () => {
   // which take the recorder's direct binding path instead of its alias copies.
   const cases = opCases().map((c, k) => ({ c, k, placement: 'packed' as Placement }));
   for (const { c, k } of [...cases]) {
-    if (/^(matmul .* M=(33|64|36|40)|attention|rmsnorm|logprobs|adamw|swiglu|sumSquares)/.test(c.name)) cases.push({ c, k, placement: 'aligned' });
+    if (/^(matmul .* M=(33|64|36|40|2|1) |attention|rmsnorm|logprobs|adamw|swiglu|sumSquares)/.test(c.name)) cases.push({ c, k, placement: 'aligned' });
   }
 
   cases.forEach(({ c, k, placement }) => {

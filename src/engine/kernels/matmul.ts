@@ -22,6 +22,7 @@ export async function createMatmulKernels(gpu: GpuContext, rec: Recorder, cpuLik
   const compile = (entry: string) =>
     Promise.all(names.map((n, i) => compileKernel(gpu, matmulSource((i & 1) !== 0, (i & 2) !== 0), entry, `matmul.${n}.${entry}`)));
   const [tiled, skinny, tiled4]: Kernel[][] = await Promise.all([compile('main'), compile('skinny'), compile(cpuLike ? 'main16' : 'main4')]);
+  const skinnyNT4 = await compileKernel(gpu, matmulSource(false, true), 'skinny4', 'matmul.nt.skinny4');
   // outputs per workgroup side: 8 invocations x 4 (main, main4) or x 16 (main16)
   const tile4 = cpuLike ? 4 * MATMUL_TILE : MATMUL_TILE;
   return {
@@ -31,7 +32,9 @@ export async function createMatmulKernels(gpu: GpuContext, rec: Recorder, cpuLik
       const params = (o: number[]) => [M, N, K, options.accumulate ? 1 : 0, ...o];
       const bindings = [wr(out), rd(a), rd(b)];
       const vec4 = M % 4 === 0 && N % 4 === 0 && K % 4 === 0 && out.offset % 4 === 0 && a.offset % 4 === 0 && b.offset % 4 === 0;
-      if (M < SKINNY_ROWS) rec.dispatch(skinny[variant], bindings, params, Math.ceil(N / 256), M);
+      if (M < SKINNY_ROWS && variant === 2 && K % 4 === 0 && a.offset % 4 === 0 && b.offset % 4 === 0) {
+        rec.dispatch(skinnyNT4, bindings, params, Math.ceil(N / 512), M);
+      } else if (M < SKINNY_ROWS) rec.dispatch(skinny[variant], bindings, params, Math.ceil(N / 256), M);
       else if (vec4) rec.dispatch(tiled4[variant], bindings, params, Math.ceil(N / tile4), Math.ceil(M / tile4));
       else rec.dispatch(tiled[variant], bindings, params, Math.ceil(N / MATMUL_TILE), Math.ceil(M / MATMUL_TILE));
     },

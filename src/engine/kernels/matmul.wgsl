@@ -237,3 +237,34 @@ fn main16(@builtin(global_invocation_id) gid: vec3u) {
   store4(rb + 3u, cb + 2u, acc32, oc, M4, N4);
   store4(rb + 3u, cb + 3u, acc33, oc, M4, N4);
 }
+
+// Few rows times HF weights (decode: y = x W^T with M = batch < 4), on vec4 loads along K: one row and 8
+// output columns per invocation, each an 8-way dot product over rows of W. Needs K and the offsets of a and b
+// to be multiples of 4 and is only used without TRANS_A and with TRANS_B.
+@compute @workgroup_size(64)
+fn skinny4(@builtin(global_invocation_id) gid: vec3u) {
+  let row = gid.y;
+  let col0 = gid.x * 8u;
+  if (row >= p.M || col0 >= p.N) { return; }
+  let K4 = p.K / 4u;
+  let ar = p.o_a / 4u + row * K4;
+  var cols: array<u32, 8>;
+  for (var j = 0u; j < 8u; j++) { cols[j] = p.o_b / 4u + min(col0 + j, p.N - 1u) * K4; }
+  let b0 = cols[0]; let b1 = cols[1]; let b2 = cols[2]; let b3 = cols[3];
+  let b4 = cols[4]; let b5 = cols[5]; let b6 = cols[6]; let b7 = cols[7];
+  var lo = vec4f(0.0);
+  var hi = vec4f(0.0);
+  for (var k4 = 0u; k4 < K4; k4++) {
+    let x = A4[ar + k4];
+    lo += vec4f(dot(x, B4[b0 + k4]), dot(x, B4[b1 + k4]), dot(x, B4[b2 + k4]), dot(x, B4[b3 + k4]));
+    hi += vec4f(dot(x, B4[b4 + k4]), dot(x, B4[b5 + k4]), dot(x, B4[b6 + k4]), dot(x, B4[b7 + k4]));
+  }
+  for (var j = 0u; j < 8u; j++) {
+    let col = col0 + j;
+    if (col >= p.N) { break; }
+    let at = p.o_c + row * p.N + col;
+    var v = lo[j & 3u];
+    if (j >= 4u) { v = hi[j & 3u]; }
+    if (p.accumulate != 0u) { C[at] += v; } else { C[at] = v; }
+  }
+}

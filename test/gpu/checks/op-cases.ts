@@ -99,7 +99,7 @@ function decodeCases(B: number, S: number, H: number, Hkv: number, D: number): O
 
 export function opCases(): OpCase[] {
   const cases: OpCase[] = [];
-  for (const [M, N, K] of [[1, 1, 1], [7, 5, 3], [33, 65, 17], [64, 48, 128], [5, 70, 66], [1, 300, 37], [3, 9, 70], [36, 44, 52]] as const) {
+  for (const [M, N, K] of [[1, 1, 1], [7, 5, 3], [33, 65, 17], [64, 48, 128], [5, 70, 66], [1, 300, 37], [3, 9, 70], [36, 44, 52], [2, 1030, 36]] as const) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) cases.push(matmulCase(M, N, K, { transA, transB }));
     }
