@@ -143,6 +143,7 @@ export class RoundRunner {
     const start = now();
     const result = await this.engine.sample(prompts, {
       ...config.sampling,
+      maxNewTokens: this.completionBudget(prompts),
       seed: hashParts('tabswarm/sample', roundSeed(config.swarmId, round, this.peerId)),
       stopTokens: [tokenizer.eosId],
     });
@@ -228,6 +229,14 @@ export class RoundRunner {
     return stats;
   }
 
+  /** maxNewTokens, shortened so the longest prompt plus its completion fits the model's context */
+  private completionBudget(prompts: readonly number[][]): number {
+    const longest = prompts.reduce((m, p) => Math.max(m, p.length), 0);
+    const room = this.engine.config.max_position_embeddings - longest;
+    if (room < 1) throw new RunnerError(`a prompt of ${longest} tokens leaves no room in a ${this.engine.config.max_position_embeddings}-token context`);
+    return Math.min(this.config.sampling.maxNewTokens, room);
+  }
+
   private async waitForExternal(round: number): Promise<void> {
     const deadline = performance.now() + this.config.externalWaitMs;
     const groupsIn = () => this.transport.receivedRollouts(round).reduce((s, b) => s + (Array.isArray(b.rollouts) ? b.rollouts.length : 0), 0);
@@ -282,8 +291,9 @@ export class RoundRunner {
     let formatted = 0;
     for (let i = 0; i < tasks.length; i += config.microBatch * 4) {
       const chunk = tasks.slice(i, i + config.microBatch * 4);
-      const result = await engine.sample(chunk.map((t) => encodePrompt(tokenizer, t)), {
-        maxNewTokens: config.sampling.maxNewTokens,
+      const prompts = chunk.map((t) => encodePrompt(tokenizer, t));
+      const result = await engine.sample(prompts, {
+        maxNewTokens: this.completionBudget(prompts),
         temperature: 0,
         seed: 0,
         stopTokens: [tokenizer.eosId],

@@ -130,3 +130,15 @@ describe('RoundRunner on a slow network', () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
   });
 });
+
+describe('RoundRunner context limits', () => {
+  it('shortens completions to fit the context and names a prompt that cannot fit', async () => {
+    const engine = new ScriptedEngine(alternating);
+    (engine.config as { max_position_embeddings: number }).max_position_embeddings = 20;
+    const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
+    await runner.sampleRound(0); // "a+b=?\n" + bos = 7 tokens
+    expect(engine.sampleCalls[0].options.maxNewTokens).toBe(13);
+    const wordy = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig({ tasks: [{ family: 'word_problems', difficulty: 4 }] }));
+    await expect(wordy.sampleRound(0)).rejects.toThrow(RunnerError);
+  });
+});

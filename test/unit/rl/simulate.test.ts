@@ -1,0 +1,36 @@
+// The in-process swarm behind `npm run train -- --peers N` and the SAPO experiment, on the shipped model,
+// and the SVG the experiment writes.
+import { describe, expect, it } from 'vitest';
+import { loadModelFolder } from '../../../scripts/model/load.ts';
+import { renderSvg } from '../../../scripts/model/plot.ts';
+import { simulate } from '../../../scripts/model/simulate.ts';
+import { EASY_TASK_MIX } from '../../../src/rl/defaults.ts';
+import { defaultRunnerConfig } from '../../../src/rl/runner.ts';
+
+describe('in-process swarm simulation', () => {
+  it('peers trade rollouts on the bus, train on I + J groups, and report cumulative reward and evals', async () => {
+    const folder = await loadModelFolder('public/models/default');
+    const runner = defaultRunnerConfig({ swarmId: 'sim-test', tasks: EASY_TASK_MIX, questions: 2, completions: 6, localGroups: 2, externalGroups: 2 });
+    const result = await simulate(folder, { peers: 3, rounds: 2, runner, backend: 'cpu', evalEvery: 2, evalMix: EASY_TASK_MIX, evalPerEntry: 4 });
+    expect(result.rounds).toHaveLength(2);
+    expect(result.rounds[1].cumulativeReward).toBeCloseTo(result.rounds[0].meanReward + result.rounds[1].meanReward, 12);
+    expect(result.evals.map((e) => e.afterRounds)).toEqual([0, 2]);
+    expect(result.evals[0].perPeer).toHaveLength(3);
+    // all peers start from the same weights: identical greedy answers before training
+    expect(new Set(result.evals[0].perPeer).size).toBe(1);
+    const external = result.perPeerRounds.flat().map((s) => s.externalGroups);
+    expect(Math.max(...external)).toBeGreaterThan(0);
+    for (const s of result.perPeerRounds.flat()) expect(s.externalDrops?.claimMismatches).toBe(0);
+  }, 60_000);
+
+  it('the plot is an SVG with one path per series and escaped labels', () => {
+    const svg = renderSvg([{ title: 'a < b', xLabel: 'x', yLabel: 'y', series: [
+      { label: 's1', color: 'red', points: [[0, 0], [1, 2]] },
+      { label: 's2 & more', color: 'blue', points: [[0, 1], [1, 1]] },
+    ] }], 'title');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<path /g)).toHaveLength(2);
+    expect(svg).toContain('a &lt; b');
+    expect(svg).toContain('s2 &amp; more');
+  });
+});
