@@ -3,7 +3,7 @@
 // per step), same peer ids, swarm id and therefore the same task seeds; each peer starts from the
 // shipped default model. Writes per-round cumulative reward and held-out accuracy to JSON and an SVG.
 //
-//   npm run experiment:sapo -- [--rounds 30] [--peers 8] [--out .tabswarm/experiment-sapo] [--lr 0.001]
+//   npm run experiment:sapo -- [--rounds 30] [--peers 8] [--out .tabswarm/experiment-sapo] [--lr 0.001] [--swarm ID]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +23,8 @@ const { values: a } = parseArgs({
     'eval-per': { type: 'string', default: '8' },
     model: { type: 'string', default: 'public/models/default' },
     out: { type: 'string', default: '.tabswarm/experiment-sapo' },
+    /** the swarm id seeds every peer's tasks: a different one repeats the experiment on other tasks */
+    swarm: { type: 'string', default: 'sapo-experiment' },
   },
 });
 const rounds = Number(a.rounds);
@@ -40,7 +42,7 @@ mkdirSync(outDir, { recursive: true });
 
 async function arm(name: string, local: number, external: number): Promise<SimulationResult> {
   console.log(`== ${name}: ${peers} peers, I=${local} J=${external}, ${rounds} rounds`);
-  const runner = defaultRunnerConfig({ swarmId: 'sapo-experiment', tasks: DEFAULT_TASK_MIX, questions: local, completions, localGroups: local, externalGroups: external });
+  const runner = defaultRunnerConfig({ swarmId: a.swarm, tasks: DEFAULT_TASK_MIX, questions: local, completions, localGroups: local, externalGroups: external });
   runner.adamw = { ...runner.adamw, lr };
   return simulate(folder, {
     peers, rounds, runner, backend: 'cpu', evalEvery: Number(a['eval-every']), evalMix: DEFAULT_TASK_MIX,
@@ -55,7 +57,7 @@ const last = (r: SimulationResult) => r.rounds[r.rounds.length - 1].cumulativeRe
 const gain = last(swarm) / last(isolated) - 1;
 const finalEval = (r: SimulationResult) => r.evals[r.evals.length - 1]?.passAt1 ?? NaN;
 const summary = {
-  rounds, peers, completions, lr,
+  swarmId: a.swarm, rounds, peers, completions, lr,
   cumulativeReward: { swarm: last(swarm), isolated: last(isolated), swarmGainPercent: 100 * gain },
   heldOutPassAt1: {
     start: swarm.evals[0]?.passAt1 ?? NaN,

@@ -84,7 +84,14 @@ export function collectExternalGroups(
         drops.malformedGroups++;
         continue;
       }
-      const task = generateTask(ref);
+      let task: Task;
+      try {
+        task = generateTask(ref);
+      } catch {
+        // a generator bug on some seed must cost one group, not the round
+        drops.malformedGroups++;
+        continue;
+      }
       const completions: ScoredCompletion[] = [];
       for (const c of rollout.completions.slice(0, limits.maxCompletions)) {
         if (typeof c?.text !== 'string' || c.text.length > limits.maxCompletionChars) {
