@@ -109,7 +109,7 @@ export class WorkerHost {
       this.emit({ kind: 'phase', phase: 'error', detail: `${(error as Error).name}: ${(error as Error).message}` });
       throw error;
     }
-    const store = await this.deps.openStore(checkpointKey(options.swarmId, contributor.modelId));
+    const store = await this.deps.openStore(checkpointKey(options.swarmId, contributor.modelId, options.peerId));
     let resumedRound: number | null = null;
     if (store && options.resume) {
       try {

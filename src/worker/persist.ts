@@ -123,9 +123,14 @@ function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
-/** File names in OPFS and keys in IndexedDB are derived from the swarm and model; keep them filesystem-safe. */
-export function checkpointKey(swarmId: string, modelId: string): string {
-  return `${swarmId}--${modelId}`.replace(/[^a-zA-Z0-9._-]/g, '_').slice(0, 200);
+/**
+ * File names in OPFS and keys in IndexedDB, per swarm, model and peer: two tabs of one browser share the
+ * origin's storage but each keeps its own peer id (a persisted key per tab slot), so they never overwrite
+ * each other's training. Filesystem-safe, and the model part is cut before the peer id is.
+ */
+export function checkpointKey(swarmId: string, modelId: string, peerId: string): string {
+  const safe = (s: string, n: number) => s.replace(/[^a-zA-Z0-9._-]/g, '_').slice(0, n);
+  return `${safe(swarmId, 64)}--${safe(modelId, 60)}--${safe(peerId, 64)}`;
 }
 
 const OPFS_DIR = 'tabswarm-checkpoints';

@@ -80,7 +80,7 @@ for (const backend of ['cpu', 'webgpu'] as const) {
 
       // Random weights rarely earn a reward, so the step may not move them: mark the stored checkpoint's
       // weights so that resuming from it (rather than from the download) is visible.
-      const key = (await import('../../src/worker/persist.ts')).checkpointKey(swarmId, loaded.modelId);
+      const key = (await import('../../src/worker/persist.ts')).checkpointKey(swarmId, loaded.modelId, options.peerId);
       const store = (await openCheckpointStore(key))!;
       const checkpoint = (await store.load())!;
       expect(checkpoint.round).toBe(saved.round);

@@ -68,3 +68,14 @@ describe('toRoundStats', () => {
     expect(s.samples).toEqual([{ prompt: 'q', text: 'a', reward: 1, correct: true }]);
   });
 });
+
+describe('checkpointKey', () => {
+  it('separates swarms, models and peers, and stays filesystem-safe', async () => {
+    const { checkpointKey } = await import('../../../src/worker/persist.ts');
+    const a = checkpointKey('s', 'llama-64x2-http___x_models_default_', '12D3KooWA');
+    expect(a).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(checkpointKey('s', 'm', 'p1')).not.toBe(checkpointKey('s', 'm', 'p2'));
+    expect(checkpointKey('s', 'm/../x', 'p')).not.toContain('/');
+    expect(checkpointKey('s'.repeat(300), 'm'.repeat(300), 'p'.repeat(300)).length).toBeLessThanOrEqual(200);
+  });
+});
