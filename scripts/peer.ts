@@ -1,8 +1,10 @@
-// `npm run peer -- --relay <multiaddr> [--swarm id] [--round-ms 20000] [--genesis-ms 0] [--seconds S]`
+// `npm run peer -- --relay <multiaddr> [--swarm id] [--round-ms 20000] [--genesis-ms 0] [--seconds S] [--rl [DIR]]`
 // or `npm run peer -- --config <swarm.json | ?swarm= value>`: a headless Node peer. It joins the swarm over
-// the relay, dials peers over WebRTC (node-datachannel) and runs rounds, publishing this round's demo
-// rollouts and reporting which peers' rollouts arrived. One JSON line per event on stdout (for scripts and
-// tests); human-readable notes on stderr.
+// the relay, dials peers over WebRTC (node-datachannel) and runs rounds. By default it publishes scripted
+// rollouts of the round's real tasks (the network alone); with --rl it runs the RL core's RoundRunner on the
+// CPU engine with a model folder (default public/models/default), sampling, trading rollouts over the
+// libp2p Transport and taking GRPO steps. One JSON line per event on stdout (for scripts and tests);
+// human-readable notes on stderr.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assertWebSocket } from '../src/node-polyfills.ts';
@@ -37,22 +39,27 @@ function readConfig(values: Record<string, string | string[] | boolean | undefin
   }
 }
 
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      relay: { type: 'string', multiple: true },
-      swarm: { type: 'string' },
-      'round-ms': { type: 'string' },
-      'genesis-ms': { type: 'string' },
-      config: { type: 'string' },
-      seconds: { type: 'string' },
-      questions: { type: 'string', default: '2' },
-    },
-  }));
-} catch (error) {
-  usage((error as Error).message);
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        relay: { type: 'string', multiple: true },
+        swarm: { type: 'string' },
+        'round-ms': { type: 'string' },
+        'genesis-ms': { type: 'string' },
+        config: { type: 'string' },
+        seconds: { type: 'string' },
+        questions: { type: 'string', default: '2' },
+        rl: { type: 'boolean', default: false },
+        model: { type: 'string', default: 'public/models/default' },
+        external: { type: 'string', default: '2' },
+      },
+    }).values;
+  } catch (error) {
+    usage((error as Error).message);
+  }
 }
+const values = parseOptions();
 assertWebSocket();
 const config = readConfig(values);
 const seconds = values.seconds === undefined ? Infinity : Number(values.seconds);
@@ -76,7 +83,7 @@ const linkTimer = setInterval(() => {
   }
 }, 250);
 swarm.onRejection((r) => emit({ rejected: r }));
-const stopLoop = runRoundLoop({
+const stopLoop = values.rl ? await runRl() : runRoundLoop({
   transport,
   clock: swarm.clock,
   swarmId: config.swarmId,
@@ -84,6 +91,54 @@ const stopLoop = runRoundLoop({
   onRound: (report) => emit({ round: report.round, published: report.published, received: report.received.map((b) => b.peerId) }),
   onError: (error) => console.error(`peer: round failed: ${error.message}`),
 });
+
+/** the RL core's round runner, unchanged, over this peer's libp2p Transport; one round per clock round */
+async function runRl(): Promise<() => void> {
+  const { loadModelFolder, makeEngine } = await import('./model/load.ts');
+  const { RoundRunner, defaultRunnerConfig } = await import('../src/rl/runner.ts');
+  const { DEFAULT_TASK_MIX } = await import('../src/rl/defaults.ts');
+  const folder = await loadModelFolder(values.model);
+  const questions = Math.max(1, Number(values.questions));
+  const external = Math.max(0, Number(values.external));
+  const runner = new RoundRunner(
+    await makeEngine(folder, 'cpu'),
+    folder.tokenizer,
+    transport,
+    defaultRunnerConfig({
+      swarmId: config.swarmId,
+      tasks: DEFAULT_TASK_MIX,
+      questions,
+      localGroups: questions,
+      externalGroups: external,
+      // wait for peers' rollouts for at most half a round; never longer (peers never wait for each other)
+      externalWaitMs: config.roundMs / 2,
+    }),
+  );
+  let stopped = false;
+  void (async () => {
+    let round = swarm.clock.currentRound() + 1;
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, swarm.clock.msUntilRound(round) + 50));
+      if (stopped) return;
+      // a round that ran long skips ahead to the current one rather than falling behind for good
+      round = Math.max(round, swarm.clock.currentRound());
+      try {
+        const stats = await runner.runRound(round);
+        emit({
+          round,
+          rl: { meanReward: stats.meanReward, accuracy: stats.accuracy, localGroups: stats.localGroups, externalGroups: stats.externalGroups, externalAvailable: stats.externalAvailable, loss: stats.loss },
+          received: transport.receivedRollouts(round).map((b) => b.peerId),
+        });
+      } catch (error) {
+        console.error(`peer: RL round ${round} failed: ${(error as Error).message}`);
+      }
+      round++;
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+}
 
 let stopping = false;
 async function shutdown(reason: string): Promise<void> {

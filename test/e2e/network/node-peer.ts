@@ -13,10 +13,10 @@ export interface NodePeer {
   stop(): Promise<void>;
 }
 
-export function startNodePeer(config: SwarmConfig, seconds = 120): NodePeer {
+export function startNodePeer(config: SwarmConfig, seconds = 120, extraArgs: string[] = []): NodePeer {
   const child = spawn(
     process.execPath,
-    ['--experimental-websocket', '--no-warnings=ExperimentalWarning', '--import', './scripts/register.mjs', 'scripts/peer.ts', '--config', encodeSwarmConfigParam(config), '--seconds', String(seconds)],
+    ['--experimental-websocket', '--no-warnings=ExperimentalWarning', '--import', './scripts/register.mjs', 'scripts/peer.ts', '--config', encodeSwarmConfigParam(config), '--seconds', String(seconds), ...extraArgs],
     { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const events: Record<string, unknown>[] = [];
