@@ -8,9 +8,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { requestGpu } from '../src/engine/device.ts';
 import { createCpuEngine } from '../src/engine/cpu/index.ts';
-import { createGpuEngine, isCpuAdapter } from '../src/engine/gpu/index.ts';
+import { bindingBytesFor, createGpuEngine, isCpuAdapter } from '../src/engine/gpu/index.ts';
 import { initWeights } from '../src/engine/init.ts';
-import { estimateSamplingBytes, estimateTrainingBytes } from '../src/engine/memory.ts';
 import {
   benchEngine, benchPlan, cpuMatmulPeak, gpuMatmulPeak, planMatmulShapes, type BenchPlan, type BenchResult,
 } from '../src/engine/gpu/bench.ts';
@@ -47,10 +46,8 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** Bytes of the largest single buffer a plan allocates: the device must be able to bind it. */
-export function largestBuffer(plan: BenchPlan): number {
-  const train = estimateTrainingBytes(plan.config, plan.B, plan.T, plan.B * (plan.T - 1));
-  const sample = estimateSamplingBytes(plan.config, plan.B, plan.promptLen, plan.newTokens);
-  return Math.max(train.largest, sample.largest);
+function largestBuffer(plan: BenchPlan): number {
+  return bindingBytesFor(plan.config, plan, { B: plan.B, promptLen: plan.promptLen, newTokens: plan.newTokens });
 }
 
 async function nodeGpu(minBinding: number) {

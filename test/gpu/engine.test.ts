@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTestGpu } from './gpu-env.ts';
 import type { GpuContext } from '../../src/engine/device.ts';
 import { createCpuEngine } from '../../src/engine/cpu/index.ts';
-import { createGpuEngine } from '../../src/engine/gpu/index.ts';
-import { tinyConfig } from '../../src/engine/config.ts';
+import { bindingBytesFor, createGpuEngine } from '../../src/engine/gpu/index.ts';
+import { smolLM2_135MConfig, tinyConfig } from '../../src/engine/config.ts';
+import { paramLayout } from '../../src/engine/layout.ts';
 import { initWeights } from '../../src/engine/init.ts';
 import { ModelTooLargeError } from '../../src/engine/errors.ts';
 import type { AdamWConfig, ModelConfig, TrainSequence } from '../../src/engine/api.ts';
@@ -131,6 +132,15 @@ describe('WebGPU engine agrees with the CPU engine', () => {
       cpu.dispose();
       g.dispose();
     }
+  });
+
+  it('bindingBytesFor names the buffer size a device must bind for SmolLM2-135M (its params, > 128 MiB)', () => {
+    const config = smolLM2_135MConfig();
+    const bytes = bindingBytesFor(config, { B: 1, T: 32 }, { B: 1, promptLen: 16, newTokens: 4 });
+    expect(bytes).toBe(paramLayout(config).size * 4);
+    expect(bytes).toBeGreaterThan(128 * 1024 * 1024);
+    // a large vocabulary batch makes the logits the biggest buffer instead
+    expect(bindingBytesFor(config, { B: 64, T: 512 }, { B: 1, promptLen: 16, newTokens: 4 })).toBeGreaterThan(bytes);
   });
 
   it('a model that does not fit the device fails with ModelTooLargeError and allocates nothing', async () => {

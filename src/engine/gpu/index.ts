@@ -6,6 +6,7 @@ import type { ModelConfig } from '../api.ts';
 import type { GpuContext } from '../device.ts';
 import { createEngine, type EngineOptions, type ModelEngine } from '../engine.ts';
 import { initWeights } from '../init.ts';
+import { estimateSamplingBytes, estimateTrainingBytes } from '../memory.ts';
 import type { NamedTensor } from '../layout.ts';
 import { createGpuOps, type GpuOps } from './ops.ts';
 
@@ -14,6 +15,20 @@ export { createGpuOps, GpuOps, isCpuAdapter } from './ops.ts';
 /** The largest single buffer this device can hold and bind. */
 export function gpuBufferLimit(gpu: GpuContext): number {
   return Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+}
+
+/**
+ * The largest single buffer an engine for `config` allocates when it trains on `train` (B rows of T tokens)
+ * and samples `sample` (B prompts of promptLen, newTokens more): pass it to requestGpu as
+ * minStorageBufferBindingSize (SmolLM2-135M's params alone are ~540 MB, above WebGPU's 128 MiB default).
+ */
+export function bindingBytesFor(
+  config: ModelConfig, train: { B: number; T: number }, sample: { B: number; promptLen: number; newTokens: number },
+): number {
+  return Math.max(
+    estimateTrainingBytes(config, train.B, train.T).largest,
+    estimateSamplingBytes(config, sample.B, sample.promptLen, sample.newTokens).largest,
+  );
 }
 
 /** A WebGPU engine for config; weights default to initWeights(config, seed 0). dispose() also frees the kernels. */
