@@ -35,7 +35,7 @@ export function f32bits(x: number): number {
   return u32Scratch[0];
 }
 
-/** Elementwise kernels run 256 invocations per workgroup and fold (x, y) workgroup ids into one index. */
+/** Default workgroup width of 1D kernels; they fold (x, y) workgroup ids into one index via num_workgroups. */
 export const FLAT_WORKGROUP = 256;
 
 const SLOT_WORDS = 64; // 256 bytes of u32 uniforms per dispatch, far more than any kernel needs
