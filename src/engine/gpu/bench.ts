@@ -175,8 +175,11 @@ export async function benchEngine(
   const decode_tok_s = (plan.B * (plan.newTokens - 1)) / decodeS;
   log(`  prefill ${prefill_tok_s.toFixed(1)} tok/s, decode ${decode_tok_s.toFixed(1)} tok/s`);
 
-  const batch = Array.from({ length: plan.B }, (_, b) => ({ tokens: deterministicTokens(plan.T, V, 100 + b), completionStart: 1 }));
-  const Ns = plan.B * (plan.T - 1);
+  // a 4-token prompt and a scored completion: with T a multiple of 4, every matmul dimension (B*T rows in the
+  // layers, B*(T-4) scored rows at the LM head) is too, which the vec4 kernels need
+  const prompt = 4;
+  const batch = Array.from({ length: plan.B }, (_, b) => ({ tokens: deterministicTokens(plan.T, V, 100 + b), completionStart: prompt }));
+  const Ns = plan.B * (plan.T - prompt);
   const adam = { lr: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, maxGradNorm: 1 };
   const step = async () => {
     engine.zeroGrads();
