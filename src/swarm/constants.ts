@@ -51,4 +51,4 @@ export const RATE_LIMIT = { burst: 40, perSecond: 4 } as const;
 export const SCORE = { rejectPenalty: 10, acceptReward: 0.5, max: 20, floor: -100, decayPerMinute: 0.5 } as const;
 
 /** Dialing discovered peers over WebRTC: retries with exponential backoff, capped. */
-export const DIAL = { attempts: 6, firstBackoffMs: 500, maxBackoffMs: 15_000, timeoutMs: 10_000, localTimeoutMs: 3_000, maxTimeoutMs: 30_000 } as const;
+export const DIAL = { attempts: 6, firstBackoffMs: 500, maxBackoffMs: 15_000, timeoutMs: 10_000, localTimeoutMs: 5_000, maxTimeoutMs: 30_000 } as const;

@@ -55,6 +55,9 @@ export async function createSwarmNode(options: SwarmNodeOptions): Promise<SwarmL
     transports: [webSockets(), webRTC({ rtcConfiguration: { iceServers: [] } }), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // every relayed (signalling) connection arrives "from" the relay's IP, so a mesh forming at once would hit
+    // the default 5 inbound connections per second per host and 10 pending; refused handshakes look like stalls
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64 },
     connectionGater: {
       ...(options.allowPrivateAddresses ? { denyDialMultiaddr: () => false } : {}),
       denyDialPeer: deny,
@@ -182,6 +185,9 @@ function dialDiscoveredPeers(node: Libp2p, log: (line: string) => void, timeoutM
     try {
       // the larger id only dials when the smaller one's attempt (timeout included) has had its chance
       if (id < self) await sleep(timeoutMs + 2_000);
+      // a joining peer discovers everyone at once; spreading its handshakes over a second keeps them from
+      // all competing for the CPU and timing out together
+      else await sleep(Math.random() * 1_000);
       let backoff: number = DIAL.firstBackoffMs;
       for (let attempt = 1; attempt <= DIAL.attempts && node.status === 'started'; attempt++) {
         if (hasDirectConnection(node, peer)) return;
