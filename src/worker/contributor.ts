@@ -9,11 +9,11 @@ import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
 import type { NamedTensor } from '../engine/layout.ts';
 import type { Ops } from '../engine/ops.ts';
-import { collectExternalGroups, RoundRunner } from '../rl/index.ts';
+import { RoundRunner } from '../rl/index.ts';
+import { rescorePeers, type SwarmScore } from './rescore.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
 import { specialIds, wrapHfTokenizer, type HfTokenizerLike } from '../rl/tokenizer.ts';
 import type { TextTokenizer } from '../rl/format.ts';
-import type { Transport } from '../rl/transport.ts';
 import type { Contributor } from './loop.ts';
 import { digestTensors, type Checkpoint } from './persist.ts';
 import type { ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
@@ -146,20 +146,7 @@ async function tokenizerFrom(source: FileSource): Promise<TextTokenizer> {
   return wrapHfTokenizer(hf, specialIds(tokenizerJson as { added_tokens?: { id: number; content: string }[] }, tokenizerConfig));
 }
 
-/** Re-scored mean reward and accuracy of what peers sent for a round (null when nothing usable came). */
-function swarmScores(transport: Transport, swarmId: string, round: number): { reward: number | null; accuracy: number | null; peers: number } {
-  const batches = transport.receivedRollouts(round);
-  const { groups } = collectExternalGroups(batches, { swarmId, round, selfPeerId: transport.peerId });
-  const all = groups.flatMap((g) => g.completions);
-  if (all.length === 0) return { reward: null, accuracy: null, peers: batches.length };
-  return {
-    reward: all.reduce((s, c) => s + c.reward, 0) / all.length,
-    accuracy: all.filter((c) => c.correct).length / all.length,
-    peers: batches.length,
-  };
-}
-
-export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: ReturnType<typeof swarmScores>): RoundStats {
+export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: SwarmScore): RoundStats {
   const seconds = s.sampleSeconds + s.trainSeconds;
   return {
     round: s.round,
@@ -214,7 +201,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       modelId,
       parameterCount: model.flat.length,
       note,
-      async runRound(round, transport, signal, onStage) {
+      async runRound(round, transport, signal, onStage, gather) {
         if (!runner || runner.transport !== transport || runner.engine !== engine) {
           runner = new RoundRunner(engine, tokenizer, transport, runnerConfig);
           runner.on((event) => {
@@ -222,8 +209,14 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
           });
         }
         if (signal.aborted) throw new DOMException('stopped', 'AbortError');
-        const stats = await runner.runRound(round);
-        return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, swarmScores(transport, options.swarmId, round));
+        const local = await runner.sampleRound(round);
+        if (gather) {
+          onStage?.(round, 'gathering peers\u2019 rollouts');
+          await gather();
+        }
+        if (signal.aborted) throw new DOMException('stopped', 'AbortError');
+        const stats = await runner.trainRound(local);
+        return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, rescorePeers(transport.receivedRollouts(round), { swarmId: options.swarmId, round, selfPeerId: transport.peerId }));
       },
       async saveState() {
         const weights = await engine.exportWeights();

@@ -11,7 +11,14 @@ export interface Contributor {
   readonly parameterCount: number;
   /** something the user should know about how it runs (e.g. a fallback to the CPU) */
   readonly note?: string | null;
-  runRound(round: number, transport: Transport, signal: AbortSignal, onStage?: (round: number, stage: string) => void): Promise<RoundStats>;
+  /**
+   * Samples and publishes, awaits `gather` (the window in which peers' rollouts for the round arrive), then
+   * trains on its own and the peers' rollouts.
+   */
+  runRound(
+    round: number, transport: Transport, signal: AbortSignal,
+    onStage?: (round: number, stage: string) => void, gather?: () => Promise<void>,
+  ): Promise<RoundStats>;
   /** weights + optimizer state; `round` is filled in by the loop */
   saveState(): Promise<Omit<Checkpoint, 'round'>>;
   loadState(checkpoint: Checkpoint): Promise<void>;
@@ -37,6 +44,12 @@ export function nextRound(last: number | null, clock: RoundClock | undefined, no
   const current = Math.max(0, Math.floor((nowMs - clock.genesisMs) / clock.roundMs));
   return last === null ? current : Math.max(following, current);
 }
+
+/**
+ * Share of a round spent waiting for peers' rollouts before training. Rounds here take about a second while
+ * a swarm round lasts tens of seconds: training right after publishing would never see a peer's rollouts.
+ */
+export const GATHER_FRACTION = 0.5;
 
 /** Milliseconds of rest after `busyMs` of work so that work takes `duty` of wall time. */
 export function restAfter(busyMs: number, duty: number): number {
@@ -128,13 +141,19 @@ export class ContributionLoop {
         const started = this.now();
         const onStage = (r: number, stage: string) => emit({ kind: 'stage', round: r, stage });
         onStage(round, 'starting');
-        const stats = await contributor.runRound(round, transport, signal, onStage);
+        const clock = options.clock;
+        const gather = clock
+          ? () => sleep(clock.genesisMs + (round + GATHER_FRACTION) * clock.roundMs - this.now(), signal)
+          : undefined;
+        const stats = await contributor.runRound(round, transport, signal, onStage, gather);
         if (signal.aborted) break;
         this.lastRound = round;
         transport.prune(round - 1);
         emit({ kind: 'stats', stats });
         await this.checkpoint(round, contributor, store);
-        await sleep(restAfter(this.now() - started, this.duty), signal);
+        // the duty cycle counts work, not the time spent waiting for peers
+        const busy = Number.isFinite(stats.seconds) && stats.seconds > 0 ? stats.seconds * 1000 : this.now() - started;
+        await sleep(restAfter(busy, this.duty), signal);
       }
       emit({ kind: 'phase', phase: 'stopped', detail: null });
     } catch (error) {

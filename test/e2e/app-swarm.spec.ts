@@ -67,6 +67,11 @@ test('the conference screen counts two joined pages, their rollouts and contribu
     await expect.poll(async () => Number(await screen.page.getByTestId('screen-rollouts').textContent()), { timeout: 30_000 }).toBeGreaterThanOrEqual(8);
     await expect(screen.page.getByTestId('screen-reward-chart-table').locator('tbody tr')).not.toHaveCount(0);
     await expect(opened[1].page.getByTestId('feed-text').first()).toBeVisible({ timeout: 60_000 });
+    // the worker got the other page's rollouts and re-scored them: the "peers (re-scored)" column fills in
+    // (at the latest in the next round, when both pages start together on the swarm clock)
+    const rescored = (page: AppPage['page']) =>
+      page.getByTestId('reward-chart-table').locator('tbody tr td:nth-child(3)').allTextContents().then((c) => c.filter((x) => x !== '—'));
+    await expect.poll(() => rescored(opened[1].page), { timeout: 60_000, intervals: [1_000] }).not.toEqual([]);
     await screen.page.setViewportSize({ width: 1600, height: 900 });
     await screen.page.screenshot({ path: testInfo.outputPath('conference-screen.png'), fullPage: true });
     expect(screen.errors).toEqual([]);

@@ -6,6 +6,7 @@ import { toRoundStats } from '../../../src/worker/contributor.ts';
 import { checkMemory, estimateContributionBytes, runnerConfigFor } from '../../../src/worker/plan.ts';
 import { smolLM2_135MConfig, tinyConfig } from '../../../src/engine/index.ts';
 import type { LoadOptions } from '../../../src/worker/protocol.ts';
+import type { RolloutBatch } from '../../../src/rl/transport.ts';
 
 const PAGE = 'http://127.0.0.1:5173/?swarm=abc';
 
@@ -77,5 +78,36 @@ describe('checkpointKey', () => {
     expect(checkpointKey('s', 'm', 'p1')).not.toBe(checkpointKey('s', 'm', 'p2'));
     expect(checkpointKey('s', 'm/../x', 'p')).not.toContain('/');
     expect(checkpointKey('s'.repeat(300), 'm'.repeat(300), 'p'.repeat(300)).length).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('rescorePeers', () => {
+  it('re-scores every peer completion by our verifier, ignores claims, own and foreign batches', async () => {
+    const { rescorePeers } = await import('../../../src/worker/rescore.ts');
+    const { generateTask } = await import('../../../src/rl/tasks/index.ts');
+    const ref = { family: 'basic_arithmetic', seed: 42, difficulty: 1 };
+    const task = generateTask(ref);
+    const batch = (peerId: string, texts: string[], extra: Partial<RolloutBatch> = {}): RolloutBatch => ({
+      v: 1, swarmId: 's', round: 3, peerId, rollouts: [{ task: ref, completions: texts.map((text) => ({ text, reward: 99 })) }], ...extra,
+    });
+    const right = `<answer>${task.answer}</answer>`;
+    const wrong = '<answer>definitely not it</answer>';
+    const score = rescorePeers(
+      [
+        batch('a', [right, wrong]),
+        batch('a', [right, right]), // a second batch from the same peer is not counted twice
+        batch('me', [right]),
+        batch('b', [wrong], { round: 2 }),
+        batch('c', [wrong], { swarmId: 'other' }),
+        { ...batch('d', []), rollouts: [{ task: { family: 'nope', seed: 1, difficulty: 1 }, completions: [{ text: right, reward: 1 }] }] },
+        batch('e', ['x'.repeat(10_000)]),
+      ],
+      { swarmId: 's', round: 3, selfPeerId: 'me' },
+    );
+    expect(score.accuracy).toBe(0.5);
+    expect(score.peers).toBe(3); // a, d and e sent batches for this round; only a's were scorable
+    expect(score.reward).toBeGreaterThan(0.5);
+    expect(score.reward).toBeLessThan(1.2);
+    expect(rescorePeers([], { swarmId: 's', round: 3, selfPeerId: 'me' })).toEqual({ reward: null, accuracy: null, peers: 0 });
   });
 });

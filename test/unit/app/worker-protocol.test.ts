@@ -36,9 +36,14 @@ class CountingContributor implements Contributor {
     private readonly roundMs = 5,
     private readonly failAt = -1,
   ) {}
-  async runRound(round: number, transport: Transport, signal: AbortSignal): Promise<RoundStats> {
+  gathered: number[] = [];
+  async runRound(round: number, transport: Transport, signal: AbortSignal, _onStage?: unknown, gather?: () => Promise<void>): Promise<RoundStats> {
     if (round === this.failAt) throw new RangeError(`boom at ${round}`);
     await new Promise((r) => setTimeout(r, this.roundMs));
+    if (gather) {
+      await gather();
+      this.gathered.push(Date.now());
+    }
     if (signal.aborted) throw new Error('aborted');
     this.weight[0] += 1;
     const batch: RolloutBatch = { v: 1, swarmId: 's', round, peerId: transport.peerId, rollouts: [] };
@@ -46,7 +51,7 @@ class CountingContributor implements Contributor {
     this.heard.push(transport.receivedRollouts(round).length);
     return {
       round, stage: 'train', ownReward: round / 10, ownAccuracy: 0.5, swarmReward: null, swarmAccuracy: null,
-      localRollouts: 4, externalRollouts: 0, peersHeard: 0, tokens: 100, seconds: 0.005, tokensPerSecond: 2e4,
+      localRollouts: 4, externalRollouts: 0, peersHeard: 0, tokens: 100, seconds: this.roundMs / 1000, tokensPerSecond: 2e4,
       rolloutsPerSecond: 800, samples: [],
     };
   }
@@ -239,6 +244,24 @@ describe('round loop behind the protocol', () => {
     const files = await api.exportModel();
     expect(files.map((f) => f.name)).toEqual(['config.json']);
     expect(new TextDecoder().decode(files[0].data)).toBe('{}');
+  });
+});
+
+describe('gathering peers\' rollouts', () => {
+  it('with a swarm clock, trains only after the middle of the round', async () => {
+    const c = new CountingContributor(5);
+    const { api, rounds } = setup(c, null);
+    await api.load(LOAD);
+    const roundMs = 200;
+    const genesisMs = Date.now() - 10 * roundMs - 20; // 20 ms into round 10
+    await api.start({ clock: { genesisMs, roundMs } });
+    const until = Date.now() + 3000;
+    while (rounds().length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    await api.stop();
+    expect(rounds().slice(0, 2)).toEqual([10, 11]);
+    expect(c.gathered[0] - genesisMs).toBeGreaterThanOrEqual(10.5 * roundMs - 2);
+    expect(c.gathered[1] - genesisMs).toBeGreaterThanOrEqual(11.5 * roundMs - 2);
+    expect(c.gathered[1] - genesisMs).toBeLessThan(12 * roundMs);
   });
 });
 
