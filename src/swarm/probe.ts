@@ -39,13 +39,11 @@ export class GossipProbe {
       const round = swarm.clock.currentRound();
       // a different seed each time so the bytes differ message to message, as real rollouts do
       const rollouts = demoRollouts(swarm.config.swarmId, round, `${swarm.peerId}/${seq++}`, this.options.questions ?? 4, this.options.completions ?? 4);
-      // counted by the timestamp the message carries, exactly as receivers decide whether it is in the window
-      swarm
-        .publish({ kind: 'rollouts', rollouts, part: 0, parts: 1 })
-        .then((message) => {
-          if (message.ts >= this.since && message.ts < this.until) this.stats.sent++;
-        })
-        .catch(() => undefined);
+      // counted when handed to gossipsub (a failed publish counts as sent, and so as lost), using the clock
+      // reading that becomes the message's timestamp in the same synchronous step, as receivers judge it
+      const at = swarm.clock.now();
+      if (at >= this.since && at < this.until) this.stats.sent++;
+      swarm.publish({ kind: 'rollouts', rollouts, part: 0, parts: 1 }).catch(() => undefined);
     }, this.options.intervalMs);
   }
 
