@@ -3,7 +3,7 @@
 // the weights are fetched, so a model that cannot fit never costs the download.
 import type { Engine } from '../engine/api.ts';
 import { createEngine, parseConfig } from '../engine/index.ts';
-import { checkMemory, runnerConfigFor } from './plan.ts';
+import { checkMemory, estimateContributionBytes, runnerConfigFor } from './plan.ts';
 import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
@@ -103,10 +103,15 @@ interface ChosenOps {
   note: string | null;
 }
 
-async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void): Promise<ChosenOps> {
+/** `largestBuffer`: the biggest single buffer the model will bind; the device is asked for at least that. */
+async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void, largestBuffer: number): Promise<ChosenOps> {
   let note: string | null = null;
   if (options.backend !== 'cpu') {
-    const gpu = await requestGpu().catch(() => null);
+    let requestError: Error | null = null;
+    const gpu = await requestGpu({ minStorageBufferBindingSize: largestBuffer }).catch((error: Error) => {
+      requestError = error;
+      return null;
+    });
     if (gpu) {
       onProgress({ stage: 'compile', item: 'WebGPU kernels', loaded: 0, total: 1, percent: 0 });
       try {
@@ -122,9 +127,9 @@ async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void
         note = `WebGPU kernels failed (${(error as Error).name}: ${(error as Error).message.slice(0, 300)}); running on the CPU`;
       }
     } else if (options.backend === 'webgpu') {
-      throw new Error('WebGPU was asked for but this browser offers no adapter');
+      throw requestError ?? new Error('WebGPU was asked for but this browser offers no adapter');
     } else {
-      note = 'no WebGPU adapter; running on the CPU';
+      note = requestError ? `WebGPU cannot hold this model (${(requestError as Error).message}); running on the CPU` : 'no WebGPU adapter; running on the CPU';
     }
   }
   return { ops: new CpuOps() as unknown as Ops<unknown, unknown>, release: () => undefined, note };
@@ -183,7 +188,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
   if (!configBytes) throw new Error(`no config.json at ${base}: is this a Hugging Face model folder?`);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
   const runnerConfig = runnerConfigFor(options);
-  const { ops, maxBufferBytes, release, note } = await chooseOps(options, onProgress);
+  const { ops, maxBufferBytes, release, note } = await chooseOps(options, onProgress, estimateContributionBytes(config, runnerConfig).largest);
   try {
     checkMemory(config, runnerConfig, options.memoryBudgetBytes, maxBufferBytes);
     const model = await loadHfModel(source);
@@ -191,7 +196,8 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     const tokenizer = await tokenizerFrom(source);
     await source.read('generation_config.json').catch(() => null);
     const backend = (ops as { backend?: string }).backend === 'webgpu' ? 'webgpu' : 'cpu';
-    let engine: Engine = createEngine(ops, config, model.flat);
+    const limits = maxBufferBytes ? { maxBufferBytes } : {};
+    let engine: Engine = createEngine(ops, config, model.flat, { limits });
     onProgress({ stage: 'load', item: 'weights', loaded: 1, total: 1, percent: 100 });
     const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
     let runner: RoundRunner | null = null;
@@ -236,7 +242,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       async loadState(checkpoint: Checkpoint) {
         const weights = new Map<string, NamedTensor>();
         for (const [name, t] of checkpoint.tensors) if (!name.startsWith('adam.')) weights.set(name, t);
-        const next = createEngine(ops, config, weights) as Engine & OptimizerStateAccess;
+        const next = createEngine(ops, config, weights, { limits }) as Engine & OptimizerStateAccess;
         const m = checkpoint.tensors.get('adam.m');
         const v = checkpoint.tensors.get('adam.v');
         if (next.importOptimizerState && m && v && typeof checkpoint.meta.steps === 'number') {
