@@ -144,7 +144,7 @@ function table(rows: BenchResult[]): string {
     ['adapter', (r) => r.adapter],
     ['peak GF/s', (r) => r.matmul_peak_gflops.toFixed(2)],
     ['prefill tok/s', (r) => r.prefill_tok_s.toFixed(1)],
-    ['decode tok/s', (r) => r.decode_tok_s.toFixed(2)],
+    ['decode tok/s', (r) => r.decode_tok_s?.toFixed(2) ?? '-'],
     ['train tok/s', (r) => r.train_tok_s.toFixed(2)],
     ['train GF/s', (r) => r.train_gflops.toFixed(3)],
     ['of peak', (r) => r.train_fraction_of_peak.toFixed(2)],
