@@ -1,4 +1,5 @@
-// Everything a local swarm needs, started together: the relay and the app's static server.
+// Everything a local swarm needs, started together: the relay, the local chain with the coordinator
+// contract and service, and the app's static server.
 // `npm start` and the end-to-end tests both start their services through this module.
 import { fileURLToPath } from 'node:url';
 import { startRelayProcess, type RelayProcess } from './relay-process.ts';
@@ -10,7 +11,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 export interface LocalSwarm {
   appUrl: string;
   relay: RelayProcess;
-  swarmConfig: { swarmId: string; relayAddrs: string[]; local: boolean; chain?: LocalChainServices['config'] };
+  swarmConfig: { swarmId: string; relayAddrs: string[]; local: boolean; genesisMs: number; chain?: LocalChainServices['config'] };
   /** anvil + coordinator contract + coordinator service; null when started with `chain: false` */
   chain: LocalChainServices | null;
   stop(): Promise<void>;
@@ -36,7 +37,9 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
     await relay.stop();
     throw error;
   }
-  const swarmConfig = { swarmId, relayAddrs: relay.multiaddrs, local: true, ...(chain ? { chain: chain.config } : {}) };
+  // Round 0 starts now (whole seconds), so a fresh local swarm counts rounds from zero.
+  const genesisMs = Math.floor(Date.now() / 1000) * 1000;
+  const swarmConfig = { swarmId, relayAddrs: relay.multiaddrs, local: true, genesisMs, ...(chain ? { chain: chain.config } : {}) };
   let app: StaticServer;
   try {
     app = await serveStatic(`${repo}dist`, { port: options.appPort ?? 5173, swarmConfig });
