@@ -31,6 +31,11 @@ export interface SampleOptions {
   /** uint32; same seed + same backend + same weights => same tokens */
   seed: number;
   stopTokens: number[];
+  /**
+   * Checked between decode steps (the engine also yields to the event loop there so a pause or stop message
+   * can arrive): once aborted, sample rejects with an AbortError DOMException and frees its buffers.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SampleResult {
@@ -58,6 +63,12 @@ export interface AdamWConfig {
   maxGradNorm: number;
 }
 
+export interface OptimizerState {
+  m: Float32Array;
+  v: Float32Array;
+  steps: number;
+}
+
 export interface Engine {
   readonly backend: 'cpu' | 'webgpu';
   readonly config: ModelConfig;
@@ -76,6 +87,13 @@ export interface Engine {
   zeroGrads(): void;
   /** AdamW over all parameters with global-norm clipping; returns the pre-clip gradient norm */
   optimizerStep(config: AdamWConfig): Promise<{ gradNorm: number }>;
+  /**
+   * Adam's moments (flat, paramLayout order) and the step count (bias correction), copied out; zeros and
+   * 0 steps before the first training call.
+   */
+  exportOptimizerState(): Promise<OptimizerState>;
+  /** restores what exportOptimizerState gave; a length mismatch is a named error and changes nothing */
+  importOptimizerState(state: OptimizerState): Promise<void>;
   /** weights under their Hugging Face names */
   exportWeights(): Promise<Map<string, { shape: number[]; data: Float32Array }>>;
   dispose(): void;

@@ -2,10 +2,10 @@
 // a KV cache, the logprob objective's forward/backward, gradient clipping and AdamW. The model math itself
 // is in model.ts; this file decides what goes where.
 
-import type { AdamWConfig, Engine, ModelConfig, SampleOptions, SampleResult, TrainSequence } from './api.ts';
+import type { AdamWConfig, Engine, ModelConfig, OptimizerState, SampleOptions, SampleResult, TrainSequence } from './api.ts';
 import type { Ops, View } from './ops.ts';
 import { parseConfig, headDim } from './config.ts';
-import { EngineStateError, ModelTooLargeError, ShapeError, TokenRangeError } from './errors.ts';
+import { EngineStateError, ModelTooLargeError, ShapeError, TokenRangeError, WeightsMismatchError } from './errors.ts';
 import {
   gradScratchLayout, headActLayout, intLayout, kvLayerLayout, layerActLayout, logitChunkRows, packWeights, paramLayout, unpackWeights,
   type BatchShape, type Layout, type NamedTensor,
@@ -43,6 +43,28 @@ interface ForwardState<F, I> {
   /** every buffer this forward allocated, freed together */
   bufs: (View<F> | View<I>)[];
   A: Acts<F>; S: GradScratch<F>; ints: IntInputs<I>; consumed: boolean;
+}
+
+/**
+ * Lets queued tasks (a worker's pause/stop message) run. A CPU decode step awaits only microtasks, so
+ * without this a message could not arrive before the whole sample finished. setImmediate where it exists
+ * (Node), else a MessageChannel hop: setTimeout(0) is clamped to 4 ms once nested.
+ */
+function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') return new Promise((resolve) => void immediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new DOMException('sampling aborted', 'AbortError');
 }
 
 function checkTokens(config: ModelConfig, tokens: readonly number[], what: string): void {
@@ -264,8 +286,40 @@ export function createEngine<F, I>(
     return { gradNorm };
   }
 
+  async function exportOptimizerState(): Promise<OptimizerState> {
+    // before any training call the moments are zero by definition: no need to allocate the training buffers
+    if (!train) return { m: new Float32Array(layout.size), v: new Float32Array(layout.size), steps };
+    return { m: await ops.readF32(train.m), v: await ops.readF32(train.v), steps };
+  }
+
+  async function importOptimizerState(state: OptimizerState): Promise<void> {
+    // every check before the first write: a refused state leaves the engine as it was
+    if (typeof state !== 'object' || state === null) throw new WeightsMismatchError('optimizer state: expected {m, v, steps}');
+    const { m, v, steps: s } = state;
+    for (const [name, x] of [['m', m], ['v', v]] as const) {
+      if (!(x instanceof Float32Array)) throw new WeightsMismatchError(`optimizer state: ${name} must be a Float32Array`);
+      if (x.length !== layout.size) {
+        throw new WeightsMismatchError(`optimizer state: ${name} has ${x.length} values, this model has ${layout.size} parameters`);
+      }
+    }
+    if (!Number.isInteger(s) || s < 0) throw new WeightsMismatchError(`optimizer state: steps must be an integer >= 0, got ${s}`);
+    for (let i = 0; i < v.length; i++) {
+      // v is a running mean of squares: a negative or non-finite entry would turn the update into NaN
+      if (!Number.isFinite(m[i]) || !Number.isFinite(v[i]) || v[i] < 0) {
+        throw new WeightsMismatchError(`optimizer state: bad moment at flat index ${i} (m ${m[i]}, v ${v[i]})`);
+      }
+    }
+    const t = ensureTrain();
+    ops.writeF32(t.m, m);
+    ops.writeF32(t.v, v);
+    ops.flush();
+    steps = s;
+  }
+
   async function sample(prompts: number[][], o: SampleOptions): Promise<SampleResult> {
     checkSampleOptions(o);
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ShapeError('sample options: signal must be an AbortSignal');
+    throwIfAborted(o.signal);
     if (!Array.isArray(prompts) || prompts.length === 0) throw new ShapeError('sample: no prompts');
     prompts.forEach((p, b) => checkTokens(config, p, `sample prompt ${b}`));
     const B = prompts.length, lens = prompts.map((p) => p.length), Tp = Math.max(...lens);
@@ -369,6 +423,10 @@ export function createEngine<F, I>(
           }
         }
         if (step === o.maxNewTokens - 1 || done.every(Boolean)) break;
+        if (o.signal) {
+          await yieldToEventLoop();
+          throwIfAborted(o.signal);
+        }
         const slot = Tp + step;
         // one write each for the ints (tokens | positions | unused targets | slots, contiguous) and the
         // mask: on WebGPU every write is a queue operation
@@ -409,6 +467,8 @@ export function createEngine<F, I>(
     },
     readParams: () => exclusive(() => ops.readF32(paramsFlat)),
     readGrads: () => exclusive(() => ops.readF32(ensureTrain().grads)),
+    exportOptimizerState: () => exclusive(exportOptimizerState),
+    importOptimizerState: (state) => exclusive(() => importOptimizerState(state)),
     exportWeights: () => exclusive(async () => unpackWeights(config, await ops.readF32(paramsFlat), layout)),
     dispose() {
       if (disposed) return;
