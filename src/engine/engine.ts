@@ -50,7 +50,7 @@ interface ForwardState<F, I> {
  * without this a message could not arrive before the whole sample finished. setImmediate where it exists
  * (Node), else a MessageChannel hop: setTimeout(0) is clamped to 4 ms once nested.
  */
-function yieldToEventLoop(): Promise<void> {
+export function yieldToEventLoop(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
   if (typeof immediate === 'function') return new Promise((resolve) => void immediate(resolve));
   return new Promise((resolve) => {

@@ -2,7 +2,12 @@
 // question → score → publish → take the external rollouts that arrived for this round → one GRPO step →
 // stats event. Split into sampleRound / trainRound so an in-process swarm can let every peer publish
 // before anyone trains; runRound does both for a peer on its own or on the network.
+// Each takes an optional AbortSignal (a tab's pause or stop), checked between decode steps, before
+// publishing, between micro-batches and before the optimizer step: an aborted round rejects with an
+// AbortError, publishes nothing if it had not published yet, and never reaches the optimizer step, so the
+// weights and Adam's moments stay as they were (the gradients are zeroed by the next step anyway).
 import type { AdamWConfig, Engine, TrainSequence } from '../engine/api.ts';
+import { yieldToEventLoop } from '../engine/engine.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, type TextTokenizer } from './format.ts';
 import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
@@ -63,6 +68,21 @@ export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): Runn
 
 export class RunnerError extends Error {
   override name = 'RunnerError';
+}
+
+/**
+ * A CPU forward/backward never waits on anything, so a worker's pause or stop message could not arrive
+ * during training: with a signal, yield to the event loop first, then check it.
+ */
+async function abortPoint(signal: AbortSignal | undefined, where: string): Promise<void> {
+  if (!signal) return;
+  await yieldToEventLoop();
+  throwIfAborted(signal, where);
+}
+
+/** the same error as fetch and the engine: a caller tells a pause or stop from a failure by its name */
+function throwIfAborted(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted) throw new DOMException(`round aborted ${where}`, 'AbortError');
 }
 
 /** what a peer sampled in one round, kept until its training step */
@@ -129,13 +149,14 @@ export class RoundRunner {
     }
   }
 
-  async runRound(round: number): Promise<RoundStats> {
-    return this.trainRound(await this.sampleRound(round));
+  async runRound(round: number, signal?: AbortSignal): Promise<RoundStats> {
+    return this.trainRound(await this.sampleRound(round, signal), signal);
   }
 
   /** tasks → sample → score → publish */
-  async sampleRound(round: number): Promise<LocalRound> {
+  async sampleRound(round: number, signal?: AbortSignal): Promise<LocalRound> {
     const { config, tokenizer } = this;
+    throwIfAborted(signal, 'before sampling');
     this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'sampling' });
     const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions);
     const tasks = refs.map(generateTask);
@@ -146,7 +167,9 @@ export class RoundRunner {
       maxNewTokens: this.completionBudget(prompts),
       seed: hashParts('tabswarm/sample', roundSeed(config.swarmId, round, this.peerId)),
       stopTokens: [tokenizer.eosId],
+      ...(signal ? { signal } : {}),
     });
+    throwIfAborted(signal, 'before publishing');
     const sampleSeconds = now() - start;
     let sampledTokens = 0;
     const groups = tasks.map((task, q) => {
@@ -177,14 +200,16 @@ export class RoundRunner {
   }
 
   /** take external rollouts for the round, one GRPO step on I local + J external groups */
-  async trainRound(local: LocalRound): Promise<RoundStats> {
+  async trainRound(local: LocalRound, signal?: AbortSignal): Promise<RoundStats> {
     const { config } = this;
     const { round } = local;
+    throwIfAborted(signal, 'before training');
     this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'training' });
     let external: RolloutGroup[] = [];
     let drops: ExternalDrops | null = null;
     if (config.externalGroups > 0) {
-      await this.waitForExternal(round);
+      await this.waitForExternal(round, signal);
+      throwIfAborted(signal, 'while waiting for peers');
       const received = this.transport.receivedRollouts(round);
       const limits = { ...EXTERNAL_DEFAULTS, maxCompletionChars: Math.max(64, config.sampling.maxNewTokens * 16) };
       ({ groups: external, drops } = collectExternalGroups(received, { swarmId: config.swarmId, round, selfPeerId: this.peerId }, limits));
@@ -194,7 +219,7 @@ export class RoundRunner {
     const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups);
 
     const start = now();
-    const step = await this.grpoStep(chosen);
+    const step = await this.grpoStep(chosen, signal);
     const trainSeconds = now() - start;
 
     const all = local.groups.flatMap((g) => g.completions);
@@ -237,16 +262,16 @@ export class RoundRunner {
     return Math.min(this.config.sampling.maxNewTokens, room);
   }
 
-  private async waitForExternal(round: number): Promise<void> {
+  private async waitForExternal(round: number, signal: AbortSignal | undefined): Promise<void> {
     const deadline = performance.now() + this.config.externalWaitMs;
     const groupsIn = () => this.transport.receivedRollouts(round).reduce((s, b) => s + (Array.isArray(b.rollouts) ? b.rollouts.length : 0), 0);
-    while (performance.now() < deadline && groupsIn() < this.config.externalGroups) {
+    while (performance.now() < deadline && groupsIn() < this.config.externalGroups && !signal?.aborted) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(1, deadline - performance.now()))));
     }
   }
 
   /** one optimizer step on the chosen groups; skipped (no update) when nothing carries signal */
-  private async grpoStep(groups: readonly RolloutGroup[]): Promise<{ loss: number; gradNorm: number; sequences: number; tokens: number; clippedTokens: number }> {
+  private async grpoStep(groups: readonly RolloutGroup[], signal: AbortSignal | undefined): Promise<{ loss: number; gradNorm: number; sequences: number; tokens: number; clippedTokens: number }> {
     const { engine, tokenizer, config } = this;
     const maxLen = engine.config.max_position_embeddings;
     const items: { seq: TrainSequence; oldLogprobs: number[] | null; advantage: number }[] = [];
@@ -266,6 +291,7 @@ export class RoundRunner {
     let loss = 0;
     let clippedTokens = 0;
     for (let i = 0; i < items.length; i += config.microBatch) {
+      await abortPoint(signal, 'mid training step');
       const mb = items.slice(i, i + config.microBatch);
       const logprobs = await engine.forwardLogprobs(mb.map((it) => it.seq));
       const seqs: GrpoSequence[] = mb.map((it, k) => ({
@@ -279,6 +305,8 @@ export class RoundRunner {
       clippedTokens += result.clippedTokens;
       await engine.backwardLogprobs(result.dLogprobs);
     }
+    // the last check: past it the step is taken whole (the optimizer step itself is one dispatch)
+    await abortPoint(signal, 'before the optimizer step');
     const { gradNorm } = await engine.optimizerStep(config.adamw);
     return { loss, gradNorm, sequences: items.length, tokens: totalTokens, clippedTokens };
   }

@@ -1,7 +1,7 @@
 // Test doubles for the code AROUND the engine (runner plumbing): a character tokenizer and a scripted
 // engine that replays given completions and records what it was asked. Real-engine behaviour is tested
 // in engine-grpo.test.ts.
-import type { AdamWConfig, Engine, ModelConfig, SampleOptions, SampleResult, TrainSequence } from '../../../src/engine/api.ts';
+import type { AdamWConfig, Engine, ModelConfig, OptimizerState, SampleOptions, SampleResult, TrainSequence } from '../../../src/engine/api.ts';
 import type { TextTokenizer } from '../../../src/rl/format.ts';
 
 export const charTokenizer: TextTokenizer = {
@@ -22,17 +22,24 @@ export class ScriptedEngine implements Engine {
   trained: TrainSequence[] = [];
   dLogprobs: number[][] = [];
   steps = 0;
+  /** runs inside sample / forwardLogprobs before they answer (tests abort a round from here) */
+  duringSample?: () => void | Promise<void>;
+  duringForward?: () => void | Promise<void>;
 
   /** completion text for a decoded prompt and row index */
   constructor(private readonly answer: (prompt: string, row: number) => string) {}
 
   async sample(prompts: number[][], options: SampleOptions): Promise<SampleResult> {
     this.sampleCalls.push({ prompts, options });
+    await this.duringSample?.();
+    // like the real engine, which checks between decode steps
+    if (options.signal?.aborted) throw new DOMException('sampling aborted', 'AbortError');
     const tokens = prompts.map((p, row) => [...charTokenizer.encode(this.answer(charTokenizer.decode(p), row)), charTokenizer.eosId]);
     return { tokens, logprobs: tokens.map((t) => t.map(() => -0.5)), finish: tokens.map(() => 'stop' as const) };
   }
   async forwardLogprobs(batch: TrainSequence[]): Promise<number[][]> {
     this.trained.push(...batch);
+    await this.duringForward?.();
     return batch.map((s) => s.tokens.slice(s.completionStart).map(() => -0.5));
   }
   async backwardLogprobs(d: number[][]): Promise<void> {
@@ -42,6 +49,12 @@ export class ScriptedEngine implements Engine {
   async optimizerStep(_config: AdamWConfig): Promise<{ gradNorm: number }> {
     this.steps++;
     return { gradNorm: 1 };
+  }
+  async exportOptimizerState(): Promise<OptimizerState> {
+    return { m: new Float32Array(0), v: new Float32Array(0), steps: this.steps };
+  }
+  async importOptimizerState(state: OptimizerState): Promise<void> {
+    this.steps = state.steps;
   }
   async exportWeights() {
     return new Map();
