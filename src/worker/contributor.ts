@@ -1,7 +1,7 @@
 // Builds the Contributor the worker runs: the engine (WebGPU, or the CPU reference) loaded from a Hugging Face
 // folder, plus the RL round runner. Downloads report bytes; the memory guard runs on config.json alone, before
 // the weights are fetched, so a model that cannot fit never costs the download.
-import type { Engine } from '../engine/api.ts';
+import type { Engine, OptimizerState } from '../engine/api.ts';
 import { createEngine, parseConfig } from '../engine/index.ts';
 import { checkMemory, estimateContributionBytes, runnerConfigFor } from './plan.ts';
 import { CpuOps } from '../engine/cpu/index.ts';
@@ -15,16 +15,19 @@ import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
 import { specialIds, wrapHfTokenizer, type HfTokenizerLike } from '../rl/tokenizer.ts';
 import type { TextTokenizer } from '../rl/format.ts';
 import type { Contributor } from './loop.ts';
-import { digestTensors, type Checkpoint } from './persist.ts';
+import { CheckpointError, digestTensors, type Checkpoint } from './persist.ts';
 import type { ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
 
-/**
- * The engine methods a checkpoint would use for Adam's moments. Not part of Engine yet (asked of the engine):
- * used when present, so full-state resume switches on without a change here.
- */
-interface OptimizerStateAccess {
-  exportOptimizerState?(): Promise<{ m: Float32Array; v: Float32Array; steps: number }>;
-  importOptimizerState?(state: { m: Float32Array; v: Float32Array; steps: number }): Promise<void>;
+/** Checkpoint tensor names of Adam's moments, flat in the engine's parameter order. */
+export const ADAM_M = 'adam.m';
+export const ADAM_V = 'adam.v';
+
+/** The optimizer state a checkpoint carries, or null for one without it (saved by an older build). */
+export function optimizerStateOf(checkpoint: Pick<Checkpoint, 'meta' | 'tensors'>): OptimizerState | null {
+  const m = checkpoint.tensors.get(ADAM_M), v = checkpoint.tensors.get(ADAM_V), steps = checkpoint.meta.steps;
+  if (!m && !v) return null;
+  if (!m || !v || typeof steps !== 'number') throw new CheckpointError(`checkpoint has ${m ? 'adam.m' : 'adam.v'} but not the rest of the optimizer state`);
+  return { m: m.data, v: v.data, steps };
 }
 
 /** Files of a model folder fetched as is and handed back on export. */
@@ -214,39 +217,37 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
             if (event.type === 'phase') onStage?.(event.round, event.phase);
           });
         }
-        if (signal.aborted) throw new DOMException('stopped', 'AbortError');
-        const local = await runner.sampleRound(round);
+        // the runner checks the signal between decode steps, phases and micro-batches
+        const local = await runner.sampleRound(round, signal);
         if (gather) {
           onStage?.(round, 'gathering peers\u2019 rollouts');
           await gather();
         }
-        if (signal.aborted) throw new DOMException('stopped', 'AbortError');
-        const stats = await runner.trainRound(local);
+        const stats = await runner.trainRound(local, signal);
         return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, rescorePeers(transport.receivedRollouts(round), { swarmId: options.swarmId, round, selfPeerId: transport.peerId }));
       },
       async saveState() {
         const weights = await engine.exportWeights();
         const tensors = new Map<string, NamedTensor>(weights);
-        const meta: Record<string, unknown> = { backend };
-        // Adam moments go along once the engine exposes them; until then a resumed tab keeps its weights and
-        // starts fresh moments (bias correction restarts with them, so the first steps stay well scaled)
-        const opt = engine as OptimizerStateAccess;
-        if (opt.exportOptimizerState) {
-          const { m, v, steps } = await opt.exportOptimizerState();
-          tensors.set('adam.m', { shape: [m.length], data: m });
-          tensors.set('adam.v', { shape: [v.length], data: v });
-          meta.steps = steps;
-        }
-        return { modelId, meta, tensors };
+        const { m, v, steps } = await engine.exportOptimizerState();
+        tensors.set(ADAM_M, { shape: [m.length], data: m });
+        tensors.set(ADAM_V, { shape: [v.length], data: v });
+        return { modelId, meta: { backend, steps }, tensors };
       },
       async loadState(checkpoint: Checkpoint) {
         const weights = new Map<string, NamedTensor>();
         for (const [name, t] of checkpoint.tensors) if (!name.startsWith('adam.')) weights.set(name, t);
-        const next = createEngine(ops, config, weights, { limits }) as Engine & OptimizerStateAccess;
-        const m = checkpoint.tensors.get('adam.m');
-        const v = checkpoint.tensors.get('adam.v');
-        if (next.importOptimizerState && m && v && typeof checkpoint.meta.steps === 'number') {
-          await next.importOptimizerState({ m: m.data, v: v.data, steps: checkpoint.meta.steps });
+        const next = createEngine(ops, config, weights, { limits });
+        const adam = optimizerStateOf(checkpoint);
+        // a checkpoint written before the moments were saved has none: the tab resumes with its weights and
+        // fresh moments (bias correction restarts with them, so the first steps stay well scaled)
+        if (adam) {
+          try {
+            await next.importOptimizerState(adam);
+          } catch (error) {
+            next.dispose(); // the running engine stays as it was
+            throw error;
+          }
         }
         engine.dispose();
         engine = next;

@@ -1,5 +1,7 @@
 // Runs rounds one after another: wait for the round (swarm clock), run it, checkpoint it, rest so the GPU is
-// busy only `duty` of the time. Pause takes effect between rounds; stop aborts the round in flight.
+// busy only `duty` of the time. Pause and stop both abort the round in flight (between decode steps, phases
+// or micro-batches): the aborted round is dropped whole (no training step, no checkpoint, the completed
+// round unchanged), so resume runs it again, or the swarm's current round if the clock has moved on.
 import type { Transport } from '../rl/transport.ts';
 import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
 import type { ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
@@ -13,7 +15,8 @@ export interface Contributor {
   readonly note?: string | null;
   /**
    * Samples and publishes, awaits `gather` (the window in which peers' rollouts for the round arrive), then
-   * trains on its own and the peers' rollouts.
+   * trains on its own and the peers' rollouts. `signal` fires on pause or stop: the round then rejects with
+   * an AbortError, leaving weights and optimizer state as they were.
    */
   runRound(
     round: number, transport: Transport, signal: AbortSignal,
@@ -56,6 +59,10 @@ export function restAfter(busyMs: number, duty: number): number {
   return duty >= 1 ? 0 : (busyMs * (1 - duty)) / duty;
 }
 
+function isAbort(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'AbortError';
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (ms <= 0 || signal.aborted) return resolve();
@@ -74,6 +81,8 @@ export class ContributionLoop {
   private paused = false;
   private unpause: (() => void) | null = null;
   private abort = new AbortController();
+  /** the round in flight: aborted by pause as well as stop */
+  private roundAbort: AbortController | null = null;
   private running: Promise<void> | null = null;
   private readonly now: () => number;
 
@@ -108,7 +117,11 @@ export class ContributionLoop {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    if (this.running) this.deps.emit({ kind: 'phase', phase: 'paused', detail: 'paused; the round in flight finishes first' });
+    const inFlight = this.roundAbort !== null && !this.roundAbort.signal.aborted;
+    this.roundAbort?.abort();
+    if (this.running) {
+      this.deps.emit({ kind: 'phase', phase: 'paused', detail: inFlight ? 'paused mid-round; that round is dropped and runs again on resume' : null });
+    }
   }
 
   resume(): void {
@@ -122,6 +135,7 @@ export class ContributionLoop {
   /** aborts the round in flight and resolves once the loop has exited */
   async stop(): Promise<void> {
     this.abort.abort();
+    this.roundAbort?.abort();
     this.unpause?.();
     await this.running;
   }
@@ -138,14 +152,25 @@ export class ContributionLoop {
         const round = nextRound(this.lastRound, options.clock, this.now());
         if (options.clock) await sleep(options.clock.genesisMs + round * options.clock.roundMs - this.now(), signal);
         if (signal.aborted) break;
+        if (this.paused) continue; // paused while waiting for the round to start
         const started = this.now();
         const onStage = (r: number, stage: string) => emit({ kind: 'stage', round: r, stage });
         onStage(round, 'starting');
         const clock = options.clock;
+        const roundAbort = (this.roundAbort = new AbortController());
         const gather = clock
-          ? () => sleep(clock.genesisMs + (round + GATHER_FRACTION) * clock.roundMs - this.now(), signal)
+          ? () => sleep(clock.genesisMs + (round + GATHER_FRACTION) * clock.roundMs - this.now(), roundAbort.signal)
           : undefined;
-        const stats = await contributor.runRound(round, transport, signal, onStage, gather);
+        let stats: RoundStats;
+        try {
+          stats = await contributor.runRound(round, transport, roundAbort.signal, onStage, gather);
+        } catch (error) {
+          // a pause dropped the round: back to the top, where the loop waits for resume
+          if (roundAbort.signal.aborted && !signal.aborted && isAbort(error)) continue;
+          throw error;
+        } finally {
+          this.roundAbort = null;
+        }
         if (signal.aborted) break;
         this.lastRound = round;
         transport.prune(round - 1);

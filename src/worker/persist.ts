@@ -13,7 +13,7 @@ export interface Checkpoint {
   modelId: string;
   /** small JSON-able facts (optimizer step count, backend) */
   meta: Record<string, unknown>;
-  /** weights under their HF names, optimizer moments under e.g. "adam.m.<name>" */
+  /** weights under their HF names; Adam's moments as flat "adam.m" / "adam.v" (engine parameter order), steps in meta */
   tensors: Map<string, Tensor>;
 }
 

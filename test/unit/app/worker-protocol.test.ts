@@ -44,7 +44,7 @@ class CountingContributor implements Contributor {
       await gather();
       this.gathered.push(Date.now());
     }
-    if (signal.aborted) throw new Error('aborted');
+    if (signal.aborted) throw new DOMException('aborted', 'AbortError');
     this.weight[0] += 1;
     const batch: RolloutBatch = { v: 1, swarmId: 's', round, peerId: transport.peerId, rollouts: [] };
     await transport.publishRollouts(batch);
