@@ -2,8 +2,13 @@
 // For each page count: a relay, the built app's swarm lab in that many headless Chromium pages (each its
 // own context), time from page open to first direct WebRTC link and to a full mesh, then every page
 // publishes a rollouts message each interval: one-way gossip latency p50/p95 (pages share this machine's
-// clock), loss and rollouts per second delivered. Then the same load on N headless Node peers.
-import { existsSync, writeFileSync } from 'node:fs';
+// clock), loss and rollouts per second delivered; meanwhile the pages take turns to ping (one ping in the
+// swarm per second) and every other page echoes: round trip p50/p95 on the pinger's clock, over every echo
+// and over each ping's first. Then the same load on N headless Node peers. The app is built fresh into a
+// temporary folder each run, so the pages never run a stale dist/.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,7 +20,7 @@ import { summarizeLoad, type LoadSummary, type ProbeStats } from '../src/swarm/p
 import type { LabSnapshot } from '../src/app/lab/lab.svelte.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../test/setup/chromium.ts';
 import { serveStatic } from './lib/static-server.ts';
-import { runNodeLoad, type NodeLoadResult } from './lib/swarm-load.ts';
+import { describeLoad, runNodeLoad, type NodeLoadResult } from './lib/swarm-load.ts';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -46,7 +51,8 @@ const intervalMs = Number(values['interval-ms']);
 if (!pageCounts.every((n) => Number.isInteger(n) && n >= 2 && n <= 12)) usage('--pages takes page counts from 2 to 12, comma-separated');
 if (!(Number.isInteger(nodePeers) && nodePeers >= 0 && nodePeers <= 24)) usage('--node-peers must be 0 (skip) or 2..24');
 if (!(seconds >= 2 && seconds <= 120)) usage('--seconds must be from 2 to 120');
-if (!(intervalMs >= 250 && intervalMs <= 10_000)) usage('--interval-ms must be from 250 to 10000');
+// 2 rollouts/s + 1 echo/s + pings + the lab's heartbeats stay inside the per-peer rate limit (4/s)
+if (!(intervalMs >= 500 && intervalMs <= 10_000)) usage('--interval-ms must be from 500 (with echoes and heartbeats, the per-peer rate limit) to 10000');
 assertWebSocket();
 
 interface PagesResult extends LoadSummary {
@@ -121,11 +127,11 @@ async function benchPages(browser: Browser, appUrl: string, count: number): Prom
   }
 }
 
-if (!existsSync(`${repo}dist/lab.html`)) {
-  console.error('building the app (dist/lab.html is missing)');
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { cwd: repo, stdio: 'inherit' });
-}
-const app = await serveStatic(`${repo}dist`, { port: 0, swarmConfig: {} });
+const distDir = mkdtempSync(join(tmpdir(), 'tabswarm-bench-dist-'));
+process.on('exit', () => rmSync(distDir, { recursive: true, force: true }));
+console.error(`building the app into ${distDir}`);
+execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn', '--outDir', distDir, '--emptyOutDir'], { cwd: repo, stdio: 'inherit' });
+const app = await serveStatic(distDir, { port: 0, swarmConfig: {} });
 const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
 const results: { pages: Record<string, PagesResult>; nodePeers: NodeLoadResult | null; intervalMs: number; seconds: number; machine: string } = {
   pages: {},
@@ -138,9 +144,7 @@ try {
   for (const count of pageCounts) {
     const r = await benchPages(browser, app.url, count);
     results.pages[count] = r;
-    console.error(
-      `${count} pages: first direct p50 ${r.firstDirectMsP50} ms, mesh ${r.meshMs} ms; gossip p50 ${r.latencyP50Ms} ms, p95 ${r.latencyP95Ms} ms, loss ${r.lossPct}%, ${r.rolloutsPerS} rollouts/s`,
-    );
+    console.error(`${count} pages: first direct p50 ${r.firstDirectMsP50} ms, mesh ${r.meshMs} ms; ${describeLoad(r)}`);
   }
 } finally {
   await browser.close();
@@ -149,7 +153,7 @@ try {
 if (nodePeers >= 2) {
   results.nodePeers = await runNodeLoad({ peers: nodePeers, seconds, intervalMs });
   const r = results.nodePeers;
-  console.error(`${nodePeers} Node peers: mesh ${r.meshMs} ms; gossip p50 ${r.latencyP50Ms} ms, p95 ${r.latencyP95Ms} ms, loss ${r.lossPct}%, ${r.rolloutsPerS} rollouts/s`);
+  console.error(`${nodePeers} Node peers: mesh ${r.meshMs} ms; ${describeLoad(r)}`);
 }
 console.log(JSON.stringify({ benchSwarm: results }));
 if (values.json) writeFileSync(values.json, JSON.stringify({ benchSwarm: results }, null, 2));

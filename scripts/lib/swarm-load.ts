@@ -1,5 +1,5 @@
 // Shared by `npm run swarm:sim` and `npm run bench:swarm`: N headless peers in this process on a relay,
-// meshed over WebRTC, under the gossip probe's load.
+// meshed over WebRTC, under the gossip probe's load (rollouts each interval, pings taking turns).
 import { startRelay } from '../../relay/relay.ts';
 import { parseSwarmConfig } from '../../src/swarm/config.ts';
 import { GossipProbe, summarizeLoad, type LoadSummary } from '../../src/swarm/probe.ts';
@@ -7,6 +7,15 @@ import { Swarm } from '../../src/swarm/swarm.ts';
 
 export const MAX_SIM_PEERS = 24;
 export const MAX_SIM_SECONDS = 300;
+
+/** one line for the console: one-way latency (shared clock), round trips (pinger's clock), loss, rate */
+export function describeLoad(r: LoadSummary): string {
+  return (
+    `gossip one-way p50 ${r.latencyP50Ms} ms, p95 ${r.latencyP95Ms} ms, loss ${r.lossPct}% (${r.received}/${r.expected}); ` +
+    `RTT p50 ${r.rttP50Ms} ms, p95 ${r.rttP95Ms} ms, first echo p50 ${r.rttFirstP50Ms} ms, p95 ${r.rttFirstP95Ms} ms ` +
+    `(${r.echoesReceived}/${r.echoesExpected} echoes of ${r.pingsSent} pings); ${r.rolloutsPerS} rollouts/s delivered`
+  );
+}
 
 export interface NodeLoadResult extends LoadSummary {
   /** from the first join to every peer having a direct link to every other (null: never within the timeout) */

@@ -38,6 +38,8 @@ export const LIMITS = {
   heartbeatStats: 32,
   statKeyChars: 32,
   votesPerMessage: 64,
+  /** pings one echo message answers */
+  echoesPerMessage: 64,
   /** a message claims a round at most this many rounds away from ours */
   roundWindow: 1,
   /** an identical (sender, nonce) pair is a replay as long as it is remembered (rounds) */
@@ -46,6 +48,12 @@ export const LIMITS = {
 
 /** Per-peer token bucket: a burst, then a steady rate. Chunked rollouts of one round fit in the burst. */
 export const RATE_LIMIT = { burst: 40, perSecond: 4 } as const;
+
+/**
+ * Answering pings: at most one echo message per `minGapMs` (pings arriving inside the gap share the next
+ * one), so a flood of pings costs this peer at most 2 messages a second of its rate budget.
+ */
+export const ECHO = { minGapMs: 500, maxPending: LIMITS.echoesPerMessage } as const;
 
 /** Application score: each rejected message costs this much; below the floor a peer's messages are ignored. */
 export const SCORE = { rejectPenalty: 10, acceptReward: 0.5, max: 20, floor: -100, decayPerMinute: 0.5 } as const;

@@ -5,8 +5,8 @@
 import type { PublishedRollout, TaskRef } from '../rl/transport.ts';
 import { LIMITS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './constants.ts';
 
-export type MessageKind = 'binding' | 'rollouts' | 'heartbeat' | 'critique' | 'vote';
-export const MESSAGE_KINDS: readonly MessageKind[] = ['binding', 'rollouts', 'heartbeat', 'critique', 'vote'];
+export type MessageKind = 'binding' | 'rollouts' | 'heartbeat' | 'critique' | 'vote' | 'ping' | 'echo';
+export const MESSAGE_KINDS: readonly MessageKind[] = ['binding', 'rollouts', 'heartbeat', 'critique', 'vote', 'ping', 'echo'];
 
 /** Fields every message carries. The network layer checks peerId against the gossipsub signer. */
 export interface MessageHeader {
@@ -59,7 +59,18 @@ export interface VoteMessage extends MessageHeader {
   votes: { task: TaskRef; peerId: string }[];
 }
 
-export type SwarmMessage = BindingMessage | RolloutsMessage | HeartbeatMessage | CritiqueMessage | VoteMessage;
+/** Asks every peer for an echo; the header's nonce names it. The round-trip probe's outbound half. */
+export interface PingMessage extends MessageHeader {
+  kind: 'ping';
+}
+
+/** Answers pings, several at once when they arrive close together: (pinger, ping nonce) pairs. */
+export interface EchoMessage extends MessageHeader {
+  kind: 'echo';
+  echoes: { peerId: string; nonce: number }[];
+}
+
+export type SwarmMessage = BindingMessage | RolloutsMessage | HeartbeatMessage | CritiqueMessage | VoteMessage | PingMessage | EchoMessage;
 
 export type DecodeResult = { ok: true; message: SwarmMessage } | { ok: false; reason: string };
 
@@ -132,6 +143,8 @@ const FIELDS: Record<MessageKind, readonly string[]> = {
   heartbeat: [...HEADER, 'stats'],
   critique: [...HEADER, 'task', 'about', 'text'],
   vote: [...HEADER, 'votes'],
+  ping: [...HEADER],
+  echo: [...HEADER, 'echoes'],
 };
 
 function header(m: Obj): MessageHeader {
@@ -222,6 +235,14 @@ function vote(m: Obj, h: MessageHeader): VoteMessage {
   return { ...h, kind: 'vote', votes };
 }
 
+function echo(m: Obj, h: MessageHeader): EchoMessage {
+  const echoes = list(m.echoes, 'echoes', LIMITS.echoesPerMessage, 1).map((e, i) => {
+    const o = object(e, `echoes[${i}]`, ['peerId', 'nonce']);
+    return { peerId: peerIdField(o.peerId, `echoes[${i}].peerId`), nonce: integer(o.nonce, `echoes[${i}].nonce`, 0, Number.MAX_SAFE_INTEGER) };
+  });
+  return { ...h, kind: 'echo', echoes };
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Out = new TextEncoder();
 
@@ -254,6 +275,10 @@ export function decodeMessage(data: Uint8Array): DecodeResult {
         return { ok: true, message: critique(m, h) };
       case 'vote':
         return { ok: true, message: vote(m, h) };
+      case 'ping':
+        return { ok: true, message: { ...h, kind: 'ping' } };
+      case 'echo':
+        return { ok: true, message: echo(m, h) };
       default:
         return k satisfies never;
     }

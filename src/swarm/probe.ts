@@ -1,6 +1,9 @@
-// Gossip load probe for the simulation and the benchmark: each peer publishes a realistic rollouts message
+// Gossip load probe for the simulation and the benchmark. Each peer publishes a realistic rollouts message
 // every `intervalMs` and records, for every one it receives, the one-way latency (receive time minus the
-// sender's timestamp: exact when peers share a clock, as on one machine) and the rollouts it carried.
+// sender's timestamp: exact only when peers share a clock, as on one machine) and the rollouts it carried.
+// Beside that load it measures round trips, which need no shared clock: peers take turns to publish a
+// `ping` (one ping in the whole swarm per `pingSpacingMs`, so echoes do not queue behind each other); every
+// other peer's Swarm answers with an `echo`, and the pinger times publish -> each echo on its own clock.
 import { demoRollouts } from './rounds.ts';
 import type { Swarm } from './swarm.ts';
 
@@ -9,21 +12,96 @@ export interface ProbeStats {
   received: number;
   rolloutsReceived: number;
   latenciesMs: number[];
+  /** pings this peer published inside the window */
+  pingsSent: number;
+  /** echoes of those pings, one per answering peer */
+  echoesReceived: number;
+  /** publish -> echo, for every echo */
+  rttsMs: number[];
+  /** publish -> first echo, one per answered ping */
+  firstRttsMs: number[];
+}
+
+/** Ping spacing across the whole swarm: with the lab's heartbeats and 2 rollouts/s, echoes stay in the rate budget. */
+export const PING_SPACING_MS = 1_000;
+
+/**
+ * Pure bookkeeping of pings and their echoes, times in ms on the pinger's clock. Only pings sent while
+ * `counting` yield figures; an echo counts once per (answering peer, ping) and only for a ping we sent.
+ */
+export class RttTracker {
+  private readonly pings = new Map<number, { at: number; counted: boolean; answeredBy: Set<string> }>();
+  private stats = { pingsSent: 0, echoesReceived: 0, rttsMs: [] as number[], firstRttsMs: [] as number[] };
+  /** echoes that named no ping of ours or repeated one: not figures, kept to show in diagnostics */
+  unmatched = 0;
+
+  constructor(private readonly keepPings = 256) {}
+
+  sent(nonce: number, at: number, counted: boolean): void {
+    this.pings.set(nonce, { at, counted, answeredBy: new Set() });
+    if (counted) this.stats.pingsSent++;
+    // old pings whose echoes never came are forgotten (insertion order is age order)
+    while (this.pings.size > this.keepPings) this.pings.delete(this.pings.keys().next().value as number);
+  }
+
+  /** records an echo from `from` of our ping `nonce`; returns the round trip, or null when it does not count */
+  echo(from: string, nonce: number, receivedAt: number): number | null {
+    const ping = this.pings.get(nonce);
+    if (!ping || ping.answeredBy.has(from) || receivedAt < ping.at) {
+      this.unmatched++;
+      return null;
+    }
+    ping.answeredBy.add(from);
+    if (!ping.counted) return null;
+    const rtt = receivedAt - ping.at;
+    this.stats.echoesReceived++;
+    this.stats.rttsMs.push(rtt);
+    if (ping.answeredBy.size === 1) this.stats.firstRttsMs.push(rtt);
+    return rtt;
+  }
+
+  /** zeroes the figures; pings already sent stop counting */
+  reset(): void {
+    this.stats = { pingsSent: 0, echoesReceived: 0, rttsMs: [], firstRttsMs: [] };
+    for (const ping of this.pings.values()) ping.counted = false;
+  }
+
+  read(): Pick<ProbeStats, 'pingsSent' | 'echoesReceived' | 'rttsMs' | 'firstRttsMs'> {
+    return { ...this.stats, rttsMs: [...this.stats.rttsMs], firstRttsMs: [...this.stats.firstRttsMs] };
+  }
+}
+
+/**
+ * Whose turn it is to ping in time slot `slot`: peers take slots in peer-id order, so each peer works it
+ * out alone from the peers it sees and the shared clock, and pings do not pile up.
+ */
+export function pingTurn(slot: number, peerIds: readonly string[]): string | null {
+  if (peerIds.length === 0) return null;
+  const sorted = [...new Set(peerIds)].sort();
+  return sorted[((slot % sorted.length) + sorted.length) % sorted.length];
 }
 
 export class GossipProbe {
-  private stats: ProbeStats = { sent: 0, received: 0, rolloutsReceived: 0, latenciesMs: [] };
+  private stats = { sent: 0, received: 0, rolloutsReceived: 0, latenciesMs: [] as number[] };
+  private readonly rtt = new RttTracker();
   private timer: ReturnType<typeof setInterval> | null = null;
+  private pingTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly unsubscribe: () => void;
   /** arrivals count only for messages sent inside [since, until) */
   private since = 0;
   private until = Infinity;
+  private readonly pingSpacingMs: number;
 
   constructor(
     private readonly swarm: Swarm,
-    private readonly options: { intervalMs: number; questions?: number; completions?: number },
+    private readonly options: { intervalMs: number; questions?: number; completions?: number; pingSpacingMs?: number },
   ) {
+    this.pingSpacingMs = options.pingSpacingMs ?? PING_SPACING_MS;
     this.unsubscribe = swarm.onMessage(({ message, receivedAt }) => {
+      if (message.kind === 'echo') {
+        for (const e of message.echoes) if (e.peerId === swarm.peerId) this.rtt.echo(message.peerId, e.nonce, receivedAt);
+        return;
+      }
       if (message.kind !== 'rollouts' || message.ts < this.since || message.ts >= this.until) return;
       this.stats.received++;
       this.stats.rolloutsReceived += message.rollouts.length;
@@ -45,24 +123,50 @@ export class GossipProbe {
       if (at >= this.since && at < this.until) this.stats.sent++;
       swarm.publish({ kind: 'rollouts', rollouts, part: 0, parts: 1 }).catch(() => undefined);
     }, this.options.intervalMs);
+    this.schedulePing();
+  }
+
+  /** wakes in the middle of each slot (clear of its edges, where peers' readings could disagree) */
+  private schedulePing(): void {
+    const spacing = this.pingSpacingMs;
+    const now = this.swarm.clock.now();
+    const wait = spacing - (now % spacing) + spacing / 2;
+    this.pingTimer = setTimeout(() => {
+      this.pingTimer = null;
+      if (!this.timer) return;
+      this.pingIfOurTurn();
+      this.schedulePing();
+    }, wait % spacing || spacing);
+  }
+
+  private pingIfOurTurn(): void {
+    const { swarm } = this;
+    const at = swarm.clock.now();
+    if (pingTurn(Math.floor(at / this.pingSpacingMs), [swarm.peerId, ...swarm.topicPeers()]) !== swarm.peerId) return;
+    // publish puts this nonce and (within the same synchronous step) this clock reading in the header
+    this.rtt.sent(swarm.peekNonce(), at, at >= this.since && at < this.until);
+    swarm.publish({ kind: 'ping' }).catch(() => undefined);
   }
 
   /** stop publishing and close the window: messages sent before now still count when they arrive */
   pause(untilMs = this.swarm.clock.now()): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.pingTimer) clearTimeout(this.pingTimer);
     this.timer = null;
+    this.pingTimer = null;
     this.until = untilMs;
   }
 
   /** zero the counters and open the measurement window at `sinceMs` (the same instant for every peer) */
   reset(sinceMs = this.swarm.clock.now()): void {
     this.stats = { sent: 0, received: 0, rolloutsReceived: 0, latenciesMs: [] };
+    this.rtt.reset();
     this.since = sinceMs;
     this.until = Infinity;
   }
 
   read(): ProbeStats {
-    return { ...this.stats, latenciesMs: [...this.stats.latenciesMs] };
+    return { ...this.stats, latenciesMs: [...this.stats.latenciesMs], ...this.rtt.read() };
   }
 
   stop(): void {
@@ -84,32 +188,61 @@ export interface LoadSummary {
   expected: number;
   received: number;
   lossPct: number;
+  /** one-way: receive time minus the sender's timestamp (peers on one clock) */
   latencyP50Ms: number;
   latencyP95Ms: number;
   latencyMaxMs: number;
   rolloutsPerS: number;
   messagesPerS: number;
+  pingsSent: number;
+  /** each ping is expected to be echoed by every other peer */
+  echoesExpected: number;
+  echoesReceived: number;
+  echoLossPct: number;
+  /** round trip publish -> echo over every echo (the pinger's clock only) */
+  rttP50Ms: number;
+  rttP95Ms: number;
+  rttMaxMs: number;
+  /** round trip publish -> first echo of each ping */
+  rttFirstP50Ms: number;
+  rttFirstP95Ms: number;
 }
 
 /** combines every peer's probe stats; each message is expected at each of the other peers */
 export function summarizeLoad(all: ProbeStats[], windowS: number): LoadSummary {
   const peers = all.length;
-  const sent = all.reduce((a, s) => a + s.sent, 0);
+  const sum = (pick: (s: ProbeStats) => number) => all.reduce((a, s) => a + pick(s), 0);
+  const sent = sum((s) => s.sent);
   const expected = sent * (peers - 1);
-  const received = all.reduce((a, s) => a + s.received, 0);
+  const received = sum((s) => s.received);
   const latencies = all.flatMap((s) => s.latenciesMs);
+  const pingsSent = sum((s) => s.pingsSent);
+  const echoesExpected = pingsSent * (peers - 1);
+  const echoesReceived = sum((s) => s.echoesReceived);
+  const rtts = all.flatMap((s) => s.rttsMs);
+  const firstRtts = all.flatMap((s) => s.firstRttsMs);
   const round1 = (x: number) => Math.round(x * 10) / 10;
+  const lossPct = (got: number, want: number) => (want === 0 ? 0 : round1(Math.max(0, 100 * (1 - got / want))));
   return {
     peers,
     windowS: round1(windowS),
     sent,
     expected,
     received,
-    lossPct: expected === 0 ? 0 : round1(Math.max(0, 100 * (1 - received / expected))),
+    lossPct: lossPct(received, expected),
     latencyP50Ms: percentile(latencies, 50),
     latencyP95Ms: percentile(latencies, 95),
     latencyMaxMs: latencies.length ? Math.max(...latencies) : NaN,
-    rolloutsPerS: round1(all.reduce((a, s) => a + s.rolloutsReceived, 0) / windowS),
+    rolloutsPerS: round1(sum((s) => s.rolloutsReceived) / windowS),
     messagesPerS: round1(received / windowS),
+    pingsSent,
+    echoesExpected,
+    echoesReceived,
+    echoLossPct: lossPct(echoesReceived, echoesExpected),
+    rttP50Ms: percentile(rtts, 50),
+    rttP95Ms: percentile(rtts, 95),
+    rttMaxMs: rtts.length ? Math.max(...rtts) : NaN,
+    rttFirstP50Ms: percentile(firstRtts, 50),
+    rttFirstP95Ms: percentile(firstRtts, 95),
   };
 }

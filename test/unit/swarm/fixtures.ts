@@ -33,6 +33,8 @@ export function validMessages(): SwarmMessage[] {
         peerSignature: `0x${'22'.repeat(64)}`,
       },
     },
+    { ...header, kind: 'ping' },
+    { ...header, kind: 'echo', echoes: [{ peerId: PEER_B, nonce: 1_732_000_000_000_000 }, { peerId: PEER_A, nonce: 0 }] },
   ];
 }
 

@@ -47,6 +47,12 @@ describe('decodeMessage', () => {
     ['empty vote', { ...vote, votes: [] }, 'fewer than 1'],
     ['binding with bad account', { ...binding, signed: { ...binding.signed, binding: { ...binding.signed.binding, account: '0x12' } } }, 'binding.account is malformed'],
     ['binding with huge signature', { ...binding, signed: { ...binding.signed, walletSignature: `0x${'1'.repeat(5000)}` } }, 'longer than'],
+    ['ping with a body', { ...heartbeat, kind: 'ping', stats: undefined, echoes: [] }, 'unknown field "echoes"'],
+    ['empty echo', { ...heartbeat, kind: 'echo', stats: undefined, echoes: [] }, 'fewer than 1'],
+    ['echo of too many pings', { ...heartbeat, kind: 'echo', stats: undefined, echoes: Array.from({ length: LIMITS.echoesPerMessage + 1 }, (_, i) => ({ peerId: heartbeat.peerId, nonce: i })) }, 'more than 64 items'],
+    ['echo with a bad pinger', { ...heartbeat, kind: 'echo', stats: undefined, echoes: [{ peerId: 'alice', nonce: 1 }] }, 'echoes[0].peerId is malformed'],
+    ['echo with a fractional nonce', { ...heartbeat, kind: 'echo', stats: undefined, echoes: [{ peerId: heartbeat.peerId, nonce: 0.5 }] }, 'echoes[0].nonce must be an integer'],
+    ['echo item with extra field', { ...heartbeat, kind: 'echo', stats: undefined, echoes: [{ peerId: heartbeat.peerId, nonce: 1, ts: 2 }] }, 'unknown field "ts"'],
     ['array', [1, 2], 'must be an object'],
     ['null', null, 'must be an object'],
   ])('refuses %s', (_name, value, reason) => {
