@@ -6,8 +6,9 @@ import type { PrivateKey } from '@libp2p/interface';
 import { identityBindingVerifier } from './binding.ts';
 import { RoundClock } from './clock.ts';
 import type { SwarmConfig } from './config.ts';
-import { ECHO, PROTOCOL_VERSION, swarmTopic } from './constants.ts';
-import { decodeMessage, encodeMessage, type EchoMessage, type MessageHeader, type PingMessage, type SwarmMessage } from './messages.ts';
+import { PROTOCOL_VERSION, swarmTopic } from './constants.ts';
+import { EchoQueue } from './echo.ts';
+import { decodeMessage, encodeMessage, type MessageHeader, type SwarmMessage } from './messages.ts';
 import { createSwarmNode, isDirect, type SwarmLibp2p } from './node.ts';
 import { SwarmValidator, type BindingVerifier, type Rejection } from './validator.ts';
 
@@ -55,9 +56,9 @@ export class Swarm {
   private readonly log: (line: string) => void;
   private trackSkew = true;
   private answerPings = true;
-  private pendingEchoes: EchoMessage['echoes'] = [];
-  private echoTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastEchoAt = -Infinity;
+  private readonly echoes = new EchoQueue((echoes) => {
+    this.publish({ kind: 'echo', echoes }).catch((error: Error) => this.log(`echo: ${error.message}`));
+  });
 
   private constructor(
     readonly node: SwarmLibp2p,
@@ -121,7 +122,7 @@ export class Swarm {
       if (!message) return;
       const receivedAt = this.clock.now();
       if (message.kind === 'heartbeat' && this.trackSkew) this.clock.observePeerTime(message.peerId, message.ts);
-      if (message.kind === 'ping') this.answerPing(message);
+      if (message.kind === 'ping' && this.answerPings && message.peerId !== this.peerId) this.echoes.add(message);
       const received: ReceivedMessage = { message, receivedAt, via: propagationSource.toString() };
       for (const listener of this.messageListeners) safely(() => listener(received));
     });
@@ -133,33 +134,6 @@ export class Swarm {
         void (async () => this.publish({ kind: 'heartbeat', stats: stats() }))().catch((error: Error) => this.log(`heartbeat: ${error.message}`));
       }, options.heartbeatMs ?? 5_000);
     }
-  }
-
-  /**
-   * Queues an echo of a ping: sent at once when the last echo is at least ECHO.minGapMs old, otherwise at
-   * the end of the gap together with whatever else arrived, so pings never cost more than one echo per gap.
-   */
-  private answerPing(ping: PingMessage): void {
-    if (!this.answerPings || ping.peerId === this.peerId) return;
-    // a full queue drops the newest ping: the pinger sees a missing echo, this peer's budget is kept
-    if (this.pendingEchoes.length >= ECHO.maxPending) return;
-    this.pendingEchoes.push({ peerId: ping.peerId, nonce: ping.nonce });
-    if (this.echoTimer) return;
-    const wait = this.lastEchoAt + ECHO.minGapMs - Date.now();
-    if (wait <= 0) this.flushEchoes();
-    else
-      this.echoTimer = setTimeout(() => {
-        this.echoTimer = null;
-        this.flushEchoes();
-      }, wait);
-  }
-
-  private flushEchoes(): void {
-    const echoes = this.pendingEchoes;
-    this.pendingEchoes = [];
-    if (echoes.length === 0) return;
-    this.lastEchoAt = Date.now();
-    this.publish({ kind: 'echo', echoes }).catch((error: Error) => this.log(`echo: ${error.message}`));
   }
 
   onMessage(listener: (m: ReceivedMessage) => void): () => void {
@@ -215,8 +189,7 @@ export class Swarm {
 
   async stop(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    if (this.echoTimer) clearTimeout(this.echoTimer);
-    this.answerPings = false;
+    this.echoes.close();
     this.messageListeners.clear();
     this.rejectListeners.clear();
     await this.node.stop();
