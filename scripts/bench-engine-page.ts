@@ -4,8 +4,8 @@ import { createGpuEngine } from '../src/engine/gpu/index.ts';
 import { initWeights } from '../src/engine/init.ts';
 import { benchEngine, benchPlan, gpuMatmulPeak, planMatmulShapes, type BenchResult } from '../src/engine/gpu/bench.ts';
 
-async function runBench(name: string, minBinding: number): Promise<BenchResult> {
-  const plan = benchPlan(name);
+async function runBench(name: string, minBinding: number, B?: number): Promise<BenchResult> {
+  const plan = B ? { ...benchPlan(name), B } : benchPlan(name);
   const gpu = await requestGpu({ minStorageBufferBindingSize: minBinding });
   if (!gpu) throw new Error('no WebGPU adapter in this page');
   try {

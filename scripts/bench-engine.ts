@@ -1,4 +1,5 @@
 // npm run bench:engine [-- --json FILE] [--config tiny|smollm2-135m] [--backend cpu|webgpu] [--browser] [--profile]
+//                         [--batch B]
 // Measures the engine on the CPU reference and on WebGPU (Node: Dawn from the `webgpu` package; --browser:
 // headless Chromium driving scripts/bench-engine.html), prints a table and optionally writes the rows as JSON.
 // Weights are random (initWeights); only shapes matter for speed. --profile adds one timestamped training
@@ -20,6 +21,8 @@ interface Args {
   backends: ('cpu' | 'webgpu')[];
   browser: boolean;
   profile: boolean;
+  /** overrides the plan's batch (training rows and prompts) */
+  batch?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -39,6 +42,11 @@ function parseArgs(argv: string[]): Args {
       args.backends = [b];
     } else if (a === '--browser') args.browser = true;
     else if (a === '--profile') args.profile = true;
+    else if (a === '--batch') {
+      const b = Number(value());
+      if (!Number.isInteger(b) || b < 1) throw new Error(`--batch must be a positive integer, got ${b}`);
+      args.batch = b;
+    }
     else throw new Error(`unknown argument ${a}`);
   }
   for (const c of args.configs) benchPlan(c); // validates the name
@@ -124,8 +132,8 @@ async function runBrowser(plans: BenchPlan[]): Promise<BenchResult[]> {
     for (const plan of plans) {
       console.error(`${plan.name} on webgpu (chromium)`);
       const r = await page.evaluate(
-        ([name, minBinding]) => (window as unknown as { runBench(n: string, m: number): Promise<BenchResult> }).runBench(name, minBinding),
-        [plan.name, largestBuffer(plan)] as const,
+        ([name, minBinding, B]) => (window as unknown as { runBench(n: string, m: number, b: number): Promise<BenchResult> }).runBench(name, minBinding, B),
+        [plan.name, largestBuffer(plan), plan.B] as const,
       );
       results.push(r);
     }
@@ -157,7 +165,7 @@ function table(rows: BenchResult[]): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const plans = args.configs.map(benchPlan);
+  const plans = args.configs.map(benchPlan).map((p) => (args.batch ? { ...p, B: args.batch } : p));
   const rows: BenchResult[] = [];
   if (args.browser) {
     rows.push(...(await runBrowser(plans)));
