@@ -6,7 +6,7 @@ import type { Transport } from '../../../src/rl/transport.ts';
 import { optimizerStateOf } from '../../../src/worker/contributor.ts';
 import { createInThreadWorker } from '../../../src/worker/in-thread.ts';
 import type { Contributor } from '../../../src/worker/loop.ts';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type CheckpointStore } from '../../../src/worker/persist.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, type Checkpoint, type CheckpointStore } from '../../../src/worker/persist.ts';
 import type { LoadOptions, RoundStats, WorkerEvent } from '../../../src/worker/protocol.ts';
 
 class MemoryStore implements CheckpointStore {
@@ -168,5 +168,19 @@ describe('optimizer state in checkpoints', () => {
     const m = { shape: [2], data: new Float32Array(2) };
     expect(() => optimizerStateOf({ meta: { steps: 1 }, tensors: new Map([...weights, ['adam.m', m]]) })).toThrow(CheckpointError);
     expect(() => optimizerStateOf({ meta: {}, tensors: new Map([...weights, ['adam.m', m], ['adam.v', m]]) })).toThrow(/not the rest/);
+  });
+
+  it('the streamed parts (what OPFS writes) join to the same file and view the tensors without copying', () => {
+    const m = new Float32Array([0.5, -0.5]);
+    const c: Checkpoint = { round: 1, modelId: 'x', meta: { steps: 2 }, tensors: new Map([...weights, ['adam.m', { shape: [2], data: m }]]) };
+    const parts = encodeCheckpointParts(c);
+    expect(parts).toHaveLength(3);
+    expect(parts[0].length % 4).toBe(0);
+    expect(parts[2].buffer).toBe(m.buffer);
+    const joined = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) joined.set(p, (at += p.length) - p.length);
+    expect(joined).toEqual(new Uint8Array(encodeCheckpoint(c)));
+    expect(decodeCheckpoint(joined.buffer).tensors.get('adam.m')!.data).toEqual(m);
   });
 });
