@@ -26,20 +26,22 @@ export interface ProbeStats {
 export const PING_SPACING_MS = 1_000;
 
 /**
- * Pure bookkeeping of pings and their echoes, times in ms on the pinger's clock. Only pings sent while
- * `counting` yield figures; an echo counts once per (answering peer, ping) and only for a ping we sent.
+ * Pure bookkeeping of pings and their echoes, times in ms on the pinger's clock. An echo counts once per
+ * (answering peer, ping) and only for a ping we sent; figures are read for pings sent inside a window, so
+ * a window opened a little after its start time (as the benchmark's pages are told late) still sees them.
  */
 export class RttTracker {
-  private readonly pings = new Map<number, { at: number; counted: boolean; answeredBy: Set<string> }>();
-  private stats = { pingsSent: 0, echoesReceived: 0, rttsMs: [] as number[], firstRttsMs: [] as number[] };
+  private readonly pings = new Map<number, { at: number; answeredBy: Set<string> }>();
+  private pingTimes: number[] = [];
+  private echoes: { pingAt: number; rttMs: number; first: boolean }[] = [];
   /** echoes that named no ping of ours or repeated one: not figures, kept to show in diagnostics */
   unmatched = 0;
 
   constructor(private readonly keepPings = 256) {}
 
-  sent(nonce: number, at: number, counted: boolean): void {
-    this.pings.set(nonce, { at, counted, answeredBy: new Set() });
-    if (counted) this.stats.pingsSent++;
+  sent(nonce: number, at: number): void {
+    this.pings.set(nonce, { at, answeredBy: new Set() });
+    this.pingTimes.push(at);
     // old pings whose echoes never came are forgotten (insertion order is age order)
     while (this.pings.size > this.keepPings) this.pings.delete(this.pings.keys().next().value as number);
   }
@@ -52,22 +54,27 @@ export class RttTracker {
       return null;
     }
     ping.answeredBy.add(from);
-    if (!ping.counted) return null;
-    const rtt = receivedAt - ping.at;
-    this.stats.echoesReceived++;
-    this.stats.rttsMs.push(rtt);
-    if (ping.answeredBy.size === 1) this.stats.firstRttsMs.push(rtt);
-    return rtt;
+    const rttMs = receivedAt - ping.at;
+    this.echoes.push({ pingAt: ping.at, rttMs, first: ping.answeredBy.size === 1 });
+    return rttMs;
   }
 
-  /** zeroes the figures; pings already sent stop counting */
-  reset(): void {
-    this.stats = { pingsSent: 0, echoesReceived: 0, rttsMs: [], firstRttsMs: [] };
-    for (const ping of this.pings.values()) ping.counted = false;
+  /** drops figures for pings sent before `at` (bounds memory across windows) */
+  forgetBefore(at: number): void {
+    this.pingTimes = this.pingTimes.filter((t) => t >= at);
+    this.echoes = this.echoes.filter((e) => e.pingAt >= at);
   }
 
-  read(): Pick<ProbeStats, 'pingsSent' | 'echoesReceived' | 'rttsMs' | 'firstRttsMs'> {
-    return { ...this.stats, rttsMs: [...this.stats.rttsMs], firstRttsMs: [...this.stats.firstRttsMs] };
+  /** figures for pings sent inside [since, until) */
+  read(since = -Infinity, until = Infinity): Pick<ProbeStats, 'pingsSent' | 'echoesReceived' | 'rttsMs' | 'firstRttsMs'> {
+    const inside = (t: number) => t >= since && t < until;
+    const echoes = this.echoes.filter((e) => inside(e.pingAt));
+    return {
+      pingsSent: this.pingTimes.filter(inside).length,
+      echoesReceived: echoes.length,
+      rttsMs: echoes.map((e) => e.rttMs),
+      firstRttsMs: echoes.filter((e) => e.first).map((e) => e.rttMs),
+    };
   }
 }
 
@@ -82,7 +89,10 @@ export function pingTurn(slot: number, peerIds: readonly string[]): string | nul
 }
 
 export class GossipProbe {
-  private stats = { sent: 0, received: 0, rolloutsReceived: 0, latenciesMs: [] as number[] };
+  /** swarm times of our rollouts publishes, and arrivals keyed by the sender's timestamp: the window is
+   * applied when reading, so messages sent between the window's start and the moment we are told of it count */
+  private sentAt: number[] = [];
+  private arrivals: { ts: number; latencyMs: number; rollouts: number }[] = [];
   private readonly rtt = new RttTracker();
   private timer: ReturnType<typeof setInterval> | null = null;
   private pingTimer: ReturnType<typeof setTimeout> | null = null;
@@ -102,10 +112,8 @@ export class GossipProbe {
         for (const e of message.echoes) if (e.peerId === swarm.peerId) this.rtt.echo(message.peerId, e.nonce, receivedAt);
         return;
       }
-      if (message.kind !== 'rollouts' || message.ts < this.since || message.ts >= this.until) return;
-      this.stats.received++;
-      this.stats.rolloutsReceived += message.rollouts.length;
-      this.stats.latenciesMs.push(receivedAt - message.ts);
+      if (message.kind !== 'rollouts' || message.ts < this.since) return;
+      this.arrivals.push({ ts: message.ts, latencyMs: receivedAt - message.ts, rollouts: message.rollouts.length });
     });
   }
 
@@ -119,8 +127,7 @@ export class GossipProbe {
       const rollouts = demoRollouts(swarm.config.swarmId, round, `${swarm.peerId}/${seq++}`, this.options.questions ?? 4, this.options.completions ?? 4);
       // counted when handed to gossipsub (a failed publish counts as sent, and so as lost), using the clock
       // reading that becomes the message's timestamp in the same synchronous step, as receivers judge it
-      const at = swarm.clock.now();
-      if (at >= this.since && at < this.until) this.stats.sent++;
+      this.sentAt.push(swarm.clock.now());
       swarm.publish({ kind: 'rollouts', rollouts, part: 0, parts: 1 }).catch(() => undefined);
     }, this.options.intervalMs);
     this.schedulePing();
@@ -144,7 +151,7 @@ export class GossipProbe {
     const at = swarm.clock.now();
     if (pingTurn(Math.floor(at / this.pingSpacingMs), [swarm.peerId, ...swarm.topicPeers()]) !== swarm.peerId) return;
     // publish puts this nonce and (within the same synchronous step) this clock reading in the header
-    this.rtt.sent(swarm.peekNonce(), at, at >= this.since && at < this.until);
+    this.rtt.sent(swarm.peekNonce(), at);
     swarm.publish({ kind: 'ping' }).catch(() => undefined);
   }
 
@@ -157,16 +164,25 @@ export class GossipProbe {
     this.until = untilMs;
   }
 
-  /** zero the counters and open the measurement window at `sinceMs` (the same instant for every peer) */
+  /** open the measurement window at `sinceMs` (the same instant for every peer, possibly already past) */
   reset(sinceMs = this.swarm.clock.now()): void {
-    this.stats = { sent: 0, received: 0, rolloutsReceived: 0, latenciesMs: [] };
-    this.rtt.reset();
+    this.sentAt = this.sentAt.filter((t) => t >= sinceMs);
+    this.arrivals = this.arrivals.filter((a) => a.ts >= sinceMs);
+    this.rtt.forgetBefore(sinceMs);
     this.since = sinceMs;
     this.until = Infinity;
   }
 
   read(): ProbeStats {
-    return { ...this.stats, latenciesMs: [...this.stats.latenciesMs], ...this.rtt.read() };
+    const inside = (t: number) => t >= this.since && t < this.until;
+    const arrivals = this.arrivals.filter((a) => inside(a.ts));
+    return {
+      sent: this.sentAt.filter(inside).length,
+      received: arrivals.length,
+      rolloutsReceived: arrivals.reduce((n, a) => n + a.rollouts, 0),
+      latenciesMs: arrivals.map((a) => a.latencyMs),
+      ...this.rtt.read(this.since, this.until),
+    };
   }
 
   stop(): void {

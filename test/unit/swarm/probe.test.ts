@@ -52,8 +52,8 @@ describe('load summary', () => {
 describe('round-trip bookkeeping', () => {
   it('times each echo and the first echo of each ping on the pinger clock', () => {
     const rtt = new RttTracker();
-    rtt.sent(100, 1_000, true);
-    rtt.sent(101, 2_000, true);
+    rtt.sent(100, 1_000);
+    rtt.sent(101, 2_000);
     expect(rtt.echo(PEER_B, 100, 1_012)).toBe(12);
     expect(rtt.echo(PEER_C, 100, 1_030)).toBe(30);
     expect(rtt.echo(PEER_C, 101, 2_007)).toBe(7);
@@ -62,7 +62,7 @@ describe('round-trip bookkeeping', () => {
 
   it('counts a repeated echo, an echo of a ping never sent and an echo before its ping as unmatched', () => {
     const rtt = new RttTracker();
-    rtt.sent(5, 1_000, true);
+    rtt.sent(5, 1_000);
     expect(rtt.echo(PEER_B, 5, 1_010)).toBe(10);
     expect(rtt.echo(PEER_B, 5, 1_020)).toBeNull();
     expect(rtt.echo(PEER_B, 6, 1_020)).toBeNull();
@@ -71,24 +71,25 @@ describe('round-trip bookkeeping', () => {
     expect(rtt.read()).toMatchObject({ echoesReceived: 1, rttsMs: [10] });
   });
 
-  it('gives no figures for pings outside the window, even when their echoes come inside it', () => {
+  it('gives figures only for pings sent inside the window, however late their echoes come', () => {
     const rtt = new RttTracker();
-    rtt.sent(1, 1_000, true);
-    rtt.reset();
-    rtt.sent(2, 1_500, false);
-    rtt.sent(3, 2_000, true);
-    expect(rtt.echo(PEER_B, 1, 2_001)).toBeNull();
-    expect(rtt.echo(PEER_B, 2, 2_001)).toBeNull();
-    expect(rtt.echo(PEER_B, 3, 2_005)).toBe(5);
+    rtt.sent(1, 1_000);
+    rtt.sent(2, 2_000);
+    rtt.sent(3, 3_000);
+    rtt.echo(PEER_B, 1, 2_001);
+    rtt.echo(PEER_B, 2, 3_500);
+    rtt.echo(PEER_B, 3, 3_004);
+    expect(rtt.read(2_000, 3_000)).toEqual({ pingsSent: 1, echoesReceived: 1, rttsMs: [1_500], firstRttsMs: [1_500] });
+    rtt.forgetBefore(3_000);
+    expect(rtt.read()).toEqual({ pingsSent: 1, echoesReceived: 1, rttsMs: [4], firstRttsMs: [4] });
     expect(rtt.unmatched).toBe(0);
-    expect(rtt.read()).toEqual({ pingsSent: 1, echoesReceived: 1, rttsMs: [5], firstRttsMs: [5] });
   });
 
   it('forgets the oldest pings beyond its memory', () => {
     const rtt = new RttTracker(2);
-    rtt.sent(1, 0, true);
-    rtt.sent(2, 0, true);
-    rtt.sent(3, 0, true);
+    rtt.sent(1, 0);
+    rtt.sent(2, 0);
+    rtt.sent(3, 0);
     expect(rtt.echo(PEER_B, 1, 5)).toBeNull();
     expect(rtt.echo(PEER_B, 3, 5)).toBe(5);
     expect(rtt.read().pingsSent).toBe(3);
