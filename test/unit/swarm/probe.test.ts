@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { percentile, pingTurn, RttTracker, summarizeLoad, type ProbeStats } from '../../../src/swarm/probe.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { SwarmMessage } from '../../../src/swarm/messages.ts';
+import { GossipProbe, percentile, pingTurn, RttTracker, summarizeLoad, type ProbeStats } from '../../../src/swarm/probe.ts';
+import type { OutgoingMessage, ReceivedMessage, Swarm } from '../../../src/swarm/swarm.ts';
 import { PEER_A, PEER_B } from './fixtures.ts';
 
 const PEER_C = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
@@ -106,5 +108,65 @@ describe('ping turns', () => {
     }
     expect(pingTurn(-1, ids)).toBe(sorted[2]);
     expect(pingTurn(4, [])).toBeNull();
+  });
+});
+
+describe('gossip probe over a stand-in swarm', () => {
+  beforeEach(() => void vi.useFakeTimers({ now: 10_000 }));
+  afterEach(() => void vi.useRealTimers());
+
+  /** just the parts of Swarm the probe touches; publishes are recorded, deliveries are ours to make */
+  function fakeSwarm(peerId: string, others: string[]) {
+    let nonce = 1;
+    let listener: ((m: ReceivedMessage) => void) | null = null;
+    const published: SwarmMessage[] = [];
+    const swarm = {
+      peerId,
+      config: { swarmId: 'test' },
+      clock: { now: () => Date.now(), currentRound: () => 5 },
+      topicPeers: () => others,
+      peekNonce: () => nonce,
+      publish: async (body: OutgoingMessage) => {
+        const message = { v: 1, swarmId: 'test', round: 5, peerId, nonce: nonce++, ts: Date.now(), ...body } as SwarmMessage;
+        published.push(message);
+        return message;
+      },
+      onMessage: (l: (m: ReceivedMessage) => void) => {
+        listener = l;
+        return () => (listener = null);
+      },
+    };
+    const deliver = (message: SwarmMessage) => listener?.({ message, receivedAt: Date.now(), via: message.peerId });
+    return { swarm: swarm as unknown as Swarm, published, deliver };
+  }
+
+  it('counts what was sent after the window opened even when told of the window late, and times echoes', () => {
+    const { swarm, published, deliver } = fakeSwarm(PEER_A, [PEER_B]);
+    const probe = new GossipProbe(swarm, { intervalMs: 500, pingSpacingMs: 1_000 });
+    probe.start();
+    vi.advanceTimersByTime(3_000);
+    const windowStart = 11_000;
+    probe.reset(windowStart);
+    const pings = published.filter((m) => m.kind === 'ping');
+    // one slot in two is ours with two peers
+    expect(pings.length).toBeGreaterThanOrEqual(1);
+    for (const ping of pings) {
+      vi.advanceTimersByTime(3);
+      deliver({ v: 1, swarmId: 'test', round: 5, peerId: PEER_B, nonce: 900 + ping.nonce, ts: Date.now(), kind: 'echo', echoes: [{ peerId: PEER_A, nonce: ping.nonce }] });
+    }
+    deliver({ v: 1, swarmId: 'test', round: 5, peerId: PEER_B, nonce: 1, ts: 12_000, kind: 'rollouts', rollouts: [{ task: { family: 'arith', seed: 1, difficulty: 1 }, completions: [{ text: 'x', reward: 0 }] }], part: 0, parts: 1 });
+    deliver({ v: 1, swarmId: 'test', round: 5, peerId: PEER_B, nonce: 2, ts: 10_500, kind: 'rollouts', rollouts: [{ task: { family: 'arith', seed: 1, difficulty: 1 }, completions: [{ text: 'x', reward: 0 }] }], part: 0, parts: 1 });
+    probe.pause(13_000);
+    const read = probe.read();
+    const rolloutsSentInside = published.filter((m) => m.kind === 'rollouts' && m.ts >= windowStart && m.ts < 13_000).length;
+    expect(read.sent).toBe(rolloutsSentInside);
+    expect(read.sent).toBe(4);
+    expect(read.received).toBe(1);
+    const pingsInside = pings.filter((m) => m.ts >= windowStart);
+    expect(read.pingsSent).toBe(pingsInside.length);
+    expect(read.echoesReceived).toBe(pingsInside.length);
+    expect(read.firstRttsMs.length).toBe(pingsInside.length);
+    for (const rtt of read.rttsMs) expect(rtt).toBeGreaterThanOrEqual(3);
+    probe.stop();
   });
 });
