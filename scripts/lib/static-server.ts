@@ -17,6 +17,10 @@ const MIME: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+// Everything served here is public (app, swarm config, model files): any origin may read it, which lets a page
+// on another site embed the widget (its script, worker chunks and fetches are all cross-origin CORS requests).
+const CORS = { 'access-control-allow-origin': '*' };
+
 export interface StaticServer {
   url: string;
   close(): Promise<void>;
@@ -29,7 +33,7 @@ export async function serveStatic(root: string, options: { host?: string; port?:
   const server = http.createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path === '/swarm.json') {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(config);
+      res.writeHead(200, { ...CORS, 'content-type': 'application/json', 'cache-control': 'no-store' }).end(config);
       return;
     }
     let file = normalize(join(base, path));
@@ -41,13 +45,14 @@ export async function serveStatic(root: string, options: { host?: string; port?:
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
       const size = statSync(file).size;
       res.writeHead(200, {
+        ...CORS,
         'content-type': MIME[extname(file)] ?? 'application/octet-stream',
         'content-length': size,
         'cache-control': 'no-cache',
       });
       createReadStream(file).pipe(res);
     } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      res.writeHead(404, { ...CORS, 'content-type': 'text/plain' }).end('not found');
     }
   });
   await new Promise<void>((ok, fail) => {

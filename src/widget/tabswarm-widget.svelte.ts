@@ -1,8 +1,10 @@
 // <tabswarm-widget swarm="…">: a small card any page can embed to let its visitors contribute to a swarm.
 // Shadow DOM keeps its styles in and the host page's out; everything shown is set as text, never HTML.
 // `swarm` is a `?swarm=` value (base64url JSON) or the URL of a swarm.json; without it the widget joins the
-// swarm of the server it was loaded from. The page must be served from the same origin as this script (the
-// engine runs in a module worker, which browsers only start from the page's own origin).
+// swarm of the server it was loaded from. The page may be on any origin: the app's files (models, swarm.json) are
+// fetched from this script's origin, which serves them with CORS, and the engine worker then starts from a blob:
+// module importing the app's worker chunk (browsers only start a worker script from the page's own origin).
+// Checkpoints and cached model files live in the host page's origin storage.
 import { Session } from '../app/lib/session.svelte.ts';
 
 const STYLE = `

@@ -15,6 +15,8 @@ import {
   type WorkerMessage,
   type WorkerRequest,
 } from './protocol.ts';
+// the bundled worker's URL (Vite builds it as its own chunk); resolved against this module, not the page
+import engineWorkerUrl from './engine.worker.ts?worker&url';
 
 export interface MessagePortLike {
   post(request: WorkerRequest): void;
@@ -112,10 +114,40 @@ export class ProtocolClient implements TabswarmWorkerApi {
   }
 }
 
+/**
+ * How to start a module worker whose script is at `scriptUrl` from a page on `pageOrigin`. Browsers only start
+ * a worker from the page's own origin, so a script elsewhere (the widget embedded in another site) is started
+ * from a `blob:` module that imports it: module workers may import cross-origin modules served with CORS.
+ */
+export function workerEntry(scriptUrl: string, pageOrigin: string): { url: string } | { source: string } {
+  let url: URL;
+  try {
+    url = new URL(scriptUrl);
+  } catch {
+    throw new TypeError(`the engine worker's URL must be absolute, got ${JSON.stringify(scriptUrl)}`);
+  }
+  if (url.origin === pageOrigin) return { url: url.href };
+  // JSON.stringify quotes and escapes the URL, so it cannot end the string literal early
+  return { source: `import ${JSON.stringify(url.href)};\n` };
+}
+
+function startEngineWorker(): Worker {
+  const entry = workerEntry(new URL(engineWorkerUrl, import.meta.url).href, location.origin);
+  const options: WorkerOptions = { type: 'module', name: 'tabswarm-engine' };
+  if ('url' in entry) return new Worker(entry.url, options);
+  const blobUrl = URL.createObjectURL(new Blob([entry.source], { type: 'text/javascript' }));
+  const worker = new Worker(blobUrl, options);
+  // the blob is only read while the worker starts; its first message or error means it has been
+  const revoke = () => URL.revokeObjectURL(blobUrl);
+  worker.addEventListener('message', revoke, { once: true });
+  worker.addEventListener('error', revoke, { once: true });
+  return worker;
+}
+
 /** The app's engine worker: a dedicated module worker running engine.worker.ts. */
 export class EngineWorkerClient extends ProtocolClient {
   constructor() {
-    const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'tabswarm-engine' });
+    const worker = startEngineWorker();
     super({
       post: (request) => worker.postMessage(request),
       listen: (onMessage, onCrash) => {

@@ -1,0 +1,77 @@
+// The widget embedded in another site: a host page on its own origin (a second server on another port) loads
+// <baseURL>tabswarm-widget.js, and one click on the widget contributes a round. This only works when the app's
+// server answers with CORS and the engine worker starts from a blob: module importing the app's worker chunk.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect, test } from '@playwright/test';
+import { closeAll, openApp, type AppPage } from './app/pages.ts';
+
+const ROUND_TIMEOUT = 120_000;
+
+function hostPage(appBase: string): string {
+  const script = new URL('tabswarm-widget.js', appBase).href;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Someone else's site</title></head>
+<body><h1>A site on another origin</h1>
+<script type="module" src="${script}"></script>
+<tabswarm-widget></tabswarm-widget></body></html>`;
+}
+
+async function serveHost(html: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== '/') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', ok);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((ok) => {
+        server.closeAllConnections();
+        server.close(() => ok());
+      }),
+  };
+}
+
+test('the widget embedded in a page on another origin contributes a round', async ({ browser, baseURL }, testInfo) => {
+  test.setTimeout(240_000);
+  const appBase = baseURL!;
+  const host = await serveHost(hostPage(appBase));
+  const opened: AppPage[] = [];
+  const console: string[] = [];
+  const failed: string[] = [];
+  try {
+    expect(new URL(host.url).origin).not.toBe(new URL(appBase).origin);
+    const app = await openApp(browser, host.url);
+    opened.push(app);
+    const { page } = app;
+    page.on('console', (m) => {
+      if (m.type() === 'error') console.push(m.text());
+    });
+    // a request CORS blocks fails outright (an absent optional model file is a plain 404 response, not this)
+    page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+    const button = page.getByTestId('widget-contribute');
+    await expect(button).toBeEnabled({ timeout: 60_000 });
+    // the engine worker runs from a blob: module on the host's origin (a cross-origin script URL cannot start one)
+    expect(page.workers().map((w) => w.url()).some((u) => u.startsWith(`blob:${new URL(host.url).origin}/`))).toBe(true);
+    await button.click();
+    await expect(page.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds done/, { timeout: ROUND_TIMEOUT });
+    await expect(button).toHaveText('Pause');
+    await expect(page.getByTestId('widget-status')).not.toContainText('Could not');
+    await page.locator('tabswarm-widget').screenshot({ path: testInfo.outputPath('widget-cross-origin.png') });
+    await page.screenshot({ path: testInfo.outputPath('widget-cross-origin-page.png'), fullPage: true });
+    expect(app.errors).toEqual([]);
+    // a CORS or worker failure shows up even when the widget copes with it
+    expect(console.filter((m) => /CORS|cross-origin|SecurityError/i.test(m))).toEqual([]);
+    expect(failed).toEqual([]);
+  } finally {
+    await closeAll(opened);
+    await host.close();
+  }
+});
