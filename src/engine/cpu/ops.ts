@@ -5,6 +5,7 @@
 
 import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../ops.ts';
 import { ShapeError, TokenRangeError } from '../errors.ts';
+import { checkAttention, dims, need } from '../checks.ts';
 import { matmulInto } from './matmul.ts';
 import { attentionBackwardCpu, attentionDecodeCpu, attentionForwardCpu } from './attention.ts';
 
@@ -12,19 +13,6 @@ type F = Float32Array;
 type I = Int32Array;
 type VF = View<F>;
 type VI = View<I>;
-
-function dims(op: string, values: Record<string, number>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (!Number.isInteger(value) || value < 0) throw new ShapeError(`${op}: ${name} must be a non-negative integer, got ${value}`);
-  }
-}
-
-function need(op: string, name: string, v: View<F | I>, elements: number): void {
-  if (v.length < elements) throw new ShapeError(`${op}: ${name} has ${v.length} elements, needs ${elements}`);
-  if (v.offset < 0 || v.offset + elements > v.buffer.length) {
-    throw new ShapeError(`${op}: ${name} [${v.offset}, +${elements}) lies outside its buffer of ${v.buffer.length}`);
-  }
-}
 
 function ropeInvFreq(D: number, theta: number): Float32Array {
   // Computed in f32 as Hugging Face does (inv_freq is a float32 tensor), so positions far out agree.
@@ -223,13 +211,8 @@ export class CpuOps implements Ops<F, I> {
     need(op, 'positions', positions, B * T);
   }
 
-  private checkAttention(op: string, { B, T, H, Hkv, D }: AttentionDims): void {
-    dims(op, { B, T, H, Hkv, D });
-    if (Hkv === 0 || H % Hkv !== 0) throw new ShapeError(`${op}: H=${H} is not a multiple of Hkv=${Hkv}`);
-  }
-
   attentionForward(out: VF, att: VF, q: VF, k: VF, v: VF, keyMask: VF, d: AttentionDims): void {
-    this.checkAttention('attentionForward', d);
+    checkAttention('attentionForward', d);
     const { B, T, H, Hkv, D } = d;
     need('attentionForward', 'out', out, B * T * H * D);
     need('attentionForward', 'att', att, B * H * T * T);
@@ -242,7 +225,7 @@ export class CpuOps implements Ops<F, I> {
   }
 
   attentionBackward(dq: VF, dk: VF, dv: VF, dOut: VF, att: VF, q: VF, k: VF, v: VF, d: AttentionDims): void {
-    this.checkAttention('attentionBackward', d);
+    checkAttention('attentionBackward', d);
     const { B, T, H, Hkv, D } = d;
     for (const [name, x] of [['dq', dq], ['dOut', dOut], ['q', q]] as const) need('attentionBackward', name, x, B * T * H * D);
     for (const [name, x] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) need('attentionBackward', name, x, B * T * Hkv * D);
@@ -252,7 +235,7 @@ export class CpuOps implements Ops<F, I> {
   }
 
   attentionDecode(out: VF, q: VF, kCache: VF, vCache: VF, keyMask: VF, B: number, S: number, H: number, Hkv: number, D: number): void {
-    this.checkAttention('attentionDecode', { B, T: S, H, Hkv, D });
+    checkAttention('attentionDecode', { B, T: S, H, Hkv, D });
     need('attentionDecode', 'out', out, B * H * D);
     need('attentionDecode', 'q', q, B * H * D);
     need('attentionDecode', 'kCache', kCache, B * S * Hkv * D);

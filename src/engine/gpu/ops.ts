@@ -7,6 +7,7 @@ import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../op
 import type { GpuContext } from '../device.ts';
 import { createStorage, type GpuF32, type GpuI32, type GpuViewF, type GpuViewI } from '../buffers.ts';
 import { ShapeError } from '../errors.ts';
+import { checkAttention, dims, need } from '../checks.ts';
 import { Recorder } from './recorder.ts';
 import { createMatmulKernels } from '../kernels/matmul.ts';
 import { createResidualKernels } from '../kernels/residual.ts';
@@ -21,23 +22,6 @@ import { createAdamwKernels } from '../kernels/adamw.ts';
 
 export type { GpuF32, GpuI32 } from '../buffers.ts';
 
-function dims(op: string, values: Record<string, number>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (!Number.isInteger(value) || value < 0) throw new ShapeError(`${op}: ${name} must be a non-negative integer, got ${value}`);
-  }
-}
-
-function need(op: string, name: string, v: View<GpuF32 | GpuI32>, elements: number): void {
-  if (v.length < elements) throw new ShapeError(`${op}: ${name} has ${v.length} elements, needs ${elements}`);
-  if (v.offset < 0 || v.offset + elements > v.buffer.length) {
-    throw new ShapeError(`${op}: ${name} [${v.offset}, +${elements}) lies outside its buffer of ${v.buffer.length}`);
-  }
-}
-
-function checkAttention(op: string, { B, T, H, Hkv, D }: AttentionDims): void {
-  dims(op, { B, T, H, Hkv, D });
-  if (Hkv === 0 || H % Hkv !== 0) throw new ShapeError(`${op}: H=${H} is not a multiple of Hkv=${Hkv}`);
-}
 
 type Kernels = Awaited<ReturnType<typeof compileAll>>;
 
