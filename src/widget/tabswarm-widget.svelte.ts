@@ -29,6 +29,10 @@ a { color: inherit; font-size: 0.8rem; }
   button.secondary { background: transparent; color: #7b93ff; }
 }`;
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text = ''): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -118,7 +122,7 @@ export class TabswarmWidget extends HTMLElement {
     this.action.className = s.join === 'contributing' ? 'secondary' : '';
     const last = s.lastStats;
     this.numbers.textContent =
-      `${s.topicPeers.length} peers · ` + (last ? `round ${last.round} · reward ${last.ownReward.toFixed(2)} · ${s.own.length} rounds done` : `${s.tally.totalRollouts} rollouts shared`);
+      `${plural(s.topicPeers.length, 'peer')} · ` + (last ? `round ${last.round} · reward ${last.ownReward.toFixed(2)} · ${plural(s.own.length, 'round')} done` : `${plural(s.tally.totalRollouts, 'rollout')} shared`);
   }
 }
 

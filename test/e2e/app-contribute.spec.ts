@@ -100,7 +100,7 @@ test('the widget example page contributes from its embedded <tabswarm-widget>', 
     // the host page styles every button hot pink; the widget's shadow DOM keeps its own look
     expect(await button.evaluate((b) => getComputedStyle(b).backgroundColor)).not.toBe('rgb(255, 105, 180)');
     await button.click();
-    await expect(page.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds done/, { timeout: ROUND_TIMEOUT });
+    await expect(page.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds? done/, { timeout: ROUND_TIMEOUT });
     await expect(button).toHaveText('Pause');
     await page.locator('tabswarm-widget').screenshot({ path: testInfo.outputPath('widget.png') });
     await page.screenshot({ path: testInfo.outputPath('widget-page.png'), fullPage: true });
