@@ -184,9 +184,10 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     return current;
   }
 
-  let auditFrom = await client.getBlockNumber();
+  // viem caches the block number for a polling interval; an audit right after a registration must see its block.
+  let auditFrom = await client.getBlockNumber({ cacheTime: 0 });
   async function auditRegistrations(): Promise<string[]> {
-    const to = await client.getBlockNumber();
+    const to = await client.getBlockNumber({ cacheTime: 0 });
     if (to < auditFrom) return [];
     const logs = parseEventLogs({
       abi: swarmCoordinatorAbi,
