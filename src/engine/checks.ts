@@ -21,3 +21,47 @@ export function checkAttention(op: string, { B, T, H, Hkv, D }: AttentionDims): 
   dims(op, { B, T, H, Hkv, D });
   if (Hkv === 0 || H % Hkv !== 0) throw new ShapeError(`${op}: H=${H} is not a multiple of Hkv=${Hkv}`);
 }
+
+type AnyView = View<{ readonly length: number }>;
+
+export function checkRopeArgs(op: string, x: AnyView, positions: AnyView, B: number, T: number, Hn: number, D: number): void {
+  dims(op, { B, T, Hn, D });
+  if (D % 2 !== 0) throw new ShapeError(`${op}: head dim ${D} must be even`);
+  need(op, 'x', x, B * T * Hn * D);
+  need(op, 'positions', positions, B * T);
+}
+
+export function checkAttentionForwardArgs(out: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, keyMask: AnyView, d: AttentionDims): void {
+  const op = 'attentionForward';
+  checkAttention(op, d);
+  const { B, T, H, Hkv, D } = d;
+  need(op, 'out', out, B * T * H * D);
+  need(op, 'att', att, B * H * T * T);
+  need(op, 'q', q, B * T * H * D);
+  need(op, 'k', k, B * T * Hkv * D);
+  need(op, 'v', v, B * T * Hkv * D);
+  need(op, 'keyMask', keyMask, B * T);
+}
+
+export function checkAttentionBackwardArgs(
+  dq: AnyView, dk: AnyView, dv: AnyView, dOut: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, d: AttentionDims,
+): void {
+  const op = 'attentionBackward';
+  checkAttention(op, d);
+  const { B, T, H, Hkv, D } = d;
+  for (const [name, x] of [['dq', dq], ['dOut', dOut], ['q', q]] as const) need(op, name, x, B * T * H * D);
+  for (const [name, x] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) need(op, name, x, B * T * Hkv * D);
+  need(op, 'att', att, B * H * T * T);
+}
+
+export function checkAttentionDecodeArgs(
+  out: AnyView, q: AnyView, kCache: AnyView, vCache: AnyView, keyMask: AnyView, B: number, S: number, H: number, Hkv: number, D: number,
+): void {
+  const op = 'attentionDecode';
+  checkAttention(op, { B, T: S, H, Hkv, D });
+  need(op, 'out', out, B * H * D);
+  need(op, 'q', q, B * H * D);
+  need(op, 'kCache', kCache, B * S * Hkv * D);
+  need(op, 'vCache', vCache, B * S * Hkv * D);
+  need(op, 'keyMask', keyMask, B * S);
+}

@@ -5,7 +5,7 @@
 
 import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../ops.ts';
 import { ShapeError, TokenRangeError } from '../errors.ts';
-import { checkAttention, dims, need } from '../checks.ts';
+import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
 import { matmulInto } from './matmul.ts';
 import { attentionBackwardCpu, attentionDecodeCpu, attentionForwardCpu } from './attention.ts';
 
@@ -195,52 +195,29 @@ export class CpuOps implements Ops<F, I> {
   }
 
   ropeForward(x: VF, positions: VI, B: number, T: number, Hn: number, D: number, theta: number): void {
-    this.checkRope('ropeForward', x, positions, B, T, Hn, D);
+    checkRopeArgs('ropeForward', x, positions, B, T, Hn, D);
     rope(x, positions, B, T, Hn, D, theta, 1);
   }
 
   ropeBackward(dx: VF, positions: VI, B: number, T: number, Hn: number, D: number, theta: number): void {
-    this.checkRope('ropeBackward', dx, positions, B, T, Hn, D);
+    checkRopeArgs('ropeBackward', dx, positions, B, T, Hn, D);
     rope(dx, positions, B, T, Hn, D, theta, -1);
   }
 
-  private checkRope(op: string, x: VF, positions: VI, B: number, T: number, Hn: number, D: number): void {
-    dims(op, { B, T, Hn, D });
-    if (D % 2 !== 0) throw new ShapeError(`${op}: head dim ${D} must be even`);
-    need(op, 'x', x, B * T * Hn * D);
-    need(op, 'positions', positions, B * T);
-  }
-
   attentionForward(out: VF, att: VF, q: VF, k: VF, v: VF, keyMask: VF, d: AttentionDims): void {
-    checkAttention('attentionForward', d);
-    const { B, T, H, Hkv, D } = d;
-    need('attentionForward', 'out', out, B * T * H * D);
-    need('attentionForward', 'att', att, B * H * T * T);
-    need('attentionForward', 'q', q, B * T * H * D);
-    need('attentionForward', 'k', k, B * T * Hkv * D);
-    need('attentionForward', 'v', v, B * T * Hkv * D);
-    need('attentionForward', 'keyMask', keyMask, B * T);
+    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d);
     attentionForwardCpu(out.buffer, out.offset, att.buffer, att.offset, q.buffer, q.offset, k.buffer, k.offset,
       v.buffer, v.offset, keyMask.buffer, keyMask.offset, d);
   }
 
   attentionBackward(dq: VF, dk: VF, dv: VF, dOut: VF, att: VF, q: VF, k: VF, v: VF, d: AttentionDims): void {
-    checkAttention('attentionBackward', d);
-    const { B, T, H, Hkv, D } = d;
-    for (const [name, x] of [['dq', dq], ['dOut', dOut], ['q', q]] as const) need('attentionBackward', name, x, B * T * H * D);
-    for (const [name, x] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) need('attentionBackward', name, x, B * T * Hkv * D);
-    need('attentionBackward', 'att', att, B * H * T * T);
+    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d);
     attentionBackwardCpu(dq.buffer, dq.offset, dk.buffer, dk.offset, dv.buffer, dv.offset, dOut.buffer, dOut.offset,
       att.buffer, att.offset, q.buffer, q.offset, k.buffer, k.offset, v.buffer, v.offset, d);
   }
 
   attentionDecode(out: VF, q: VF, kCache: VF, vCache: VF, keyMask: VF, B: number, S: number, H: number, Hkv: number, D: number): void {
-    checkAttention('attentionDecode', { B, T: S, H, Hkv, D });
-    need('attentionDecode', 'out', out, B * H * D);
-    need('attentionDecode', 'q', q, B * H * D);
-    need('attentionDecode', 'kCache', kCache, B * S * Hkv * D);
-    need('attentionDecode', 'vCache', vCache, B * S * Hkv * D);
-    need('attentionDecode', 'keyMask', keyMask, B * S);
+    checkAttentionDecodeArgs(out, q, kCache, vCache, keyMask, B, S, H, Hkv, D);
     attentionDecodeCpu(out.buffer, out.offset, q.buffer, q.offset, kCache.buffer, kCache.offset, vCache.buffer, vCache.offset,
       keyMask.buffer, keyMask.offset, B, S, H, Hkv, D);
   }

@@ -7,7 +7,7 @@ import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../op
 import type { GpuContext } from '../device.ts';
 import { createStorage, type GpuF32, type GpuI32, type GpuViewF, type GpuViewI } from '../buffers.ts';
 import { ShapeError } from '../errors.ts';
-import { checkAttention, dims, need } from '../checks.ts';
+import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
 import { Recorder } from './recorder.ts';
 import { createMatmulKernels } from '../kernels/matmul.ts';
 import { createResidualKernels } from '../kernels/residual.ts';
@@ -191,45 +191,23 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     this.k.rmsnorm.backward(dx, dWeight, dOut, x, weight, rstd, N, C);
   }
   ropeForward(x: GpuViewF, positions: GpuViewI, B: number, T: number, Hn: number, D: number, theta: number): void {
-    this.checkRope('ropeForward', x, positions, B, T, Hn, D);
+    checkRopeArgs('ropeForward', x, positions, B, T, Hn, D);
     this.k.rope.forward(x, positions, B, T, Hn, D, theta);
   }
   ropeBackward(dx: GpuViewF, positions: GpuViewI, B: number, T: number, Hn: number, D: number, theta: number): void {
-    this.checkRope('ropeBackward', dx, positions, B, T, Hn, D);
+    checkRopeArgs('ropeBackward', dx, positions, B, T, Hn, D);
     this.k.rope.backward(dx, positions, B, T, Hn, D, theta);
   }
-  private checkRope(op: string, x: GpuViewF, positions: GpuViewI, B: number, T: number, Hn: number, D: number): void {
-    dims(op, { B, T, Hn, D });
-    if (D % 2 !== 0) throw new ShapeError(`${op}: head dim ${D} must be even`);
-    need(op, 'x', x, B * T * Hn * D);
-    need(op, 'positions', positions, B * T);
-  }
   attentionForward(out: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, keyMask: GpuViewF, d: AttentionDims): void {
-    checkAttention('attentionForward', d);
-    const { B, T, H, Hkv, D } = d;
-    need('attentionForward', 'out', out, B * T * H * D);
-    need('attentionForward', 'att', att, B * H * T * T);
-    need('attentionForward', 'q', q, B * T * H * D);
-    need('attentionForward', 'k', k, B * T * Hkv * D);
-    need('attentionForward', 'v', v, B * T * Hkv * D);
-    need('attentionForward', 'keyMask', keyMask, B * T);
+    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d);
     this.k.attention.forward(out, att, q, k, v, keyMask, d);
   }
   attentionBackward(dq: GpuViewF, dk: GpuViewF, dv: GpuViewF, dOut: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, d: AttentionDims): void {
-    checkAttention('attentionBackward', d);
-    const { B, T, H, Hkv, D } = d;
-    for (const [name, x] of [['dq', dq], ['dOut', dOut], ['q', q]] as const) need('attentionBackward', name, x, B * T * H * D);
-    for (const [name, x] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) need('attentionBackward', name, x, B * T * Hkv * D);
-    need('attentionBackward', 'att', att, B * H * T * T);
+    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d);
     this.k.attention.backward(dq, dk, dv, dOut, att, q, k, v, d);
   }
   attentionDecode(out: GpuViewF, q: GpuViewF, kCache: GpuViewF, vCache: GpuViewF, keyMask: GpuViewF, B: number, S: number, H: number, Hkv: number, D: number): void {
-    checkAttention('attentionDecode', { B, T: S, H, Hkv, D });
-    need('attentionDecode', 'out', out, B * H * D);
-    need('attentionDecode', 'q', q, B * H * D);
-    need('attentionDecode', 'kCache', kCache, B * S * Hkv * D);
-    need('attentionDecode', 'vCache', vCache, B * S * Hkv * D);
-    need('attentionDecode', 'keyMask', keyMask, B * S);
+    checkAttentionDecodeArgs(out, q, kCache, vCache, keyMask, B, S, H, Hkv, D);
     this.k.attention.decode(out, q, kCache, vCache, keyMask, B, S, H, Hkv, D);
   }
   cacheWrite(cache: GpuViewF, kv: GpuViewF, pos: GpuViewI, B: number, S: number, Hkv: number, D: number): void {
