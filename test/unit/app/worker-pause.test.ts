@@ -6,25 +6,9 @@ import type { Transport } from '../../../src/rl/transport.ts';
 import { optimizerStateOf } from '../../../src/worker/contributor.ts';
 import { createInThreadWorker } from '../../../src/worker/in-thread.ts';
 import type { Contributor } from '../../../src/worker/loop.ts';
-import { CheckpointError, decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, type Checkpoint, type CheckpointStore } from '../../../src/worker/persist.ts';
+import { CheckpointError, decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, type Checkpoint } from '../../../src/worker/persist.ts';
+import { MemoryStore } from './memory-store.ts';
 import type { LoadOptions, RoundStats, WorkerEvent } from '../../../src/worker/protocol.ts';
-
-class MemoryStore implements CheckpointStore {
-  readonly kind = 'indexeddb';
-  saves: number[] = [];
-  bytes: ArrayBuffer | null = null;
-  async save(c: Checkpoint) {
-    this.saves.push(c.round);
-    this.bytes = encodeCheckpoint(c);
-    return this.bytes.byteLength;
-  }
-  async load() {
-    return this.bytes ? decodeCheckpoint(this.bytes) : null;
-  }
-  async clear() {
-    this.bytes = null;
-  }
-}
 
 /**
  * A round that takes `roundMs` unless its signal fires first, in which case it rejects like the real runner.

@@ -6,24 +6,8 @@ import { createInThreadWorker } from '../../../src/worker/in-thread.ts';
 import type { HostDeps } from '../../../src/worker/host.ts';
 import { nextRound, restAfter, type Contributor } from '../../../src/worker/loop.ts';
 import { decodeCheckpoint, digestTensors, encodeCheckpoint, type Checkpoint, type CheckpointStore } from '../../../src/worker/persist.ts';
+import { MemoryStore } from './memory-store.ts';
 import { parseRequest, type LoadOptions, type RoundStats, type WorkerEvent } from '../../../src/worker/protocol.ts';
-
-class MemoryStore implements CheckpointStore {
-  readonly kind = 'indexeddb';
-  bytes: ArrayBuffer | null = null;
-  failSaves = false;
-  async save(c: Checkpoint) {
-    if (this.failSaves) throw new Error('quota exceeded');
-    this.bytes = encodeCheckpoint(c);
-    return this.bytes.byteLength;
-  }
-  async load() {
-    return this.bytes ? decodeCheckpoint(this.bytes) : null;
-  }
-  async clear() {
-    this.bytes = null;
-  }
-}
 
 /** Counts rounds into its single weight so a restore is visible; publishes and reads the transport. */
 class CountingContributor implements Contributor {
