@@ -3,7 +3,10 @@
 //   POST /register   -> a dual-signed binding (wire form); both signatures checked here, then registerPeerWithSig
 //   POST /rewards    -> a peer-key-signed reward report; queued and sent in batches (submitRewardsFor)
 // It also advances the stage on a timer and audits registrations that bypassed it (sent by the account itself):
-// those whose peer signature is not the peer id's are revoked, so nobody keeps a peer id they cannot sign for.
+// those whose peer signature is not the peer id's are revoked, so nobody keeps a peer id they cannot sign for
+// (the contract now proves secp256k1 peer keys itself; the audit stays as a second line).
+// Every limit is per caller identity (account, peer id, bound account), with a per-IP bucket only as a generous
+// backstop: behind a TLS proxy every caller has the proxy's IP. A failed reward batch is retried with backoff.
 import http from 'node:http';
 import {
   BaseError,
@@ -15,14 +18,16 @@ import {
   parseEventLogs,
   type Address,
   type Hex,
+  type Log,
   type PublicClient,
 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { swarmCoordinatorAbi } from '../../src/identity/generated/SwarmCoordinator.ts';
 import { swarmChain } from '../../src/identity/chain.ts';
-import { peerSignatureProblem, verifyPeerBinding } from '../../src/identity/binding.ts';
-import { verifyRewardReport, type RewardReport } from '../../src/identity/coordinator.ts';
+import { peerPublicKeyForContract, peerSignatureProblem, verifyPeerBinding } from '../../src/identity/binding.ts';
+import { REWARD_SKIP_REASONS, verifyRewardReport, type RewardReport } from '../../src/identity/coordinator.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { requestPath } from './http-input.ts';
 
 export interface CoordinatorServiceOptions {
   rpcUrl: string;
@@ -39,14 +44,32 @@ export interface CoordinatorServiceOptions {
   batchMs?: number;
   /** Milliseconds between audits of registrations made without the relayer. */
   auditMs?: number;
+  /** A failed reward batch is tried again this many times in all, waiting baseMs, 2 baseMs, 4 baseMs… between. */
+  retry?: { attempts?: number; baseMs?: number };
+  /** Limits per caller; tests lower them. Each is [burst, per minute]. */
+  limits?: Partial<Record<LimitName, [number, number]>>;
   log?: (line: string) => void;
 }
+
+type LimitName = 'registerIp' | 'registerAccount' | 'registerPeer' | 'rewardIp' | 'rewardPeer' | 'rewardAccount';
+const DEFAULT_LIMITS: Record<LimitName, [number, number]> = {
+  registerIp: [120, 120],
+  registerAccount: [3, 6],
+  registerPeer: [2, 4],
+  rewardIp: [3000, 3000],
+  // an honest tab reports once per stage (20 s by default): 10 in a burst and 20 a minute leave room for retries
+  rewardPeer: [10, 20],
+  // one account may run a few tabs; a farm of fresh peer ids under one account cannot multiply its budget
+  rewardAccount: [40, 80],
+};
 
 export interface CoordinatorService {
   url: string;
   relayer: Address;
-  /** Sends queued rewards now; resolves to how many reports were in the sent batches. */
+  /** Sends queued rewards and due retries now; resolves to how many reports were in the batches that went through. */
   flushRewards(): Promise<number>;
+  /** Batches that failed and wait for another try. */
+  pendingBatches(): number;
   advanceStage(): Promise<{ round: bigint; stage: bigint }>;
   /** Checks registrations since the last audit; resolves to the peer ids it revoked. */
   auditRegistrations(): Promise<string[]>;
@@ -82,22 +105,37 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
 
   // One transaction at a time from the relayer account, so nonces never collide.
   let txChain: Promise<unknown> = Promise.resolve();
-  function send(functionName: string, args: readonly unknown[]): Promise<{ hash: Hex; result: unknown }> {
+  function send(functionName: string, args: readonly unknown[]): Promise<{ hash: Hex; result: unknown; logs: Log[] }> {
     const job = txChain.then(async () => {
       const { request, result } = await client.simulateContract({ account, address, abi: swarmCoordinatorAbi, functionName: functionName as never, args: args as never });
       const hash = await wallet.writeContract(request as never);
       const receipt = await client.waitForTransactionReceipt({ hash });
       if (receipt.status !== 'success') throw new Error(`${functionName} transaction ${hash} reverted`);
-      return { hash, result };
+      return { hash, result, logs: receipt.logs };
     });
     txChain = job.catch(() => undefined);
     return job;
   }
 
-  const registerLimit = { ip: new RateLimiter(20, 20), account: new RateLimiter(3, 6) };
-  const rewardLimit = { ip: new RateLimiter(600, 600), peer: new RateLimiter(10, 20) };
-  const registered = new Map<string, number>(); // peer id -> when the chain last confirmed its binding
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const limiter = (name: LimitName) => new RateLimiter(...limits[name]);
+  const registerLimit = { ip: limiter('registerIp'), account: limiter('registerAccount'), peer: limiter('registerPeer') };
+  const rewardLimit = { ip: limiter('rewardIp'), peer: limiter('rewardPeer'), account: limiter('rewardAccount') };
+  const registered = new Map<string, { account: Address; at: number }>(); // peer id -> its bound account, when last read
   const queue = new Map<string, RewardReport>(); // "round/stage/peer" -> report
+  const window = await client.readContract({ address, abi: swarmCoordinatorAbi, functionName: 'rewardWindowRounds' });
+  const maxReward = await client.readContract({ address, abi: swarmCoordinatorAbi, functionName: 'maxRewardPerReport' });
+  const retryAttempts = Math.max(1, options.retry?.attempts ?? 5);
+  const retryBaseMs = options.retry?.baseMs ?? 2_000;
+  interface Batch {
+    round: bigint;
+    stage: bigint;
+    reports: RewardReport[];
+    attempts: number;
+    nextAt: number;
+  }
+  const pending: Batch[] = [];
+  const MAX_PENDING = 64;
   let current = await readRoundStage();
 
   async function readRoundStage() {
@@ -113,11 +151,13 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     const verdict = await verifyPeerBinding(body, { expected: { swarmId: options.swarmId, chainId: options.chainId, verifyingContract: address }, now: Date.now() / 1000, client });
     if (!verdict.ok) throw new HttpError(400, 'invalid-binding', verdict.reason);
     if (!registerLimit.account.take(verdict.account.toLowerCase())) throw new HttpError(429, 'rate-limited', 'too many registrations for this account; wait a minute');
+    if (!registerLimit.peer.take(verdict.peerId)) throw new HttpError(429, 'rate-limited', 'too many registrations for this peer id; wait a minute');
     const { binding, walletSignature, peerSignature } = body as { binding: Record<string, string>; walletSignature: Hex; peerSignature: Hex };
     const tuple = { account: verdict.account, peerId: verdict.peerId, swarmId: binding.swarmId, nonce: BigInt(binding.nonce), deadline: BigInt(binding.deadline) };
+    const peerPublicKey = await peerPublicKeyForContract({ binding: tuple, domain: { chainId: options.chainId, verifyingContract: address }, peerSignature });
     try {
-      const { hash } = await send('registerPeerWithSig', [tuple, walletSignature, peerSignature]);
-      registered.set(verdict.peerId, Date.now());
+      const { hash } = await send('registerPeerWithSig', [tuple, walletSignature, peerSignature, peerPublicKey]);
+      registered.set(verdict.peerId, { account: verdict.account, at: Date.now() });
       log(`registered ${verdict.peerId} -> ${verdict.account} (${hash})`);
       return { txHash: hash, account: verdict.account, peerId: verdict.peerId };
     } catch (error) {
@@ -127,13 +167,15 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     }
   }
 
-  async function isRegistered(peerId: string): Promise<boolean> {
+  /** The account a peer id is bound to on chain (cached for a minute), or null. */
+  async function boundAccount(peerId: string): Promise<Address | null> {
     const seen = registered.get(peerId);
-    if (seen !== undefined && Date.now() - seen < 60_000) return true;
+    if (seen !== undefined && Date.now() - seen.at < 60_000) return seen.account;
     const bound = await client.readContract({ address, abi: swarmCoordinatorAbi, functionName: 'accountOf', args: [peerId] });
-    if (isAddressEqual(bound, '0x0000000000000000000000000000000000000000')) return false;
-    registered.set(peerId, Date.now());
-    return true;
+    if (isAddressEqual(bound, '0x0000000000000000000000000000000000000000')) return null;
+    if (registered.size >= MAX_QUEUE) registered.clear(); // a cache: forgetting costs one read
+    registered.set(peerId, { account: bound, at: Date.now() });
+    return bound;
   }
 
   async function handleReward(body: unknown, ip: string) {
@@ -142,35 +184,65 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     if (!verdict.ok) throw new HttpError(400, 'invalid-report', verdict.reason);
     const { report } = verdict;
     if (!rewardLimit.peer.take(report.peerId)) throw new HttpError(429, 'rate-limited', 'too many reports for this peer id');
-    if (!(await isRegistered(report.peerId))) throw new HttpError(404, 'not-registered', 'this peer id is not registered on the coordinator');
+    const bound = await boundAccount(report.peerId);
+    if (!bound) throw new HttpError(404, 'not-registered', 'this peer id is not registered on the coordinator');
+    if (!rewardLimit.account.take(bound.toLowerCase())) throw new HttpError(429, 'rate-limited', 'too many reports for the account this peer id is bound to');
+    if (report.reward > maxReward) throw new HttpError(400, 'reward-too-large', `a report carries at most ${maxReward} units`);
     const { round, stage } = current;
     if (report.round > round || (report.round === round && report.stage > stage)) throw new HttpError(409, 'round-not-open', `round ${report.round} stage ${report.stage} has not started`);
+    if (report.round + window < round) throw new HttpError(410, 'round-closed', `rewards are taken for rounds ${round - window} to ${round} only`);
     if (queue.size >= MAX_QUEUE) throw new HttpError(503, 'busy', 'reward queue is full; retry later');
     queue.set(`${report.round}/${report.stage}/${report.peerId}`, report);
     return { queued: true };
   }
 
+  /** Reverts that no retry can cure: the batch is dropped at once. */
+  const PERMANENT = new Set(['RoundClosed', 'BatchTooLarge', 'LengthMismatch']);
+
+  async function sendBatch(batch: Batch): Promise<boolean> {
+    const { round, stage, reports } = batch;
+    try {
+      const { result, logs } = await send('submitRewardsFor', [round, stage, reports.map((r) => r.peerId), reports.map((r) => r.reward)]);
+      const skipped = parseEventLogs({ abi: swarmCoordinatorAbi, eventName: 'RewardSkipped', logs });
+      const reasons = skipped.map((l) => `${l.args.peerId}: ${REWARD_SKIP_REASONS[l.args.reason] ?? l.args.reason}`);
+      log(`submitted ${String(result)} of ${reports.length} rewards for round ${round} stage ${stage}${reasons.length ? `; skipped ${reasons.join(', ')}` : ''}`);
+      return true;
+    } catch (error) {
+      const name = revertName(error);
+      batch.attempts += 1;
+      const why = name ?? (error as Error).message.split('\n')[0];
+      if ((name && PERMANENT.has(name)) || batch.attempts >= retryAttempts) {
+        log(`reward batch for round ${round} stage ${stage} failed (${why}); dropped ${reports.length} reports after ${batch.attempts} attempt(s)`);
+      } else {
+        batch.nextAt = Date.now() + retryBaseMs * 2 ** (batch.attempts - 1);
+        pending.push(batch);
+        log(`reward batch for round ${round} stage ${stage} failed (${why}); retry ${batch.attempts} of ${retryAttempts - 1} in ${batch.nextAt - Date.now()} ms`);
+      }
+      return false;
+    }
+  }
+
   let flushing: Promise<number> | null = null;
   async function flushRewards(): Promise<number> {
     if (flushing) await flushing.catch(() => undefined);
-    const batch = [...queue.values()];
-    queue.clear();
+    const batches: Batch[] = [];
     const groups = new Map<string, RewardReport[]>();
-    for (const r of batch) groups.set(`${r.round}/${r.stage}`, [...(groups.get(`${r.round}/${r.stage}`) ?? []), r]);
+    for (const r of queue.values()) groups.set(`${r.round}/${r.stage}`, [...(groups.get(`${r.round}/${r.stage}`) ?? []), r]);
+    queue.clear();
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.length; i += 256) batches.push({ round: group[0].round, stage: group[0].stage, reports: group.slice(i, i + 256), attempts: 0, nextAt: 0 });
+    }
+    const now = Date.now();
+    for (let i = pending.length - 1; i >= 0; i--) {
+      if (pending[i].nextAt <= now) batches.push(...pending.splice(i, 1));
+    }
     flushing = (async () => {
       let sent = 0;
-      for (const group of groups.values()) {
-        for (let i = 0; i < group.length; i += 256) {
-          const chunk = group.slice(i, i + 256);
-          try {
-            const { result } = await send('submitRewardsFor', [chunk[0].round, chunk[0].stage, chunk.map((r) => r.peerId), chunk.map((r) => r.reward)]);
-            sent += chunk.length;
-            log(`submitted ${String(result)} of ${chunk.length} rewards for round ${chunk[0].round} stage ${chunk[0].stage}`);
-          } catch (error) {
-            // Reports are idempotent on chain (one per round/stage/peer), so a tab may simply send again.
-            log(`reward batch failed (${revertName(error) ?? (error as Error).message.split('\n')[0]}); dropped ${chunk.length} reports`);
-          }
-        }
+      for (const batch of batches) if (await sendBatch(batch)) sent += batch.reports.length;
+      // Bounded: if the chain stays down, the oldest waiting batches go first (their rounds close anyway).
+      while (pending.length > MAX_PENDING) {
+        const dropped = pending.shift()!;
+        log(`retry queue full; dropped the batch for round ${dropped.round} stage ${dropped.stage}`);
       }
       return sent;
     })();
@@ -222,7 +294,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(payload));
     };
     if (req.method === 'OPTIONS') return void res.writeHead(204).end();
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const path = requestPath(req.url);
+    if (path === null) return reply(400, { error: 'bad-url', reason: 'the request URL does not parse' });
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (req.method === 'GET' && path === '/health') {
       return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString() });
@@ -231,6 +304,9 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     if (!handler) return reply(404, { error: 'not-found', reason: `no route ${req.method} ${path}` });
     const chunks: Buffer[] = [];
     let size = 0;
+    // A client that hangs up mid-body emits 'error' on the request; unhandled, it would end the process.
+    req.on('error', () => undefined);
+    res.on('error', () => undefined);
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
@@ -277,13 +353,14 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     );
   };
   if (options.stageMs) every(options.stageMs, 'advancing the stage', advanceStage);
-  every(options.batchMs ?? 2_000, 'sending rewards', () => (queue.size ? flushRewards() : Promise.resolve(0)));
+  every(options.batchMs ?? 2_000, 'sending rewards', () => (queue.size || pending.some((b) => b.nextAt <= Date.now()) ? flushRewards() : Promise.resolve(0)));
   every(options.auditMs ?? 5_000, 'auditing registrations', auditRegistrations);
 
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     relayer: account.address,
     flushRewards,
+    pendingBatches: () => pending.length,
     advanceStage,
     auditRegistrations,
     async stop() {

@@ -8,6 +8,7 @@ import { createPublicClient, createWalletClient, getAddress, http, type Address,
 import { privateKeyToAccount } from 'viem/accounts';
 import { swarmCoordinatorAbi, swarmCoordinatorBytecode } from '../../src/identity/generated/SwarmCoordinator.ts';
 import { swarmChain } from '../../src/identity/chain.ts';
+import { MAX_REWARD_UNITS, REWARD_WINDOW_ROUNDS } from '../../src/identity/coordinator.ts';
 
 /** anvil's well-known accounts from its default mnemonic: public knowledge, funded only on a local anvil. */
 export const DEV_KEYS = {
@@ -102,6 +103,10 @@ export interface DeployOptions {
   deployerKey?: Hex;
   /** Gets the stage-manager role (the coordinator service's account). */
   stageManager?: Address;
+  /** Largest reward per report, in units (default MAX_REWARD_UNITS). */
+  maxRewardPerReport?: bigint;
+  /** Rounds behind the current one that still take rewards (default REWARD_WINDOW_ROUNDS). */
+  rewardWindowRounds?: bigint;
 }
 
 export async function deployCoordinator(options: DeployOptions): Promise<Address> {
@@ -112,7 +117,13 @@ export async function deployCoordinator(options: DeployOptions): Promise<Address
   const hash = await wallet.deployContract({
     abi: swarmCoordinatorAbi,
     bytecode: swarmCoordinatorBytecode,
-    args: [options.swarmId, BigInt(options.stagesPerRound ?? 1), options.stageManager ?? privateKeyToAccount(DEV_KEYS.coordinator).address],
+    args: [
+      options.swarmId,
+      BigInt(options.stagesPerRound ?? 1),
+      options.stageManager ?? privateKeyToAccount(DEV_KEYS.coordinator).address,
+      options.maxRewardPerReport ?? MAX_REWARD_UNITS,
+      options.rewardWindowRounds ?? REWARD_WINDOW_ROUNDS,
+    ],
   });
   const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 50 });
   if (receipt.status !== 'success' || !receipt.contractAddress) throw new ChainStartError(`coordinator deployment failed (tx ${hash})`);

@@ -1,10 +1,12 @@
 // The peer binding: an EIP-712 statement "wallet `account` runs libp2p peer `peerId` in swarm `swarmId`",
-// signed by the wallet AND by the peer's Ed25519 key over the same 32-byte digest. The wallet signature is
-// what the coordinator contract checks; the peer signature is what stops anyone from claiming a peer id
-// whose key they do not hold (the contract cannot check Ed25519, so relayers and peers check it here).
-import { hashTypedData, isAddress, isAddressEqual, isHex, recoverTypedDataAddress, hexToBytes, bytesToHex, type Address, type Hex, type VerifyTypedDataParameters } from 'viem';
+// signed by the wallet AND by the peer's libp2p key over the same 32-byte digest. The peer signature is what
+// stops anyone from claiming a peer id whose key they do not hold. For a secp256k1 peer id the coordinator
+// contract checks both signatures itself; for an Ed25519 one (the EVM cannot check Ed25519) only relayers and
+// peers can, here, so the contract takes those only from its stage manager.
+import { hashTypedData, isAddress, isAddressEqual, isHex, recoverTypedDataAddress, type Address, type Hex, type VerifyTypedDataParameters } from 'viem';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
+import { peerDigestSignatureProblem, secp256k1KeyFromSignature, signDigestWithPeerKey } from './peer-signature.ts';
 
 export const BINDING_DOMAIN_NAME = 'tabswarm SwarmCoordinator';
 export const BINDING_DOMAIN_VERSION = '1';
@@ -47,7 +49,7 @@ export interface SignedPeerBinding {
   domain: BindingDomain;
   /** EIP-712 signature by `binding.account` (65 bytes for an EOA). */
   walletSignature: Hex;
-  /** Ed25519 signature by the key behind `binding.peerId` over the same EIP-712 digest (64 bytes). */
+  /** Signature by the key behind `binding.peerId` over the same EIP-712 digest (64 bytes; see peer-signature.ts). */
   peerSignature: Hex;
 }
 
@@ -205,19 +207,19 @@ function fail(reason: string): BindingVerification {
  * coordinator's audit of registrations that reached the chain without passing a relayer.
  */
 export async function peerSignatureProblem(signed: Pick<SignedPeerBinding, 'binding' | 'domain' | 'peerSignature'>): Promise<string | null> {
-  let peerId;
-  try {
-    peerId = peerIdFromString(signed.binding.peerId);
-  } catch {
-    return 'peerId is not a valid libp2p peer id';
-  }
-  // Only Ed25519 peer ids embed their public key, which is what lets anyone check the signature offline.
-  if (peerId.type !== 'Ed25519' || !peerId.publicKey) return 'peerId must be an Ed25519 peer id';
-  const signature = hexToBytes(signed.peerSignature);
-  if (signature.length !== 64) return 'peer signature is not 64 bytes';
-  const digest = hexToBytes(peerBindingDigest(signed.binding, signed.domain));
-  const valid = await peerId.publicKey.verify(digest, signature);
-  return valid ? null : 'peer signature does not match the peer id (signed by another key, or over other data)';
+  return peerDigestSignatureProblem(signed.binding.peerId, peerBindingDigest(signed.binding, signed.domain), signed.peerSignature);
+}
+
+/**
+ * The `peerPublicKey` argument of the contract's registration functions: the 64-byte uncompressed key of a
+ * secp256k1 peer id (so the contract proves the peer signature), or empty for an Ed25519 one (which only a stage
+ * manager may relay). Throws BindingSignError when the peer signature is not the secp256k1 peer id's.
+ */
+export async function peerPublicKeyForContract(signed: Pick<SignedPeerBinding, 'binding' | 'domain' | 'peerSignature'>): Promise<Hex> {
+  if (peerIdFromString(signed.binding.peerId).type !== 'secp256k1') return '0x';
+  const key = await secp256k1KeyFromSignature(signed.binding.peerId, peerBindingDigest(signed.binding, signed.domain), signed.peerSignature);
+  if (!key) throw new BindingSignError('the peer signature is not by the key of binding.peerId');
+  return key;
 }
 
 async function walletSignatureProblem(signed: SignedPeerBinding, client: TypedDataVerifier | undefined): Promise<string | null> {
@@ -243,7 +245,7 @@ export interface TypedDataSigner {
 /** Signs a binding with the wallet and the tab's libp2p key. Throws BindingSignError if the key is not the peer id's. */
 export async function signPeerBinding(args: { binding: PeerBinding; domain: BindingDomain; wallet: TypedDataSigner; peerKey: PrivateKey }): Promise<SignedPeerBinding> {
   const { binding, domain, wallet, peerKey } = args;
-  if (peerKey.type !== 'Ed25519') throw new BindingSignError('the libp2p key must be Ed25519');
+  if (peerKey.type !== 'Ed25519' && peerKey.type !== 'secp256k1') throw new BindingSignError('the libp2p key must be secp256k1 or Ed25519');
   let peerId;
   try {
     peerId = peerIdFromString(binding.peerId);
@@ -251,8 +253,7 @@ export async function signPeerBinding(args: { binding: PeerBinding; domain: Bind
     throw new BindingSignError(`binding.peerId "${binding.peerId}" is not a libp2p peer id`);
   }
   if (!peerId.publicKey?.equals(peerKey.publicKey)) throw new BindingSignError('the libp2p key does not belong to binding.peerId');
-  const digest = hexToBytes(peerBindingDigest(binding, domain));
-  const peerSignature = bytesToHex(await peerKey.sign(digest));
+  const peerSignature = await signDigestWithPeerKey(peerKey, peerBindingDigest(binding, domain));
   const walletSignature = await wallet.signTypedData(bindingTypedData(binding, domain));
   return { binding, domain, walletSignature, peerSignature };
 }

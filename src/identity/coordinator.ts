@@ -1,11 +1,12 @@
 // Reading the coordinator contract (viem) and talking to the coordinator service (HTTP), for tabs and Node alike.
 // Reward reports to the service are signed by the peer's libp2p key, so reporting needs no wallet prompt and
 // no gas, yet nobody can report for a peer id whose key they do not hold.
-import { bytesToHex, hexToBytes, isHex, type Address, type Hex, type PublicClient } from 'viem';
+import { isHex, keccak256, type Address, type Hex, type PublicClient } from 'viem';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
 import { swarmCoordinatorAbi } from './generated/SwarmCoordinator.ts';
 import { MAX_PEER_ID_LENGTH, type SignedPeerBindingWire } from './binding.ts';
+import { peerDigestSignatureProblem, signDigestWithPeerKey } from './peer-signature.ts';
 
 export interface LeaderboardEntry {
   peerId: string;
@@ -17,12 +18,23 @@ export interface LeaderboardEntry {
 
 const ZERO = '0x0000000000000000000000000000000000000000';
 
-/** Rewards are fractional in the RL loop; on chain they are integers in thousandths. */
+/** Rewards are fractional in the RL loop; on chain they are non-negative integers in thousandths. */
 export const REWARD_SCALE = 1000;
+/**
+ * The most one report may carry, in units: a round's reward is a mean of per-completion rewards of at most 1.1
+ * (accuracy + format), so 2.0 leaves headroom; the contract is deployed with this bound and refuses more.
+ */
+export const MAX_REWARD_UNITS = 2000n;
+/** Rounds behind the current one for which rewards are still taken (late batches, retries). */
+export const REWARD_WINDOW_ROUNDS = 4n;
 export function rewardToUnits(reward: number): bigint {
   if (!Number.isFinite(reward)) throw new RangeError('reward must be a finite number');
+  if (reward < 0) throw new RangeError('reward must not be negative (on-chain rewards are unsigned)');
   return BigInt(Math.round(reward * REWARD_SCALE));
 }
+
+/** The `reason` of the contract's `RewardSkipped` event, by value. */
+export const REWARD_SKIP_REASONS = ['not-registered', 'already-submitted', 'reward-too-large'] as const;
 
 /** Whole register, sorted by total reward then wins (the contract pages in registration order). */
 export async function readLeaderboard(client: PublicClient, coordinator: Address, options: { pageSize?: number; maxEntries?: number } = {}): Promise<LeaderboardEntry[]> {
@@ -82,17 +94,17 @@ export class RewardReportError extends Error {
   override name = 'RewardReportError';
 }
 
-function reportBytes(r: RewardReport, ctx: ReportContext): Uint8Array {
-  return new TextEncoder().encode(`tabswarm-reward/1|${ctx.chainId}|${ctx.coordinator.toLowerCase()}|${r.peerId}|${r.round}|${r.stage}|${r.reward}`);
+/** The digest a report's signature covers (keccak256 of a versioned, context-bound text). */
+function reportDigest(r: RewardReport, ctx: ReportContext): Hex {
+  return keccak256(new TextEncoder().encode(`tabswarm-reward/2|${ctx.chainId}|${ctx.coordinator.toLowerCase()}|${r.peerId}|${r.round}|${r.stage}|${r.reward}`));
 }
 
 export async function signRewardReport(report: RewardReport, ctx: ReportContext, peerKey: PrivateKey): Promise<RewardReportWire> {
   if (!peerIdFromString(report.peerId).publicKey?.equals(peerKey.publicKey)) throw new RewardReportError('the libp2p key does not belong to report.peerId');
-  const signature = bytesToHex(await peerKey.sign(reportBytes(report, ctx)));
+  if (report.reward < 0n || report.reward > MAX_REWARD_UNITS) throw new RewardReportError(`reward must be 0-${MAX_REWARD_UNITS} units`);
+  const signature = await signDigestWithPeerKey(peerKey, reportDigest(report, ctx));
   return { peerId: report.peerId, round: report.round.toString(), stage: report.stage.toString(), reward: report.reward.toString(), signature };
 }
-
-const INT256_LIMIT = 1n << 255n;
 
 /** Checks shape and the peer-key signature of a report; never throws. */
 export async function verifyRewardReport(value: unknown, ctx: ReportContext): Promise<{ ok: true; report: RewardReport } | { ok: false; reason: string }> {
@@ -103,19 +115,13 @@ export async function verifyRewardReport(value: unknown, ctx: ReportContext): Pr
     for (const field of ['round', 'stage'] as const) {
       if (typeof v[field] !== 'string' || !/^[0-9]{1,20}$/.test(v[field] as string)) return { ok: false, reason: `${field} must be a decimal string` };
     }
-    if (typeof v.reward !== 'string' || !/^-?[0-9]{1,40}$/.test(v.reward)) return { ok: false, reason: 'reward must be a decimal integer string' };
+    if (typeof v.reward !== 'string' || !/^[0-9]{1,20}$/.test(v.reward)) return { ok: false, reason: 'reward must be a non-negative decimal integer string' };
     if (typeof v.signature !== 'string' || !isHex(v.signature) || v.signature.length !== 130) return { ok: false, reason: 'signature must be 64 bytes of hex' };
     const report: RewardReport = { peerId: v.peerId, round: BigInt(v.round as string), stage: BigInt(v.stage as string), reward: BigInt(v.reward) };
-    if (report.reward >= INT256_LIMIT || report.reward < -INT256_LIMIT) return { ok: false, reason: 'reward out of int256 range' };
-    let publicKey;
-    try {
-      publicKey = peerIdFromString(report.peerId).publicKey;
-    } catch {
-      return { ok: false, reason: 'peerId is not a libp2p peer id' };
-    }
-    if (!publicKey || publicKey.type !== 'Ed25519') return { ok: false, reason: 'peerId must be an Ed25519 peer id' };
-    const valid = await publicKey.verify(reportBytes(report, ctx), hexToBytes(v.signature as Hex));
-    return valid ? { ok: true, report } : { ok: false, reason: 'report signature does not match the peer id' };
+    if (report.reward > MAX_REWARD_UNITS) return { ok: false, reason: `reward over the bound of ${MAX_REWARD_UNITS} units per report` };
+    const problem = await peerDigestSignatureProblem(report.peerId, reportDigest(report, ctx), v.signature as Hex);
+    if (problem === 'peerId is not a valid libp2p peer id' || problem?.startsWith('peerId must')) return { ok: false, reason: problem };
+    return problem ? { ok: false, reason: `report signature does not match the peer id: ${problem}` } : { ok: true, report };
   } catch (error) {
     return { ok: false, reason: `unverifiable report: ${(error as Error)?.message ?? String(error)}` };
   }

@@ -18,7 +18,7 @@ import {
 } from '@wagmi/core';
 import { BaseError, webSocket, type Address, type Hex } from 'viem';
 import { swarmChain, type SwarmChainConfig } from './chain.ts';
-import { bindingTypedData, type SignedPeerBinding } from './binding.ts';
+import { bindingTypedData, peerPublicKeyForContract, type SignedPeerBinding } from './binding.ts';
 import { swarmCoordinatorAbi } from './generated/SwarmCoordinator.ts';
 
 export interface WalletOption {
@@ -150,9 +150,14 @@ export class WalletConnection {
     }
   }
 
-  /** Registration paid by the user's own account: `registerPeer` needs no wallet signature, only the sender. */
+  /**
+   * Registration paid by the user's own account: `registerPeer` needs no wallet signature, only the sender, and
+   * proves the peer key on chain, so it takes secp256k1 peer ids only (an Ed25519 tab registers through the relayer).
+   */
   async registerOwn(signed: SignedPeerBinding): Promise<Hex> {
     if (!this.connector || !this.account) throw new WalletError('No wallet is connected.');
+    const peerPublicKey = await peerPublicKeyForContract(signed);
+    if (peerPublicKey === '0x') throw new WalletError('This tab has an Ed25519 peer key, which the contract cannot check: register through the coordinator service instead.');
     await this.ensureChain();
     let hash: Hex;
     try {
@@ -160,7 +165,7 @@ export class WalletConnection {
         address: signed.domain.verifyingContract,
         abi: swarmCoordinatorAbi,
         functionName: 'registerPeer',
-        args: [signed.binding, signed.peerSignature],
+        args: [signed.binding, signed.peerSignature, peerPublicKey],
         account: this.account,
         connector: this.connector,
         chainId: this.chain.chainId,

@@ -8,10 +8,15 @@ interface IERC1271 {
 
 /// The register, rewards and winners of one tabswarm swarm.
 ///
-/// A peer id is bound to a wallet by an EIP-712 `PeerBinding` that the wallet signs (checked here) and the peer's
-/// Ed25519 libp2p key signs (checked off-chain by relayers and peers: the EVM has no Ed25519 precompile). The peer
-/// signature is kept in the registration event so anyone can audit it, and a stage manager revokes bindings whose
-/// peer signature is bad, so a peer id cannot stay claimed by someone who does not hold its key.
+/// A peer id is bound to a wallet by an EIP-712 `PeerBinding` that the wallet signs and the peer's libp2p key signs.
+/// For a secp256k1 peer id both signatures are checked here (ecrecover, and the peer id re-derived from the key), so
+/// nobody can claim a peer id whose key they do not hold, whoever sends the transaction. The EVM cannot check an
+/// Ed25519 signature, so an Ed25519 peer id is accepted only from a stage manager (the coordinator service, which
+/// checked it off-chain). Every registration is a fresh entry: a revoked squatter's totals and "already submitted"
+/// flags stay with its own entry and never pass to the next owner of the peer id.
+///
+/// Rewards are unsigned and bounded per report (`maxRewardPerReport`), so no sum can overflow; they are taken only for
+/// the last `rewardWindowRounds` rounds. In a batch, a bad entry is skipped with a `RewardSkipped` event.
 contract SwarmCoordinator {
     struct PeerBinding {
         address account;
@@ -24,8 +29,15 @@ contract SwarmCoordinator {
     struct PeerEntry {
         string peerId;
         address account;
-        int256 totalReward;
+        uint256 totalReward;
         uint256 totalWins;
+    }
+
+    /// Why `submitRewardsFor` skipped an entry (the value in `RewardSkipped`).
+    enum SkipReason {
+        NotRegistered,
+        AlreadySubmitted,
+        RewardTooLarge
     }
 
     error NotOwner();
@@ -41,6 +53,13 @@ contract SwarmCoordinator {
     error SignatureMalleable();
     error InvalidPeerId();
     error InvalidPeerSignatureLength();
+    error InvalidPeerPublicKey();
+    error InvalidPeerSignature();
+    error PeerKeyMismatch();
+    error PeerKeyUnverifiable();
+    error InvalidRewardBounds();
+    error RewardTooLarge(uint256 reward, uint256 max);
+    error RoundClosed(uint256 round, uint256 oldestOpen);
     error PeerIdTaken(address account);
     error PeerNotRegistered(string peerId);
     error NotPeerAccount();
@@ -60,7 +79,8 @@ contract SwarmCoordinator {
     event PeerRevoked(address indexed account, bytes32 indexed peerIdHash, string peerId);
     event StageAdvanced(uint256 indexed round, uint256 stage);
     event RoundAdvanced(uint256 indexed round);
-    event RewardSubmitted(uint256 indexed round, uint256 indexed stage, bytes32 indexed peerIdHash, string peerId, int256 reward, address submitter);
+    event RewardSubmitted(uint256 indexed round, uint256 indexed stage, bytes32 indexed peerIdHash, string peerId, uint256 reward, address submitter);
+    event RewardSkipped(uint256 indexed round, uint256 indexed stage, bytes32 indexed peerIdHash, string peerId, uint256 reward, SkipReason reason);
     event WinnersSubmitted(uint256 indexed round, bytes32 indexed voterIdHash, string voterPeerId, string[] winners);
 
     bytes32 private constant DOMAIN_TYPEHASH =
@@ -74,20 +94,30 @@ contract SwarmCoordinator {
     uint256 public constant MAX_PEER_ID_BYTES = 128;
     uint256 public constant MAX_WINNERS = 32;
     uint256 public constant MAX_BATCH = 256;
+    /// A reward report can never exceed this, whatever the deployment says: 2^32 units per report cannot
+    /// overflow a uint256 total in any number of transactions a chain could mine.
+    uint256 public constant REWARD_CAP = type(uint32).max;
+    bytes private constant BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
     address public owner;
     mapping(address => bool) public stageManagers;
     string public swarmId;
     bytes32 private immutable swarmIdHash;
     uint256 public immutable stagesPerRound;
+    /// The largest reward one report may carry (in the app's units, thousandths).
+    uint256 public immutable maxRewardPerReport;
+    /// Rewards are taken for rounds currentRound - rewardWindowRounds .. currentRound only.
+    uint256 public immutable rewardWindowRounds;
     uint256 public currentRound;
     uint256 public currentStage;
 
     mapping(address => uint256) public nonces;
+    /// One entry per registration (a re-registration after a revocation starts a new, empty entry).
     PeerEntry[] private peers;
-    /// keccak256(peerId) => index in `peers` + 1 (0 = never seen).
+    /// keccak256(peerId) => index in `peers` + 1 of its latest registration (0 = never registered).
     mapping(bytes32 => uint256) private peerSlot;
     mapping(address => bytes32[]) private peersOfAccount;
+    /// Keyed by (round, stage, registration slot) and (round, voter slot): flags belong to a registration.
     mapping(bytes32 => bool) private rewardDone;
     mapping(bytes32 => bool) private winnersDone;
 
@@ -101,9 +131,12 @@ contract SwarmCoordinator {
         _;
     }
 
-    constructor(string memory swarmId_, uint256 stagesPerRound_, address stageManager) {
+    constructor(string memory swarmId_, uint256 stagesPerRound_, address stageManager, uint256 maxRewardPerReport_, uint256 rewardWindowRounds_) {
         if (stagesPerRound_ == 0 || stagesPerRound_ > 16) revert InvalidStageCount();
         if (stageManager == address(0)) revert ZeroAddress();
+        if (maxRewardPerReport_ == 0 || maxRewardPerReport_ > REWARD_CAP || rewardWindowRounds_ > 1024) revert InvalidRewardBounds();
+        maxRewardPerReport = maxRewardPerReport_;
+        rewardWindowRounds = rewardWindowRounds_;
         owner = msg.sender;
         swarmId = swarmId_;
         swarmIdHash = keccak256(bytes(swarmId_));
@@ -165,16 +198,22 @@ contract SwarmCoordinator {
 
     // ---- registration ----
 
-    /// Registration sent by the account itself (it pays gas; no wallet signature needed).
-    function registerPeer(PeerBinding calldata b, bytes calldata peerSignature) external {
+    /// Registration sent by the account itself (it pays gas; no wallet signature needed). The peer key must be
+    /// secp256k1 and proven here: `peerPublicKey` is its 64-byte uncompressed form (x, y).
+    function registerPeer(PeerBinding calldata b, bytes calldata peerSignature, bytes calldata peerPublicKey) external {
         if (msg.sender != b.account) revert SenderNotAccount();
-        _register(b, peerSignature);
+        if (peerPublicKey.length == 0) revert PeerKeyUnverifiable();
+        _register(b, peerSignature, peerPublicKey);
     }
 
-    /// Registration relayed by anyone (the coordinator service: gasless for the user) with the wallet's signature.
-    function registerPeerWithSig(PeerBinding calldata b, bytes calldata walletSignature, bytes calldata peerSignature) external {
+    /// Registration relayed by anyone with the wallet's signature (the coordinator service: gasless for the user).
+    /// A secp256k1 peer key is proven here; an Ed25519 one (empty `peerPublicKey`) only a stage manager may relay.
+    function registerPeerWithSig(PeerBinding calldata b, bytes calldata walletSignature, bytes calldata peerSignature, bytes calldata peerPublicKey)
+        external
+    {
         _checkSignature(b.account, hashPeerBinding(b), walletSignature);
-        _register(b, peerSignature);
+        if (peerPublicKey.length == 0 && !stageManagers[msg.sender]) revert PeerKeyUnverifiable();
+        _register(b, peerSignature, peerPublicKey);
     }
 
     /// Drops a binding whose peer signature was found invalid off-chain, freeing the peer id for its real owner.
@@ -195,25 +234,60 @@ contract SwarmCoordinator {
         emit PeerRevoked(account, h, peerId);
     }
 
-    function _register(PeerBinding calldata b, bytes calldata peerSignature) private {
+    function _register(PeerBinding calldata b, bytes calldata peerSignature, bytes calldata peerPublicKey) private {
         if (keccak256(bytes(b.swarmId)) != swarmIdHash) revert WrongSwarm();
         if (block.timestamp > b.deadline) revert BindingExpired(b.deadline);
         if (b.nonce != nonces[b.account]) revert InvalidNonce(nonces[b.account]);
         uint256 len = bytes(b.peerId).length;
         if (len == 0 || len > MAX_PEER_ID_BYTES) revert InvalidPeerId();
         if (peerSignature.length != 64) revert InvalidPeerSignatureLength();
+        if (peerPublicKey.length != 0) _checkPeerKey(b.peerId, hashPeerBinding(b), peerSignature, peerPublicKey);
         bytes32 h = keccak256(bytes(b.peerId));
         uint256 slot = peerSlot[h];
         if (slot != 0 && peers[slot - 1].account != address(0)) revert PeerIdTaken(peers[slot - 1].account);
         nonces[b.account] += 1;
-        if (slot == 0) {
-            peers.push(PeerEntry({peerId: b.peerId, account: b.account, totalReward: 0, totalWins: 0}));
-            peerSlot[h] = peers.length;
-        } else {
-            peers[slot - 1].account = b.account;
-        }
+        // Always a new entry: what an earlier (revoked) registration of this peer id earned stays with it.
+        peers.push(PeerEntry({peerId: b.peerId, account: b.account, totalReward: 0, totalWins: 0}));
+        peerSlot[h] = peers.length;
         peersOfAccount[b.account].push(h);
         emit PeerRegistered(b.account, h, b.peerId, b.nonce, b.deadline, peerSignature, msg.sender);
+    }
+
+    /// Proves that the secp256k1 key (x, y) signed `digest` (64-byte r || s, low s, either recovery id) and that
+    /// `peerId` is that key's libp2p peer id.
+    function _checkPeerKey(string calldata peerId, bytes32 digest, bytes calldata signature, bytes calldata publicKey) private pure {
+        if (publicKey.length != 64) revert InvalidPeerPublicKey();
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        if (uint256(s) > HALF_N || uint256(s) == 0) revert SignatureMalleable();
+        // keccak256(x || y) names the key: a signature recovering to this address was made by the key (x, y).
+        address signer = address(uint160(uint256(keccak256(publicKey))));
+        if (ecrecover(digest, 27, r, s) != signer && ecrecover(digest, 28, r, s) != signer) revert InvalidPeerSignature();
+        uint256 yOdd = uint256(bytes32(publicKey[32:64])) & 1;
+        if (keccak256(bytes(peerId)) != keccak256(secp256k1PeerId(bytes32(publicKey[0:32]), yOdd == 1))) revert PeerKeyMismatch();
+    }
+
+    /// The libp2p peer id (base58btc) of a secp256k1 key: the identity multihash (0x00 0x25) of the protobuf
+    /// PublicKey {Type: Secp256k1 (0x08 0x02), Data: 33 bytes (0x12 0x21)} holding the compressed key.
+    function secp256k1PeerId(bytes32 x, bool yOdd) public pure returns (bytes memory id) {
+        // The 39 bytes as a number in three 128-bit limbs (the leading 0x00 byte becomes the leading "1").
+        uint256 hi = (0x2508021221 << 8) | (yOdd ? 3 : 2);
+        uint256 mid = uint256(x) >> 128;
+        uint256 lo = uint256(x) & type(uint128).max;
+        bytes memory digits = new bytes(56);
+        uint256 n = 0;
+        while (hi | mid | lo != 0) {
+            uint256 rem = hi % 58;
+            hi /= 58;
+            uint256 t = (rem << 128) | mid;
+            mid = t / 58;
+            t = ((t % 58) << 128) | lo;
+            lo = t / 58;
+            digits[n++] = BASE58_ALPHABET[t % 58];
+        }
+        id = new bytes(n + 1);
+        id[0] = "1";
+        for (uint256 i = 0; i < n; i++) id[i + 1] = digits[n - 1 - i];
     }
 
     function _checkSignature(address account, bytes32 digest, bytes calldata signature) private view {
@@ -235,18 +309,20 @@ contract SwarmCoordinator {
     // ---- rewards and winners ----
 
     /// A peer's own account reports its reward for one stage of one round, once.
-    function submitReward(uint256 round, uint256 stage, int256 reward, string calldata peerId) external {
+    function submitReward(uint256 round, uint256 stage, uint256 reward, string calldata peerId) external {
         uint256 slot = _boundSlot(peerId);
         if (peers[slot - 1].account != msg.sender) revert NotPeerAccount();
         _checkOpen(round, stage);
-        bytes32 key = keccak256(abi.encode(round, stage, keccak256(bytes(peerId))));
+        if (reward > maxRewardPerReport) revert RewardTooLarge(reward, maxRewardPerReport);
+        bytes32 key = keccak256(abi.encode(round, stage, slot));
         if (rewardDone[key]) revert RewardAlreadySubmitted(round, stage, peerId);
         _recordReward(key, slot, round, stage, reward, peerId);
     }
 
-    /// The coordinator's batched, gasless path. Unregistered peers and repeats are skipped rather than reverting,
-    /// so one stale entry cannot sink a whole batch; returns how many rewards were recorded.
-    function submitRewardsFor(uint256 round, uint256 stage, string[] calldata peerIds, int256[] calldata rewards)
+    /// The coordinator's batched, gasless path. An entry that is unregistered, repeated or over the bound is skipped
+    /// with a `RewardSkipped` event rather than reverting, so one bad entry cannot sink a whole batch; returns how
+    /// many rewards were recorded.
+    function submitRewardsFor(uint256 round, uint256 stage, string[] calldata peerIds, uint256[] calldata rewards)
         external
         onlyStageManager
         returns (uint256 recorded)
@@ -257,11 +333,17 @@ contract SwarmCoordinator {
         for (uint256 i = 0; i < peerIds.length; i++) {
             bytes32 h = keccak256(bytes(peerIds[i]));
             uint256 slot = peerSlot[h];
-            if (slot == 0 || peers[slot - 1].account == address(0)) continue;
-            bytes32 key = keccak256(abi.encode(round, stage, h));
-            if (rewardDone[key]) continue;
-            _recordReward(key, slot, round, stage, rewards[i], peerIds[i]);
-            recorded += 1;
+            bytes32 key = keccak256(abi.encode(round, stage, slot));
+            SkipReason reason;
+            if (slot == 0 || peers[slot - 1].account == address(0)) reason = SkipReason.NotRegistered;
+            else if (rewards[i] > maxRewardPerReport) reason = SkipReason.RewardTooLarge;
+            else if (rewardDone[key]) reason = SkipReason.AlreadySubmitted;
+            else {
+                _recordReward(key, slot, round, stage, rewards[i], peerIds[i]);
+                recorded += 1;
+                continue;
+            }
+            emit RewardSkipped(round, stage, h, peerIds[i], rewards[i], reason);
         }
     }
 
@@ -272,7 +354,7 @@ contract SwarmCoordinator {
         if (round > currentRound) revert RoundNotOpen(round, 0);
         if (winners.length == 0 || winners.length > MAX_WINNERS) revert InvalidWinners();
         bytes32 voterHash = keccak256(bytes(peerId));
-        bytes32 key = keccak256(abi.encode(round, voterHash));
+        bytes32 key = keccak256(abi.encode(round, voterSlot));
         if (winnersDone[key]) revert WinnersAlreadySubmitted(round, peerId);
         winnersDone[key] = true;
         uint256[] memory slots = new uint256[](winners.length);
@@ -287,7 +369,7 @@ contract SwarmCoordinator {
         emit WinnersSubmitted(round, voterHash, peerId, winners);
     }
 
-    function _recordReward(bytes32 key, uint256 slot, uint256 round, uint256 stage, int256 reward, string calldata peerId) private {
+    function _recordReward(bytes32 key, uint256 slot, uint256 round, uint256 stage, uint256 reward, string calldata peerId) private {
         rewardDone[key] = true;
         peers[slot - 1].totalReward += reward;
         emit RewardSubmitted(round, stage, keccak256(bytes(peerId)), peerId, reward, msg.sender);
@@ -302,6 +384,8 @@ contract SwarmCoordinator {
         if (stage >= stagesPerRound || round > currentRound || (round == currentRound && stage > currentStage)) {
             revert RoundNotOpen(round, stage);
         }
+        // round <= currentRound here, so the sum cannot overflow.
+        if (round + rewardWindowRounds < currentRound) revert RoundClosed(round, currentRound - rewardWindowRounds);
     }
 
     // ---- views ----
@@ -317,9 +401,10 @@ contract SwarmCoordinator {
         for (uint256 i = 0; i < list.length; i++) ids[i] = peers[peerSlot[list[i]] - 1].peerId;
     }
 
-    function totalRewards(string calldata peerId) external view returns (int256) {
+    /// Totals of the peer id's latest registration.
+    function totalRewards(string calldata peerId) external view returns (uint256) {
         uint256 slot = peerSlot[keccak256(bytes(peerId))];
-        return slot == 0 ? int256(0) : peers[slot - 1].totalReward;
+        return slot == 0 ? 0 : peers[slot - 1].totalReward;
     }
 
     function totalWins(string calldata peerId) external view returns (uint256) {
@@ -327,15 +412,18 @@ contract SwarmCoordinator {
         return slot == 0 ? 0 : peers[slot - 1].totalWins;
     }
 
+    /// Flags of the peer id's latest registration.
     function rewardSubmitted(uint256 round, uint256 stage, string calldata peerId) external view returns (bool) {
-        return rewardDone[keccak256(abi.encode(round, stage, keccak256(bytes(peerId))))];
+        uint256 slot = peerSlot[keccak256(bytes(peerId))];
+        return slot != 0 && rewardDone[keccak256(abi.encode(round, stage, slot))];
     }
 
     function winnersSubmitted(uint256 round, string calldata peerId) external view returns (bool) {
-        return winnersDone[keccak256(abi.encode(round, keccak256(bytes(peerId))))];
+        uint256 slot = peerSlot[keccak256(bytes(peerId))];
+        return slot != 0 && winnersDone[keccak256(abi.encode(round, slot))];
     }
 
-    /// Every peer id ever registered (revoked ones keep their totals, with account zero).
+    /// Every registration ever made (revoked ones keep their totals, with account zero).
     function peerCount() external view returns (uint256) {
         return peers.length;
     }

@@ -34,7 +34,7 @@ describe('SwarmCoordinator registration', () => {
     const { user1, user2 } = fx.actors;
     const peer = await newPeer();
     const signed = await signedBinding(fx, user1.account, peer);
-    const args = [asTuple(signed.binding), signed.peerSignature] as const;
+    const args = [asTuple(signed.binding), signed.peerSignature, signed.peerPublicKey] as const;
     expect(await revertName(user2.call('registerPeer', args))).toBe('SenderNotAccount');
 
     const nonceBefore = (await fx.read('nonces', [user1.account.address])) as bigint;
@@ -50,20 +50,20 @@ describe('SwarmCoordinator registration', () => {
     expect(await revertName(user1.call('registerPeer', args))).toBe('InvalidNonce');
     // user2 claims the same peer id with a fresh, correctly signed binding: the peer id is taken.
     const stolen = await signedBinding(fx, user2.account, peer);
-    expect(await revertName(user2.call('registerPeer', [asTuple(stolen.binding), stolen.peerSignature]))).toBe('PeerIdTaken');
+    expect(await revertName(user2.call('registerPeer', [asTuple(stolen.binding), stolen.peerSignature, stolen.peerPublicKey]))).toBe('PeerIdTaken');
   });
 
   it('refuses expired deadlines, other swarms, bad peer ids and short peer signatures', async () => {
     const { user1 } = fx.actors;
     const peer = await newPeer();
     const expired = await signedBinding(fx, user1.account, peer, { deadline: (await fx.now()) - 10n });
-    expect(await revertName(user1.call('registerPeer', [asTuple(expired.binding), expired.peerSignature]))).toBe('BindingExpired');
+    expect(await revertName(user1.call('registerPeer', [asTuple(expired.binding), expired.peerSignature, expired.peerPublicKey]))).toBe('BindingExpired');
     const otherSwarm = await signedBinding(fx, user1.account, peer, { swarmId: 'elsewhere' });
-    expect(await revertName(user1.call('registerPeer', [asTuple(otherSwarm.binding), otherSwarm.peerSignature]))).toBe('WrongSwarm');
+    expect(await revertName(user1.call('registerPeer', [asTuple(otherSwarm.binding), otherSwarm.peerSignature, otherSwarm.peerPublicKey]))).toBe('WrongSwarm');
     const ok = await signedBinding(fx, user1.account, peer);
-    expect(await revertName(user1.call('registerPeer', [asTuple(ok.binding), '0x1234']))).toBe('InvalidPeerSignatureLength');
-    expect(await revertName(user1.call('registerPeer', [{ ...asTuple(ok.binding), peerId: '' }, ok.peerSignature]))).toBe('InvalidPeerId');
-    expect(await revertName(user1.call('registerPeer', [{ ...asTuple(ok.binding), peerId: 'x'.repeat(129) }, ok.peerSignature]))).toBe('InvalidPeerId');
+    expect(await revertName(user1.call('registerPeer', [asTuple(ok.binding), '0x1234', ok.peerPublicKey]))).toBe('InvalidPeerSignatureLength');
+    expect(await revertName(user1.call('registerPeer', [{ ...asTuple(ok.binding), peerId: '' }, ok.peerSignature, ok.peerPublicKey]))).toBe('InvalidPeerId');
+    expect(await revertName(user1.call('registerPeer', [{ ...asTuple(ok.binding), peerId: 'x'.repeat(129) }, ok.peerSignature, ok.peerPublicKey]))).toBe('InvalidPeerId');
   });
 
   it('registers through a relayer with the wallet signature, and refuses replay, wrong signer, malleable and malformed signatures', async () => {
@@ -74,22 +74,22 @@ describe('SwarmCoordinator registration', () => {
 
     // Signed by user3 but claiming to be user2.
     const forged = await signedBinding(fx, user3.account, peer, { account: user2.account.address });
-    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, forged.walletSignature, signed.peerSignature]))).toBe('InvalidSignature');
+    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, forged.walletSignature, signed.peerSignature, signed.peerPublicKey]))).toBe('InvalidSignature');
 
     const sig = signed.walletSignature;
     const s = BigInt(`0x${sig.slice(66, 130)}`);
     const v = Number.parseInt(sig.slice(130), 16);
     const highS = `${sig.slice(0, 66)}${(SECP256K1_N - s).toString(16).padStart(64, '0')}${(v === 27 ? 28 : 27).toString(16)}` as Hex;
-    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, highS, signed.peerSignature]))).toBe('SignatureMalleable');
-    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, sig.slice(0, 130) as Hex, signed.peerSignature]))).toBe('InvalidSignatureLength');
-    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, `${sig.slice(0, 130)}05` as Hex, signed.peerSignature]))).toBe('InvalidSignature');
+    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, highS, signed.peerSignature, signed.peerPublicKey]))).toBe('SignatureMalleable');
+    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, sig.slice(0, 130) as Hex, signed.peerSignature, signed.peerPublicKey]))).toBe('InvalidSignatureLength');
+    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, `${sig.slice(0, 130)}05` as Hex, signed.peerSignature, signed.peerPublicKey]))).toBe('InvalidSignature');
 
-    await coordinator.call('registerPeerWithSig', [tuple, sig, signed.peerSignature]);
+    await coordinator.call('registerPeerWithSig', [tuple, sig, signed.peerSignature, signed.peerPublicKey]);
     expect(await fx.read('accountOf', [peer.peerId])).toBe(user2.account.address);
-    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, sig, signed.peerSignature]))).toBe('InvalidNonce');
+    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, sig, signed.peerSignature, signed.peerPublicKey]))).toBe('InvalidNonce');
 
     const late = await signedBinding(fx, user2.account, await newPeer(), { deadline: (await fx.now()) - 1n });
-    expect(await revertName(coordinator.call('registerPeerWithSig', [asTuple(late.binding), late.walletSignature, late.peerSignature]))).toBe('BindingExpired');
+    expect(await revertName(coordinator.call('registerPeerWithSig', [asTuple(late.binding), late.walletSignature, late.peerSignature, late.peerPublicKey]))).toBe('BindingExpired');
   });
 
   it('accepts an ERC-1271 contract wallet on chain and off chain, and refuses a signature its owner did not make', async () => {
@@ -104,7 +104,7 @@ describe('SwarmCoordinator registration', () => {
     const byOwner = await signedBinding(fx, user3.account, peer, { account: walletAddress });
     const byStranger = await signedBinding(fx, user1.account, peer, { account: walletAddress });
     const tuple = asTuple(byOwner.binding);
-    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, byStranger.walletSignature, byOwner.peerSignature]))).toBe('InvalidSignature');
+    expect(await revertName(coordinator.call('registerPeerWithSig', [tuple, byStranger.walletSignature, byOwner.peerSignature, byOwner.peerPublicKey]))).toBe('InvalidSignature');
 
     // Off chain: without a client the signature does not recover to the wallet; with one, ERC-1271 accepts it.
     expect((await verifyPeerBinding(byOwner)).ok).toBe(false);
@@ -112,7 +112,7 @@ describe('SwarmCoordinator registration', () => {
     expect(await verifyPeerBinding(byOwner, { client: verifier })).toMatchObject({ ok: true, account: walletAddress });
     expect((await verifyPeerBinding(byStranger, { client: verifier })).ok).toBe(false);
 
-    await coordinator.call('registerPeerWithSig', [tuple, byOwner.walletSignature, byOwner.peerSignature]);
+    await coordinator.call('registerPeerWithSig', [tuple, byOwner.walletSignature, byOwner.peerSignature, byOwner.peerPublicKey]);
     expect(await fx.read('accountOf', [peer.peerId])).toBe(walletAddress);
   });
 
@@ -120,14 +120,14 @@ describe('SwarmCoordinator registration', () => {
     const { user1, user2, coordinator } = fx.actors;
     const peer = await newPeer();
     const squat = await signedBinding(fx, user1.account, peer);
-    await user1.call('registerPeer', [asTuple(squat.binding), squat.peerSignature]);
+    await user1.call('registerPeer', [asTuple(squat.binding), squat.peerSignature, squat.peerPublicKey]);
     expect(await revertName(user1.call('revokePeer', [peer.peerId]))).toBe('NotStageManager');
     await coordinator.call('revokePeer', [peer.peerId]);
     expect(await fx.read('accountOf', [peer.peerId])).toBe('0x0000000000000000000000000000000000000000');
     expect(await fx.read('peerIdsOf', [user1.account.address])).not.toContain(peer.peerId);
     expect(await revertName(coordinator.call('revokePeer', [peer.peerId]))).toBe('PeerNotRegistered');
     const real = await signedBinding(fx, user2.account, peer);
-    await user2.call('registerPeer', [asTuple(real.binding), real.peerSignature]);
+    await user2.call('registerPeer', [asTuple(real.binding), real.peerSignature, real.peerPublicKey]);
     expect(await fx.read('accountOf', [peer.peerId])).toBe(user2.account.address);
   });
 });

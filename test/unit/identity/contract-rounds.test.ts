@@ -10,7 +10,7 @@ const peers: Record<'a' | 'b' | 'c', string> = { a: '', b: '', c: '' };
 async function register(actor: Actor): Promise<string> {
   const peer = await newPeer();
   const signed = await signedBinding(fx, actor.account, peer);
-  await actor.call('registerPeer', [asTuple(signed.binding), signed.peerSignature]);
+  await actor.call('registerPeer', [asTuple(signed.binding), signed.peerSignature, signed.peerPublicKey]);
   return peer.peerId;
 }
 
@@ -26,8 +26,8 @@ afterAll(async () => {
 
 describe('SwarmCoordinator rounds, rewards and winners', () => {
   it('refuses to deploy with no stages or no stage manager', async () => {
-    const deployRevert = async (stages: bigint, manager: Address) => {
-      const data = encodeDeployData({ abi: swarmCoordinatorAbi, bytecode: swarmCoordinatorBytecode, args: ['x', stages, manager] });
+    const deployRevert = async (stages: bigint, manager: Address, maxReward = 2000n, window = 4n) => {
+      const data = encodeDeployData({ abi: swarmCoordinatorAbi, bytecode: swarmCoordinatorBytecode, args: ['x', stages, manager, maxReward, window] });
       try {
         await fx.client.call({ account: fx.actors.deployer.account, data });
         return 'no revert';
@@ -39,6 +39,9 @@ describe('SwarmCoordinator rounds, rewards and winners', () => {
     expect(await deployRevert(0n, fx.actors.coordinator.account.address)).toBe('InvalidStageCount');
     expect(await deployRevert(17n, fx.actors.coordinator.account.address)).toBe('InvalidStageCount');
     expect(await deployRevert(2n, zeroAddress)).toBe('ZeroAddress');
+    expect(await deployRevert(2n, fx.actors.coordinator.account.address, 0n)).toBe('InvalidRewardBounds');
+    expect(await deployRevert(2n, fx.actors.coordinator.account.address, 1n << 32n)).toBe('InvalidRewardBounds');
+    expect(await deployRevert(2n, fx.actors.coordinator.account.address, 2000n, 1025n)).toBe('InvalidRewardBounds');
     expect(await deployRevert(2n, fx.actors.coordinator.account.address)).toBe('no revert');
   });
 
@@ -56,8 +59,8 @@ describe('SwarmCoordinator rounds, rewards and winners', () => {
   it('takes a reward from the bound account once per round and stage, and refuses others', async () => {
     const { user1, user2 } = fx.actors;
     await user1.call('submitReward', [0n, 1n, 5n, peers.a]);
-    await user1.call('submitReward', [1n, 0n, -2n, peers.a]);
-    expect(await fx.read('totalRewards', [peers.a])).toBe(3n);
+    await user1.call('submitReward', [1n, 0n, 2n, peers.a]);
+    expect(await fx.read('totalRewards', [peers.a])).toBe(7n);
     expect(await fx.read('rewardSubmitted', [0n, 1n, peers.a])).toBe(true);
     expect(await revertName(user1.call('submitReward', [0n, 1n, 5n, peers.a]))).toBe('RewardAlreadySubmitted');
     expect(await revertName(user2.call('submitReward', [0n, 0n, 5n, peers.a]))).toBe('NotPeerAccount');
@@ -75,7 +78,7 @@ describe('SwarmCoordinator rounds, rewards and winners', () => {
     const recorded = await coordinator.call('submitRewardsFor', [1n, 0n, [peers.a, peers.b, peers.c, 'QmNobody', peers.b], [100n, 7n, 4n, 1n, 50n]]);
     // peers.a already reported round 1 stage 0 itself; the second peers.b entry is a repeat.
     expect(recorded).toBe(2n);
-    expect(await fx.read('totalRewards', [peers.a])).toBe(3n);
+    expect(await fx.read('totalRewards', [peers.a])).toBe(7n);
     expect(await fx.read('totalRewards', [peers.b])).toBe(7n);
     expect(await fx.read('totalRewards', [peers.c])).toBe(4n);
     const tooMany = Array.from({ length: 257 }, () => peers.b);

@@ -123,7 +123,7 @@ describe('coordinator service', () => {
     expect((await api.health()).round).toBe('1');
     const honest = await newPeer();
     const good = await signedBinding(fx, fx.actors.user1.account, honest);
-    await fx.actors.user1.call('registerPeer', [asTuple(good.binding), good.peerSignature]);
+    await fx.actors.user1.call('registerPeer', [asTuple(good.binding), good.peerSignature, good.peerPublicKey]);
     const victim = await newPeer();
     const squat = await signedBinding(fx, fx.actors.user2.account, victim);
     await fx.actors.user2.call('registerPeer', [asTuple(squat.binding), bytesToHex(new Uint8Array(64).fill(1)) as Hex]);

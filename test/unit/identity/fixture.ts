@@ -3,11 +3,11 @@ import { BaseError, ContractFunctionRevertedError, createPublicClient, createWal
 import { privateKeyToAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import type { Ed25519PrivateKey } from '@libp2p/interface';
+import type { PrivateKey } from '@libp2p/interface';
 import { startAnvil, deployCoordinator, DEV_KEYS, type LocalChain } from '../../../scripts/lib/chain.ts';
 import { swarmChain } from '../../../src/identity/chain.ts';
 import { swarmCoordinatorAbi } from '../../../src/identity/generated/SwarmCoordinator.ts';
-import { signPeerBinding, type PeerBinding, type SignedPeerBinding } from '../../../src/identity/binding.ts';
+import { peerPublicKeyForContract, signPeerBinding, type PeerBinding, type SignedPeerBinding } from '../../../src/identity/binding.ts';
 
 export const SWARM = 'unit';
 
@@ -75,17 +75,18 @@ export async function revertName(promise: Promise<unknown>): Promise<string> {
   }
 }
 
-export async function newPeer(): Promise<{ key: Ed25519PrivateKey; peerId: string }> {
-  const key = await generateKeyPair('Ed25519');
+/** A fresh libp2p key: secp256k1 (what tabs make, provable on chain) unless Ed25519 is asked for (older tabs). */
+export async function newPeer(type: 'secp256k1' | 'Ed25519' = 'secp256k1'): Promise<{ key: PrivateKey; peerId: string }> {
+  const key = type === 'Ed25519' ? await generateKeyPair('Ed25519') : await generateKeyPair('secp256k1');
   return { key, peerId: peerIdFromPrivateKey(key).toString() };
 }
 
 export async function signedBinding(
   fx: ChainFixture,
   signer: PrivateKeyAccount,
-  peer: { key: Ed25519PrivateKey; peerId: string },
+  peer: { key: PrivateKey; peerId: string },
   overrides: Partial<PeerBinding> = {},
-): Promise<SignedPeerBinding> {
+): Promise<SignedPeerBinding & { peerPublicKey: Hex }> {
   const account = overrides.account ?? signer.address;
   const binding: PeerBinding = {
     account,
@@ -95,7 +96,9 @@ export async function signedBinding(
     deadline: (await fx.now()) + 3600n,
     ...overrides,
   };
-  return signPeerBinding({ binding, domain: { chainId: fx.chain.chainId, verifyingContract: fx.coordinator }, wallet: signer, peerKey: peer.key });
+  const signed = await signPeerBinding({ binding, domain: { chainId: fx.chain.chainId, verifyingContract: fx.coordinator }, wallet: signer, peerKey: peer.key });
+  // The uncompressed secp256k1 key the contract needs to prove the peer signature ('0x' for Ed25519).
+  return { ...signed, peerPublicKey: await peerPublicKeyForContract(signed) };
 }
 
 export function asTuple(b: PeerBinding) {
