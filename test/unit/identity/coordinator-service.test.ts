@@ -118,15 +118,19 @@ describe('coordinator service', () => {
     expect(statuses.slice(10)).toEqual([429, 429]);
   });
 
-  it('advances stages and revokes direct registrations whose peer signature is not the peer id', async () => {
+  it('advances stages and revokes registrations that bypassed it whose peer signature is not the peer id', async () => {
     expect(await service.advanceStage()).toEqual({ round: 1n, stage: 0n });
     expect((await api.health()).round).toBe('1');
     const honest = await newPeer();
     const good = await signedBinding(fx, fx.actors.user1.account, honest);
     await fx.actors.user1.call('registerPeer', [asTuple(good.binding), good.peerSignature, good.peerPublicKey]);
-    const victim = await newPeer();
+    // The contract proves secp256k1 keys itself; an Ed25519 squat needs a careless second stage manager.
+    const { deployer } = fx.actors;
+    await deployer.call('setStageManager', [deployer.account.address, true]);
+    const victim = await newPeer('Ed25519');
     const squat = await signedBinding(fx, fx.actors.user2.account, victim);
-    await fx.actors.user2.call('registerPeer', [asTuple(squat.binding), bytesToHex(new Uint8Array(64).fill(1)) as Hex]);
+    await deployer.call('registerPeerWithSig', [asTuple(squat.binding), squat.walletSignature, bytesToHex(new Uint8Array(64).fill(1)) as Hex, '0x']);
+    await deployer.call('setStageManager', [deployer.account.address, false]);
     expect(await service.auditRegistrations()).toEqual([victim.peerId]);
     expect(await fx.read('accountOf', [victim.peerId])).toBe('0x0000000000000000000000000000000000000000');
     expect(await fx.read('accountOf', [honest.peerId])).toBe(fx.actors.user1.account.address);
