@@ -26,12 +26,35 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
+/**
+ * The decoded path of a request target, or null when it does not parse or decode (`//`, `/%`, `/%E0%A4%A`): a
+ * throw inside the request handler would end `npm start` and every service it runs.
+ */
+export function decodedRequestPath(target: string | undefined): string | null {
+  try {
+    const path = decodeURIComponent(new URL(target ?? '/', 'http://x').pathname);
+    // A NUL byte makes fs calls throw synchronously, outside the try below.
+    return path.includes('\0') ? null : path;
+  } catch {
+    return null;
+  }
+}
+
 export async function serveStatic(root: string, options: { host?: string; port?: number; swarmConfig: object }): Promise<StaticServer> {
   const base = resolve(root);
   const host = options.host ?? '127.0.0.1';
   const config = JSON.stringify(options.swarmConfig);
   const server = http.createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    res.on('error', () => undefined);
+    const path = decodedRequestPath(req.url);
+    if (path === null) {
+      res.writeHead(400, { ...CORS, 'content-type': 'text/plain' }).end('bad request: the URL does not parse');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { ...CORS, allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed');
+      return;
+    }
     if (path === '/swarm.json') {
       res.writeHead(200, { ...CORS, 'content-type': 'application/json', 'cache-control': 'no-store' }).end(config);
       return;
@@ -50,7 +73,11 @@ export async function serveStatic(root: string, options: { host?: string; port?:
         'content-length': size,
         'cache-control': 'no-cache',
       });
-      createReadStream(file).pipe(res);
+      if (req.method === 'HEAD') return void res.end();
+      // A file removed between stat and read must end this response, not the process.
+      createReadStream(file)
+        .on('error', () => res.destroy())
+        .pipe(res);
     } catch {
       res.writeHead(404, { ...CORS, 'content-type': 'text/plain' }).end('not found');
     }
