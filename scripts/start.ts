@@ -1,29 +1,33 @@
 // `npm start`: build the app, start the local relay, the local chain (anvil + coordinator contract +
 // coordinator service) and serve the app, all on 127.0.0.1.
+// Every port has a flag (see start-options.ts), so two swarms can run side by side on one machine.
 import { execFileSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startLocalSwarm } from './lib/services.ts';
+import { parseStartOptions, StartOptionsError } from './lib/start-options.ts';
 
 const repo = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '5173' },
-    'relay-port': { type: 'string', default: '9090' },
-    'no-build': { type: 'boolean', default: false },
-    'no-chain': { type: 'boolean', default: false },
-  },
-});
+let options;
+try {
+  options = parseStartOptions(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof StartOptionsError)) throw error;
+  console.error(`npm start: ${error.message}`);
+  process.exit(2);
+}
 
-if (!values['no-build']) {
+if (options.build) {
   console.log('building the app…');
   execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn'], { cwd: repo, stdio: 'inherit' });
 }
 
 const swarm = await startLocalSwarm({
-  appPort: Number(values.port),
-  relayPort: Number(values['relay-port']),
-  chain: !values['no-chain'],
+  appPort: options.appPort,
+  relayPort: options.relayPort,
+  chainPort: options.chainPort,
+  coordinatorPort: options.coordinatorPort,
+  swarmId: options.swarmId,
+  chain: options.chain,
 });
 console.log(`\n  tabswarm is running (local swarm "${swarm.swarmConfig.swarmId}")\n`);
 console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);

@@ -1,0 +1,67 @@
+// `npm start` flags, parsed and checked in one place: every service's port can be moved (so two swarms can run on
+// one machine), and a bad flag is named instead of surfacing as a listen error or a stack trace.
+import { parseArgs } from 'node:util';
+
+export class StartOptionsError extends Error {
+  override name = 'StartOptionsError';
+}
+
+export interface StartOptions {
+  appPort: number;
+  relayPort: number;
+  chainPort: number;
+  coordinatorPort: number;
+  swarmId: string;
+  build: boolean;
+  chain: boolean;
+}
+
+export const START_USAGE = `npm start -- [--port 5173] [--relay-port 9090] [--chain-port 8545] [--coordinator-port 9091]
+                 [--swarm local] [--no-chain] [--no-build]      (port 0 picks a free port)`;
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^[0-9]{1,5}$/.test(value) || n > 65535) throw new StartOptionsError(`--${flag} must be a port number from 0 to 65535 (got "${value}")`);
+  return n;
+}
+
+export function parseStartOptions(args: string[]): StartOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        port: { type: 'string', default: '5173' },
+        'relay-port': { type: 'string', default: '9090' },
+        'chain-port': { type: 'string', default: '8545' },
+        'coordinator-port': { type: 'string', default: '9091' },
+        swarm: { type: 'string', default: 'local' },
+        'no-build': { type: 'boolean', default: false },
+        'no-chain': { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new StartOptionsError(`${(error as Error).message}\nusage: ${START_USAGE}`);
+  }
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(values.swarm)) throw new StartOptionsError('--swarm must be 1-63 lowercase letters, digits or dashes');
+  const options: StartOptions = {
+    appPort: port(values.port, 'port'),
+    relayPort: port(values['relay-port'], 'relay-port'),
+    chainPort: port(values['chain-port'], 'chain-port'),
+    coordinatorPort: port(values['coordinator-port'], 'coordinator-port'),
+    swarmId: values.swarm,
+    build: !values['no-build'],
+    chain: !values['no-chain'],
+  };
+  const named = [
+    ['port', options.appPort],
+    ['relay-port', options.relayPort],
+    ...(options.chain ? [['chain-port', options.chainPort], ['coordinator-port', options.coordinatorPort]] : []),
+  ] as [string, number][];
+  for (let i = 0; i < named.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (named[i][1] !== 0 && named[i][1] === named[j][1]) throw new StartOptionsError(`--${named[j][0]} and --${named[i][0]} are both ${named[i][1]}`);
+    }
+  }
+  return options;
+}
