@@ -1,15 +1,20 @@
-// The tab's libp2p identity: an Ed25519 key kept in IndexedDB so a reload keeps the same peer id (and its
-// on-chain binding). Tabs of one browser share IndexedDB but each needs its own peer id, so keys live in
-// numbered slots and a tab holds a Web Lock on its slot for as long as it is open.
+// The tab's libp2p identity, kept in IndexedDB so a reload keeps the same peer id (and its on-chain binding).
+// New keys are secp256k1: the coordinator contract can check a secp256k1 signature (ecrecover) and so proves on
+// chain that whoever registers a peer id holds its key. Ed25519 keys made by earlier versions keep loading and
+// keep their peer id; they register through the coordinator service, which checks them off-chain.
+// Tabs of one browser share IndexedDB but each needs its own peer id, so keys live in numbered slots and a tab
+// holds a Web Lock on its slot for as long as it is open.
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import type { Ed25519PrivateKey } from '@libp2p/interface';
+import type { Ed25519PrivateKey, Secp256k1PrivateKey } from '@libp2p/interface';
 import { idbGet, idbPut } from './idb.ts';
+
+export type TabKey = Ed25519PrivateKey | Secp256k1PrivateKey;
 
 const MAX_SLOTS = 64;
 
 export interface TabPeerKey {
-  key: Ed25519PrivateKey;
+  key: TabKey;
   peerId: string;
   slot: number;
 }
@@ -26,13 +31,13 @@ function holdLock(name: string): Promise<boolean> {
   });
 }
 
-async function keyInSlot(slot: number): Promise<Ed25519PrivateKey> {
+async function keyInSlot(slot: number): Promise<TabKey> {
   const stored = await idbGet<Uint8Array>(`peer-key-${slot}`);
   if (stored) {
     const key = privateKeyFromProtobuf(stored);
-    if (key.type === 'Ed25519') return key;
+    if (key.type === 'Ed25519' || key.type === 'secp256k1') return key;
   }
-  const key = await generateKeyPair('Ed25519');
+  const key = await generateKeyPair('secp256k1');
   await idbPut(`peer-key-${slot}`, privateKeyToProtobuf(key));
   return key;
 }
@@ -55,7 +60,7 @@ export function loadOrCreatePeerKey(): Promise<TabPeerKey> {
       if (existingOnly) await new Promise((resolve) => setTimeout(resolve, 500));
     }
     // More than MAX_SLOTS tabs open: this one gets a key that lasts only as long as the tab.
-    const key = await generateKeyPair('Ed25519');
+    const key = await generateKeyPair('secp256k1');
     return { key, peerId: peerIdFromPrivateKey(key).toString(), slot: -1 };
   })();
   current.catch(() => (current = null));

@@ -22,7 +22,7 @@ async function openPage(browser: Browser, wallet?: Omit<TestWalletOptions, 'rpcU
   page.on('pageerror', (e) => errors.push(e.message));
   const installed = wallet ? await installTestWallet(page, { ...wallet, rpcUrl: chain!.rpcUrl, chainId: chain!.chainId }) : null;
   await page.goto('./');
-  await expect(page.getByTestId('identity-peer-id')).toContainText('12D3KooW');
+  await expect(page.getByTestId('identity-peer-id')).toContainText('16Uiu2HA');
   return { page, context, errors, wallet: installed, peerId: (await page.getByTestId('identity-peer-id').textContent())!.trim() };
 }
 
@@ -92,7 +92,7 @@ test('a wallet that refuses to sign leaves a clear message and the tab running, 
   await expect(a.page.getByTestId('identity-error')).toContainText('keeps training, unregistered');
   await expect(a.page.getByTestId('identity-unregistered')).toBeVisible();
   // The rest of the tab is untouched: still on the swarm, and the buttons work again.
-  await expect(a.page.getByTestId('peer-id')).toContainText('12D3KooW');
+  await expect(a.page.getByTestId('peer-id')).toContainText('16Uiu2HA');
   await expect(a.page.getByTestId('sign-binding')).toBeEnabled();
   expect(a.errors).toEqual([]);
   await a.context.close();
@@ -132,7 +132,7 @@ test('rewards submitted by the coordinator show on every page’s leaderboard', 
   const viewer = await openPage(browser);
   // A headless peer (Node) registers through the relayer and reports a reward signed by its peer key.
   const owner = privateKeyToAccount(DEV_KEYS.deployer);
-  const key = await generateKeyPair('Ed25519');
+  const key = await generateKeyPair('secp256k1');
   const peerId = peerIdFromPrivateKey(key).toString();
   const domain = { chainId: chain!.chainId, verifyingContract: chain!.coordinator };
   const nonce = await readNonce(client! as never, chain!.coordinator, owner.address);
@@ -140,9 +140,9 @@ test('rewards submitted by the coordinator show on every page’s leaderboard', 
   const service = new CoordinatorServiceClient(chain!.coordinatorService);
   await service.register(encodeSignedBinding(signed));
   const { round, stage } = await service.health();
-  await service.reportReward(await signRewardReport({ peerId, round: BigInt(round), stage: BigInt(stage), reward: rewardToUnits(2.5) }, { chainId: chain!.chainId, coordinator: chain!.coordinator }, key));
+  await service.reportReward(await signRewardReport({ peerId, round: BigInt(round), stage: BigInt(stage), reward: rewardToUnits(1.25) }, { chainId: chain!.chainId, coordinator: chain!.coordinator }, key));
   const row = viewer.page.locator(`[data-testid="leaderboard-row"][data-peer-id="${peerId}"]`);
-  await expect(row.getByTestId('leaderboard-reward')).toHaveText('2.500');
+  await expect(row.getByTestId('leaderboard-reward')).toHaveText('1.250');
   await expect(row).toHaveAttribute('data-account', owner.address);
   expect(viewer.errors).toEqual([]);
   await viewer.context.close();
@@ -152,7 +152,7 @@ test('each open tab of one browser gets its own peer key, and a reload keeps it'
   const context = await browser.newContext();
   const [one, two] = [await context.newPage(), await context.newPage()];
   const peerIdOf = async (page: Page) => {
-    await expect(page.getByTestId('identity-peer-id')).toContainText('12D3KooW');
+    await expect(page.getByTestId('identity-peer-id')).toContainText('16Uiu2HA');
     return (await page.getByTestId('identity-peer-id').textContent())!.trim();
   };
   await one.goto('./');

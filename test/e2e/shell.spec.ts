@@ -13,7 +13,7 @@ test('two pages load the shell, find the SwiftShader adapter and show distinct p
     await expect(page.getByRole('heading', { name: 'tabswarm' })).toBeVisible();
     await expect(page.getByTestId('gpu-status')).toContainText('available');
     await expect(page.getByTestId('gpu-adapter')).not.toBeEmpty();
-    await expect(page.getByTestId('peer-id')).toContainText(/12D3KooW[1-9A-HJ-NP-Za-km-z]{44}/);
+    await expect(page.getByTestId('peer-id')).toContainText(/16Uiu2HA[1-9A-HJ-NP-Za-km-z]{45}/);
     await expect(page.getByTestId('relay-status')).toHaveText('connected');
     await expect(page.getByTestId('swarm-id')).toHaveText('e2e');
     peerIds.push((await page.getByTestId('peer-id').textContent())!.trim());
@@ -31,6 +31,6 @@ test('a browser without WebGPU says so and falls back to the CPU', async ({ base
   const page = await context.newPage();
   await page.goto(baseURL!);
   await expect(page.getByTestId('gpu-status')).toContainText('no WebGPU, CPU fallback');
-  await expect(page.getByTestId('peer-id')).toContainText('12D3KooW');
+  await expect(page.getByTestId('peer-id')).toContainText('16Uiu2HA');
   await browser.close();
 });

@@ -25,7 +25,7 @@ export async function openApp(browser: Browser, path = './', context?: BrowserCo
 }
 
 export async function peerIdOf(app: AppPage): Promise<string> {
-  await expect(app.page.getByTestId('peer-id')).toContainText('12D3KooW', { timeout: 30_000 });
+  await expect(app.page.getByTestId('peer-id')).toContainText(/12D3KooW|16Uiu2HA/, { timeout: 30_000 });
   return (await app.page.getByTestId('peer-id').textContent())!.trim();
 }
 
