@@ -28,6 +28,8 @@ export default defineConfig({
         // the embeddable <tabswarm-widget> at a stable URL (dist/tabswarm-widget.js), and a page embedding it
         'tabswarm-widget': `${repo}src/widget/tabswarm-widget.svelte.ts`,
         'widget-example': `${repo}src/app/widget-example.html`,
+        // the inside of the widget: an iframe on the app's origin, so an embedding site cannot reach the tab's keys
+        'widget-frame': `${repo}src/app/widget-frame.html`,
       },
       output: { entryFileNames: (chunk) => (chunk.name === 'tabswarm-widget' ? '[name].js' : 'assets/[name]-[hash].js') },
     },

@@ -1,128 +1,47 @@
 // <tabswarm-widget swarm="…">: a small card any page can embed to let its visitors contribute to a swarm.
-// Shadow DOM keeps its styles in and the host page's out; everything shown is set as text, never HTML.
-// `swarm` is a `?swarm=` value (base64url JSON) or the URL of a swarm.json; without it the widget joins the
-// swarm of the server it was loaded from. The page may be on any origin: the app's files (models, swarm.json) are
-// fetched from this script's origin, which serves them with CORS, and the engine worker then starts from a blob:
-// module importing the app's worker chunk (browsers only start a worker script from the page's own origin).
-// Checkpoints and cached model files live in the host page's origin storage.
-import { Session } from '../app/lib/session.svelte.ts';
-
-const STYLE = `
-:host { display: inline-block; font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color-scheme: light dark; }
-.card { box-sizing: border-box; width: min(22rem, 100%); padding: 0.9rem 1rem; border-radius: 0.75rem;
-  border: 1px solid #d9dbe3; background: #fff; color: #15161a; display: grid; gap: 0.5rem; }
-.title { font-weight: 700; font-size: 1.05rem; margin: 0; }
-.status { margin: 0; font-size: 0.9rem; color: #5c6070; min-height: 2.6em; }
-.row { display: flex; gap: 0.5rem; align-items: center; flex-wrap: wrap; }
-button { font: inherit; font-weight: 600; padding: 0.5rem 1rem; min-height: 2.5rem; border-radius: 0.5rem;
-  border: 1px solid #3b5bdb; background: #3b5bdb; color: #fff; cursor: pointer; }
-button.secondary { background: transparent; color: #3b5bdb; }
-button:disabled { opacity: 0.55; cursor: not-allowed; }
-button:focus-visible { outline: 3px solid #3b5bdb; outline-offset: 2px; }
-progress { width: 100%; accent-color: #3b5bdb; }
-.numbers { font-variant-numeric: tabular-nums; font-size: 0.9rem; }
-a { color: inherit; font-size: 0.8rem; }
-@media (prefers-color-scheme: dark) {
-  .card { background: #1a1c22; color: #e8e9ee; border-color: #2c2f38; }
-  .status { color: #9a9fb0; }
-  button { background: #7b93ff; border-color: #7b93ff; color: #111216; }
-  button.secondary { background: transparent; color: #7b93ff; }
-}`;
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text = ''): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text) node.textContent = text;
-  return node;
-}
+// The element is only a frame: the card, the engine worker, the libp2p node and the tab's keys all run in an
+// iframe on the app's origin (widget-frame.html). An embedding site's scripts share this element's realm, not the
+// frame's, so they can neither read the tab's peer key or checkpoints nor sign or click as the tab: the browser's
+// same-origin policy stands between them. Without `swarm` the widget joins the swarm of the server it came from.
+// The only message that crosses is the card's height, so the frame fits it.
+const FRAME_SIZE_MESSAGE = 'tabswarm-widget-size';
+const STYLE = `:host { display: inline-block; width: min(22rem, 100%); }
+iframe { display: block; border: 0; width: 100%; height: 11rem; color-scheme: normal; background: transparent; }`;
 
 export class TabswarmWidget extends HTMLElement {
-  private session: Session | null = null;
-  private disposeEffects: (() => void) | null = null;
-  private readonly root: ShadowRoot;
-  private readonly status = el('p', { class: 'status', part: 'status', 'aria-live': 'polite', 'data-testid': 'widget-status' });
-  private readonly numbers = el('div', { class: 'numbers', 'data-testid': 'widget-numbers' });
-  private readonly progress = el('progress', { max: '100', hidden: '' });
-  private readonly action = el('button', { type: 'button', part: 'button', 'data-testid': 'widget-contribute' }, 'Contribute');
-  private readonly link = el('a', { target: '_blank', rel: 'noopener' }, 'Open the dashboard');
+  private readonly frame = document.createElement('iframe');
+  private readonly onMessage = (event: MessageEvent) => {
+    // Only our own frame, from the app's origin, and only a sane height.
+    if (event.source !== this.frame.contentWindow || event.origin !== new URL(this.frame.src).origin) return;
+    const data = event.data as { type?: unknown; height?: unknown } | null;
+    if (data?.type !== FRAME_SIZE_MESSAGE || typeof data.height !== 'number' || !(data.height >= 40 && data.height <= 1200)) return;
+    this.frame.style.height = `${Math.ceil(data.height)}px`;
+  };
 
   constructor() {
     super();
-    this.root = this.attachShadow({ mode: 'open' });
-    const style = el('style');
+    const root = this.attachShadow({ mode: 'open' });
+    const style = document.createElement('style');
     style.textContent = STYLE;
-    const card = el('section', { class: 'card', part: 'card', 'aria-label': 'tabswarm' });
-    card.append(el('p', { class: 'title' }, 'Train an AI with this page'), this.status, this.progress, this.numbers);
-    const row = el('div', { class: 'row' });
-    row.append(this.action, this.link);
-    card.append(row);
-    this.root.append(style, card);
-    this.action.addEventListener('click', () => this.onAction());
+    this.frame.title = 'tabswarm: contribute to training with this page';
+    this.frame.setAttribute('data-testid', 'widget-frame');
+    // Local swarms serve over http on 127.0.0.1; a page's referrer is none of the swarm's business.
+    this.frame.referrerPolicy = 'no-referrer';
+    root.append(style, this.frame);
   }
 
   connectedCallback(): void {
-    if (this.session) return;
-    const appBase = new URL(/* @vite-ignore */ "./", import.meta.url).toString();
-    this.link.href = appBase;
-    this.session = new Session({ swarmSpec: this.getAttribute('swarm'), appBase });
-    const session = this.session;
-    this.disposeEffects = $effect.root(() => {
-      $effect(() => this.render(session.snapshot));
-    });
-    void session.start();
+    const src = new URL(/* @vite-ignore */ 'widget-frame.html', import.meta.url);
+    const swarm = this.getAttribute('swarm');
+    if (swarm) src.searchParams.set('swarm', swarm);
+    addEventListener('message', this.onMessage);
+    if (this.frame.src !== src.href) this.frame.src = src.href;
   }
 
   disconnectedCallback(): void {
-    this.disposeEffects?.();
-    this.disposeEffects = null;
-    void this.session?.stop();
-    this.session = null;
-  }
-
-  private onAction(): void {
-    const s = this.session;
-    if (!s) return;
-    const snap = s.snapshot;
-    if (snap.join === 'contributing') {
-      if (snap.worker === 'paused') void s.resume();
-      else void s.pause();
-    } else {
-      void s.join();
-    }
-  }
-
-  private render(s: Session['snapshot']): void {
-    let status: string;
-    let action = 'Contribute';
-    let disabled = s.phase !== 'ready' || !s.gpu;
-    this.progress.hidden = true;
-    if (s.phase === 'error') status = `Could not join the swarm: ${s.error}`;
-    else if (s.phase === 'starting') status = 'Connecting to the swarm…';
-    else if (s.join === 'loading') {
-      status = s.progress ? `${s.progress.stage}: ${s.progress.item}` : 'Preparing the model…';
-      this.progress.hidden = false;
-      if (s.progress?.percent != null) this.progress.value = s.progress.percent;
-      else this.progress.removeAttribute('value');
-      disabled = true;
-    } else if (s.join === 'failed') status = s.joinError ?? 'Something went wrong.';
-    else if (s.join === 'contributing') {
-      status = s.worker === 'paused' ? 'Paused.' : s.stage ? `Round ${s.stage.round}: ${s.stage.stage}` : 'Contributing…';
-      action = s.worker === 'paused' ? 'Resume' : 'Pause';
-      disabled = false;
-    } else {
-      status = `Swarm ${s.swarm?.swarmId ?? ''}: ${s.gpu?.webgpu ? 'your GPU can help' : 'no WebGPU here, the CPU will help (slowly)'}.`;
-    }
-    this.status.textContent = status;
-    this.action.textContent = action;
-    this.action.disabled = disabled;
-    this.action.className = s.join === 'contributing' ? 'secondary' : '';
-    const last = s.lastStats;
-    this.numbers.textContent =
-      `${plural(s.topicPeers.length, 'peer')} · ` + (last ? `round ${last.round} · reward ${last.ownReward.toFixed(2)} · ${plural(s.own.length, 'round')} done` : `${plural(s.tally.totalRollouts, 'rollout')} shared`);
+    removeEventListener('message', this.onMessage);
+    // Unloading the frame stops its worker and node.
+    this.frame.removeAttribute('src');
   }
 }
 

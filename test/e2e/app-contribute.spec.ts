@@ -95,12 +95,14 @@ test('the widget example page contributes from its embedded <tabswarm-widget>', 
     const host = await openApp(browser, './widget-example.html');
     opened.push(host);
     const { page } = host;
-    const button = page.getByTestId('widget-contribute');
+    // the widget's card runs in an iframe on the app's origin (src/widget/tabswarm-widget.svelte.ts)
+    const card = page.frameLocator('tabswarm-widget iframe');
+    const button = card.getByTestId('widget-contribute');
     await expect(button).toBeEnabled({ timeout: 60_000 });
-    // the host page styles every button hot pink; the widget's shadow DOM keeps its own look
+    // the host page styles every button hot pink; the widget's frame keeps its own look
     expect(await button.evaluate((b) => getComputedStyle(b).backgroundColor)).not.toBe('rgb(255, 105, 180)');
     await button.click();
-    await expect(page.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds? done/, { timeout: ROUND_TIMEOUT });
+    await expect(card.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds? done/, { timeout: ROUND_TIMEOUT });
     await expect(button).toHaveText('Pause');
     await page.locator('tabswarm-widget').screenshot({ path: testInfo.outputPath('widget.png') });
     await page.screenshot({ path: testInfo.outputPath('widget-page.png'), fullPage: true });

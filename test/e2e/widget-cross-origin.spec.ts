@@ -1,6 +1,6 @@
 // The widget embedded in another site: a host page on its own origin (a second server on another port) loads
-// <baseURL>tabswarm-widget.js, and one click on the widget contributes a round. This only works when the app's
-// server answers with CORS and the engine worker starts from a blob: module importing the app's worker chunk.
+// <baseURL>tabswarm-widget.js, and one click on the widget contributes a round. The card runs in an iframe on the
+// app's origin, so the host page's scripts cannot reach the tab's keys or storage: asserted from the host's side.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
@@ -56,14 +56,50 @@ test('the widget embedded in a page on another origin contributes a round', asyn
     });
     // a request CORS blocks fails outright (an absent optional model file is a plain 404 response, not this)
     page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
-    const button = page.getByTestId('widget-contribute');
+    const card = page.frameLocator('tabswarm-widget iframe');
+    const button = card.getByTestId('widget-contribute');
     await expect(button).toBeEnabled({ timeout: 60_000 });
-    // the engine worker runs from a blob: module on the host's origin (a cross-origin script URL cannot start one)
-    expect(page.workers().map((w) => w.url()).some((u) => u.startsWith(`blob:${new URL(host.url).origin}/`))).toBe(true);
     await button.click();
-    await expect(page.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds? done/, { timeout: ROUND_TIMEOUT });
+    await expect(card.getByTestId('widget-numbers')).toContainText(/round \d+ · reward [\d.]+ · [1-9]\d* rounds? done/, { timeout: ROUND_TIMEOUT });
     await expect(button).toHaveText('Pause');
-    await expect(page.getByTestId('widget-status')).not.toContainText('Could not');
+    await expect(card.getByTestId('widget-status')).not.toContainText('Could not');
+
+    // The card, its worker and its keys live on the app's origin…
+    const frame = page.frames().find((f) => f.url().includes('widget-frame.html'));
+    expect(frame && new URL(frame.url()).origin).toBe(new URL(appBase).origin);
+    const databases = () => indexedDB.databases().then((list) => list.map((d) => d.name));
+    expect(await frame!.evaluate(databases)).toContain('tabswarm-identity');
+    const storedKeys = await frame!.evaluate(
+      () =>
+        new Promise<string[]>((resolve, reject) => {
+          const open = indexedDB.open('tabswarm-identity');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const req = open.result.transaction('keys').objectStore('keys').getAllKeys();
+            req.onsuccess = () => resolve(req.result.map(String));
+          };
+        }),
+    );
+    expect(storedKeys).toContain('peer-key-0');
+    // …where the host page's scripts cannot reach them: not the frame's document, not its storage, not its globals.
+    const reach = await page.evaluate(async () => {
+      const iframe = document.querySelector('tabswarm-widget')!.shadowRoot!.querySelector('iframe')!;
+      const tryRead = (read: () => unknown) => {
+        try {
+          return `read: ${String(read())}`;
+        } catch (error) {
+          return (error as Error).name;
+        }
+      };
+      return {
+        contentDocument: iframe.contentDocument === null ? 'null' : 'readable',
+        document: tryRead(() => iframe.contentWindow!.document),
+        storage: tryRead(() => iframe.contentWindow!.localStorage),
+        indexedDB: tryRead(() => (iframe.contentWindow as unknown as { indexedDB: IDBFactory }).indexedDB),
+        hostDatabases: (await indexedDB.databases()).map((d) => d.name),
+      };
+    });
+    expect(reach).toEqual({ contentDocument: 'null', document: 'SecurityError', storage: 'SecurityError', indexedDB: 'SecurityError', hostDatabases: [] });
     await page.locator('tabswarm-widget').screenshot({ path: testInfo.outputPath('widget-cross-origin.png') });
     await page.screenshot({ path: testInfo.outputPath('widget-cross-origin-page.png'), fullPage: true });
     expect(app.errors).toEqual([]);
