@@ -1,6 +1,8 @@
 // A tiny IndexedDB key-value store for the identity keys (one database, one object store). Keys stay in this
 // browser profile; nothing here sends them anywhere.
 
+import { KeyVault } from './key-vault.ts';
+
 const DB_NAME = 'tabswarm-identity';
 const STORE = 'keys';
 
@@ -43,3 +45,6 @@ export async function idbPut(key: string, value: unknown): Promise<void> {
 export async function idbDelete(key: string): Promise<void> {
   await run('readwrite', (s) => s.delete(key));
 }
+
+/** The identity keys at rest, sealed under a non-extractable WebCrypto key (see key-vault.ts). */
+export const keyVault = new KeyVault({ get: idbGet, put: idbPut });

@@ -7,7 +7,7 @@
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { Ed25519PrivateKey, Secp256k1PrivateKey } from '@libp2p/interface';
-import { idbGet, idbPut } from './idb.ts';
+import { idbGet, keyVault } from './idb.ts';
 
 export type TabKey = Ed25519PrivateKey | Secp256k1PrivateKey;
 
@@ -31,14 +31,20 @@ function holdLock(name: string): Promise<boolean> {
   });
 }
 
-async function keyInSlot(slot: number): Promise<TabKey> {
-  const stored = await idbGet<Uint8Array>(`peer-key-${slot}`);
+/** The key in a slot (made when empty); null when the slot holds something this tab cannot open (left as is). */
+async function keyInSlot(slot: number): Promise<TabKey | null> {
+  let stored: Uint8Array | undefined;
+  try {
+    stored = await keyVault.get(`peer-key-${slot}`);
+  } catch {
+    return null; // sealed under a wrapping key this profile no longer has, or foreign: keep it, use another slot
+  }
   if (stored) {
     const key = privateKeyFromProtobuf(stored);
     if (key.type === 'Ed25519' || key.type === 'secp256k1') return key;
   }
   const key = await generateKeyPair('secp256k1');
-  await idbPut(`peer-key-${slot}`, privateKeyToProtobuf(key));
+  await keyVault.put(`peer-key-${slot}`, privateKeyToProtobuf(key));
   return key;
 }
 
@@ -55,6 +61,7 @@ export function loadOrCreatePeerKey(): Promise<TabPeerKey> {
         if (existingOnly && !(await idbGet(`peer-key-${slot}`))) continue;
         if (locks && !(await holdLock(`tabswarm-peer-key-${slot}`))) continue;
         const key = await keyInSlot(slot);
+        if (!key) continue;
         return { key, peerId: peerIdFromPrivateKey(key).toString(), slot };
       }
       if (existingOnly) await new Promise((resolve) => setTimeout(resolve, 500));

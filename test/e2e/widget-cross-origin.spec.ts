@@ -69,18 +69,28 @@ test('the widget embedded in a page on another origin contributes a round', asyn
     expect(frame && new URL(frame.url()).origin).toBe(new URL(appBase).origin);
     const databases = () => indexedDB.databases().then((list) => list.map((d) => d.name));
     expect(await frame!.evaluate(databases)).toContain('tabswarm-identity');
-    const storedKeys = await frame!.evaluate(
+    const stored = await frame!.evaluate(
       () =>
-        new Promise<string[]>((resolve, reject) => {
+        new Promise<{ names: string[]; peerKeyIsBytes: boolean; peerKeySealed: boolean; wrapKeyExtractable: boolean | null }>((resolve, reject) => {
           const open = indexedDB.open('tabswarm-identity');
           open.onerror = () => reject(open.error);
           open.onsuccess = () => {
-            const req = open.result.transaction('keys').objectStore('keys').getAllKeys();
-            req.onsuccess = () => resolve(req.result.map(String));
+            const store = open.result.transaction('keys').objectStore('keys');
+            const names = store.getAllKeys();
+            const peerKey = store.get('peer-key-0');
+            const wrapKey = store.get('wrap-key');
+            wrapKey.onsuccess = () =>
+              resolve({
+                names: names.result.map(String),
+                peerKeyIsBytes: peerKey.result instanceof Uint8Array,
+                peerKeySealed: peerKey.result?.v === 1 && peerKey.result?.data instanceof ArrayBuffer,
+                wrapKeyExtractable: wrapKey.result instanceof CryptoKey ? wrapKey.result.extractable : null,
+              });
           };
         }),
     );
-    expect(storedKeys).toContain('peer-key-0');
+    // the peer key is at rest only as ciphertext, under a wrapping key no script can export (key-vault.ts)
+    expect(stored).toEqual({ names: expect.arrayContaining(['peer-key-0', 'wrap-key']), peerKeyIsBytes: false, peerKeySealed: true, wrapKeyExtractable: false });
     // …where the host page's scripts cannot reach them: not the frame's document, not its storage, not its globals.
     const reach = await page.evaluate(async () => {
       const iframe = document.querySelector('tabswarm-widget')!.shadowRoot!.querySelector('iframe')!;
