@@ -10,6 +10,7 @@ import {
   signPeerBinding,
   verifyPeerBinding,
   BindingSignError,
+  peerPublicKeyForContract,
   type PeerBinding,
 } from '../../../src/identity/binding.ts';
 
@@ -19,8 +20,8 @@ const mallory = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae
 const domain = { chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' } as const;
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
-async function makeSigned(overrides: Partial<PeerBinding> = {}) {
-  const peerKey = await generateKeyPair('Ed25519');
+async function makeSigned(overrides: Partial<PeerBinding> = {}, keyType: 'Ed25519' | 'secp256k1' = 'Ed25519') {
+  const peerKey = keyType === 'Ed25519' ? await generateKeyPair('Ed25519') : await generateKeyPair('secp256k1');
   const binding: PeerBinding = {
     account: alice.address,
     peerId: peerIdFromPrivateKey(peerKey).toString(),
@@ -119,5 +120,36 @@ describe('peer binding', () => {
       expect(result.ok, JSON.stringify(value)?.slice(0, 80)).toBe(false);
       if (!result.ok) expect(result.reason.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('peer binding with a secp256k1 peer key (what tabs make now)', () => {
+  it('verifies, round-trips and yields the uncompressed key the contract checks', async () => {
+    const { signed, peerKey } = await makeSigned({}, 'secp256k1');
+    expect(signed.binding.peerId).toMatch(/^16Uiu2HA/);
+    expect(signed.peerSignature).toMatch(/^0x[0-9a-f]{128}$/);
+    expect(await verifyPeerBinding(JSON.parse(JSON.stringify(encodeSignedBinding(signed))))).toMatchObject({ ok: true });
+    const key = await peerPublicKeyForContract(signed);
+    expect(key).toMatch(/^0x[0-9a-f]{128}$/);
+    // Its compressed form is the key inside the peer id.
+    const y = BigInt(`0x${key.slice(66)}`);
+    expect([y % 2n === 1n ? 3 : 2, ...Buffer.from(key.slice(2, 66), 'hex')]).toEqual([...peerKey.publicKey.raw]);
+  });
+
+  it('refuses another key, other data, a malleable twin and junk', async () => {
+    const { signed } = await makeSigned({}, 'secp256k1');
+    const other = await makeSigned({}, 'secp256k1');
+    const reasons = async (peerSignature: string) => {
+      const verdict = await verifyPeerBinding({ ...encodeSignedBinding(signed), peerSignature });
+      return verdict.ok ? 'accepted' : verdict.reason;
+    };
+    expect(await reasons(other.signed.peerSignature)).toMatch(/peer signature does not match/);
+    const s = BigInt(`0x${signed.peerSignature.slice(66)}`);
+    expect(await reasons(`${signed.peerSignature.slice(0, 66)}${(SECP256K1_N - s).toString(16).padStart(64, '0')}`)).toMatch(/high s/);
+    expect(await reasons(`0x${'11'.repeat(64)}`)).toMatch(/peer signature does not match/);
+    expect(await reasons(`0x${'00'.repeat(64)}`)).not.toBe('accepted');
+    await expect(peerPublicKeyForContract({ ...signed, peerSignature: other.signed.peerSignature })).rejects.toThrow(BindingSignError);
+    // An Ed25519 peer id has no key for the contract: only a stage manager may relay it.
+    expect(await peerPublicKeyForContract((await makeSigned()).signed)).toBe('0x');
   });
 });
