@@ -16,7 +16,7 @@ export interface SecretStore {
 
 interface SealedRecord {
   v: 1;
-  iv: Uint8Array;
+  iv: Uint8Array<ArrayBuffer>;
   data: ArrayBuffer;
 }
 
@@ -62,7 +62,8 @@ export class KeyVault {
     if (!this.subtle) return this.store.put(name, secret);
     const iv = crypto.getRandomValues(new Uint8Array(12));
     // The record name is authenticated too, so a sealed peer key cannot be swapped in as the burner key.
-    const data = await this.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(name) }, await this.key(), secret);
+    // A copy: WebCrypto wants bytes on a plain ArrayBuffer, and the caller's view may sit on a shared one.
+    const data = await this.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(name) }, await this.key(), new Uint8Array(secret));
     await this.store.put(name, { v: 1, iv, data } satisfies SealedRecord);
   }
 
