@@ -40,13 +40,17 @@ export const REWARD_SKIP_REASONS = ['not-registered', 'already-submitted', 'rewa
 export async function readLeaderboard(client: PublicClient, coordinator: Address, options: { pageSize?: number; maxEntries?: number } = {}): Promise<LeaderboardEntry[]> {
   const pageSize = BigInt(options.pageSize ?? 200);
   const maxEntries = options.maxEntries ?? 2000;
-  const entries: LeaderboardEntry[] = [];
-  for (let offset = 0n; entries.length < maxEntries; offset += pageSize) {
+  // The contract keeps one entry per registration; a peer id re-registered after a revocation shows only its
+  // latest one (later in registration order), so the board has one row per peer id and no inherited totals.
+  const byPeer = new Map<string, LeaderboardEntry>();
+  let read = 0;
+  for (let offset = 0n; read < maxEntries; offset += pageSize) {
     const page = await client.readContract({ address: coordinator, abi: swarmCoordinatorAbi, functionName: 'leaderboard', args: [offset, pageSize] });
-    for (const e of page) entries.push({ peerId: e.peerId, account: e.account === ZERO ? null : e.account, totalReward: e.totalReward, totalWins: e.totalWins });
+    for (const e of page) byPeer.set(e.peerId, { peerId: e.peerId, account: e.account === ZERO ? null : e.account, totalReward: e.totalReward, totalWins: e.totalWins });
+    read += page.length;
     if (BigInt(page.length) < pageSize) break;
   }
-  return entries.sort((a, b) => (a.totalReward === b.totalReward ? Number(b.totalWins - a.totalWins) : a.totalReward > b.totalReward ? -1 : 1));
+  return [...byPeer.values()].sort((a, b) => (a.totalReward === b.totalReward ? Number(b.totalWins - a.totalWins) : a.totalReward > b.totalReward ? -1 : 1));
 }
 
 export async function readBoundAccount(client: PublicClient, coordinator: Address, peerId: string): Promise<Address | null> {

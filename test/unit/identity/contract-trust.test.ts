@@ -7,7 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { swarmCoordinatorAbi } from '../../../src/identity/generated/SwarmCoordinator.ts';
 import { peerBindingDigest } from '../../../src/identity/binding.ts';
 import { signDigestWithPeerKey } from '../../../src/identity/peer-signature.ts';
-import { MAX_REWARD_UNITS, REWARD_SKIP_REASONS, REWARD_WINDOW_ROUNDS } from '../../../src/identity/coordinator.ts';
+import { MAX_REWARD_UNITS, readLeaderboard, REWARD_SKIP_REASONS, REWARD_WINDOW_ROUNDS } from '../../../src/identity/coordinator.ts';
 import { asTuple, newPeer, revertName, signedBinding, startChainFixture, type ChainFixture } from './fixture.ts';
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -116,6 +116,9 @@ describe('SwarmCoordinator peer ids cannot be squatted', () => {
       [zeroAddress, 900n],
       [user1.account.address, 700n],
     ]);
+    // The app's leaderboard shows one row per peer id: the current registration.
+    const rows = (await readLeaderboard(fx.client, fx.coordinator)).filter((e) => e.peerId === victim.peerId);
+    expect(rows).toEqual([{ peerId: victim.peerId, account: user1.account.address, totalReward: 700n, totalWins: 1n }]);
   });
 });
 
