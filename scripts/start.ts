@@ -12,6 +12,7 @@ const { values } = parseArgs({
     'relay-port': { type: 'string', default: '9090' },
     'no-build': { type: 'boolean', default: false },
     'no-chain': { type: 'boolean', default: false },
+    'round-ms': { type: 'string' },
   },
 });
 
@@ -24,6 +25,7 @@ const swarm = await startLocalSwarm({
   appPort: Number(values.port),
   relayPort: Number(values['relay-port']),
   chain: !values['no-chain'],
+  ...(values['round-ms'] ? { roundMs: Number(values['round-ms']) } : {}),
 });
 console.log(`\n  tabswarm is running (local swarm "${swarm.swarmConfig.swarmId}")\n`);
 console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);
@@ -34,6 +36,7 @@ if (chain) {
 } else {
   console.log('  chain   none (--no-chain): tabs run unregistered');
 }
+console.log(`  rounds  ${swarm.swarmConfig.roundMs} ms`);
 console.log(`  open    ${swarm.appUrl}\n`);
 console.log('  Ctrl-C stops everything.');
 

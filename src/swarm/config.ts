@@ -30,7 +30,12 @@ export class SwarmConfigError extends Error {
   override name = 'SwarmConfigError';
 }
 
-export const DEFAULT_ROUND_MS = 20_000;
+/**
+ * A round is as long as the default model needs on a slow device, not more: about 1-2 s of sampling and one
+ * step on SwiftShader (`npm run bench:rounds`), 3 s with room for a loaded machine. Slower tabs fall behind
+ * and rejoin at the current round; faster ones train early once J external groups are in (see loop.ts).
+ */
+export const DEFAULT_ROUND_MS = 3_000;
 export const DEFAULT_MODEL_ID = 'tabswarm-tiny';
 const ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 

@@ -46,6 +46,20 @@ export interface RoundClock {
 export interface RunOptions {
   /** When the swarm has a clock, rounds follow it; without one each round follows the last. */
   clock?: RoundClock;
+  /** held-out evaluation every this many rounds (default EVAL_EVERY_ROUNDS in loop.ts; 0 = never) */
+  evalEvery?: number;
+}
+
+/** One held-out evaluation: greedy answers to tasks never trained on, judged by the verifier. */
+export interface EvalPoint {
+  /** the last round trained before it ran; -1 for the untrained start */
+  round: number;
+  /** share of held-out tasks answered correctly (verifier-correct, not reward), 0..1 */
+  accuracy: number;
+  tasks: number;
+  /** share of answers in the expected format */
+  formatRate: number;
+  seconds: number;
 }
 
 export interface SampleCompletion {
@@ -65,6 +79,8 @@ export interface RoundStats {
   swarmAccuracy: number | null;
   localRollouts: number;
   externalRollouts: number;
+  /** optimizer steps this round took: 1, or 0 when no group carried signal (nothing to learn from) */
+  optimizerSteps: number;
   peersHeard: number;
   tokens: number;
   seconds: number;
@@ -97,6 +113,7 @@ export type WorkerEvent =
   | { kind: 'progress'; progress: Progress }
   | { kind: 'phase'; phase: Phase; detail: string | null }
   | { kind: 'stats'; stats: RoundStats }
+  | { kind: 'eval'; point: EvalPoint }
   /** where the round in flight is: sampling, publishing, training */
   | { kind: 'stage'; round: number; stage: string }
   | { kind: 'publish'; batch: RolloutBatch }
