@@ -36,6 +36,8 @@ export const LIMITS = {
   /** wallet signature: 65 bytes for an EOA, up to 2 KiB for ERC-1271 contract wallets (0x + hex) */
   walletSignatureHexChars: 2 + 2 * 2048,
   heartbeatStats: 32,
+  /** held-out tasks a heartbeat's evaluation report may claim to cover */
+  heldOutTasks: 4096,
   statKeyChars: 32,
   votesPerMessage: 64,
   /** pings one echo message answers */

@@ -1,12 +1,12 @@
 // Owns the effects of a tab: the engine worker, the swarm (libp2p node + gossip transport) and the bridge
 // between them. Components read `snapshot` (a $state.raw value replaced on every change) and call methods.
 import { EngineWorkerClient } from '../../worker/client.ts';
-import type { BackendChoice, GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
+import type { BackendChoice, EvalPoint, GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
 import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
 import type { SwarmMessage } from '../../swarm/messages.ts';
-import { SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
+import { heldOutReport, SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
 import { resolveModelUrl } from './model-source.ts';
 import { Settings } from './settings.svelte.ts';
 import { saveModelFolder } from './download.ts';
@@ -56,6 +56,10 @@ export interface SessionSnapshot {
   /** the round in flight and where it is */
   stage: { round: number; stage: string } | null;
   own: OwnRound[];
+  /** this tab's held-out evaluations, the first one (its start line) included */
+  evals: EvalPoint[];
+  /** optimizer steps this tab took since the page opened */
+  optimizerSteps: number;
   tally: TallySnapshot;
   top: PeerTotals[];
   links: PeerLink[];
@@ -65,7 +69,7 @@ export interface SessionSnapshot {
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
 }
 
-const EMPTY_TALLY: TallySnapshot = { rounds: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
+const EMPTY_TALLY: TallySnapshot = { rounds: [], heldOut: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
 
 /**
  * The swarm to join: a `?swarm=` value (base64url JSON), or a URL of a swarm.json. Without either, the page's
@@ -120,7 +124,7 @@ export class Session {
   snapshot = $state.raw<SessionSnapshot>({
     phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, peerKey: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
-    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [],
+    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null,
   });
   readonly settings = new Settings();
@@ -145,6 +149,7 @@ export class Session {
       const swarm = await Swarm.join(config, {
         ...(peerKey ? { privateKey: peerKey } : {}),
         heartbeatStats: () => this.heartbeat(),
+        heartbeatHeldOut: () => heldOutReport(this.snapshot.evals),
         heartbeatMs: 5_000,
       });
       this.swarm = swarm;
@@ -229,7 +234,7 @@ export class Session {
   async reset(): Promise<void> {
     await this.worker?.reset().catch((e: Error) => this.warn(e.message));
     if (this.snapshot.swarm) rememberContributing(this.snapshot.swarm.swarmId, false);
-    this.update({ weightsDigest: null, join: 'landing', own: [], savedRound: null, resumedRound: null, lastStats: null });
+    this.update({ weightsDigest: null, join: 'landing', own: [], evals: [], savedRound: null, resumedRound: null, lastStats: null });
   }
 
   async setDuty(duty: number): Promise<void> {
@@ -305,7 +310,15 @@ export class Session {
         const row: OwnRound = { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, swarmReward: s.swarmReward, swarmAccuracy: s.swarmAccuracy };
         // batched and gasless on the coordinator's side; never awaited, so a slow chain cannot stall training
         void this.reporter?.reportReward(s.ownReward).catch(() => false);
-        return this.update({ lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500) });
+        return this.update({
+          lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500),
+          optimizerSteps: this.snapshot.optimizerSteps + s.optimizerSteps,
+        });
+      }
+      case 'eval': {
+        // the first point is the start line: keep it when the list is trimmed
+        const [first, ...rest] = [...this.snapshot.evals, event.point];
+        return this.update({ evals: [first, ...rest.slice(-499)] });
       }
       case 'publish':
         this.tally.addRollouts(event.batch.peerId, event.batch.round, event.batch.rollouts, Date.now());
@@ -330,6 +343,8 @@ export class Session {
       // the transport merged this part into the peer's batch already (its listener was registered first)
       const merged = this.transport?.receivedRollouts(message.round).find((b) => b.peerId === message.peerId);
       if (merged && this.snapshot.join === 'contributing') void this.worker?.deliver(merged).catch(() => undefined);
+    } else if (message.kind === 'heartbeat' && message.heldOut) {
+      this.tally.addHeldOut(message.peerId, message.heldOut, message.round, now);
     } else if (message.kind === 'binding') {
       this.tally.setAccount(message.peerId, message.signed.binding.account, now);
     } else {
