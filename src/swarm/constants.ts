@@ -62,3 +62,18 @@ export const SCORE = { rejectPenalty: 10, acceptReward: 0.5, max: 20, floor: -10
 
 /** Dialing discovered peers over WebRTC: retries with exponential backoff, capped. */
 export const DIAL = { attempts: 6, firstBackoffMs: 500, maxBackoffMs: 15_000, timeoutMs: 10_000, localTimeoutMs: 5_000, maxTimeoutMs: 30_000 } as const;
+
+/**
+ * The weight protocol (src/swarm/weights.ts): a peer's current weights over one libp2p stream. Timeouts are
+ * per read or write (plus the whole serve at 4x); a model of a few MiB moves in well under one.
+ */
+export const WEIGHTS = {
+  protocol: '/tabswarm/weights/1',
+  timeoutMs: 15_000,
+  /** transfers one peer may have in flight from this one at once */
+  servesPerPeer: 2,
+  maxRequestBytes: 1024,
+  maxHeaderBytes: 1024,
+  /** slices written at a time, so a big model never sits whole in a stream buffer */
+  chunkBytes: 64 * 1024,
+} as const;

@@ -10,6 +10,7 @@ import { PROTOCOL_VERSION, swarmTopic } from './constants.ts';
 import { EchoQueue } from './echo.ts';
 import { decodeMessage, encodeMessage, type HeldOutReport, type MessageHeader, type SwarmMessage } from './messages.ts';
 import { createSwarmNode, isDirect, type SwarmLibp2p } from './node.ts';
+import type { ServeOptions } from './weights.ts';
 import { SwarmValidator, type BindingVerifier, type Rejection } from './validator.ts';
 
 /** A message body without the header fields the swarm fills in. */
@@ -32,6 +33,8 @@ export interface SwarmOptions {
   heartbeatStats?: () => Record<string, number>;
   /** the latest held-out evaluation, carried by each heartbeat once there is one */
   heartbeatHeldOut?: () => HeldOutReport | null;
+  /** serve this tab's weights to peers (the weight protocol) */
+  weights?: ServeOptions;
   heartbeatMs?: number;
   /** adjust the round clock to peers' timestamps (default true); off when measuring latency on one machine */
   trackClockSkew?: boolean;
@@ -88,6 +91,7 @@ export class Swarm {
       allowPrivateAddresses: config.local,
       appScore: (peer) => validator.scores.get(peer),
       denyPeers: options.denyPeers,
+      weights: options.weights,
       log,
     });
     const swarm = new Swarm(node, config, validator, clock, log);
