@@ -71,6 +71,9 @@ export class ProtocolClient implements TabswarmWorkerApi {
   exportModel(): Promise<ExportedFile[]> {
     return this.call<'export'>({ type: 'export' });
   }
+  exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]> {
+    return this.call<'exportAverage'>({ type: 'exportAverage', models });
+  }
 
   onEvent(listener: (event: WorkerEvent) => void): () => void {
     this.listeners.add(listener);

@@ -7,6 +7,7 @@ import { checkMemory, estimateContributionBytes, runnerConfigFor } from './plan.
 import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
+import { averageParameters } from '../rl/meta.ts';
 import type { NamedTensor } from '../engine/layout.ts';
 import type { Ops } from '../engine/ops.ts';
 import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
@@ -228,6 +229,17 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     onProgress({ stage: 'load', item: 'weights', loaded: 1, total: 1, percent: 100 });
     const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
     let runner: RoundRunner | null = null;
+    const filesOf = async (weights: ReadonlyMap<string, NamedTensor>): Promise<Record<string, Uint8Array>> => {
+      const folder = memoryFolder();
+      await saveHfModel(folder, config, weights, { rawConfig: model.rawConfig });
+      for (const name of TOKENIZER_FILES) {
+        const bytes = source.fetched.get(name);
+        if (bytes) folder.files.set(name, bytes);
+      }
+      return Object.fromEntries(folder.files);
+    };
+    const folderFiles = async (weights: ReadonlyMap<string, NamedTensor>): Promise<ExportedFile[]> =>
+      Object.entries(await filesOf(weights)).map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
     const heldOut = heldOutTasks(runnerConfig.tasks, HELD_OUT_PER_ENTRY);
 
     return {
@@ -289,13 +301,22 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         return digestTensors(await engine.exportWeights());
       },
       async exportModel(): Promise<ExportedFile[]> {
-        const folder = memoryFolder();
-        await saveHfModel(folder, config, await engine.exportWeights(), { rawConfig: model.rawConfig });
-        for (const name of TOKENIZER_FILES) {
-          const bytes = source.fetched.get(name);
-          if (bytes) folder.files.set(name, bytes);
+        return folderFiles(await engine.exportWeights());
+      },
+      async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
+        // each peer's file is read against our config: another architecture fails with the loader's named error
+        const own = await loadHfModel(memoryFolder(new Map(Object.entries(await filesOf(await engine.exportWeights())))));
+        const others = [];
+        for (const [i, bytes] of peers.entries()) {
+          try {
+            others.push((await loadHfModel(memoryFolder(new Map([['config.json', configBytes], ['model.safetensors', bytes]])))).flat);
+          } catch (error) {
+            throw new Error(`peer model ${i + 1} does not fit this swarm's model: ${(error as Error).message}`);
+          }
         }
-        return [...folder.files].map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+        // own.weights are views into own.flat: overwriting it writes the mean under the same names
+        own.flat.set(averageParameters([own.flat, ...others]));
+        return folderFiles(own.weights);
       },
       dispose() {
         engine.dispose();

@@ -93,6 +93,8 @@ export class WorkerHost {
         return this.reply(request.id, 'reset', undefined);
       case 'export':
         return this.reply(request.id, 'export', await this.need('export').contributor.exportModel());
+      case 'exportAverage':
+        return this.reply(request.id, 'exportAverage', await this.need('export the swarm model').contributor.exportAverage(request.models.map((m) => new Uint8Array(m))));
       default:
         throw new ProtocolError(`unhandled request ${(request satisfies never as { type: string }).type}`);
     }

@@ -32,6 +32,8 @@ export interface Contributor {
   weightsDigest(): Promise<string>;
   /** the current model as a Hugging Face folder */
   exportModel(): Promise<ExportedFile[]>;
+  /** the elementwise mean of the weights held now and `peers` (model.safetensors bytes) as a Hugging Face folder */
+  exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]>;
   dispose(): void;
 }
 

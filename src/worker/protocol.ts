@@ -133,6 +133,7 @@ export interface Results {
   deliver: void;
   reset: void;
   export: ExportedFile[];
+  exportAverage: ExportedFile[];
 }
 
 export type WorkerRequest =
@@ -148,9 +149,17 @@ export type WorkerRequest =
   | { id: number; type: 'deliver'; batch: RolloutBatch }
   /** stop and clear this tab's checkpoint */
   | { id: number; type: 'reset' }
-  | { id: number; type: 'export' };
+  | { id: number; type: 'export' }
+  /**
+   * the mean of this tab's weights and the given peers' (model.safetensors bytes of the same model family,
+   * fetched by the page over the weight protocol) as a Hugging Face folder: the swarm model
+   */
+  | { id: number; type: 'exportAverage'; models: ArrayBuffer[] };
 
 export type RequestType = WorkerRequest['type'];
+
+/** peers' models averaged into "the swarm model" at most */
+export const MAX_AVERAGED_PEERS = 16;
 
 export interface SerializedError {
   name: string;
@@ -176,6 +185,7 @@ export interface TabswarmWorkerApi {
   deliver(batch: RolloutBatch): Promise<void>;
   reset(): Promise<void>;
   exportModel(): Promise<ExportedFile[]>;
+  exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
   terminate(): void;
@@ -205,7 +215,7 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export',
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage',
 ]);
 
 /** Checks the envelope of something that arrived over postMessage before the host switches on it. */
@@ -215,6 +225,12 @@ export function parseRequest(value: unknown): WorkerRequest {
   if (typeof v.id !== 'number' || !Number.isInteger(v.id)) throw new ProtocolError('worker request needs an integer id');
   if (typeof v.type !== 'string' || !REQUEST_TYPES.has(v.type)) {
     throw new ProtocolError(`unknown worker request type ${JSON.stringify(v.type)}`);
+  }
+  if (v.type === 'exportAverage') {
+    const models = (value as { models?: unknown }).models;
+    if (!Array.isArray(models) || models.length > MAX_AVERAGED_PEERS || !models.every((m) => m instanceof ArrayBuffer)) {
+      throw new ProtocolError(`exportAverage takes up to ${MAX_AVERAGED_PEERS} ArrayBuffers of model.safetensors bytes`);
+    }
   }
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {
     throw new ProtocolError(`throttle duty must be in (0, 1], got ${String(v.duty)}`);

@@ -57,6 +57,9 @@ class PeerContributor implements Contributor {
   async exportModel() {
     return [];
   }
+  async exportAverage() {
+    return [];
+  }
   dispose() {}
 }
 

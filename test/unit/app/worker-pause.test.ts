@@ -48,6 +48,9 @@ class SlowContributor implements Contributor {
   async exportModel() {
     return [];
   }
+  async exportAverage() {
+    return [];
+  }
   dispose() {}
 }
 

@@ -51,6 +51,9 @@ class CountingContributor implements Contributor {
   async exportModel() {
     return [{ name: 'config.json', data: new TextEncoder().encode('{}').buffer as ArrayBuffer }];
   }
+  async exportAverage() {
+    return [];
+  }
   dispose() {}
 }
 
