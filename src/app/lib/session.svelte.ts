@@ -15,6 +15,9 @@ import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
 import { parseConfig } from '../../engine/config.ts';
 import { estimateContributionBytes, runnerConfigFor } from '../../worker/plan.ts';
 import type { SignedPeerBindingWire } from '../../identity/binding.ts';
+import { fetchWeights, modelFamily, sha256Hex, type ServedWeights } from '../../swarm/weights.ts';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 
 /** What the session needs of the identity panel's state: reward reports for the coordinator. */
 export interface RewardReporter {
@@ -65,6 +68,8 @@ export interface SessionSnapshot {
   links: PeerLink[];
   topicPeers: string[];
   warnings: string[];
+  /** what the last "Download the swarm model" did, in words */
+  swarmModelStatus: string | null;
   /** the swarm model's memory needs against this tab's budget, known once its config.json is read */
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
 }
@@ -125,7 +130,7 @@ export class Session {
     phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, peerKey: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
-    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null,
+    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null,
   });
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
@@ -135,6 +140,9 @@ export class Session {
   private readonly cleanups: (() => void)[] = [];
   private pausedByVisibility = false;
   private reporter: RewardReporter | null = null;
+  /** the family of the model this tab trains (weight protocol); null until one is loaded */
+  private family: string | null = null;
+  private served: (ServedWeights & { digest: string | null }) | null = null;
 
   constructor(private readonly options: SessionOptions = {}) {}
 
@@ -151,6 +159,7 @@ export class Session {
         heartbeatStats: () => this.heartbeat(),
         heartbeatHeldOut: () => heldOutReport(this.snapshot.evals),
         heartbeatMs: 5_000,
+        ...(this.options.watchOnly ? {} : { weights: { family: () => this.family, current: () => this.currentWeights() } }),
       });
       this.swarm = swarm;
       this.transport = transportOver(swarm);
@@ -195,6 +204,7 @@ export class Session {
         savedRound: loaded.resumedRound, weightsDigest: loaded.weightsDigest,
       });
       if (loaded.note) this.warn(loaded.note);
+      this.family = await this.familyOf(modelUrl);
       await this.worker.throttle(this.settings.value.duty);
       const clock = this.swarm!.clock;
       // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries
@@ -248,6 +258,53 @@ export class Session {
       await saveModelFolder(await this.worker.exportModel(), this.snapshot.swarm?.modelId ?? 'model');
     } catch (error) {
       this.warn(`download failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * "Download the swarm model": this tab's weights averaged with every peer's that answers the weight
+   * protocol (same model family, hash-checked, capped at this model's size), saved as an HF folder.
+   */
+  async downloadSwarmModel(): Promise<void> {
+    const swarm = this.swarm, worker = this.worker, family = this.family;
+    if (!swarm || !worker || !family) return this.update({ swarmModelStatus: 'load the model first: the swarm model is the mean of yours and your peers\u2019' });
+    try {
+      const own = await this.currentWeights();
+      if (!own) throw new Error('this tab has no weights to average yet');
+      const peers = swarm.topicPeers().slice(0, MAX_AVERAGED_PEERS);
+      this.update({ swarmModelStatus: `fetching weights from ${peers.length} peer${peers.length === 1 ? '' : 's'}…` });
+      // same family, same tensors: a peer's file is this tab's size (plus room for a longer header)
+      const maxBytes = own.bytes.length + 64 * 1024;
+      const results = await Promise.allSettled(peers.map((p) => fetchWeights(swarm.node, peerIdFromString(p), { family, maxBytes })));
+      const got = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as Error).name}: ${(r.reason as Error).message}`] : []));
+      const files = await worker.exportAverage(got.map((w) => w.bytes.slice().buffer as ArrayBuffer));
+      await saveModelFolder(files, `${this.snapshot.swarm?.modelId ?? 'model'}-swarm`);
+      const n = got.length + 1;
+      this.update({ swarmModelStatus: `Swarm model: the mean of ${n} model${n === 1 ? '' : 's'} (this tab's and ${got.length} peer${got.length === 1 ? '\u2019s' : 's\u2019'})${refused.length ? `; ${refused.length} refused: ${refused[0].slice(0, 160)}` : ''}.` });
+    } catch (error) {
+      this.update({ swarmModelStatus: `swarm model not made: ${(error as Error).message}` });
+    }
+  }
+
+  /** this tab's weights as peers get them: model.safetensors of the last saved round, exported once per change */
+  private async currentWeights(): Promise<ServedWeights | null> {
+    if (!this.worker || this.snapshot.join !== 'contributing') return null;
+    const digest = this.snapshot.weightsDigest;
+    if (this.served && this.served.digest === digest && digest !== null) return this.served;
+    const file = (await this.worker.exportModel()).find((f) => f.name === 'model.safetensors');
+    if (!file) return null;
+    const bytes = new Uint8Array(file.data);
+    this.served = { bytes, hash: await sha256Hex(bytes), digest };
+    return this.served;
+  }
+
+  private async familyOf(modelUrl: string): Promise<string | null> {
+    try {
+      const res = await fetch(new URL('config.json', modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`));
+      return res.ok ? modelFamily(parseConfig(await res.json())) : null;
+    } catch {
+      return null; // without a family this tab serves no weights; training is unaffected
     }
   }
 

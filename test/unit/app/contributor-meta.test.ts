@@ -48,7 +48,7 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
 
       const [first] = own.keys();
       const wrong = new Map(own);
-      wrong.set(first, { shape: [3, 3], data: new Float32Array(9) });
+      wrong.set(first, { shape: [3, 3], data: new Float32Array(9), dtype: 'F32' });
       await expect(contributor.exportAverage([serializeSafetensors(wrong)])).rejects.toThrow(/peer model 1 does not fit this swarm's model/);
 
       const point = await contributor.evaluate!(-1, new AbortController().signal);
