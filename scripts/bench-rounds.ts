@@ -1,4 +1,4 @@
-// `npm run bench:rounds -- [--seconds 60] [--round-ms N] [--json FILE] [--no-build]`
+// `npm run bench:rounds -- [--seconds 60] [--round-ms N] [--json FILE] [--solo-out FILE] [--screenshot PNG] [--no-build]`
 // A lone tab with the swarm's default model, in headless Chromium on SwiftShader's WebGPU, contributing
 // through the real app and engine worker (the dashboard a person sees), with the local swarm's served
 // config (round length included). After the first round (model download and kernel compilation are not
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     'solo-out': { type: 'string' },
     'no-build': { type: 'boolean', default: false },
+    screenshot: { type: 'string' },
     'app-port': { type: 'string', default: '19240' },
     'relay-port': { type: 'string', default: '19241' },
   },
@@ -105,6 +106,7 @@ try {
   console.log(`backend ${backend}, round ${roundMs} ms: ${steps} optimizer steps in ${last.atS.toFixed(1)} s = ${result.stepsPerMinute.toFixed(1)} steps/min` +
     (rounds === null ? '' : `, ${rounds} rounds = ${result.roundsPerMinute!.toFixed(1)} rounds/min`));
   console.log(`held-out accuracy (this tab): ${curve.map((p) => `r${p.round} ${(100 * p.accuracy).toFixed(0)}%`).join(', ') || 'none yet'}`);
+  if (values.screenshot) await page.screenshot({ path: values.screenshot, fullPage: true });
   if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
   if (values['solo-out']) {
     const solo = { label: 'a lone tab (no peers), default model, SwiftShader', command: result.command, measured: result.when, points: curve };
