@@ -72,6 +72,19 @@ test('the conference screen counts two joined pages, their rollouts and contribu
     const rescored = (page: AppPage['page']) =>
       page.getByTestId('reward-chart-table').locator('tbody tr td:nth-child(3)').allTextContents().then((c) => c.filter((x) => x !== '—'));
     await expect.poll(() => rescored(opened[1].page), { timeout: 60_000, intervals: [1_000] }).not.toEqual([]);
+    // held-out accuracy travels in heartbeats: the screen plots the swarm's and says how far it climbed,
+    // beside the lone-tab figure served with the app; each page plots its peer's as a numeric point
+    await expect(screen.page.getByTestId('screen-heldout-chart-table').locator('tbody tr')).not.toHaveCount(0, { timeout: 60_000 });
+    await expect(screen.page.getByTestId('screen-heldout-gain')).toHaveText(/^[+-]?\d+ points$/);
+    await expect(screen.page.getByTestId('screen-solo-gain')).toHaveText(/^[+-]?\d+ points$/);
+    const peersHeldOut = (page: AppPage['page']) =>
+      page.getByTestId('heldout-chart-table').locator('tbody tr td:nth-child(4)').allTextContents().then((c) => c.filter((x) => x !== '—').map(Number));
+    await expect.poll(() => peersHeldOut(opened[1].page), { timeout: 60_000, intervals: [1_000] }).not.toEqual([]);
+    expect((await peersHeldOut(opened[1].page)).every((a) => a >= 0 && a <= 1)).toBe(true);
+    // the swarm model: this page's weights and its peer's, fetched over the weight protocol and averaged
+    await opened[1].page.evaluate(() => Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true }));
+    await opened[1].page.getByTestId('download-swarm-model').click();
+    await expect(opened[1].page.getByTestId('swarm-model-status')).toContainText('the mean of 2 models', { timeout: 60_000 });
     await screen.page.setViewportSize({ width: 1600, height: 900 });
     await screen.page.screenshot({ path: testInfo.outputPath('conference-screen.png'), fullPage: true });
     expect(screen.errors).toEqual([]);
