@@ -240,6 +240,22 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     };
     const folderFiles = async (weights: ReadonlyMap<string, NamedTensor>): Promise<ExportedFile[]> =>
       Object.entries(await filesOf(weights)).map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+    /** the mean of the weights held now and `peers`' model.safetensors, as a loaded model (weights by name) */
+    const averaged = async (peers: Uint8Array[]) => {
+      // each peer's file is read against our config: another architecture fails with the loader's named error
+      const own = await loadHfModel(memoryFolder(new Map(Object.entries(await filesOf(await engine.exportWeights())))));
+      const others = [];
+      for (const [i, bytes] of peers.entries()) {
+        try {
+          others.push((await loadHfModel(memoryFolder(new Map([['config.json', configBytes], ['model.safetensors', bytes]])))).flat);
+        } catch (error) {
+          throw new Error(`peer model ${i + 1} does not fit this swarm's model: ${(error as Error).message}`);
+        }
+      }
+      // own.weights are views into own.flat: overwriting it writes the mean under the same names
+      own.flat.set(averageParameters([own.flat, ...others]));
+      return own;
+    };
     const heldOut = heldOutTasks(runnerConfig.tasks, HELD_OUT_PER_ENTRY);
 
     return {
@@ -303,20 +319,20 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       async exportModel(): Promise<ExportedFile[]> {
         return folderFiles(await engine.exportWeights());
       },
-      async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
-        // each peer's file is read against our config: another architecture fails with the loader's named error
-        const own = await loadHfModel(memoryFolder(new Map(Object.entries(await filesOf(await engine.exportWeights())))));
-        const others = [];
-        for (const [i, bytes] of peers.entries()) {
-          try {
-            others.push((await loadHfModel(memoryFolder(new Map([['config.json', configBytes], ['model.safetensors', bytes]])))).flat);
-          } catch (error) {
-            throw new Error(`peer model ${i + 1} does not fit this swarm's model: ${(error as Error).message}`);
-          }
+      async averageWith(peers: Uint8Array[]) {
+        const mean = await averaged(peers);
+        const next = createEngine(ops, config, mean.weights, { limits });
+        try {
+          await next.importOptimizerState(await engine.exportOptimizerState());
+        } catch (error) {
+          next.dispose();
+          throw error;
         }
-        // own.weights are views into own.flat: overwriting it writes the mean under the same names
-        own.flat.set(averageParameters([own.flat, ...others]));
-        return folderFiles(own.weights);
+        engine.dispose();
+        engine = next;
+      },
+      async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
+        return folderFiles((await averaged(peers)).weights);
       },
       dispose() {
         engine.dispose();

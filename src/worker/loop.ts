@@ -34,6 +34,8 @@ export interface Contributor {
   exportModel(): Promise<ExportedFile[]>;
   /** the elementwise mean of the weights held now and `peers` (model.safetensors bytes) as a Hugging Face folder */
   exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]>;
+  /** replaces the weights held with the mean of theirs and `peers`' (Adam's moments kept); between rounds only */
+  averageWith(peers: Uint8Array[]): Promise<void>;
   dispose(): void;
 }
 
@@ -110,6 +112,8 @@ export class ContributionLoop {
   /** completed rounds since the last held-out evaluation; null until the start line is measured */
   private sinceEval: number | null = null;
   private evalEvery = EVAL_EVERY_ROUNDS;
+  /** peers' weights to average with before the next round (the latest request wins) */
+  private pendingAverage: Uint8Array[] | null = null;
 
   constructor(
     private readonly deps: LoopDeps,
@@ -133,6 +137,11 @@ export class ContributionLoop {
     this.running = this.run(options, this.abort.signal).finally(() => {
       this.running = null;
     });
+  }
+
+  /** Averages with `peers` before the next round starts: a swap mid-round would mix two models in one step. */
+  averageWith(peers: Uint8Array[]): void {
+    this.pendingAverage = peers;
   }
 
   setDuty(duty: number): void {
@@ -181,6 +190,7 @@ export class ContributionLoop {
           await this.evaluate(this.lastRound ?? -1, signal);
           continue;
         }
+        if (this.pendingAverage) await this.applyAverage(this.pendingAverage);
         const round = nextRound(this.lastRound, options.clock, this.now());
         if (options.clock) await sleep(options.clock.genesisMs + round * options.clock.roundMs - this.now(), signal);
         if (signal.aborted) break;
@@ -217,6 +227,20 @@ export class ContributionLoop {
     } catch (error) {
       if (signal.aborted) emit({ kind: 'phase', phase: 'stopped', detail: null });
       else emit({ kind: 'phase', phase: 'error', detail: `${(error as Error).name}: ${(error as Error).message}` });
+    }
+  }
+
+  /** A failed average is reported and the weights stay as they were: averaging is an extra, never a stop. */
+  private async applyAverage(peers: Uint8Array[]): Promise<void> {
+    this.pendingAverage = null;
+    const { contributor, emit } = this.deps;
+    try {
+      await contributor.averageWith(peers);
+      const weightsDigest = await contributor.weightsDigest();
+      this.deps.transport.modelCommitment = weightsDigest;
+      emit({ kind: 'averaged', round: this.lastRound, models: peers.length + 1, weightsDigest });
+    } catch (error) {
+      emit({ kind: 'warning', message: `averaging with peers skipped: ${(error as Error).message}` });
     }
   }
 

@@ -114,6 +114,8 @@ export type WorkerEvent =
   | { kind: 'phase'; phase: Phase; detail: string | null }
   | { kind: 'stats'; stats: RoundStats }
   | { kind: 'eval'; point: EvalPoint }
+  /** the weights became the mean of this tab's and `models - 1` peers' after `round` (periodic averaging) */
+  | { kind: 'averaged'; round: number | null; models: number; weightsDigest: string }
   /** where the round in flight is: sampling, publishing, training */
   | { kind: 'stage'; round: number; stage: string }
   | { kind: 'publish'; batch: RolloutBatch }
@@ -134,6 +136,7 @@ export interface Results {
   reset: void;
   export: ExportedFile[];
   exportAverage: ExportedFile[];
+  average: void;
 }
 
 export type WorkerRequest =
@@ -154,7 +157,9 @@ export type WorkerRequest =
    * the mean of this tab's weights and the given peers' (model.safetensors bytes of the same model family,
    * fetched by the page over the weight protocol) as a Hugging Face folder: the swarm model
    */
-  | { id: number; type: 'exportAverage'; models: ArrayBuffer[] };
+  | { id: number; type: 'exportAverage'; models: ArrayBuffer[] }
+  /** periodic averaging (NoLoCo-style): take the mean of this tab's weights and these, between two rounds */
+  | { id: number; type: 'average'; models: ArrayBuffer[] };
 
 export type RequestType = WorkerRequest['type'];
 
@@ -186,6 +191,7 @@ export interface TabswarmWorkerApi {
   reset(): Promise<void>;
   exportModel(): Promise<ExportedFile[]>;
   exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]>;
+  average(models: ArrayBuffer[]): Promise<void>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
   terminate(): void;
@@ -215,7 +221,7 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage',
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average',
 ]);
 
 /** Checks the envelope of something that arrived over postMessage before the host switches on it. */
@@ -226,10 +232,10 @@ export function parseRequest(value: unknown): WorkerRequest {
   if (typeof v.type !== 'string' || !REQUEST_TYPES.has(v.type)) {
     throw new ProtocolError(`unknown worker request type ${JSON.stringify(v.type)}`);
   }
-  if (v.type === 'exportAverage') {
+  if (v.type === 'exportAverage' || v.type === 'average') {
     const models = (value as { models?: unknown }).models;
     if (!Array.isArray(models) || models.length > MAX_AVERAGED_PEERS || !models.every((m) => m instanceof ArrayBuffer)) {
-      throw new ProtocolError(`exportAverage takes up to ${MAX_AVERAGED_PEERS} ArrayBuffers of model.safetensors bytes`);
+      throw new ProtocolError(`${v.type} takes up to ${MAX_AVERAGED_PEERS} ArrayBuffers of model.safetensors bytes`);
     }
   }
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {

@@ -68,6 +68,8 @@ export interface SessionSnapshot {
   links: PeerLink[];
   topicPeers: string[];
   warnings: string[];
+  /** the last periodic average (swarm config averageEveryRounds) */
+  averaged: { round: number | null; models: number } | null;
   /** what the last "Download the swarm model" did, in words */
   swarmModelStatus: string | null;
   /** the swarm model's memory needs against this tab's budget, known once its config.json is read */
@@ -130,7 +132,7 @@ export class Session {
     phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, peerKey: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
-    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null,
+    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
   });
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
@@ -143,6 +145,7 @@ export class Session {
   /** the family of the model this tab trains (weight protocol); null until one is loaded */
   private family: string | null = null;
   private served: (ServedWeights & { digest: string | null }) | null = null;
+  private averaging = false;
 
   constructor(private readonly options: SessionOptions = {}) {}
 
@@ -287,6 +290,30 @@ export class Session {
     }
   }
 
+  /**
+   * Periodic averaging (NoLoCo-style): after every K-th round, fetch one random peer's weights and hand them to
+   * the worker, which takes the mean before its next round. A peer that refuses or times out just skips it.
+   */
+  private async averageWithRandomPeer(round: number): Promise<void> {
+    const every = this.snapshot.swarm?.averageEveryRounds ?? 0;
+    const swarm = this.swarm, worker = this.worker, family = this.family;
+    if (every <= 0 || (round + 1) % every !== 0 || this.averaging || !swarm || !worker || !family) return;
+    const peers = swarm.topicPeers();
+    if (peers.length === 0) return;
+    this.averaging = true;
+    try {
+      const own = await this.currentWeights();
+      if (!own) return;
+      const peer = peers[Math.floor(Math.random() * peers.length)];
+      const got = await fetchWeights(swarm.node, peerIdFromString(peer), { family, maxBytes: own.bytes.length + 64 * 1024 });
+      await worker.average([got.bytes.slice().buffer as ArrayBuffer]);
+    } catch (error) {
+      this.warn(`averaging after round ${round} skipped: ${(error as Error).message}`);
+    } finally {
+      this.averaging = false;
+    }
+  }
+
   /** this tab's weights as peers get them: model.safetensors of the last saved round, exported once per change */
   private async currentWeights(): Promise<ServedWeights | null> {
     if (!this.worker || this.snapshot.join !== 'contributing') return null;
@@ -367,11 +394,14 @@ export class Session {
         const row: OwnRound = { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, swarmReward: s.swarmReward, swarmAccuracy: s.swarmAccuracy };
         // batched and gasless on the coordinator's side; never awaited, so a slow chain cannot stall training
         void this.reporter?.reportReward(s.ownReward).catch(() => false);
+        void this.averageWithRandomPeer(s.round);
         return this.update({
           lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500),
           optimizerSteps: this.snapshot.optimizerSteps + s.optimizerSteps,
         });
       }
+      case 'averaged':
+        return this.update({ averaged: { round: event.round, models: event.models }, weightsDigest: event.weightsDigest });
       case 'eval': {
         // the first point is the start line: keep it when the list is trimmed
         const [first, ...rest] = [...this.snapshot.evals, event.point];

@@ -42,7 +42,7 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
         for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(m[i] - (t.data[i] + 1)));
         expect(worst, name).toBeLessThan(1e-6);
       }
-      // averaging leaves the tab's own weights alone
+      // exporting an average leaves the tab's own weights alone
       const after = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
       for (const [name, t] of own) expect(after.get(name)!.data).toEqual(t.data);
 
@@ -58,6 +58,18 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
       expect(point.accuracy).toBeLessThanOrEqual(1);
       // the shipped model was pretrained on this format: most of its greedy answers are well-formed
       expect(point.formatRate).toBeGreaterThan(0.5);
+
+      // periodic averaging replaces the weights held with the mean and keeps Adam's state
+      const before = await contributor.saveState();
+      await contributor.averageWith([serializeSafetensors(plusTwo)]);
+      const averagedOwn = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
+      for (const [name, t] of own) {
+        const m = averagedOwn.get(name)!.data;
+        expect(Math.max(...m.map((x, i) => Math.abs(x - (t.data[i] + 1)))), name).toBeLessThan(1e-6);
+      }
+      const afterState = await contributor.saveState();
+      expect(afterState.meta.steps).toBe(before.meta.steps);
+      expect(afterState.tensors.get('adam.m')!.data).toEqual(before.tensors.get('adam.m')!.data);
     } finally {
       contributor.dispose();
     }

@@ -60,6 +60,7 @@ class PeerContributor implements Contributor {
   async exportAverage() {
     return [];
   }
+  async averageWith(_peers: Uint8Array[]) {}
   dispose() {}
 }
 
@@ -175,5 +176,39 @@ describe('promisingGroups', () => {
     expect(promisingGroups([batch([[0, 0], [0, 1]]), batch([[1.1, 1.1, 0.1]])])).toBe(2);
     expect(promisingGroups([batch([[1, 1]])])).toBe(0);
     expect(promisingGroups([{ ...batch([]), rollouts: null as unknown as [] }])).toBe(0);
+  });
+});
+
+describe('periodic averaging in the loop', () => {
+  it('applies a requested average between two rounds, never inside one, and reports it', async () => {
+    const log: string[] = [];
+    class Recording extends PeerContributor {
+      override async runRound(round: number, transport: Transport, signal: AbortSignal): Promise<RoundStats> {
+        log.push(`start ${round}`);
+        const stats = await super.runRound(round, transport, signal);
+        log.push(`end ${round}`);
+        return stats;
+      }
+      override async averageWith(peers: Uint8Array[]) {
+        log.push(`average ${peers.length}`);
+      }
+    }
+    const t = tab('V', new Recording(null, 0), () => []);
+    t.loop.start({ evalEvery: 0 });
+    try {
+      await until(() => t.rounds().length >= 1, 5_000);
+      t.loop.averageWith([new Uint8Array(4)]);
+      await until(() => t.events.some((e) => e.kind === 'averaged'), 5_000);
+      await until(() => t.rounds().length >= 4, 5_000);
+    } finally {
+      await t.loop.stop();
+    }
+    const at = log.indexOf('average 1');
+    expect(at).toBeGreaterThan(0);
+    // the entry before it closes a round, the one after opens the next
+    expect(log[at - 1]).toMatch(/^end \d+$/);
+    expect(log[at + 1]).toMatch(/^start \d+$/);
+    expect(log.filter((l) => l.startsWith('average'))).toHaveLength(1);
+    expect(t.events.find((e) => e.kind === 'averaged')).toMatchObject({ kind: 'averaged', models: 2, weightsDigest: '0' });
   });
 });

@@ -51,6 +51,7 @@ class SlowContributor implements Contributor {
   async exportAverage() {
     return [];
   }
+  async averageWith() {}
   dispose() {}
 }
 

@@ -54,6 +54,7 @@ class CountingContributor implements Contributor {
   async exportAverage() {
     return [];
   }
+  async averageWith() {}
   dispose() {}
 }
 
