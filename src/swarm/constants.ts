@@ -72,6 +72,8 @@ export const WEIGHTS = {
   timeoutMs: 15_000,
   /** transfers one peer may have in flight from this one at once */
   servesPerPeer: 2,
+  /** transfers in flight from this peer to everyone at once: many fresh peer ids cannot queue unbounded work */
+  servesTotal: 8,
   maxRequestBytes: 1024,
   maxHeaderBytes: 1024,
   /** slices written at a time, so a big model never sits whole in a stream buffer */

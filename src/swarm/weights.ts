@@ -138,8 +138,9 @@ export interface ServeOptions {
   family: string | (() => string | null);
   /** this tab's current weights (null: none to give yet); called once per request */
   current(): Promise<ServedWeights | null>;
-  /** concurrent serves per peer (default WEIGHTS.servesPerPeer) */
+  /** concurrent serves per peer (default WEIGHTS.servesPerPeer) and in all (WEIGHTS.servesTotal) */
   servesPerPeer?: number;
+  servesTotal?: number;
   timeoutMs?: number;
 }
 
@@ -147,22 +148,27 @@ export interface ServeOptions {
 export async function serveWeights(node: Libp2p, options: ServeOptions): Promise<() => Promise<void>> {
   const perPeer = options.servesPerPeer ?? WEIGHTS.servesPerPeer;
   const timeoutMs = options.timeoutMs ?? WEIGHTS.timeoutMs;
+  const total = options.servesTotal ?? WEIGHTS.servesTotal;
   const active = new Map<string, number>();
+  let inFlight = 0;
   const handler = async (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer.toString();
     const busy = active.get(peer) ?? 0;
+    const refusal = busy >= perPeer ? `busy: ${perPeer} transfers to this peer are in flight` : inFlight >= total ? `busy: ${total} transfers in flight` : null;
     active.set(peer, busy + 1);
+    inFlight++;
     try {
-      await withTimeout(serveOne(stream, busy >= perPeer), timeoutMs * 4, 'serving weights', () => stream.abort(new WeightsTimeoutError('serve timed out')));
+      await withTimeout(serveOne(stream, refusal), timeoutMs * 4, 'serving weights', () => stream.abort(new WeightsTimeoutError('serve timed out')));
     } catch (error) {
       stream.abort(error as Error);
     } finally {
+      inFlight--;
       const left = (active.get(peer) ?? 1) - 1;
       if (left > 0) active.set(peer, left);
       else active.delete(peer);
     }
   };
-  const serveOne = async (stream: Stream, busy: boolean) => {
+  const serveOne = async (stream: Stream, busy: string | null) => {
     const reader = new StreamReader(stream, timeoutMs);
     const refuse = async (reason: string) => {
       stream.send(frame({ ok: false, reason }));
@@ -171,7 +177,7 @@ export async function serveWeights(node: Libp2p, options: ServeOptions): Promise
     const request = await reader.readFrame(WEIGHTS.maxRequestBytes, 'request').catch(() => null);
     const r = request as { v?: unknown; family?: unknown; want?: unknown } | null;
     if (!r || r.v !== 1 || typeof r.family !== 'string' || typeof r.want !== 'string') return refuse('malformed request');
-    if (busy) return refuse(`busy: ${perPeer} transfers to this peer are in flight`);
+    if (busy) return refuse(busy);
     const family = typeof options.family === 'function' ? options.family() : options.family;
     if (family === null) return refuse('no model loaded yet');
     if (r.family !== family) return refuse(`wrong model family: this peer trains ${family}`);

@@ -147,6 +147,18 @@ describe('weight protocol', () => {
     });
   });
 
+  it('serves a bounded number of transfers in all', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await serving({ servesPerPeer: 5, servesTotal: 1, current: async () => (await gate, weights) }, async () => {
+      const first = fetchWeights(client, server.peerId, { family: FAMILY, maxBytes: 1 << 20 });
+      await new Promise((r) => setTimeout(r, 200));
+      await expect(fetchWeights(client, server.peerId, { family: FAMILY, maxBytes: 1 << 20 })).rejects.toThrow(/busy: 1 transfers in flight/);
+      release();
+      expect((await first).hash).toBe(weights.hash);
+    });
+  });
+
   it('times out on a peer that never answers', async () => {
     await server.handle(WEIGHTS.protocol, async () => new Promise<void>(() => undefined));
     try {
