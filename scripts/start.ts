@@ -28,6 +28,7 @@ const swarm = await startLocalSwarm({
   coordinatorPort: options.coordinatorPort,
   swarmId: options.swarmId,
   chain: options.chain,
+  ...(options.roundMs ? { roundMs: options.roundMs } : {}),
 });
 console.log(`\n  tabswarm is running (local swarm "${swarm.swarmConfig.swarmId}")\n`);
 console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);
@@ -38,6 +39,7 @@ if (chain) {
 } else {
   console.log('  chain   none (--no-chain): tabs run unregistered');
 }
+console.log(`  rounds  ${swarm.swarmConfig.roundMs} ms`);
 console.log(`  open    ${swarm.appUrl}\n`);
 console.log('  Ctrl-C stops everything.');
 

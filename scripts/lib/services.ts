@@ -5,13 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { startRelayProcess, type RelayProcess } from './relay-process.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
 import { startLocalChainServices, type LocalChainServices } from './chain.ts';
+import { DEFAULT_ROUND_MS } from '../../src/swarm/config.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface LocalSwarm {
   appUrl: string;
   relay: RelayProcess;
-  swarmConfig: { swarmId: string; relayAddrs: string[]; local: boolean; genesisMs: number; chain?: LocalChainServices['config'] };
+  swarmConfig: { swarmId: string; relayAddrs: string[]; local: boolean; roundMs: number; genesisMs: number; chain?: LocalChainServices['config'] };
   /** anvil + coordinator contract + coordinator service; null when started with `chain: false` */
   chain: LocalChainServices | null;
   stop(): Promise<void>;
@@ -25,6 +26,10 @@ export interface LocalSwarmOptions {
   chain?: boolean;
   chainPort?: number;
   coordinatorPort?: number;
+  /** the served swarm config's round length (default DEFAULT_ROUND_MS) */
+  roundMs?: number;
+  /** the built app to serve (default dist/) */
+  distDir?: string;
 }
 
 export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<LocalSwarm> {
@@ -39,10 +44,10 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
   }
   // Round 0 starts now (whole seconds), so a fresh local swarm counts rounds from zero.
   const genesisMs = Math.floor(Date.now() / 1000) * 1000;
-  const swarmConfig = { swarmId, relayAddrs: relay.multiaddrs, local: true, genesisMs, ...(chain ? { chain: chain.config } : {}) };
+  const swarmConfig = { swarmId, relayAddrs: relay.multiaddrs, local: true, roundMs: options.roundMs ?? DEFAULT_ROUND_MS, genesisMs, ...(chain ? { chain: chain.config } : {}) };
   let app: StaticServer;
   try {
-    app = await serveStatic(`${repo}dist`, { port: options.appPort ?? 5173, swarmConfig });
+    app = await serveStatic(options.distDir ?? `${repo}dist`, { port: options.appPort ?? 5173, swarmConfig });
   } catch (error) {
     await chain?.stop();
     await relay.stop();

@@ -14,10 +14,12 @@ export interface StartOptions {
   swarmId: string;
   build: boolean;
   chain: boolean;
+  /** round length of the served swarm config; undefined = the default */
+  roundMs?: number;
 }
 
 export const START_USAGE = `npm start -- [--port 5173] [--relay-port 9090] [--chain-port 8545] [--coordinator-port 9091]
-                 [--swarm local] [--no-chain] [--no-build]      (port 0 picks a free port)`;
+                 [--swarm local] [--round-ms 3000] [--no-chain] [--no-build]      (port 0 picks a free port)`;
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -38,6 +40,7 @@ export function parseStartOptions(args: string[]): StartOptions {
         swarm: { type: 'string', default: 'local' },
         'no-build': { type: 'boolean', default: false },
         'no-chain': { type: 'boolean', default: false },
+        'round-ms': { type: 'string' },
       },
     }));
   } catch (error) {
@@ -53,6 +56,11 @@ export function parseStartOptions(args: string[]): StartOptions {
     build: !values['no-build'],
     chain: !values['no-chain'],
   };
+  if (values['round-ms'] !== undefined) {
+    const ms = Number(values['round-ms']);
+    if (!/^[0-9]{1,7}$/.test(values['round-ms']) || ms < 1_000 || ms > 3_600_000) throw new StartOptionsError(`--round-ms must be an integer from 1000 to 3600000 (got "${values['round-ms']}")`);
+    options.roundMs = ms;
+  }
   const named = [
     ['port', options.appPort],
     ['relay-port', options.relayPort],

@@ -22,6 +22,8 @@ export interface SwarmConfig {
   taskMix: Record<string, number>;
   /** which model the swarm trains, e.g. a folder under /models/ or a Hugging Face id */
   modelId: string;
+  /** periodic averaging (NoLoCo-style): every this many rounds a tab averages its weights with one random peer's; 0 = off */
+  averageEveryRounds?: number;
   /** the coordinator contract; absent for swarms without a chain */
   chain?: ChainConfig;
 }
@@ -30,7 +32,12 @@ export class SwarmConfigError extends Error {
   override name = 'SwarmConfigError';
 }
 
-export const DEFAULT_ROUND_MS = 20_000;
+/**
+ * A round is as long as the default model needs on a slow device, not more: about 1-2 s of sampling and one
+ * step on SwiftShader (`npm run bench:rounds`), 3 s with room for a loaded machine. Slower tabs fall behind
+ * and rejoin at the current round; faster ones train early once J external groups are in (see loop.ts).
+ */
+export const DEFAULT_ROUND_MS = 3_000;
 export const DEFAULT_MODEL_ID = 'tabswarm-tiny';
 const ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
@@ -83,6 +90,8 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
   if (typeof modelId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/.test(modelId) || modelId.includes('..')) {
     fail('modelId must be 1-128 letters, digits, dots, dashes, underscores or slashes');
   }
+  const averageEveryRounds = v.averageEveryRounds ?? 0;
+  if (!Number.isSafeInteger(averageEveryRounds) || (averageEveryRounds as number) < 0 || (averageEveryRounds as number) > 100_000) fail('averageEveryRounds must be an integer from 0 (off) to 100000');
   const config: SwarmConfig = {
     swarmId: v.swarmId,
     relayAddrs: v.relayAddrs as string[],
@@ -92,6 +101,7 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
     taskMix: parseTaskMix(v.taskMix),
     modelId,
   };
+  if ((averageEveryRounds as number) > 0) config.averageEveryRounds = averageEveryRounds as number;
   if (v.chain !== undefined && v.chain !== null) config.chain = parseChain(v.chain);
   return config;
 }

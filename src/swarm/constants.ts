@@ -36,6 +36,8 @@ export const LIMITS = {
   /** wallet signature: 65 bytes for an EOA, up to 2 KiB for ERC-1271 contract wallets (0x + hex) */
   walletSignatureHexChars: 2 + 2 * 2048,
   heartbeatStats: 32,
+  /** held-out tasks a heartbeat's evaluation report may claim to cover */
+  heldOutTasks: 4096,
   statKeyChars: 32,
   votesPerMessage: 64,
   /** pings one echo message answers */
@@ -60,3 +62,20 @@ export const SCORE = { rejectPenalty: 10, acceptReward: 0.5, max: 20, floor: -10
 
 /** Dialing discovered peers over WebRTC: retries with exponential backoff, capped. */
 export const DIAL = { attempts: 6, firstBackoffMs: 500, maxBackoffMs: 15_000, timeoutMs: 10_000, localTimeoutMs: 5_000, maxTimeoutMs: 30_000 } as const;
+
+/**
+ * The weight protocol (src/swarm/weights.ts): a peer's current weights over one libp2p stream. Timeouts are
+ * per read or write (plus the whole serve at 4x); a model of a few MiB moves in well under one.
+ */
+export const WEIGHTS = {
+  protocol: '/tabswarm/weights/1',
+  timeoutMs: 15_000,
+  /** transfers one peer may have in flight from this one at once */
+  servesPerPeer: 2,
+  /** transfers in flight from this peer to everyone at once: many fresh peer ids cannot queue unbounded work */
+  servesTotal: 8,
+  maxRequestBytes: 1024,
+  maxHeaderBytes: 1024,
+  /** slices written at a time, so a big model never sits whole in a stream buffer */
+  chunkBytes: 64 * 1024,
+} as const;

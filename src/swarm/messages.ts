@@ -44,6 +44,17 @@ export interface RolloutsMessage extends MessageHeader {
 export interface HeartbeatMessage extends MessageHeader {
   kind: 'heartbeat';
   stats: Record<string, number>;
+  /** the sender's latest held-out evaluation, and the one it started from (dashboards plot the climb) */
+  heldOut?: HeldOutReport;
+}
+
+/** Greedy accuracy on held-out tasks (verifier-correct, 0..1) after `round`, and at the sender's start. */
+export interface HeldOutReport {
+  round: number;
+  accuracy: number;
+  tasks: number;
+  startRound: number;
+  startAccuracy: number;
 }
 
 export interface CritiqueMessage extends MessageHeader {
@@ -140,7 +151,7 @@ const HEADER = ['v', 'kind', 'swarmId', 'round', 'peerId', 'nonce', 'ts'] as con
 const FIELDS: Record<MessageKind, readonly string[]> = {
   binding: [...HEADER, 'signed'],
   rollouts: [...HEADER, 'rollouts', 'modelCommitment', 'logprobCommitment', 'part', 'parts'],
-  heartbeat: [...HEADER, 'stats'],
+  heartbeat: [...HEADER, 'stats', 'heldOut'],
   critique: [...HEADER, 'task', 'about', 'text'],
   vote: [...HEADER, 'votes'],
   ping: [...HEADER],
@@ -214,7 +225,18 @@ function heartbeat(m: Obj, h: MessageHeader): HeartbeatMessage {
     string(key, 'stats key', LIMITS.statKeyChars, /^[a-zA-Z][a-zA-Z0-9_]*$/);
     stats[key] = finite(s[key], `stats.${key}`, -1e12, 1e12);
   }
-  return { ...h, kind: 'heartbeat', stats };
+  const out: HeartbeatMessage = { ...h, kind: 'heartbeat', stats };
+  if (m.heldOut !== undefined) {
+    const e = object(m.heldOut, 'heldOut', ['round', 'accuracy', 'tasks', 'startRound', 'startAccuracy']);
+    out.heldOut = {
+      round: integer(e.round, 'heldOut.round', -1, 2 ** 40),
+      accuracy: finite(e.accuracy, 'heldOut.accuracy', 0, 1),
+      tasks: integer(e.tasks, 'heldOut.tasks', 1, LIMITS.heldOutTasks),
+      startRound: integer(e.startRound, 'heldOut.startRound', -1, 2 ** 40),
+      startAccuracy: finite(e.startAccuracy, 'heldOut.startAccuracy', 0, 1),
+    };
+  }
+  return out;
 }
 
 function critique(m: Obj, h: MessageHeader): CritiqueMessage {

@@ -14,6 +14,7 @@ import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
 import type { Connection, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { DIAL, GOSSIPSUB_MAX_BYTES, discoveryTopic, swarmTopic } from './constants.ts';
+import { serveWeights, type ServeOptions } from './weights.ts';
 
 export type SwarmLibp2p = Libp2p<{ identify: Identify; pubsub: GossipSub }>;
 
@@ -32,6 +33,8 @@ export interface SwarmNodeOptions {
   /** how often to announce ourselves on the discovery topic (default 1.5 s on local swarms, 5 s otherwise) */
   discoveryIntervalMs?: number;
   log?: (line: string) => void;
+  /** serve this node's weights on the weight protocol (src/swarm/weights.ts) */
+  weights?: ServeOptions;
 }
 
 /** A connection is direct when it runs over WebRTC rather than through the relay's circuit. */
@@ -114,6 +117,7 @@ export async function createSwarmNode(options: SwarmNodeOptions): Promise<SwarmL
     peerDiscovery: [pubsubPeerDiscovery({ topics: [discoveryTopic(options.swarmId)], interval: options.discoveryIntervalMs ?? (options.allowPrivateAddresses ? 1_500 : 5_000) })],
   });
   await node.start();
+  if (options.weights) await serveWeights(node, options.weights);
   const log = options.log ?? ((line: string) => console.warn(line));
   keepRelaysConnected(node, options.relayAddrs, log);
   // on loopback/LAN a handshake takes well under a second; a stalled one is better retried soon

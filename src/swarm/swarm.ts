@@ -8,8 +8,9 @@ import { RoundClock } from './clock.ts';
 import type { SwarmConfig } from './config.ts';
 import { PROTOCOL_VERSION, swarmTopic } from './constants.ts';
 import { EchoQueue } from './echo.ts';
-import { decodeMessage, encodeMessage, type MessageHeader, type SwarmMessage } from './messages.ts';
+import { decodeMessage, encodeMessage, type HeldOutReport, type MessageHeader, type SwarmMessage } from './messages.ts';
 import { createSwarmNode, isDirect, type SwarmLibp2p } from './node.ts';
+import type { ServeOptions } from './weights.ts';
 import { SwarmValidator, type BindingVerifier, type Rejection } from './validator.ts';
 
 /** A message body without the header fields the swarm fills in. */
@@ -30,6 +31,10 @@ export interface SwarmOptions {
   log?: (line: string) => void;
   /** stats carried in the periodic heartbeat; heartbeats stop when absent */
   heartbeatStats?: () => Record<string, number>;
+  /** the latest held-out evaluation, carried by each heartbeat once there is one */
+  heartbeatHeldOut?: () => HeldOutReport | null;
+  /** serve this tab's weights to peers (the weight protocol) */
+  weights?: ServeOptions;
   heartbeatMs?: number;
   /** adjust the round clock to peers' timestamps (default true); off when measuring latency on one machine */
   trackClockSkew?: boolean;
@@ -86,6 +91,7 @@ export class Swarm {
       allowPrivateAddresses: config.local,
       appScore: (peer) => validator.scores.get(peer),
       denyPeers: options.denyPeers,
+      weights: options.weights,
       log,
     });
     const swarm = new Swarm(node, config, validator, clock, log);
@@ -131,7 +137,10 @@ export class Swarm {
       const stats = options.heartbeatStats;
       this.heartbeatTimer = setInterval(() => {
         // async so that a throwing stats callback becomes a logged rejection, not an uncaught exception
-        void (async () => this.publish({ kind: 'heartbeat', stats: stats() }))().catch((error: Error) => this.log(`heartbeat: ${error.message}`));
+        void (async () => {
+          const heldOut = options.heartbeatHeldOut?.();
+          return this.publish({ kind: 'heartbeat', stats: stats(), ...(heldOut ? { heldOut } : {}) });
+        })().catch((error: Error) => this.log(`heartbeat: ${error.message}`));
       }, options.heartbeatMs ?? 5_000);
     }
   }

@@ -71,6 +71,12 @@ export class ProtocolClient implements TabswarmWorkerApi {
   exportModel(): Promise<ExportedFile[]> {
     return this.call<'export'>({ type: 'export' });
   }
+  exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]> {
+    return this.call<'exportAverage'>({ type: 'exportAverage', models });
+  }
+  average(models: ArrayBuffer[]): Promise<void> {
+    return this.call<'average'>({ type: 'average', models });
+  }
 
   onEvent(listener: (event: WorkerEvent) => void): () => void {
     this.listeners.add(listener);

@@ -7,16 +7,18 @@ import { checkMemory, estimateContributionBytes, runnerConfigFor } from './plan.
 import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
+import { averageParameters } from '../rl/meta.ts';
 import type { NamedTensor } from '../engine/layout.ts';
 import type { Ops } from '../engine/ops.ts';
-import { RoundRunner } from '../rl/index.ts';
+import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
+import type { RolloutBatch } from '../rl/transport.ts';
 import { rescorePeers, type SwarmScore } from './rescore.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
 import { specialIds, wrapHfTokenizer, type HfTokenizerLike } from '../rl/tokenizer.ts';
 import type { TextTokenizer } from '../rl/format.ts';
 import type { Contributor } from './loop.ts';
 import { CheckpointError, digestTensors, type Checkpoint } from './persist.ts';
-import type { ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
+import type { EvalPoint, ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
 
 /** Checkpoint tensor names of Adam's moments, flat in the engine's parameter order. */
 export const ADAM_M = 'adam.m';
@@ -34,6 +36,28 @@ export function optimizerStateOf(checkpoint: Pick<Checkpoint, 'meta' | 'tensors'
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
 
 export const MODEL_CACHE = 'tabswarm-models';
+
+/**
+ * Held-out tasks per (family, difficulty) of the mix in the tab's evaluation: 4 x 13 entries of the default
+ * mix is one greedy batch, about as long as a round's sampling, so measuring every few rounds stays cheap.
+ */
+export const HELD_OUT_PER_ENTRY = 4;
+
+/**
+ * Groups in peers' batches of `round` whose claimed rewards differ: the ones that can carry signal (a group
+ * whose completions all scored alike has zero advantage). Claims are only used to stop waiting early;
+ * training re-scores everything.
+ */
+export function promisingGroups(batches: readonly RolloutBatch[]): number {
+  let n = 0;
+  for (const batch of batches) {
+    for (const rollout of Array.isArray(batch.rollouts) ? batch.rollouts : []) {
+      const rewards = Array.isArray(rollout?.completions) ? rollout.completions.map((c) => c?.reward) : [];
+      if (rewards.some((r) => r !== rewards[0])) n++;
+    }
+  }
+  return n;
+}
 
 /** Where a response may be kept across visits: Cache Storage, when the context has it. */
 async function openModelCache(): Promise<Cache | null> {
@@ -165,6 +189,7 @@ export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: SwarmScor
     swarmAccuracy: swarm.accuracy,
     localRollouts: rollouts,
     externalRollouts: s.externalGroups,
+    optimizerSteps: s.trainedSequences > 0 ? 1 : 0,
     peersHeard: swarm.peers,
     tokens: s.sampledTokens,
     seconds,
@@ -204,6 +229,34 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     onProgress({ stage: 'load', item: 'weights', loaded: 1, total: 1, percent: 100 });
     const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
     let runner: RoundRunner | null = null;
+    const filesOf = async (weights: ReadonlyMap<string, NamedTensor>): Promise<Record<string, Uint8Array>> => {
+      const folder = memoryFolder();
+      await saveHfModel(folder, config, weights, { rawConfig: model.rawConfig });
+      for (const name of TOKENIZER_FILES) {
+        const bytes = source.fetched.get(name);
+        if (bytes) folder.files.set(name, bytes);
+      }
+      return Object.fromEntries(folder.files);
+    };
+    const folderFiles = async (weights: ReadonlyMap<string, NamedTensor>): Promise<ExportedFile[]> =>
+      Object.entries(await filesOf(weights)).map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+    /** the mean of the weights held now and `peers`' model.safetensors, as a loaded model (weights by name) */
+    const averaged = async (peers: Uint8Array[]) => {
+      // each peer's file is read against our config: another architecture fails with the loader's named error
+      const own = await loadHfModel(memoryFolder(new Map(Object.entries(await filesOf(await engine.exportWeights())))));
+      const others = [];
+      for (const [i, bytes] of peers.entries()) {
+        try {
+          others.push((await loadHfModel(memoryFolder(new Map([['config.json', configBytes], ['model.safetensors', bytes]])))).flat);
+        } catch (error) {
+          throw new Error(`peer model ${i + 1} does not fit this swarm's model: ${(error as Error).message}`);
+        }
+      }
+      // own.weights are views into own.flat: overwriting it writes the mean under the same names
+      own.flat.set(averageParameters([own.flat, ...others]));
+      return own;
+    };
+    const heldOut = heldOutTasks(runnerConfig.tasks, HELD_OUT_PER_ENTRY);
 
     return {
       backend,
@@ -221,10 +274,18 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         const local = await runner.sampleRound(round, signal);
         if (gather) {
           onStage?.(round, 'gathering peers\u2019 rollouts');
-          await gather();
+          await gather(() => promisingGroups(transport.receivedRollouts(round)) >= runnerConfig.externalGroups);
         }
         const stats = await runner.trainRound(local, signal);
         return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, rescorePeers(transport.receivedRollouts(round), { swarmId: options.swarmId, round, selfPeerId: transport.peerId }));
+      },
+      async evaluate(round, signal): Promise<EvalPoint> {
+        if (signal.aborted) throw new DOMException('evaluation aborted', 'AbortError');
+        // its own runner: evaluation publishes nothing, and may run before the first round made one
+        const evaluator = new RoundRunner(engine, tokenizer, new SoloTransport(options.peerId), runnerConfig);
+        const started = performance.now();
+        const stats = await evaluator.evaluate(heldOut, round);
+        return { round, accuracy: stats.passAt1, tasks: stats.tasks, formatRate: stats.formatRate, seconds: (performance.now() - started) / 1000 };
       },
       async saveState() {
         const weights = await engine.exportWeights();
@@ -256,13 +317,22 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         return digestTensors(await engine.exportWeights());
       },
       async exportModel(): Promise<ExportedFile[]> {
-        const folder = memoryFolder();
-        await saveHfModel(folder, config, await engine.exportWeights(), { rawConfig: model.rawConfig });
-        for (const name of TOKENIZER_FILES) {
-          const bytes = source.fetched.get(name);
-          if (bytes) folder.files.set(name, bytes);
+        return folderFiles(await engine.exportWeights());
+      },
+      async averageWith(peers: Uint8Array[]) {
+        const mean = await averaged(peers);
+        const next = createEngine(ops, config, mean.weights, { limits });
+        try {
+          await next.importOptimizerState(await engine.exportOptimizerState());
+        } catch (error) {
+          next.dispose();
+          throw error;
         }
-        return [...folder.files].map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+        engine.dispose();
+        engine = next;
+      },
+      async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
+        return folderFiles((await averaged(peers)).weights);
       },
       dispose() {
         engine.dispose();

@@ -93,6 +93,11 @@ export class WorkerHost {
         return this.reply(request.id, 'reset', undefined);
       case 'export':
         return this.reply(request.id, 'export', await this.need('export').contributor.exportModel());
+      case 'average':
+        this.need('average').loop.averageWith(request.models.map((m) => new Uint8Array(m)));
+        return this.reply(request.id, 'average', undefined);
+      case 'exportAverage':
+        return this.reply(request.id, 'exportAverage', await this.need('export the swarm model').contributor.exportAverage(request.models.map((m) => new Uint8Array(m))));
       default:
         throw new ProtocolError(`unhandled request ${(request satisfies never as { type: string }).type}`);
     }

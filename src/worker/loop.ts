@@ -1,10 +1,10 @@
-// Runs rounds one after another: wait for the round (swarm clock), run it, checkpoint it, rest so the GPU is
-// busy only `duty` of the time. Pause and stop both abort the round in flight (between decode steps, phases
+// Runs rounds one after another: wait for the round (swarm clock), run it, checkpoint it, every few rounds
+// measure held-out accuracy, rest so the GPU is busy only `duty` of the time. Pause and stop both abort the round in flight (between decode steps, phases
 // or micro-batches): the aborted round is dropped whole (no training step, no checkpoint, the completed
 // round unchanged), so resume runs it again, or the swarm's current round if the clock has moved on.
 import type { Transport } from '../rl/transport.ts';
 import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
-import type { ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
+import type { EvalPoint, ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
 
 /** What the worker runs each round: the engine plus the RL round runner, behind one small interface. */
 export interface Contributor {
@@ -14,14 +14,17 @@ export interface Contributor {
   /** something the user should know about how it runs (e.g. a fallback to the CPU) */
   readonly note?: string | null;
   /**
-   * Samples and publishes, awaits `gather` (the window in which peers' rollouts for the round arrive), then
-   * trains on its own and the peers' rollouts. `signal` fires on pause or stop: the round then rejects with
-   * an AbortError, leaving weights and optimizer state as they were.
+   * Samples and publishes, awaits `gather` (the window in which peers' rollouts for the round arrive; it ends
+   * early once `enough()` says the round holds what training wants), then trains on its own and the peers'
+   * rollouts. `signal` fires on pause or stop: the round then rejects with an AbortError, leaving weights and
+   * optimizer state as they were.
    */
   runRound(
     round: number, transport: Transport, signal: AbortSignal,
-    onStage?: (round: number, stage: string) => void, gather?: () => Promise<void>,
+    onStage?: (round: number, stage: string) => void, gather?: (enough?: () => boolean) => Promise<void>,
   ): Promise<RoundStats>;
+  /** greedy accuracy on the held-out tasks with the weights held now (absent: the tab never evaluates) */
+  evaluate?(round: number, signal: AbortSignal): Promise<EvalPoint>;
   /** weights + optimizer state; `round` is filled in by the loop */
   saveState(): Promise<Omit<Checkpoint, 'round'>>;
   loadState(checkpoint: Checkpoint): Promise<void>;
@@ -29,6 +32,10 @@ export interface Contributor {
   weightsDigest(): Promise<string>;
   /** the current model as a Hugging Face folder */
   exportModel(): Promise<ExportedFile[]>;
+  /** the elementwise mean of the weights held now and `peers` (model.safetensors bytes) as a Hugging Face folder */
+  exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]>;
+  /** replaces the weights held with the mean of theirs and `peers`' (Adam's moments kept); between rounds only */
+  averageWith(peers: Uint8Array[]): Promise<void>;
   dispose(): void;
 }
 
@@ -49,10 +56,18 @@ export function nextRound(last: number | null, clock: RoundClock | undefined, no
 }
 
 /**
- * Share of a round spent waiting for peers' rollouts before training. Rounds here take about a second while
- * a swarm round lasts tens of seconds: training right after publishing would never see a peer's rollouts.
+ * The longest share of a round spent waiting for peers' rollouts before training: every peer samples at the
+ * round's start, so their rollouts arrive within its first part; training right after publishing would never
+ * see them. The wait ends as soon as the round holds J external groups (asynchronous rounds: nobody waits
+ * out the clock once it has what it needs), so only a lone tab waits the whole share.
  */
 export const GATHER_FRACTION = 0.5;
+
+/** Held-out evaluation every this many completed rounds (and once before the first, as the start line). */
+export const EVAL_EVERY_ROUNDS = 5;
+
+/** how often a gather looks at what has arrived */
+const GATHER_POLL_MS = 25;
 
 /** Milliseconds of rest after `busyMs` of work so that work takes `duty` of wall time. */
 export function restAfter(busyMs: number, duty: number): number {
@@ -61,6 +76,15 @@ export function restAfter(busyMs: number, duty: number): number {
 
 function isAbort(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name === 'AbortError';
+}
+
+/** Sleeps until `untilMs` (by `now`), or until `enough()` holds, or the signal fires, whichever is first. */
+export async function gatherUntil(untilMs: number, now: () => number, signal: AbortSignal, enough?: () => boolean): Promise<void> {
+  while (!signal.aborted && !enough?.()) {
+    const left = untilMs - now();
+    if (left <= 0) return;
+    await sleep(enough ? Math.min(left, GATHER_POLL_MS) : left, signal);
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -85,6 +109,11 @@ export class ContributionLoop {
   private roundAbort: AbortController | null = null;
   private running: Promise<void> | null = null;
   private readonly now: () => number;
+  /** completed rounds since the last held-out evaluation; null until the start line is measured */
+  private sinceEval: number | null = null;
+  private evalEvery = EVAL_EVERY_ROUNDS;
+  /** peers' weights to average with before the next round (the latest request wins) */
+  private pendingAverage: Uint8Array[] | null = null;
 
   constructor(
     private readonly deps: LoopDeps,
@@ -108,6 +137,11 @@ export class ContributionLoop {
     this.running = this.run(options, this.abort.signal).finally(() => {
       this.running = null;
     });
+  }
+
+  /** Averages with `peers` before the next round starts: a swap mid-round would mix two models in one step. */
+  averageWith(peers: Uint8Array[]): void {
+    this.pendingAverage = peers;
   }
 
   setDuty(duty: number): void {
@@ -142,6 +176,7 @@ export class ContributionLoop {
 
   private async run(options: RunOptions, signal: AbortSignal): Promise<void> {
     const { contributor, transport, store, emit } = this.deps;
+    this.evalEvery = contributor.evaluate ? Math.max(0, Math.floor(options.evalEvery ?? EVAL_EVERY_ROUNDS)) : 0;
     emit({ kind: 'phase', phase: this.paused ? 'paused' : 'running', detail: null });
     try {
       while (!signal.aborted) {
@@ -149,6 +184,13 @@ export class ContributionLoop {
           await new Promise<void>((resolve) => (this.unpause = resolve));
           continue;
         }
+        if (this.sinceEval === null && this.evalEvery > 0) {
+          // the start line: accuracy of the weights before this run trains them (then the round to run is
+          // recomputed, as the evaluation took time)
+          await this.evaluate(this.lastRound ?? -1, signal);
+          continue;
+        }
+        if (this.pendingAverage) await this.applyAverage(this.pendingAverage);
         const round = nextRound(this.lastRound, options.clock, this.now());
         if (options.clock) await sleep(options.clock.genesisMs + round * options.clock.roundMs - this.now(), signal);
         if (signal.aborted) break;
@@ -159,7 +201,7 @@ export class ContributionLoop {
         const clock = options.clock;
         const roundAbort = (this.roundAbort = new AbortController());
         const gather = clock
-          ? () => sleep(clock.genesisMs + (round + GATHER_FRACTION) * clock.roundMs - this.now(), roundAbort.signal)
+          ? (enough?: () => boolean) => gatherUntil(clock.genesisMs + (round + GATHER_FRACTION) * clock.roundMs, this.now, roundAbort.signal, enough)
           : undefined;
         let stats: RoundStats;
         try {
@@ -177,7 +219,8 @@ export class ContributionLoop {
         emit({ kind: 'stats', stats });
         await this.checkpoint(round, contributor, store);
         // the duty cycle counts work, not the time spent waiting for peers
-        const busy = Number.isFinite(stats.seconds) && stats.seconds > 0 ? stats.seconds * 1000 : this.now() - started;
+        let busy = Number.isFinite(stats.seconds) && stats.seconds > 0 ? stats.seconds * 1000 : this.now() - started;
+        if (this.evalEvery > 0 && this.sinceEval !== null && ++this.sinceEval >= this.evalEvery) busy += await this.evaluate(round, signal);
         await sleep(restAfter(busy, this.duty), signal);
       }
       emit({ kind: 'phase', phase: 'stopped', detail: null });
@@ -185,6 +228,45 @@ export class ContributionLoop {
       if (signal.aborted) emit({ kind: 'phase', phase: 'stopped', detail: null });
       else emit({ kind: 'phase', phase: 'error', detail: `${(error as Error).name}: ${(error as Error).message}` });
     }
+  }
+
+  /** A failed average is reported and the weights stay as they were: averaging is an extra, never a stop. */
+  private async applyAverage(peers: Uint8Array[]): Promise<void> {
+    this.pendingAverage = null;
+    const { contributor, emit } = this.deps;
+    try {
+      await contributor.averageWith(peers);
+      const weightsDigest = await contributor.weightsDigest();
+      this.deps.transport.modelCommitment = weightsDigest;
+      emit({ kind: 'averaged', round: this.lastRound, models: peers.length + 1, weightsDigest });
+    } catch (error) {
+      emit({ kind: 'warning', message: `averaging with peers skipped: ${(error as Error).message}` });
+    }
+  }
+
+  /**
+   * Held-out accuracy of the weights after `round`; returns the milliseconds it took. A failure (or a pause
+   * mid-evaluation) is reported and skipped: evaluation only watches, it never stops training.
+   */
+  private async evaluate(round: number, signal: AbortSignal): Promise<number> {
+    const { contributor, emit } = this.deps;
+    this.sinceEval = 0;
+    if (!contributor.evaluate) return 0;
+    const started = this.now();
+    const evalAbort = (this.roundAbort = new AbortController());
+    const onOuterAbort = () => evalAbort.abort();
+    signal.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      emit({ kind: 'stage', round, stage: 'held-out evaluation' });
+      emit({ kind: 'eval', point: await contributor.evaluate(round, evalAbort.signal) });
+    } catch (error) {
+      if (!isAbort(error)) emit({ kind: 'warning', message: `held-out evaluation after round ${round} failed: ${(error as Error).message}` });
+      else this.sinceEval = null; // paused mid-evaluation: measure again before the next round
+    } finally {
+      signal.removeEventListener('abort', onOuterAbort);
+      this.roundAbort = null;
+    }
+    return this.now() - started;
   }
 
   /** A failed save is reported but never stops training: the tab just resumes from an older round. */

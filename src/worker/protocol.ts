@@ -46,6 +46,20 @@ export interface RoundClock {
 export interface RunOptions {
   /** When the swarm has a clock, rounds follow it; without one each round follows the last. */
   clock?: RoundClock;
+  /** held-out evaluation every this many rounds (default EVAL_EVERY_ROUNDS in loop.ts; 0 = never) */
+  evalEvery?: number;
+}
+
+/** One held-out evaluation: greedy answers to tasks never trained on, judged by the verifier. */
+export interface EvalPoint {
+  /** the last round trained before it ran; -1 for the untrained start */
+  round: number;
+  /** share of held-out tasks answered correctly (verifier-correct, not reward), 0..1 */
+  accuracy: number;
+  tasks: number;
+  /** share of answers in the expected format */
+  formatRate: number;
+  seconds: number;
 }
 
 export interface SampleCompletion {
@@ -65,6 +79,8 @@ export interface RoundStats {
   swarmAccuracy: number | null;
   localRollouts: number;
   externalRollouts: number;
+  /** optimizer steps this round took: 1, or 0 when no group carried signal (nothing to learn from) */
+  optimizerSteps: number;
   peersHeard: number;
   tokens: number;
   seconds: number;
@@ -97,6 +113,9 @@ export type WorkerEvent =
   | { kind: 'progress'; progress: Progress }
   | { kind: 'phase'; phase: Phase; detail: string | null }
   | { kind: 'stats'; stats: RoundStats }
+  | { kind: 'eval'; point: EvalPoint }
+  /** the weights became the mean of this tab's and `models - 1` peers' after `round` (periodic averaging) */
+  | { kind: 'averaged'; round: number | null; models: number; weightsDigest: string }
   /** where the round in flight is: sampling, publishing, training */
   | { kind: 'stage'; round: number; stage: string }
   | { kind: 'publish'; batch: RolloutBatch }
@@ -116,6 +135,8 @@ export interface Results {
   deliver: void;
   reset: void;
   export: ExportedFile[];
+  exportAverage: ExportedFile[];
+  average: void;
 }
 
 export type WorkerRequest =
@@ -131,9 +152,19 @@ export type WorkerRequest =
   | { id: number; type: 'deliver'; batch: RolloutBatch }
   /** stop and clear this tab's checkpoint */
   | { id: number; type: 'reset' }
-  | { id: number; type: 'export' };
+  | { id: number; type: 'export' }
+  /**
+   * the mean of this tab's weights and the given peers' (model.safetensors bytes of the same model family,
+   * fetched by the page over the weight protocol) as a Hugging Face folder: the swarm model
+   */
+  | { id: number; type: 'exportAverage'; models: ArrayBuffer[] }
+  /** periodic averaging (NoLoCo-style): take the mean of this tab's weights and these, between two rounds */
+  | { id: number; type: 'average'; models: ArrayBuffer[] };
 
 export type RequestType = WorkerRequest['type'];
+
+/** peers' models averaged into "the swarm model" at most */
+export const MAX_AVERAGED_PEERS = 16;
 
 export interface SerializedError {
   name: string;
@@ -159,6 +190,8 @@ export interface TabswarmWorkerApi {
   deliver(batch: RolloutBatch): Promise<void>;
   reset(): Promise<void>;
   exportModel(): Promise<ExportedFile[]>;
+  exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]>;
+  average(models: ArrayBuffer[]): Promise<void>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
   terminate(): void;
@@ -188,7 +221,7 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export',
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average',
 ]);
 
 /** Checks the envelope of something that arrived over postMessage before the host switches on it. */
@@ -198,6 +231,12 @@ export function parseRequest(value: unknown): WorkerRequest {
   if (typeof v.id !== 'number' || !Number.isInteger(v.id)) throw new ProtocolError('worker request needs an integer id');
   if (typeof v.type !== 'string' || !REQUEST_TYPES.has(v.type)) {
     throw new ProtocolError(`unknown worker request type ${JSON.stringify(v.type)}`);
+  }
+  if (v.type === 'exportAverage' || v.type === 'average') {
+    const models = (value as { models?: unknown }).models;
+    if (!Array.isArray(models) || models.length > MAX_AVERAGED_PEERS || !models.every((m) => m instanceof ArrayBuffer)) {
+      throw new ProtocolError(`${v.type} takes up to ${MAX_AVERAGED_PEERS} ArrayBuffers of model.safetensors bytes`);
+    }
   }
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {
     throw new ProtocolError(`throttle duty must be in (0, 1], got ${String(v.duty)}`);

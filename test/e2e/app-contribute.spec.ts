@@ -6,6 +6,12 @@ import { closeAll, openApp, type AppPage } from './app/pages.ts';
 
 const ROUND_TIMEOUT = 120_000;
 
+/** the "this tab" column of the held-out chart's table: one accuracy per evaluation */
+async function heldOutPoints(page: Page): Promise<number[]> {
+  const cells = await page.getByTestId('heldout-chart-table').locator('tbody tr td:nth-child(2)').allTextContents();
+  return cells.filter((c) => c !== '—').map(Number);
+}
+
 async function roundsPlotted(page: Page): Promise<number> {
   return Number(await page.getByTestId('reward-chart').getAttribute('data-points'));
 }
@@ -41,6 +47,12 @@ test('one click contributes: a round completes, the plot shows it, and a reload 
     await expect(page.getByTestId('saved-round')).toContainText(/Saved after round \d+/, { timeout: 30_000 });
     await expect(page.getByTestId('tokens-per-s')).toHaveText(/^\d+$/);
     await expect(page.getByTestId('own-samples').locator('li').first()).toContainText(/reward \d/);
+    // held-out accuracy: the start line is measured before the first round, so the curve has a point by now
+    await expect.poll(() => heldOutPoints(page), { timeout: 30_000, intervals: [1_000] }).not.toEqual([]);
+    expect((await heldOutPoints(page)).every((a) => Number.isFinite(a) && a >= 0 && a <= 1)).toBe(true);
+    await expect(page.getByTestId('heldout-chart')).toContainText('Held-out accuracy');
+    await expect(page.getByTestId('heldout-accuracy')).toHaveText(/^\d+%$/);
+    await expect(page.getByTestId('optimizer-steps')).toHaveText(/^\d+$/);
     await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
 
     const savedRound = Number((await page.getByTestId('saved-round').textContent())!.match(/round (\d+)/)![1]);
@@ -65,6 +77,11 @@ test('one click contributes: a round completes, the plot shows it, and a reload 
     await expect
       .poll(() => [...downloads].sort(), { timeout: 30_000 })
       .toEqual(expect.arrayContaining(['tabswarm-tiny-config.json', 'tabswarm-tiny-model.safetensors', 'tabswarm-tiny-tokenizer.json', 'tabswarm-tiny-tokenizer_config.json']));
+    // alone, the swarm model is this tab's own (the mean of one model), and it says so
+    await page.getByTestId('download-swarm-model').click();
+    await expect(page.getByTestId('swarm-model-status')).toContainText('the mean of 1 model', { timeout: 30_000 });
+    await expect.poll(() => downloads.filter((d) => d.startsWith('tabswarm-tiny-swarm-')).sort(), { timeout: 30_000 })
+      .toEqual(expect.arrayContaining(['tabswarm-tiny-swarm-config.json', 'tabswarm-tiny-swarm-model.safetensors']));
 
     // hiding the tab pauses training (the default setting) and showing it resumes
     const setHidden = (hidden: boolean) =>

@@ -1,7 +1,7 @@
 // The app's swarm views without training: peers' completions in the feed are text, never markup; the
 // conference screen counts the pages that joined. (Training itself: app-contribute.spec.ts.)
 import { expect, test } from '@playwright/test';
-import { parseSwarmConfig } from '../../src/swarm/config.ts';
+import { encodeSwarmConfigParam, parseSwarmConfig } from '../../src/swarm/config.ts';
 import { closeAll as closeLabs, openLab, snapshot, type LabPage } from './network/lab.ts';
 import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
 
@@ -72,9 +72,41 @@ test('the conference screen counts two joined pages, their rollouts and contribu
     const rescored = (page: AppPage['page']) =>
       page.getByTestId('reward-chart-table').locator('tbody tr td:nth-child(3)').allTextContents().then((c) => c.filter((x) => x !== '—'));
     await expect.poll(() => rescored(opened[1].page), { timeout: 60_000, intervals: [1_000] }).not.toEqual([]);
+    // held-out accuracy travels in heartbeats: the screen plots the swarm's and says how far it climbed,
+    // beside the lone-tab figure served with the app; each page plots its peer's as a numeric point
+    await expect(screen.page.getByTestId('screen-heldout-chart-table').locator('tbody tr')).not.toHaveCount(0, { timeout: 60_000 });
+    await expect(screen.page.getByTestId('screen-heldout-gain')).toHaveText(/^[+-]?\d+ points$/);
+    await expect(screen.page.getByTestId('screen-solo-gain')).toHaveText(/^[+-]?\d+ points$/);
+    const peersHeldOut = (page: AppPage['page']) =>
+      page.getByTestId('heldout-chart-table').locator('tbody tr td:nth-child(4)').allTextContents().then((c) => c.filter((x) => x !== '—').map(Number));
+    await expect.poll(() => peersHeldOut(opened[1].page), { timeout: 60_000, intervals: [1_000] }).not.toEqual([]);
+    expect((await peersHeldOut(opened[1].page)).every((a) => a >= 0 && a <= 1)).toBe(true);
+    // the swarm model: this page's weights and its peer's, fetched over the weight protocol and averaged
+    await opened[1].page.evaluate(() => Object.defineProperty(window, 'showDirectoryPicker', { value: undefined, configurable: true }));
+    await opened[1].page.getByTestId('download-swarm-model').click();
+    await expect(opened[1].page.getByTestId('swarm-model-status')).toContainText('the mean of 2 models', { timeout: 60_000 });
     await screen.page.setViewportSize({ width: 1600, height: 900 });
     await screen.page.screenshot({ path: testInfo.outputPath('conference-screen.png'), fullPage: true });
     expect(screen.errors).toEqual([]);
+  } finally {
+    await closeAll(opened);
+  }
+});
+
+test('with periodic averaging on, two pages average their weights over the weight protocol every 2 rounds', async ({ browser, baseURL }) => {
+  test.setTimeout(180_000);
+  const served = parseSwarmConfig(await (await fetch(new URL('swarm.json', baseURL))).json());
+  const { chain: _chain, ...rest } = served;
+  const param = encodeSwarmConfigParam({ ...rest, swarmId: 'e2e-average', averageEveryRounds: 2 });
+  const opened: AppPage[] = [];
+  try {
+    opened.push(await openApp(browser, `./?backend=cpu&swarm=${param}`), await openApp(browser, `./?backend=cpu&swarm=${param}`));
+    await Promise.all(opened.map(peerIdOf));
+    for (const app of opened) await expect(app.page.getByTestId('contribute')).toBeEnabled({ timeout: 60_000 });
+    for (const app of opened) await app.page.getByTestId('contribute').click();
+    // each page fetched its peer's weights (hash-checked) and its worker took the mean between two rounds
+    for (const app of opened) await expect(app.page.getByText(/Averaged with a peer after round \d+ \(every 2 rounds\)/)).toBeVisible({ timeout: 120_000 });
+    expect(opened.flatMap((a) => a.errors)).toEqual([]);
   } finally {
     await closeAll(opened);
   }

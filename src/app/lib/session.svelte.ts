@@ -1,12 +1,12 @@
 // Owns the effects of a tab: the engine worker, the swarm (libp2p node + gossip transport) and the bridge
 // between them. Components read `snapshot` (a $state.raw value replaced on every change) and call methods.
 import { EngineWorkerClient } from '../../worker/client.ts';
-import type { BackendChoice, GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
+import type { BackendChoice, EvalPoint, GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
 import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
 import type { SwarmMessage } from '../../swarm/messages.ts';
-import { SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
+import { heldOutReport, SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
 import { resolveModelUrl } from './model-source.ts';
 import { Settings } from './settings.svelte.ts';
 import { saveModelFolder } from './download.ts';
@@ -15,6 +15,9 @@ import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
 import { parseConfig } from '../../engine/config.ts';
 import { estimateContributionBytes, runnerConfigFor } from '../../worker/plan.ts';
 import type { SignedPeerBindingWire } from '../../identity/binding.ts';
+import { fetchWeights, modelFamily, sha256Hex, type ServedWeights } from '../../swarm/weights.ts';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 
 /** What the session needs of the identity panel's state: reward reports for the coordinator. */
 export interface RewardReporter {
@@ -56,16 +59,24 @@ export interface SessionSnapshot {
   /** the round in flight and where it is */
   stage: { round: number; stage: string } | null;
   own: OwnRound[];
+  /** this tab's held-out evaluations, the first one (its start line) included */
+  evals: EvalPoint[];
+  /** optimizer steps this tab took since the page opened */
+  optimizerSteps: number;
   tally: TallySnapshot;
   top: PeerTotals[];
   links: PeerLink[];
   topicPeers: string[];
   warnings: string[];
+  /** the last periodic average (swarm config averageEveryRounds) */
+  averaged: { round: number | null; models: number } | null;
+  /** what the last "Download the swarm model" did, in words */
+  swarmModelStatus: string | null;
   /** the swarm model's memory needs against this tab's budget, known once its config.json is read */
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
 }
 
-const EMPTY_TALLY: TallySnapshot = { rounds: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
+const EMPTY_TALLY: TallySnapshot = { rounds: [], heldOut: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
 
 /**
  * The swarm to join: a `?swarm=` value (base64url JSON), or a URL of a swarm.json. Without either, the page's
@@ -120,8 +131,8 @@ export class Session {
   snapshot = $state.raw<SessionSnapshot>({
     phase: 'starting', gpu: null, peerId: null, relayConnected: false, swarm: null, peerKey: null, error: null,
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
-    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [],
-    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null,
+    modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
+    tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
   });
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
@@ -131,6 +142,10 @@ export class Session {
   private readonly cleanups: (() => void)[] = [];
   private pausedByVisibility = false;
   private reporter: RewardReporter | null = null;
+  /** the family of the model this tab trains (weight protocol); null until one is loaded */
+  private family: string | null = null;
+  private served: (ServedWeights & { digest: string | null }) | null = null;
+  private averaging = false;
 
   constructor(private readonly options: SessionOptions = {}) {}
 
@@ -145,7 +160,9 @@ export class Session {
       const swarm = await Swarm.join(config, {
         ...(peerKey ? { privateKey: peerKey } : {}),
         heartbeatStats: () => this.heartbeat(),
+        heartbeatHeldOut: () => heldOutReport(this.snapshot.evals),
         heartbeatMs: 5_000,
+        ...(this.options.watchOnly ? {} : { weights: { family: () => this.family, current: () => this.currentWeights() } }),
       });
       this.swarm = swarm;
       this.transport = transportOver(swarm);
@@ -190,6 +207,7 @@ export class Session {
         savedRound: loaded.resumedRound, weightsDigest: loaded.weightsDigest,
       });
       if (loaded.note) this.warn(loaded.note);
+      this.family = await this.familyOf(modelUrl);
       await this.worker.throttle(this.settings.value.duty);
       const clock = this.swarm!.clock;
       // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries
@@ -229,7 +247,7 @@ export class Session {
   async reset(): Promise<void> {
     await this.worker?.reset().catch((e: Error) => this.warn(e.message));
     if (this.snapshot.swarm) rememberContributing(this.snapshot.swarm.swarmId, false);
-    this.update({ weightsDigest: null, join: 'landing', own: [], savedRound: null, resumedRound: null, lastStats: null });
+    this.update({ weightsDigest: null, join: 'landing', own: [], evals: [], savedRound: null, resumedRound: null, lastStats: null });
   }
 
   async setDuty(duty: number): Promise<void> {
@@ -243,6 +261,77 @@ export class Session {
       await saveModelFolder(await this.worker.exportModel(), this.snapshot.swarm?.modelId ?? 'model');
     } catch (error) {
       this.warn(`download failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * "Download the swarm model": this tab's weights averaged with every peer's that answers the weight
+   * protocol (same model family, hash-checked, capped at this model's size), saved as an HF folder.
+   */
+  async downloadSwarmModel(): Promise<void> {
+    const swarm = this.swarm, worker = this.worker, family = this.family;
+    if (!swarm || !worker || !family) return this.update({ swarmModelStatus: 'load the model first: the swarm model is the mean of yours and your peers\u2019' });
+    try {
+      const own = await this.currentWeights();
+      if (!own) throw new Error('this tab has no weights to average yet');
+      const peers = swarm.topicPeers().slice(0, MAX_AVERAGED_PEERS);
+      this.update({ swarmModelStatus: `fetching weights from ${peers.length} peer${peers.length === 1 ? '' : 's'}…` });
+      // same family, same tensors: a peer's file is this tab's size (plus room for a longer header)
+      const maxBytes = own.bytes.length + 64 * 1024;
+      const results = await Promise.allSettled(peers.map((p) => fetchWeights(swarm.node, peerIdFromString(p), { family, maxBytes })));
+      const got = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const refused = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as Error).name}: ${(r.reason as Error).message}`] : []));
+      const files = await worker.exportAverage(got.map((w) => w.bytes.slice().buffer as ArrayBuffer));
+      await saveModelFolder(files, `${this.snapshot.swarm?.modelId ?? 'model'}-swarm`);
+      const n = got.length + 1;
+      this.update({ swarmModelStatus: `Swarm model: the mean of ${n} model${n === 1 ? '' : 's'} (this tab's and ${got.length} peer${got.length === 1 ? '\u2019s' : 's\u2019'})${refused.length ? `; ${refused.length} refused: ${refused[0].slice(0, 160)}` : ''}.` });
+    } catch (error) {
+      this.update({ swarmModelStatus: `swarm model not made: ${(error as Error).message}` });
+    }
+  }
+
+  /**
+   * Periodic averaging (NoLoCo-style): after every K-th round, fetch one random peer's weights and hand them to
+   * the worker, which takes the mean before its next round. A peer that refuses or times out just skips it.
+   */
+  private async averageWithRandomPeer(round: number): Promise<void> {
+    const every = this.snapshot.swarm?.averageEveryRounds ?? 0;
+    const swarm = this.swarm, worker = this.worker, family = this.family;
+    if (every <= 0 || (round + 1) % every !== 0 || this.averaging || !swarm || !worker || !family) return;
+    const peers = swarm.topicPeers();
+    if (peers.length === 0) return;
+    this.averaging = true;
+    try {
+      const own = await this.currentWeights();
+      if (!own) return;
+      const peer = peers[Math.floor(Math.random() * peers.length)];
+      const got = await fetchWeights(swarm.node, peerIdFromString(peer), { family, maxBytes: own.bytes.length + 64 * 1024 });
+      await worker.average([got.bytes.slice().buffer as ArrayBuffer]);
+    } catch (error) {
+      this.warn(`averaging after round ${round} skipped: ${(error as Error).message}`);
+    } finally {
+      this.averaging = false;
+    }
+  }
+
+  /** this tab's weights as peers get them: model.safetensors of the last saved round, exported once per change */
+  private async currentWeights(): Promise<ServedWeights | null> {
+    if (!this.worker || this.snapshot.join !== 'contributing') return null;
+    const digest = this.snapshot.weightsDigest;
+    if (this.served && this.served.digest === digest && digest !== null) return this.served;
+    const file = (await this.worker.exportModel()).find((f) => f.name === 'model.safetensors');
+    if (!file) return null;
+    const bytes = new Uint8Array(file.data);
+    this.served = { bytes, hash: await sha256Hex(bytes), digest };
+    return this.served;
+  }
+
+  private async familyOf(modelUrl: string): Promise<string | null> {
+    try {
+      const res = await fetch(new URL('config.json', modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`));
+      return res.ok ? modelFamily(parseConfig(await res.json())) : null;
+    } catch {
+      return null; // without a family this tab serves no weights; training is unaffected
     }
   }
 
@@ -305,7 +394,18 @@ export class Session {
         const row: OwnRound = { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, swarmReward: s.swarmReward, swarmAccuracy: s.swarmAccuracy };
         // batched and gasless on the coordinator's side; never awaited, so a slow chain cannot stall training
         void this.reporter?.reportReward(s.ownReward).catch(() => false);
-        return this.update({ lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500) });
+        void this.averageWithRandomPeer(s.round);
+        return this.update({
+          lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500),
+          optimizerSteps: this.snapshot.optimizerSteps + s.optimizerSteps,
+        });
+      }
+      case 'averaged':
+        return this.update({ averaged: { round: event.round, models: event.models }, weightsDigest: event.weightsDigest });
+      case 'eval': {
+        // the first point is the start line: keep it when the list is trimmed
+        const [first, ...rest] = [...this.snapshot.evals, event.point];
+        return this.update({ evals: [first, ...rest.slice(-499)] });
       }
       case 'publish':
         this.tally.addRollouts(event.batch.peerId, event.batch.round, event.batch.rollouts, Date.now());
@@ -330,6 +430,8 @@ export class Session {
       // the transport merged this part into the peer's batch already (its listener was registered first)
       const merged = this.transport?.receivedRollouts(message.round).find((b) => b.peerId === message.peerId);
       if (merged && this.snapshot.join === 'contributing') void this.worker?.deliver(merged).catch(() => undefined);
+    } else if (message.kind === 'heartbeat' && message.heldOut) {
+      this.tally.addHeldOut(message.peerId, message.heldOut, message.round, now);
     } else if (message.kind === 'binding') {
       this.tally.setAccount(message.peerId, message.signed.binding.account, now);
     } else {

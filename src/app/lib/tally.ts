@@ -2,6 +2,8 @@
 // how much, which accounts peers are bound to, and a bounded feed of peers' completions. Pure and bounded, so
 // a busy swarm cannot grow the tab's memory and the conference screen and dashboard share one source.
 import type { PublishedRollout } from '../../rl/transport.ts';
+import type { HeldOutReport } from '../../swarm/messages.ts';
+import type { EvalPoint } from '../../worker/protocol.ts';
 
 export interface FeedItem {
   /** stable key for keyed lists */
@@ -32,8 +34,19 @@ export interface SwarmRound {
   peers: number;
 }
 
+/** The swarm's held-out accuracy as peers report it in heartbeats, one point per round someone reported. */
+export interface HeldOutPoint {
+  round: number;
+  /** mean over peers (not this tab) of their latest reported held-out accuracy */
+  accuracy: number;
+  /** mean over the same peers of (latest - their own start): how far the swarm climbed */
+  gain: number;
+  peers: number;
+}
+
 export interface TallySnapshot {
   rounds: SwarmRound[];
+  heldOut: HeldOutPoint[];
   peers: PeerTotals[];
   feed: FeedItem[];
   totalRollouts: number;
@@ -44,10 +57,21 @@ export const FEED_SIZE = 40;
 export const FEED_TEXT_CHARS = 400;
 const MAX_ROUNDS = 500;
 const MAX_PEERS = 1000;
+/** a peer's held-out report counts toward the swarm's mean for this long after it was heard */
+export const HELD_OUT_FRESH_MS = 120_000;
+
+/** What a heartbeat says of this tab's held-out accuracy: its latest evaluation and its first (the start). */
+export function heldOutReport(evals: readonly EvalPoint[]): HeldOutReport | null {
+  const first = evals[0], last = evals.at(-1);
+  if (!first || !last || last.tasks < 1) return null;
+  return { round: last.round, accuracy: last.accuracy, tasks: last.tasks, startRound: first.round, startAccuracy: first.accuracy };
+}
 
 export class SwarmTally {
   private readonly rounds = new Map<number, { sum: number; n: number; peers: Set<string> }>();
   private readonly peers = new Map<string, PeerTotals>();
+  private readonly reports = new Map<string, HeldOutReport & { atMs: number }>();
+  private readonly heldOutCurve = new Map<number, HeldOutPoint>();
   private feed: FeedItem[] = [];
   private totalRollouts = 0;
   private totalCompletions = 0;
@@ -91,12 +115,30 @@ export class SwarmTally {
     this.peer(peerId, nowMs);
   }
 
+  /**
+   * A peer's held-out report (from its heartbeat). Repeats of the same evaluation change nothing; a new one
+   * adds (or replaces) the point for its round: the mean over every peer heard from recently. `messageRound`
+   * is the heartbeat's own (validated) round: a report from the future is a lie and is ignored.
+   */
+  addHeldOut(peerId: string, report: HeldOutReport, messageRound: number, nowMs: number): void {
+    if (report.round > messageRound || report.startRound > report.round) return;
+    if (peerId === this.ownPeerId || !this.peer(peerId, nowMs)) return;
+    const known = this.reports.get(peerId);
+    this.reports.set(peerId, { ...report, atMs: nowMs });
+    if (known && known.round === report.round && known.accuracy === report.accuracy) return;
+    const fresh = [...this.reports.values()].filter((r) => nowMs - r.atMs <= HELD_OUT_FRESH_MS);
+    const mean = (f: (r: HeldOutReport) => number) => fresh.reduce((s, r) => s + f(r), 0) / fresh.length;
+    this.heldOutCurve.set(report.round, { round: report.round, accuracy: mean((r) => r.accuracy), gain: mean((r) => r.accuracy - r.startAccuracy), peers: fresh.length });
+    if (this.heldOutCurve.size > MAX_ROUNDS) this.heldOutCurve.delete(Math.min(...this.heldOutCurve.keys()));
+  }
+
   snapshot(): TallySnapshot {
     const rounds = [...this.rounds.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([round, b]) => ({ round, reward: b.n ? b.sum / b.n : 0, completions: b.n, peers: b.peers.size }));
     return {
       rounds,
+      heldOut: [...this.heldOutCurve.values()].sort((a, b) => a.round - b.round),
       peers: [...this.peers.values()].map((p) => ({ ...p })),
       feed: this.feed,
       totalRollouts: this.totalRollouts,

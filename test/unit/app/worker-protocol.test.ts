@@ -35,7 +35,7 @@ class CountingContributor implements Contributor {
     this.heard.push(transport.receivedRollouts(round).length);
     return {
       round, stage: 'train', ownReward: round / 10, ownAccuracy: 0.5, swarmReward: null, swarmAccuracy: null,
-      localRollouts: 4, externalRollouts: 0, peersHeard: 0, tokens: 100, seconds: this.roundMs / 1000, tokensPerSecond: 2e4,
+      localRollouts: 4, externalRollouts: 0, optimizerSteps: 1, peersHeard: 0, tokens: 100, seconds: this.roundMs / 1000, tokensPerSecond: 2e4,
       rolloutsPerSecond: 800, samples: [],
     };
   }
@@ -51,6 +51,10 @@ class CountingContributor implements Contributor {
   async exportModel() {
     return [{ name: 'config.json', data: new TextEncoder().encode('{}').buffer as ArrayBuffer }];
   }
+  async exportAverage() {
+    return [];
+  }
+  async averageWith() {}
   dispose() {}
 }
 

@@ -19,6 +19,8 @@ describe('npm start options', () => {
       [['--relay-port', '9091'], /--relay-port and --coordinator-port are both 9091/],
       [['--swarm', 'Bad Name'], /--swarm must be/],
       [['--chain-prot', '1'], /Unknown option '--chain-prot'[\s\S]*usage/],
+      [['--round-ms', '500'], /--round-ms must be an integer from 1000/],
+      [['--round-ms', '3s'], /--round-ms must be an integer from 1000/],
     ];
     for (const [args, message] of cases) {
       expect(() => parseStartOptions(args)).toThrow(StartOptionsError);
@@ -26,6 +28,7 @@ describe('npm start options', () => {
     }
     // Without a chain its ports are unused, so they may clash with nothing.
     expect(parseStartOptions(['--relay-port', '9091', '--no-chain']).relayPort).toBe(9091);
+    expect(parseStartOptions(['--round-ms', '5000']).roundMs).toBe(5000);
   });
 });
 
