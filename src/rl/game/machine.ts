@@ -5,8 +5,8 @@
 // Rules: a peer plays a round only from its answer stage on. One that joins (or wakes) later in a round sits
 // the rest of it out and plays the next round: its critique would need students it never saw, and its
 // resolve the critiques. A peer message is taken only for the stage now open (a late one — for a stage that
-// has closed — is dropped with the reason), at most one per sender per (round, stage, question), within
-// size bounds.
+// has closed — is dropped with the reason; one for the next stage is kept, for clocks a little ahead), at
+// most one per sender per (round, stage, question), within size bounds.
 import type { Stage } from './stages.ts';
 import { STAGES } from './stages.ts';
 
@@ -24,6 +24,12 @@ const stageIndex = (s: Stage) => STAGES.indexOf(s);
 /** total order of positions: round first, then stage */
 export function comparePositions(a: StagePosition, b: StagePosition): number {
   return a.round - b.round || stageIndex(a.stage) - stageIndex(b.stage);
+}
+
+/** the position after `p` */
+export function nextPosition(p: StagePosition): StagePosition {
+  const i = stageIndex(p.stage);
+  return i + 1 < STAGES.length ? { round: p.round, stage: STAGES[i + 1] } : { round: p.round + 1, stage: STAGES[0] };
 }
 
 /** the swarm clock for the game: genesis + fixed-length stages, three to a round */
@@ -152,7 +158,8 @@ export class StageInbox<T extends GameEnvelope> {
     if (now === null) return { ok: false, reason: 'the game has not started' };
     const order = comparePositions(m, now);
     if (order < 0) return { ok: false, reason: `late: ${m.stage} of round ${m.round} closed (now ${now.stage} of round ${now.round})` };
-    if (order > 0) return { ok: false, reason: `early: ${m.stage} of round ${m.round} is not open (now ${now.stage} of round ${now.round})` };
+    // one stage early is a sender whose clock runs a little ahead (or that finished first): kept until it opens
+    if (order > 0 && comparePositions(m, nextPosition(now)) !== 0) return { ok: false, reason: `early: ${m.stage} of round ${m.round} is not open (now ${now.stage} of round ${now.round})` };
     const senders = this.byKey.get(`${m.round}/${m.stage}/${m.slot}`);
     if (senders?.has(m.peerId)) return { ok: false, reason: 'a second message from this peer for this question and stage' };
     if (senders && senders.size >= this.limits.maxSenders) return { ok: false, reason: 'too many senders for this stage' };
