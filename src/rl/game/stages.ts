@@ -97,11 +97,12 @@ export interface ParsedPick {
   reason: string | null;
 }
 
-const INDEX = /^[0-9]{1,3}$/;
-
 /**
- * Read the single `<open>N</close>` block of a text. Two blocks (a hedge) or a nested one count as none;
- * N must be a plain decimal in 1..k (leading zeros and signs refused). Bounded and total.
+ * Read the single `<open>N` pick of a text: N a plain decimal in 1..k (no sign, no leading zero, at most 3
+ * digits) that ends at the close tag, at another tag (`<`) or at the end of the text. Ending anywhere else
+ * ("1 and Student #2", "1 or 2") is not a pick. Two opening tags (a hedge) are none. `closed` says whether
+ * the close tag itself follows: the format reward needs it, naming a student does not (a small model that
+ * writes "#2</answer>" has still named student 2). Bounded and total.
  */
 export function parseTag(text: unknown, open: string, close: string, k: number): ParsedPick & { end: number } {
   const none = (reason: string) => ({ pick: null, wellFormed: false, reason, end: -1 });
@@ -113,19 +114,23 @@ export function parseTag(text: unknown, open: string, close: string, k: number):
   if (first < 0) return none('names no student');
   if (lower.indexOf(o, first + o.length) >= 0) return none('names more than one student');
   const start = first + o.length;
-  const stop = lower.indexOf(close.toLowerCase(), start);
-  if (stop < 0) return none('unclosed tag');
-  const raw = normalizeAnswer(scanned.slice(start, Math.min(stop, start + 16)));
-  if (stop - start > 16 || !INDEX.test(raw) || raw.startsWith('0')) return none('student number is not a plain index');
-  const n = Number(raw);
+  // a short window, folded like answers are (full-width digits), so the index is read in O(1)
+  const head = normalizeAnswer(scanned.slice(start, start + 16)).toLowerCase();
+  const digits = /^[0-9]*/.exec(head)![0];
+  if (digits.length === 0 || digits.length > 3 || digits.startsWith('0')) return none('student number is not a plain index');
+  const rest = head.slice(digits.length);
+  if (rest.length > 0 && !rest.startsWith('<')) return none('student number is not a plain index');
+  const n = Number(digits);
   if (n < 1 || n > k) return none('student number out of range');
-  return { pick: n, wellFormed: text.length <= MAX_SCAN_CHARS, reason: null, end: stop + close.length };
+  const closeAt = lower.indexOf(close.toLowerCase(), start);
+  const closed = rest.startsWith(close.toLowerCase()) && closeAt >= 0;
+  return { pick: n, wellFormed: closed && text.length <= MAX_SCAN_CHARS, reason: null, end: closed ? closeAt + close.length : -1 };
 }
 
 /** A critique names one student; well-formed when the tag ends the text. */
 export function parseCritique(text: unknown, k: number): ParsedPick {
   const p = parseTag(text, CRITIQUE_OPEN, CRITIQUE_CLOSE, k);
-  const tailOk = p.pick !== null && (text as string).slice(p.end, MAX_SCAN_CHARS).trim().length === 0;
+  const tailOk = p.end >= 0 && (text as string).slice(p.end, MAX_SCAN_CHARS).trim().length === 0;
   return { pick: p.pick, wellFormed: p.wellFormed && tailOk, reason: p.reason };
 }
 
@@ -182,7 +187,7 @@ export function scoreResolve(text: string, task: Task, k: number, majority: numb
   }
   const matchesMajority = majority !== null && m.pick === majority;
   // the answer block must come after the majority tag: a resolve states the pick, then decides
-  const ordered = m.pick !== null && answer !== null && (text as string).toLowerCase().indexOf('<answer>', m.end) >= m.end;
+  const ordered = m.end >= 0 && answer !== null && (text as string).toLowerCase().indexOf('<answer>', m.end) >= m.end;
   const wellFormed = m.wellFormed && answerFormed && ordered;
   return {
     reward: (matchesMajority ? MAJORITY_REWARD : 0) + (correct ? CORRECT_REWARD : 0) + (wellFormed ? GAME_FORMAT_REWARD : 0),

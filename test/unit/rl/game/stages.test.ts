@@ -68,7 +68,8 @@ describe('critique verifier', () => {
       [`${CRITIQUE_OPEN}4</identify>`, 'student number out of range'],
       [`${CRITIQUE_OPEN}99999999999999999999</identify>`, 'student number is not a plain index'],
       [`${CRITIQUE_OPEN}-1</identify>`, 'student number is not a plain index'],
-      [`${CRITIQUE_OPEN}2`, 'unclosed tag'],
+      [`${CRITIQUE_OPEN}1, 2</identify>`, 'student number is not a plain index'],
+      [`${CRITIQUE_OPEN}</identify>`, 'student number is not a plain index'],
     ];
     for (const [text, reason] of cases) {
       expect(parseCritique(text, 3), text).toMatchObject({ pick: null, wellFormed: false, reason });
@@ -76,6 +77,10 @@ describe('critique verifier', () => {
     }
     expect(parseCritique(undefined, 3).pick).toBeNull();
     expect(parseCritique(`<IDENTIFY>student #２</IDENTIFY>`, 3).pick).toBe(2);
+    // a small model's near miss names the student but earns no format reward
+    expect(parseCritique(`${CRITIQUE_OPEN}2</answer>`, 3)).toMatchObject({ pick: 2, wellFormed: false });
+    expect(parseCritique(`${CRITIQUE_OPEN}2`, 3)).toMatchObject({ pick: 2, wellFormed: false });
+    expect(scoreCritique(`${CRITIQUE_OPEN}2</answer>`, students)).toEqual({ reward: 1, pick: 2, correct: true, wellFormed: false });
   });
 
   it('reads megabytes in bounded time and never past the scan window', () => {
