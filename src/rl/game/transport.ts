@@ -1,0 +1,120 @@
+// How a game peer talks to others: the rl Transport's shape for the game's messages. The RL core stays
+// network-free; the in-memory bus below joins peers in one process (tests, the experiment), and a gossip
+// implementation maps these onto the swarm's message kinds:
+//   answer   → a `rollouts` message with one completion per question
+//   critique → `critique` {task, about, text}: `about` = the peer id of the student the critique names
+//   resolve  → no kind yet (a `critique` with a stage field, or a `resolve` kind, would carry it)
+//   vote     → `vote` {votes: [{task, peerId}]}
+import type { Stage } from './stages.ts';
+import type { TaskRef } from '../transport.ts';
+
+export interface StageMessage {
+  kind: Stage;
+  swarmId: string;
+  round: number;
+  peerId: string;
+  task: TaskRef;
+  /** the full text (for critique and resolve: the prompt's scaffold + the completion) */
+  text: string;
+  /** critique only: the peer id of the named student, so a receiver checks the pick against its own list */
+  about?: string;
+}
+
+export interface VoteMessage {
+  kind: 'vote';
+  swarmId: string;
+  round: number;
+  peerId: string;
+  /** per question, the peer whose resolve this voter re-scored best */
+  votes: { task: TaskRef; peerId: string }[];
+}
+
+export type GameMessage = StageMessage | VoteMessage;
+
+export interface GameTransport {
+  readonly peerId: string;
+  /** hand a message to the network; never waits on peers */
+  publish(message: GameMessage): Promise<void>;
+  /** called for every message another peer publishes (the runner's inbox judges it) */
+  onMessage(handler: (message: GameMessage) => void): void;
+  close(): Promise<void>;
+}
+
+/** many game peers in one process; each receives a copy of what the others publish, at once */
+export class InMemoryGameBus {
+  private readonly peers = new Map<string, BusGameTransport>();
+  /** messages handed to no one, so a test can hold some back and deliver them late */
+  private held: ((m: GameMessage) => boolean) | null = null;
+  readonly heldBack: GameMessage[] = [];
+
+  connect(peerId: string): GameTransport {
+    if (this.peers.has(peerId)) throw new Error(`InMemoryGameBus: peer id "${peerId}" is already connected`);
+    const t = new BusGameTransport(peerId, this);
+    this.peers.set(peerId, t);
+    return t;
+  }
+
+  /** hold back the messages matching `filter` (null: deliver everything) */
+  holdBack(filter: ((m: GameMessage) => boolean) | null): void {
+    this.held = filter;
+  }
+
+  /** deliver held messages now, as a slow link would */
+  releaseHeld(): void {
+    const list = this.heldBack.splice(0);
+    for (const m of list) this.fanOut(m);
+  }
+
+  /** @internal */
+  deliver(message: GameMessage): void {
+    if (this.held?.(message)) {
+      this.heldBack.push(structuredClone(message));
+      return;
+    }
+    this.fanOut(message);
+  }
+
+  /** @internal a copy per receiver, as a network would (no shared references) */
+  fanOut(message: GameMessage): void {
+    for (const [id, peer] of this.peers) if (id !== message.peerId) peer.receive(structuredClone(message));
+  }
+
+  /** @internal */
+  leave(peerId: string): void {
+    this.peers.delete(peerId);
+  }
+}
+
+class BusGameTransport implements GameTransport {
+  private readonly handlers: ((m: GameMessage) => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly peerId: string,
+    private readonly bus: InMemoryGameBus,
+  ) {}
+
+  async publish(message: GameMessage): Promise<void> {
+    if (this.closed) throw new Error('transport is closed');
+    this.bus.deliver(message);
+  }
+
+  onMessage(handler: (message: GameMessage) => void): void {
+    this.handlers.push(handler);
+  }
+
+  receive(message: GameMessage): void {
+    for (const h of this.handlers) {
+      try {
+        h(message);
+      } catch {
+        // one handler's bug must not stop delivery to the others
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.bus.leave(this.peerId);
+  }
+}
