@@ -55,6 +55,7 @@ export function paramLayout(config: ModelConfig): Layout {
     rows.push([`${p}self_attn.v_proj.weight`, [KD, C], true]);
     if (config.attention_bias) rows.push([`${p}self_attn.v_proj.bias`, [KD], false]);
     rows.push([`${p}self_attn.o_proj.weight`, [C, HD], true]);
+    if (config.qk_norm) rows.push([`${p}self_attn.q_norm.weight`, [D], false], [`${p}self_attn.k_norm.weight`, [D], false]);
     rows.push([`${p}post_attention_layernorm.weight`, [C], false]);
     rows.push([`${p}mlp.gate_proj.weight`, [I, C], true]);
     rows.push([`${p}mlp.up_proj.weight`, [I, C], true]);
@@ -93,7 +94,7 @@ export function layerActLayout(config: ModelConfig, { B, T }: BatchShape): Layou
   const D = headDim(config);
   const H = config.num_attention_heads, Hkv = config.num_key_value_heads;
   const N = B * T;
-  return build([
+  const rows: [string, number[], boolean][] = [
     ['x', [N, C], false], // residual stream entering the layer
     ['ln1', [N, C], false], ['rstd1', [N], false],
     ['q', [N, H * D], false], ['k', [N, Hkv * D], false], ['v', [N, Hkv * D], false],
@@ -101,7 +102,10 @@ export function layerActLayout(config: ModelConfig, { B, T }: BatchShape): Layou
     ['r', [N, C], false], // residual after attention
     ['ln2', [N, C], false], ['rstd2', [N], false],
     ['gate', [N, I], false], ['up', [N, I], false], ['act', [N, I], false],
-  ]);
+  ];
+  // Qwen3: q and k before their per-head RMSNorm, and its 1/rms per (token, head)
+  if (config.qk_norm) rows.push(['qRaw', [N, H * D], false], ['kRaw', [N, Hkv * D], false], ['rstdq', [N * H], false], ['rstdk', [N * Hkv], false]);
+  return build(rows);
 }
 
 /** Activations outside the layers: key mask, final norm, LM head and objective. */
@@ -122,12 +126,14 @@ export function gradScratchLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: Ba
   const D = headDim(config);
   const HD = config.num_attention_heads * D, KD = config.num_key_value_heads * D;
   const N = B * T;
-  return build([
+  const rows: [string, number[], boolean][] = [
     ['dx', [N, C], false], ['dr', [N, C], false], ['dLn', [N, C], false],
     ['dAttOut', [N, HD], false], ['dq', [N, HD], false], ['dk', [N, KD], false], ['dv', [N, KD], false],
     ['dAct', [N, I], false], ['dGate', [N, I], false], ['dUp', [N, I], false],
     ['dLogprobs', [Ns], false], ['dLogits', [Rc, V], false], ['dh', [Ns, C], false],
-  ]);
+  ];
+  if (config.qk_norm) rows.push(['dqRaw', [N, HD], false], ['dkRaw', [N, KD], false]);
+  return build(rows);
 }
 
 /** Integer inputs of one forward pass. */

@@ -1,5 +1,6 @@
 // The decoder, written once against Ops so the CPU reference and WebGPU run the same code: embedding,
-// per layer (RMSNorm, q/k/v projections with optional bias, RoPE, causal GQA attention, o projection,
+// per layer (RMSNorm, q/k/v projections with optional bias, Qwen3's per-head q/k RMSNorm, RoPE, causal GQA
+// attention, o projection,
 // residual, RMSNorm, SwiGLU MLP, residual), final RMSNorm, LM head, token logprobs. Backward is forward
 // reversed and accumulates into the grads buffer (same layout as params).
 
@@ -10,6 +11,7 @@ import { layerPrefix, type BatchShape, type Layout } from './layout.ts';
 
 export interface LayerParams<F> {
   ln1: View<F>; q: View<F>; qb?: View<F>; k: View<F>; kb?: View<F>; v: View<F>; vb?: View<F>; o: View<F>;
+  qn?: View<F>; kn?: View<F>; // (D) Qwen3 q_norm / k_norm gains
   ln2: View<F>; gate: View<F>; up: View<F>; down: View<F>;
 }
 export interface ModelParams<F> {
@@ -21,6 +23,8 @@ export interface ModelParams<F> {
 export interface LayerActs<F> {
   x: View<F>; ln1: View<F>; rstd1: View<F>; q: View<F>; k: View<F>; v: View<F>; att: View<F>; attOut: View<F>;
   r: View<F>; ln2: View<F>; rstd2: View<F>; gate: View<F>; up: View<F>; act: View<F>;
+  /** Qwen3: q (N,H*D) and k (N,Hkv*D) before the head norm, and 1/rms per (token, head) */
+  qRaw?: View<F>; kRaw?: View<F>; rstdq?: View<F>; rstdk?: View<F>;
 }
 export interface Acts<F> {
   mask: View<F>; layers: LayerActs<F>[]; xFinal: View<F>; lnf: View<F>; rstdf: View<F>; tmp: View<F>;
@@ -29,6 +33,7 @@ export interface Acts<F> {
 export interface GradScratch<F> {
   dx: View<F>; dr: View<F>; dLn: View<F>; dAttOut: View<F>; dq: View<F>; dk: View<F>; dv: View<F>;
   dAct: View<F>; dGate: View<F>; dUp: View<F>; dLogprobs: View<F>; dLogits: View<F>; dh: View<F>;
+  dqRaw?: View<F>; dkRaw?: View<F>; // Qwen3
 }
 export interface IntInputs<I> {
   tokens: View<I>; // (B,T)
@@ -60,6 +65,7 @@ export function carveParams<F, I>(ops: Ops<F, I>, config: ModelConfig, flat: Vie
       ln1: get(`${p}input_layernorm.weight`),
       q: get(`${a}q_proj.weight`), k: get(`${a}k_proj.weight`), v: get(`${a}v_proj.weight`), o: get(`${a}o_proj.weight`),
       ...(config.attention_bias ? { qb: get(`${a}q_proj.bias`), kb: get(`${a}k_proj.bias`), vb: get(`${a}v_proj.bias`) } : {}),
+      ...(config.qk_norm ? { qn: get(`${a}q_norm.weight`), kn: get(`${a}k_norm.weight`) } : {}),
       ln2: get(`${p}post_attention_layernorm.weight`),
       gate: get(`${p}mlp.gate_proj.weight`), up: get(`${p}mlp.up_proj.weight`), down: get(`${p}mlp.down_proj.weight`),
     });
@@ -80,6 +86,7 @@ export function carveActs<F, I>(
     return {
       x: get('x'), ln1: get('ln1'), rstd1: get('rstd1'), q: get('q'), k: get('k'), v: get('v'), att: get('att'),
       attOut: get('attOut'), r: get('r'), ln2: get('ln2'), rstd2: get('rstd2'), gate: get('gate'), up: get('up'), act: get('act'),
+      ...(layerLayout.byName.has('qRaw') ? { qRaw: get('qRaw'), kRaw: get('kRaw'), rstdq: get('rstdq'), rstdk: get('rstdk') } : {}),
     };
   });
   const all = sets.length === numLayers ? sets : Array.from({ length: numLayers }, () => sets[0]);
@@ -93,7 +100,8 @@ export function carveActs<F, I>(
 export function carveGradScratch<F, I>(ops: Ops<F, I>, flat: View<F>, layout: Layout): GradScratch<F> {
   const get = carver(ops, flat, layout);
   const names = ['dx', 'dr', 'dLn', 'dAttOut', 'dq', 'dk', 'dv', 'dAct', 'dGate', 'dUp', 'dLogprobs', 'dLogits', 'dh'] as const;
-  return Object.fromEntries(names.map((n) => [n, get(n)])) as unknown as GradScratch<F>;
+  const qk = layout.byName.has('dqRaw') ? ['dqRaw', 'dkRaw'] : [];
+  return Object.fromEntries([...names, ...qk].map((n) => [n, get(n)])) as unknown as GradScratch<F>;
 }
 
 function dimsOf(config: ModelConfig, B: number, T: number): AttentionDims {
@@ -116,6 +124,29 @@ function linearBackward<F, I>(
   ops.matmul(dx, dy, w, N, inp, out, { accumulate: accumulateDx });
 }
 
+/**
+ * q, k, v of one layer from its normed input ln (N,C), N = B*T rows: projections (+ bias), then (Qwen3) an
+ * RMSNorm over each head's D values, then RoPE on q and k. Results in a.q, a.k, a.v.
+ */
+function queryKeyValue<F, I>(
+  ops: Ops<F, I>, p: LayerParams<F>, a: LayerActs<F>, positions: View<I>, B: number, T: number, C: number, d: AttentionDims, eps: number, theta: number,
+): void {
+  const N = B * T, HD = d.H * d.D, KD = d.Hkv * d.D;
+  if (p.qn && p.kn) {
+    linear(ops, a.qRaw!, a.ln1, p.q, p.qb, N, HD, C);
+    linear(ops, a.kRaw!, a.ln1, p.k, p.kb, N, KD, C);
+    // (N,H*D) is (N*H, D) row-major: one norm row per (token, head)
+    ops.rmsnormForward(a.q, a.rstdq!, a.qRaw!, p.qn, N * d.H, d.D, eps);
+    ops.rmsnormForward(a.k, a.rstdk!, a.kRaw!, p.kn, N * d.Hkv, d.D, eps);
+  } else {
+    linear(ops, a.q, a.ln1, p.q, p.qb, N, HD, C);
+    linear(ops, a.k, a.ln1, p.k, p.kb, N, KD, C);
+  }
+  linear(ops, a.v, a.ln1, p.v, p.vb, N, KD, C);
+  ops.ropeForward(a.q, positions, B, T, d.H, d.D, theta);
+  ops.ropeForward(a.k, positions, B, T, d.Hkv, d.D, theta);
+}
+
 export interface ForwardOptions<F> {
   /** compute logprobs of targets at the gathered rows (training); otherwise only logits */
   logprobs: boolean;
@@ -130,17 +161,13 @@ export function modelForward<F, I>(
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
   const d = dimsOf(config, B, T);
-  const HD = d.H * d.D, KD = d.Hkv * d.D, N = B * T, eps = config.rms_norm_eps, theta = config.rope_theta;
+  const HD = d.H * d.D, N = B * T, eps = config.rms_norm_eps, theta = config.rope_theta;
 
   ops.embeddingForward(A.layers[0].x, ints.tokens, P.embed, N, C);
   for (let l = 0; l < L; l++) {
     const p = P.layers[l], a = A.layers[l];
     ops.rmsnormForward(a.ln1, a.rstd1, a.x, p.ln1, N, C, eps);
-    linear(ops, a.q, a.ln1, p.q, p.qb, N, HD, C);
-    linear(ops, a.k, a.ln1, p.k, p.kb, N, KD, C);
-    linear(ops, a.v, a.ln1, p.v, p.vb, N, KD, C);
-    ops.ropeForward(a.q, ints.positions, B, T, d.H, d.D, theta);
-    ops.ropeForward(a.k, ints.positions, B, T, d.Hkv, d.D, theta);
+    queryKeyValue(ops, p, a, ints.positions, B, T, C, d, eps, theta);
     options.onKV?.(l, a.k, a.v);
     ops.attentionForward(a.attOut, a.att, a.q, a.k, a.v, A.mask, d);
     linear(ops, A.tmp, a.attOut, p.o, undefined, N, C, HD);
@@ -213,8 +240,18 @@ export function modelBackward<F, I>(
     ops.attentionBackward(S.dq, S.dk, S.dv, S.dAttOut, a.att, a.q, a.k, a.v, d);
     ops.ropeBackward(S.dq, ints.positions, B, T, d.H, d.D, theta);
     ops.ropeBackward(S.dk, ints.positions, B, T, d.Hkv, d.D, theta);
-    linearBackward(ops, S.dLn, g.q, g.qb, S.dq, a.ln1, p.q, N, HD, C, false);
-    linearBackward(ops, S.dLn, g.k, g.kb, S.dk, a.ln1, p.k, N, KD, C, true);
+    let dq = S.dq, dk = S.dk;
+    if (p.qn && p.kn) {
+      // q = headnorm(qRaw): rmsnormBackward accumulates, so the pre-norm grads start from zero
+      ops.zero(S.dqRaw!);
+      ops.zero(S.dkRaw!);
+      ops.rmsnormBackward(S.dqRaw!, g.qn!, S.dq, a.qRaw!, p.qn, a.rstdq!, N * d.H, d.D);
+      ops.rmsnormBackward(S.dkRaw!, g.kn!, S.dk, a.kRaw!, p.kn, a.rstdk!, N * d.Hkv, d.D);
+      dq = S.dqRaw!;
+      dk = S.dkRaw!;
+    }
+    linearBackward(ops, S.dLn, g.q, g.qb, dq, a.ln1, p.q, N, HD, C, false);
+    linearBackward(ops, S.dLn, g.k, g.kb, dk, a.ln1, p.k, N, KD, C, true);
     linearBackward(ops, S.dLn, g.v, g.vb, S.dv, a.ln1, p.v, N, KD, C, true);
     ops.rmsnormBackward(S.dx, g.ln1, S.dLn, a.x, p.ln1, a.rstd1, N, C);
   }
@@ -236,18 +273,15 @@ export function modelDecodeStep<F, I>(
   ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, A: Acts<F>, ints: IntInputs<I>, B: number, cache: DecodeState<F, I>,
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
-  const { H, Hkv, D } = dimsOf(config, B, 1);
-  const HD = H * D, KD = Hkv * D, eps = config.rms_norm_eps, theta = config.rope_theta;
+  const d = dimsOf(config, B, 1);
+  const { H, Hkv, D } = d;
+  const HD = H * D, eps = config.rms_norm_eps, theta = config.rope_theta;
   const a = A.layers[0];
   ops.embeddingForward(a.x, ints.tokens, P.embed, B, C);
   for (let l = 0; l < L; l++) {
     const p = P.layers[l];
     ops.rmsnormForward(a.ln1, a.rstd1, a.x, p.ln1, B, C, eps);
-    linear(ops, a.q, a.ln1, p.q, p.qb, B, HD, C);
-    linear(ops, a.k, a.ln1, p.k, p.kb, B, KD, C);
-    linear(ops, a.v, a.ln1, p.v, p.vb, B, KD, C);
-    ops.ropeForward(a.q, ints.positions, B, 1, H, D, theta);
-    ops.ropeForward(a.k, ints.positions, B, 1, Hkv, D, theta);
+    queryKeyValue(ops, p, a, ints.positions, B, 1, C, d, eps, theta);
     ops.cacheWrite(cache.kv[l].k, a.k, cache.slots, B, cache.S, Hkv, D);
     ops.cacheWrite(cache.kv[l].v, a.v, cache.slots, B, cache.S, Hkv, D);
     ops.attentionDecode(a.attOut, a.q, cache.kv[l].k, cache.kv[l].v, cache.cacheMask, B, cache.S, H, Hkv, D);

@@ -17,6 +17,11 @@ const qwen = tinyConfig({
   model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], attention_bias: true, tie_word_embeddings: false,
   vocab_size: 37, hidden_size: 24, intermediate_size: 28, num_attention_heads: 4, num_key_value_heads: 1, num_hidden_layers: 3,
 });
+// H * D = 32 != hidden 24, as in Qwen3-0.6B (16 heads x 128 vs 1024)
+const qwen3 = tinyConfig({
+  model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], vocab_size: 41, hidden_size: 24, intermediate_size: 36,
+  num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, rope_theta: 1000000,
+});
 const batch: TrainSequence[] = [
   { tokens: [1, 5, 9, 13, 2, 7, 30, 4], completionStart: 3 },
   { tokens: [1, 7, 22, 3, 11], completionStart: 2 },
@@ -42,7 +47,8 @@ describe('WebGPU engine agrees with the CPU engine', () => {
     gpu = await getTestGpu();
   });
 
-  for (const [name, config] of [['llama (tied, GQA 6/2)', llama], ['qwen2 (q/k/v bias, untied, MQA)', qwen]] as [string, ModelConfig][]) {
+  const configs = [['llama (tied, GQA 6/2)', llama], ['qwen2 (q/k/v bias, untied, MQA)', qwen], ['qwen3 (q/k head norms, head_dim 8)', qwen3]];
+  for (const [name, config] of configs as [string, ModelConfig][]) {
     it(`${name}: logprobs, gradients and one AdamW step`, async () => {
       const weights = initWeights(config, 7, 0.2);
       const cpu = createCpuEngine(config, weights);
@@ -110,10 +116,10 @@ describe('WebGPU engine agrees with the CPU engine', () => {
     }
   });
 
-  it('greedy decoding gives the same tokens; seeded sampling repeats on the GPU', async () => {
-    const weights = initWeights(llama, 11, 0.3);
-    const cpu = createCpuEngine(llama, weights);
-    const g = await createGpuEngine(gpu, llama, weights);
+  for (const [name, config] of [['llama', llama], ['qwen3', qwen3]] as [string, ModelConfig][]) it(`${name}: greedy decoding gives the same tokens; seeded sampling repeats on the GPU`, async () => {
+    const weights = initWeights(config, 11, 0.3);
+    const cpu = createCpuEngine(config, weights);
+    const g = await createGpuEngine(gpu, config, weights);
     try {
       const prompts = [[1, 5, 9, 13], [1, 7]];
       const greedy = { maxNewTokens: 10, temperature: 0, seed: 1, stopTokens: [] };
