@@ -143,3 +143,23 @@ export function smolLM2_135MConfig(): ModelConfig {
     eos_token_id: 0,
   });
 }
+
+/** Qwen2.5-0.5B's shape (values from its published config.json), for memory estimates and benchmarks. */
+export function qwen25_05BConfig(): ModelConfig {
+  return parseConfig({
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    vocab_size: 151936,
+    hidden_size: 896,
+    intermediate_size: 4864,
+    num_hidden_layers: 24,
+    num_attention_heads: 14,
+    num_key_value_heads: 2,
+    max_position_embeddings: 32768,
+    rope_theta: 1000000,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+    bos_token_id: 151643,
+    eos_token_id: 151643,
+  });
+}

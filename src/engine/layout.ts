@@ -5,6 +5,7 @@
 import type { ModelConfig } from './api.ts';
 import { headDim } from './config.ts';
 import { WeightsMismatchError } from './errors.ts';
+import { LORA_TARGETS } from './lora-targets.ts';
 
 export interface TensorSpec {
   name: string;
@@ -89,7 +90,7 @@ export function logitChunkRows(config: ModelConfig, Ns: number): number {
  * single buffer grows with depth (WebGPU caps one binding, often at 128 MiB - 2 GiB); inference keeps one
  * and every layer reuses it.
  */
-export function layerActLayout(config: ModelConfig, { B, T }: BatchShape): Layout {
+export function layerActLayout(config: ModelConfig, { B, T }: BatchShape, loraRank = 0): Layout {
   const C = config.hidden_size, I = config.intermediate_size;
   const D = headDim(config);
   const H = config.num_attention_heads, Hkv = config.num_key_value_heads;
@@ -105,6 +106,8 @@ export function layerActLayout(config: ModelConfig, { B, T }: BatchShape): Layou
   ];
   // Qwen3: q and k before their per-head RMSNorm, and its 1/rms per (token, head)
   if (config.qk_norm) rows.push(['qRaw', [N, H * D], false], ['kRaw', [N, Hkv * D], false], ['rstdq', [N * H], false], ['rstdk', [N * Hkv], false]);
+  // LoRA: each adapted projection's x Aᵀ (N, r), which B's gradient needs
+  if (loraRank > 0) for (const t of LORA_TARGETS) rows.push([`lora.${t}`, [N, loraRank], false]);
   return build(rows);
 }
 
@@ -121,7 +124,7 @@ export function headActLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchS
 }
 
 /** Backward scratch, reused by every layer. */
-export function gradScratchLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchShape): Layout {
+export function gradScratchLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchShape, loraRank = 0): Layout {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size;
   const D = headDim(config);
   const HD = config.num_attention_heads * D, KD = config.num_key_value_heads * D;
@@ -133,6 +136,8 @@ export function gradScratchLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: Ba
     ['dLogprobs', [Ns], false], ['dLogits', [Rc, V], false], ['dh', [Ns, C], false],
   ];
   if (config.qk_norm) rows.push(['dqRaw', [N, HD], false], ['dkRaw', [N, KD], false]);
+  // LoRA: d(x Aᵀ) of one projection at a time, and where the frozen norms' gain gradients go (discarded)
+  if (loraRank > 0) rows.push(['dLoraT', [N, loraRank], false], ['dNormSink', [Math.max(C, D)], false]);
   return build(rows);
 }
 
