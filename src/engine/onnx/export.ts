@@ -32,9 +32,8 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
 export function buildDecoderOnnx(configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor>, producerVersion = '0'): Uint8Array {
   const config = parseConfig(configIn);
   const layout = paramLayout(config);
-  const V0 = config.vocab_size, C0 = config.hidden_size;
-  // the transposed LM head is stored besides the embedding when tied; checked before anything is copied
-  const bytes = (layout.size + (config.tie_word_embeddings ? V0 * C0 : 0)) * 4;
+  // checked before anything is copied
+  const bytes = layout.size * 4;
   if (bytes > MAX_MODEL_BYTES) {
     throw new OnnxExportError(`the model's ${(bytes / 2 ** 30).toFixed(2)} GiB of f32 weights exceed one ONNX protobuf (2 GiB); external data is not supported yet`);
   }
@@ -125,8 +124,10 @@ export function buildDecoderOnnx(configIn: ModelConfig, weights: ReadonlyMap<str
     h = g.op('Add', [h, linear(act, `${p}mlp.down_proj.weight`, C, I)]);
   }
   const lnf = rmsnorm(h, 'model.norm.weight', C);
-  const head = config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  g.op('MatMul', [lnf, g.floats('lm_head.weight.T', transpose(w(head), V, C), [C, V])], {}, 'logits');
+  // Gemm reads the head as stored (V, C) with transB, so a tied head is the embedding itself, not a copy
+  const headW = config.tie_word_embeddings ? 'model.embed_tokens.weight' : g.floats('lm_head.weight', w('lm_head.weight'), [V, C]);
+  const rows = g.op('Gemm', [g.op('Reshape', [lnf, g.int64([-1, C])]), headW], { transB: { int: 1 } });
+  g.op('Reshape', [rows, g.op('Concat', [g.op('Shape', [inputIds]), g.int64([V])], { axis: { int: 0 } })], {}, 'logits');
   g.output('logits', F, ['batch_size', 'sequence_length', V]);
 
   return encodeModel({
