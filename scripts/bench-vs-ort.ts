@@ -57,7 +57,8 @@ interface Row {
   promptLen: number;
   newTokens: number;
   prefillTokPerS: number;
-  decodeTokPerS: number;
+  /** null when timing noise swamped the decode steps (the N+1-token run was not slower than the 1-token run) */
+  decodeTokPerS: number | null;
 }
 
 let dawn: GPU | null = null; // kept referenced: Dawn tears the instance down if it is collected
@@ -73,7 +74,7 @@ async function nodeGpu(minBinding: number) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** times generate(1) and generate(N+1) R times after a warm-up; returns tok/s */
-async function measure(generate: (n: number) => Promise<void>, B: number, P: number, N: number, reps: number): Promise<{ prefill: number; decode: number }> {
+async function measure(generate: (n: number) => Promise<void>, B: number, P: number, N: number, reps: number): Promise<{ prefill: number; decode: number | null }> {
   await generate(2);
   const t1: number[] = [], tN: number[] = [];
   for (let r = 0; r < reps; r++) {
@@ -85,7 +86,7 @@ async function measure(generate: (n: number) => Promise<void>, B: number, P: num
     tN.push(performance.now() - t);
   }
   const one = median(t1) / 1000, all = median(tN) / 1000;
-  return { prefill: (B * P) / one, decode: (B * N) / Math.max(all - one, 1e-9) };
+  return { prefill: (B * P) / one, decode: all > one ? (B * N) / (all - one) : null };
 }
 
 async function benchModel(
@@ -94,9 +95,9 @@ async function benchModel(
   const rows: Row[] = [];
   const P = Math.min(a.prompt, config.max_position_embeddings - a.newTokens - 2);
   const prompts = Array.from({ length: a.batch }, (_, b) => Array.from({ length: P }, (_, t) => (7 + 13 * t + 31 * b) % config.vocab_size));
-  const record = (engine: string, m: { prefill: number; decode: number }) => {
+  const record = (engine: string, m: { prefill: number; decode: number | null }) => {
     rows.push({ model: name, engine, B: a.batch, promptLen: P, newTokens: a.newTokens, prefillTokPerS: m.prefill, decodeTokPerS: m.decode });
-    console.error(`${name.padEnd(22)} ${engine.padEnd(30)} prefill ${m.prefill.toFixed(1).padStart(9)} tok/s   decode ${m.decode.toFixed(2).padStart(8)} tok/s`);
+    console.error(`${name.padEnd(22)} ${engine.padEnd(30)} prefill ${m.prefill.toFixed(1).padStart(9)} tok/s   decode ${(m.decode?.toFixed(2) ?? 'noise').padStart(8)} tok/s`);
   };
   const ours = async (engineName: string, e: Engine) => {
     record(engineName, await measure(async (n) => void (await e.sample(prompts, { maxNewTokens: n, temperature: 0, seed: 0, stopTokens: [] })), a.batch, P, a.newTokens, a.reps));
@@ -150,13 +151,14 @@ if (!args.quick) {
 const ratios = [...new Set(rows.map((r) => r.model))].flatMap((model) => {
   const ort = rows.find((r) => r.model === model && r.engine.startsWith('transformers.js'));
   return rows.filter((r) => r.model === model && r.engine.startsWith('tabswarm')).map((r) => ({
-    model, engine: r.engine, decodeVsTransformersJs: ort ? r.decodeTokPerS / ort.decodeTokPerS : null,
+    model, engine: r.engine, decodeVsTransformersJs: ort && r.decodeTokPerS !== null && ort.decodeTokPerS !== null ? r.decodeTokPerS / ort.decodeTokPerS : null,
     prefillVsTransformersJs: ort ? r.prefillTokPerS / ort.prefillTokPerS : null,
   }));
 });
 const out = {
   command: `npm run bench:vs-ort -- ${process.argv.slice(2).join(' ')}`.trim(), runtime: `node ${process.version}`, date: new Date().toISOString(),
   note: 'Node, not Chromium; onnxruntime-web wasm single-threaded; WebGPU is whatever adapter Dawn finds (a CPU one here)',
+  loadAverage: (await import('node:os')).loadavg()[0],
   rows, ratios, grpoStepMemory: memoryFigures(),
 };
 console.log(JSON.stringify(out, null, 2));
