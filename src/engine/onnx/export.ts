@@ -9,7 +9,7 @@ import { headDim, parseConfig } from '../config.ts';
 import type { FileSink } from '../hf.ts';
 import { packWeights, paramLayout, layerPrefix, type NamedTensor } from '../layout.ts';
 import { GraphBuilder } from './graph.ts';
-import { DataType, encodeModel } from './proto.ts';
+import { DataLocation, DataType, encodeModel, type TensorMessage } from './proto.ts';
 
 export class OnnxExportError extends Error {
   override name = 'OnnxExportError';
@@ -28,15 +28,72 @@ function transpose(data: Float32Array, rows: number, cols: number): Float32Array
   return out;
 }
 
-/** The decoder as ModelProto bytes. Throws OnnxExportError when the weights do not fit one protobuf. */
+export interface DecoderOnnx {
+  /** onnx/model.onnx */
+  model: Uint8Array;
+  /** external data files, in order: onnx/model.onnx_data, model.onnx_data_1, ... (empty when inline) */
+  data: Uint8Array[];
+}
+
+export interface ExternalDataOptions {
+  /** weights in external data files (default: only when they do not fit one protobuf) */
+  external?: boolean;
+  /** bytes per data file at most (default 1 GiB: a browser holds each file as one ArrayBuffer) */
+  chunkBytes?: number;
+}
+
+/** external data file names as transformers.js asks for them */
+export function dataFileName(i: number): string {
+  return `model.onnx_data${i === 0 ? '' : `_${i}`}`;
+}
+
+/** moves the f32 weights of the graph into data files (tensor by tensor, a tensor never split) */
+function externalize(initializers: TensorMessage[], chunkBytes: number): Uint8Array[] {
+  const chunks: { parts: Uint8Array[]; size: number }[] = [];
+  for (const t of initializers) {
+    if (t.dataType !== DataType.FLOAT || !t.rawData || t.rawData.length < 1024) continue;
+    const n = t.rawData.length;
+    if (n > chunkBytes) throw new OnnxExportError(`tensor ${t.name} (${n} bytes) is larger than one data file (${chunkBytes} bytes)`);
+    if (chunks.length === 0 || chunks[chunks.length - 1].size + n > chunkBytes) chunks.push({ parts: [], size: 0 });
+    const c = chunks[chunks.length - 1];
+    t.externalData = [
+      { key: 'location', value: dataFileName(chunks.length - 1) }, { key: 'offset', value: String(c.size) }, { key: 'length', value: String(n) },
+    ];
+    t.dataLocation = DataLocation.EXTERNAL;
+    c.parts.push(t.rawData);
+    c.size += n;
+    delete t.rawData;
+  }
+  return chunks.map((c) => {
+    const out = new Uint8Array(c.size);
+    let at = 0;
+    for (const p of c.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  });
+}
+
+/** The decoder as ModelProto bytes, inline. Throws OnnxExportError when the weights do not fit one protobuf. */
 export function buildDecoderOnnx(configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor>, producerVersion = '0'): Uint8Array {
+  return buildDecoderOnnxFiles(configIn, weights, { external: false }, producerVersion).model;
+}
+
+/** The decoder as ModelProto bytes plus, for big models (or on request), its external data files. */
+export function buildDecoderOnnxFiles(
+  configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor>, options: ExternalDataOptions = {}, producerVersion = '0',
+): DecoderOnnx {
   const config = parseConfig(configIn);
   const layout = paramLayout(config);
   // checked before anything is copied
   const bytes = layout.size * 4;
-  if (bytes > MAX_MODEL_BYTES) {
-    throw new OnnxExportError(`the model's ${(bytes / 2 ** 30).toFixed(2)} GiB of f32 weights exceed one ONNX protobuf (2 GiB); external data is not supported yet`);
+  const external = options.external ?? bytes > MAX_MODEL_BYTES;
+  if (!external && bytes > MAX_MODEL_BYTES) {
+    throw new OnnxExportError(`the model's ${(bytes / 2 ** 30).toFixed(2)} GiB of f32 weights exceed one ONNX protobuf (2 GiB): export with external data`);
   }
+  const chunkBytes = options.chunkBytes ?? 2 ** 30;
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1024) throw new OnnxExportError(`chunkBytes must be an integer >= 1024, got ${chunkBytes}`);
   const flat = packWeights(config, weights, layout); // validates names and shapes
   const w = (name: string) => {
     const t = layout.byName.get(name)!;
@@ -130,10 +187,12 @@ export function buildDecoderOnnx(configIn: ModelConfig, weights: ReadonlyMap<str
   g.op('Reshape', [rows, g.op('Concat', [g.op('Shape', [inputIds]), g.int64([V])], { axis: { int: 0 } })], {}, 'logits');
   g.output('logits', F, ['batch_size', 'sequence_length', V]);
 
-  return encodeModel({
+  const data = external ? externalize(g.initializers, chunkBytes) : [];
+  const model = encodeModel({
     irVersion: 8, opset: ONNX_OPSET, producerName: 'tabswarm', producerVersion,
     docString: `${config.model_type} decoder exported by tabswarm`, graph: g.graph('tabswarm-decoder'),
   });
+  return { model, data };
 }
 
 export interface OnnxFolderOptions {
@@ -141,6 +200,8 @@ export interface OnnxFolderOptions {
   rawConfig?: Record<string, unknown>;
   /** tokenizer.json, tokenizer_config.json, generation_config.json, ... copied as they are */
   files?: ReadonlyMap<string, Uint8Array>;
+  /** external data (default: only for a model over one protobuf's 2 GiB) */
+  externalData?: ExternalDataOptions;
 }
 
 /** Files a transformers.js folder may carry besides the model; anything else passed in is refused. */
@@ -151,9 +212,12 @@ export async function exportOnnxFolder(sink: FileSink, config: ModelConfig, weig
   for (const name of options.files?.keys() ?? []) {
     if (!PASSED_THROUGH.has(name)) throw new OnnxExportError(`"${name}" is not a tokenizer or generation file (allowed: ${[...PASSED_THROUGH].join(', ')})`);
   }
-  const model = buildDecoderOnnx(config, weights);
-  const json = { ...(options.rawConfig ?? config), torch_dtype: 'float32' };
+  const { model, data } = buildDecoderOnnxFiles(config, weights, options.externalData);
+  const json: Record<string, unknown> = { ...(options.rawConfig ?? config), torch_dtype: 'float32' };
+  // transformers.js fetches the data files only when config.json says how many there are
+  if (data.length > 0) json['transformers.js_config'] = { use_external_data_format: { 'model.onnx': data.length } };
   await sink.write('onnx/model.onnx', model);
+  for (const [i, bytes] of data.entries()) await sink.write(`onnx/${dataFileName(i)}`, bytes);
   await sink.write('config.json', new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
   for (const [name, bytes] of options.files ?? []) await sink.write(name, bytes);
 }

@@ -32,6 +32,8 @@ const descriptor = {
             int64Data: { rule: 'repeated', type: 'int64', id: 7 },
             name: { type: 'string', id: 8 },
             rawData: { type: 'bytes', id: 9 },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            dataLocation: { type: 'int32', id: 14 },
           },
         },
         AttributeProto: {
@@ -92,7 +94,13 @@ export interface TensorMessage {
   dims: number[];
   dataType: number;
   rawData?: Uint8Array;
+  /** ONNX external data: location (file beside model.onnx), offset, length; with dataLocation EXTERNAL */
+  externalData?: { key: string; value: string }[];
+  dataLocation?: number;
 }
+
+/** onnx.TensorProto.DataLocation */
+export const DataLocation = { DEFAULT: 0, EXTERNAL: 1 } as const;
 export interface AttributeMessage {
   name: string;
   type: number;

@@ -12,7 +12,7 @@ import { createCpuEngine } from '../../../src/engine/cpu/index.ts';
 import { memoryFolder } from '../../../src/engine/hf.ts';
 import { initWeights } from '../../../src/engine/init.ts';
 import { unpackWeights } from '../../../src/engine/layout.ts';
-import { buildDecoderOnnx, exportOnnxFolder, OnnxExportError, ONNX_OPSET } from '../../../src/engine/onnx/export.ts';
+import { buildDecoderOnnx, buildDecoderOnnxFiles, dataFileName, exportOnnxFolder, OnnxExportError, ONNX_OPSET } from '../../../src/engine/onnx/export.ts';
 import { decodeModel } from '../../../src/engine/onnx/proto.ts';
 import { WeightsMismatchError } from '../../../src/engine/errors.ts';
 
@@ -130,6 +130,28 @@ describe('ONNX export → onnxruntime-web', () => {
     expect(m.graph.output.map((o) => o.name)).toContain('present.1.value');
     // only standard ONNX ops: any runtime opens it
     expect(new Set(m.graph.node.map((n) => n.opType))).not.toContain('SimplifiedLayerNormalization');
+  });
+
+  it('external data (a model over 2 GiB): weights in several data files give the inline export\'s logits', async () => {
+    const [, config] = configs[2];
+    const weights = unpackWeights(config, weightsFor(config));
+    const inline = buildDecoderOnnx(config, weights);
+    const split = buildDecoderOnnxFiles(config, weights, { external: true, chunkBytes: 8192 });
+    expect(split.data.length).toBeGreaterThan(2);
+    expect(split.model.length).toBeLessThan(inline.length / 2); // small tensors (< 1 KiB) stay inline
+    for (const d of split.data) expect(d.length).toBeLessThanOrEqual(8192);
+    const a = await ort.InferenceSession.create(inline);
+    const b = await ort.InferenceSession.create(split.model, { externalData: split.data.map((data, i) => ({ path: dataFileName(i), data })) });
+    const ids = [[1, 5, 9, 3, 7]];
+    const ra = await run(a, config, ids, [[1, 1, 1, 1, 1]], [[0, 1, 2, 3, 4]], null);
+    const rb = await run(b, config, ids, [[1, 1, 1, 1, 1]], [[0, 1, 2, 3, 4]], null);
+    expect(Array.from(rb.logits.data as Float32Array)).toEqual(Array.from(ra.logits.data as Float32Array));
+    // the folder says how many data files there are, as transformers.js needs
+    const folder = memoryFolder();
+    await exportOnnxFolder(folder, config, weights, { externalData: { external: true, chunkBytes: 8192 } });
+    expect(folder.files.has(`onnx/${dataFileName(split.data.length - 1)}`)).toBe(true);
+    expect(JSON.parse(new TextDecoder().decode(folder.files.get('config.json')))['transformers.js_config']).toEqual({ use_external_data_format: { 'model.onnx': split.data.length } });
+    expect(() => buildDecoderOnnxFiles(config, weights, { external: true, chunkBytes: 1024 })).toThrow(/larger than one data file/);
   });
 
   it('refuses by name: wrong weights, a model over one protobuf, files that are not tokenizer files', async () => {
