@@ -1,4 +1,4 @@
-// npm run bench:vs-ort [-- --json FILE] [--quick] [--batch B] [--prompt P] [--new N] [--reps R]
+// npm run bench:vs-ort [-- --json FILE] [--quick | --model default|smollm2] [--batch B] [--prompt P] [--new N] [--reps R]
 // Our engine vs transformers.js on onnxruntime-web, same model, same prompt ids, same batch, greedy: prefill
 // and decode tokens/s. The model goes to transformers.js through our own ONNX export (onnx/model.onnx), so
 // both run exactly the same weights. Models: the shipped default model, and a SmolLM2-135M-shaped Llama with
@@ -28,10 +28,10 @@ import { exportOnnxFolder } from '../src/engine/onnx/export.ts';
 
 ortWebNode(true); // before transformers.js is imported
 
-interface Args { json?: string; quick: boolean; batch: number; prompt: number; newTokens: number; reps: number }
+interface Args { json?: string; models: ('default' | 'smollm2')[]; batch: number; prompt: number; newTokens: number; reps: number }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, batch: 1, prompt: 32, newTokens: 16, reps: 3 };
+  const args: Args = { models: ['default', 'smollm2'], batch: 1, prompt: 32, newTokens: 16, reps: 3 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = () => {
@@ -40,7 +40,12 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (a === '--json') args.json = argv[++i];
-    else if (a === '--quick') args.quick = true;
+    else if (a === '--quick') args.models = ['default'];
+    else if (a === '--model') {
+      const m = argv[++i];
+      if (m !== 'default' && m !== 'smollm2') throw new Error(`--model must be default or smollm2, got ${m}`);
+      args.models = [m];
+    }
     else if (a === '--batch') args.batch = int();
     else if (a === '--prompt') args.prompt = int();
     else if (a === '--new') args.newTokens = int();
@@ -142,9 +147,11 @@ function memoryFigures(): Record<string, number | string> {
 
 const args = parseArgs(process.argv.slice(2));
 const rows: Row[] = [];
-const def = await loadHfModel(dirSource('public/models/default'));
-rows.push(...(await benchModel('default (123k)', def.config, def.flat, def.rawConfig, args)));
-if (!args.quick) {
+if (args.models.includes('default')) {
+  const def = await loadHfModel(dirSource('public/models/default'));
+  rows.push(...(await benchModel('default (123k)', def.config, def.flat, def.rawConfig, args)));
+}
+if (args.models.includes('smollm2')) {
   const smol = smolLM2_135MConfig();
   rows.push(...(await benchModel('SmolLM2-135M shape', smol, initWeights(smol, 1), undefined, args)));
 }
