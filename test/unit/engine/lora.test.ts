@@ -6,8 +6,12 @@ import { describe, expect, it } from 'vitest';
 import type { ModelConfig, TrainSequence } from '../../../src/engine/api.ts';
 import { qwen25_05BConfig, tinyConfig } from '../../../src/engine/config.ts';
 import { createCpuEngine } from '../../../src/engine/cpu/index.ts';
-import { ModelTooLargeError, ShapeError } from '../../../src/engine/errors.ts';
+
 import { initWeights } from '../../../src/engine/init.ts';
+import { memoryFolder } from '../../../src/engine/hf.ts';
+import { loadLoraAdapter, saveLoraAdapter } from '../../../src/engine/lora-io.ts';
+import { serializeSafetensors } from '../../../src/engine/safetensors.ts';
+import { ConfigError, ModelTooLargeError, ShapeError, WeightsMismatchError } from '../../../src/engine/errors.ts';
 import { adapterHash, estimateLoraTrainingBytes, initLora, loraLayout, loraParamCount, mergeLora } from '../../../src/engine/lora.ts';
 import { checkFits, estimateModelBytes, estimateTrainingBytes } from '../../../src/engine/memory.ts';
 import { paramLayout } from '../../../src/engine/layout.ts';
@@ -138,5 +142,38 @@ describe('LoRA memory estimate (Qwen2.5-0.5B shape, r = 16, 8 sequences of 256)'
     const budget = { maxTotalBytes: (full + withLora) / 2 };
     expect(() => checkFits('full fine-tuning', estimateTrainingBytes(config, 8, 256), budget, weights)).toThrow(ModelTooLargeError);
     expect(() => checkFits('LoRA', estimateLoraTrainingBytes(config, { rank: 16 }, 8, 256), budget, weights)).not.toThrow();
+  });
+});
+
+describe('LoRA adapters as PEFT folders', () => {
+  it('round-trip exactly; a stranger\'s adapter of the wrong rank, shape, extra tensor or NaN is refused by name', async () => {
+    const adapter = initLora(qwen3, lora, 3, 0.2);
+    const folder = memoryFolder();
+    await saveLoraAdapter(folder, qwen3, lora, adapter, 'Qwen/Qwen3-0.6B');
+    const cfg = JSON.parse(new TextDecoder().decode(folder.files.get('adapter_config.json')));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', r: 2, lora_alpha: 2, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] });
+    const back = await loadLoraAdapter(folder, qwen3);
+    expect(back.lora).toEqual(lora);
+    expect(back.adapter).toEqual(adapter);
+
+    const withConfig = (patch: Record<string, unknown>) => {
+      const f = memoryFolder(new Map(folder.files));
+      f.files.set('adapter_config.json', new TextEncoder().encode(JSON.stringify({ ...cfg, ...patch })));
+      return f;
+    };
+    await expect(loadLoraAdapter(withConfig({ r: 4, lora_alpha: 4 }), qwen3)).rejects.toThrow(WeightsMismatchError);
+    await expect(loadLoraAdapter(withConfig({ r: 100000, lora_alpha: 100000 }), qwen3)).rejects.toThrow(ShapeError);
+    await expect(loadLoraAdapter(withConfig({ lora_alpha: 16 }), qwen3)).rejects.toThrow(ConfigError);
+    await expect(loadLoraAdapter(withConfig({ peft_type: 'IA3' }), qwen3)).rejects.toThrow(ConfigError);
+    await expect(loadLoraAdapter(folder, llama)).rejects.toThrow(WeightsMismatchError);
+    const tensors = new Map([...loraLayout(qwen3, lora).tensors].map((t) => [`base_model.model.${t.name}`, { shape: t.shape, data: adapter.slice(t.offset, t.offset + t.length) }]));
+    const extra = memoryFolder(new Map(folder.files));
+    extra.files.set('adapter_model.safetensors', serializeSafetensors(new Map([...tensors, ['base_model.model.evil', { shape: [1], data: new Float32Array(1) }]])));
+    await expect(loadLoraAdapter(extra, qwen3)).rejects.toThrow(/does not/);
+    const first = [...tensors.keys()][0];
+    tensors.get(first)!.data[0] = NaN;
+    const nan = memoryFolder(new Map(folder.files));
+    nan.files.set('adapter_model.safetensors', serializeSafetensors(tensors));
+    await expect(loadLoraAdapter(nan, qwen3)).rejects.toThrow(/non-finite/);
   });
 });
