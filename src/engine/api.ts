@@ -1,7 +1,7 @@
 // What the rest of tabswarm (the RL core, the worker) sees of the engine. Backend-independent: the same
 // interface is served by the CPU reference and by WebGPU. Token sequences are plain arrays at this level.
 
-/** The subset of a Hugging Face config.json the engine reads (Llama / Qwen2 / SmolLM2 families). */
+/** The subset of a Hugging Face config.json the engine reads (Llama / Qwen2 / Qwen3 / SmolLM2 families). */
 export interface ModelConfig {
   architectures?: string[];
   model_type: string; // 'llama' | 'qwen2' | ...
@@ -18,6 +18,8 @@ export interface ModelConfig {
   tie_word_embeddings: boolean;
   /** Qwen2 has q/k/v biases; Llama does not (attention_bias false) */
   attention_bias?: boolean;
+  /** Qwen3: RMSNorm (weights q_norm / k_norm, shape head_dim) on each query and key head before RoPE */
+  qk_norm?: boolean;
   bos_token_id?: number | null;
   eos_token_id?: number | number[] | null;
   torch_dtype?: string;

@@ -1,11 +1,12 @@
 // Reading a Hugging Face config.json into the ModelConfig the engine runs. Only Llama-style decoders
-// (SmolLM2, Llama without rope scaling) and Qwen2 (q/k/v biases) are accepted: anything else fails here
-// with a named error rather than producing a model that silently computes something different.
+// (SmolLM2, Llama without rope scaling), Qwen2 (q/k/v biases) and Qwen3 (per-head q/k RMSNorm, explicit
+// head_dim, no biases) are accepted: anything else fails here with a named error rather than producing a
+// model that silently computes something different.
 
 import type { ModelConfig } from './api.ts';
 import { ConfigError, UnsupportedModelError } from './errors.ts';
 
-const SUPPORTED = new Set(['llama', 'qwen2']);
+const SUPPORTED = new Set(['llama', 'qwen2', 'qwen3']);
 
 function int(raw: Record<string, unknown>, key: string, min = 1): number {
   const v = raw[key];
@@ -43,6 +44,10 @@ export function parseConfig(json: unknown): ModelConfig {
   if (modelType === 'llama' && raw.attention_bias === true) {
     throw new UnsupportedModelError('llama with attention_bias (q/k/v/o biases) is not supported; qwen2-style q/k/v biases are');
   }
+  // Qwen3's attention_bias would also bias o_proj, like Llama's; its released checkpoints have none.
+  if (modelType === 'qwen3' && raw.attention_bias === true) {
+    throw new UnsupportedModelError('qwen3 with attention_bias (q/k/v/o biases) is not supported');
+  }
   if (raw.use_sliding_window === true) throw new UnsupportedModelError('sliding-window attention is not supported');
 
   const hidden = int(raw, 'hidden_size');
@@ -57,6 +62,8 @@ export function parseConfig(json: unknown): ModelConfig {
   if (typeof tie !== 'boolean') throw new ConfigError('config.json: "tie_word_embeddings" must be a boolean');
   // Qwen2 always has q/k/v biases (its config does not say so).
   const bias = modelType === 'qwen2';
+  // Qwen3 normalises every query and key head (RMSNorm over head_dim, one gain per dim) before RoPE.
+  const qkNorm = modelType === 'qwen3';
 
   const config: ModelConfig = {
     model_type: modelType,
@@ -72,6 +79,7 @@ export function parseConfig(json: unknown): ModelConfig {
     rms_norm_eps: num(raw, 'rms_norm_eps', 1e-6),
     tie_word_embeddings: tie,
     attention_bias: bias,
+    qk_norm: qkNorm,
   };
   if (Array.isArray(raw.architectures)) config.architectures = raw.architectures.map(String);
   for (const key of ['bos_token_id', 'eos_token_id'] as const) {
@@ -133,5 +141,25 @@ export function smolLM2_135MConfig(): ModelConfig {
     tie_word_embeddings: true,
     bos_token_id: 0,
     eos_token_id: 0,
+  });
+}
+
+/** Qwen2.5-0.5B's shape (values from its published config.json), for memory estimates and benchmarks. */
+export function qwen25_05BConfig(): ModelConfig {
+  return parseConfig({
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    vocab_size: 151936,
+    hidden_size: 896,
+    intermediate_size: 4864,
+    num_hidden_layers: 24,
+    num_attention_heads: 14,
+    num_key_value_heads: 2,
+    max_position_embeddings: 32768,
+    rope_theta: 1000000,
+    rms_norm_eps: 1e-6,
+    tie_word_embeddings: true,
+    bos_token_id: 151643,
+    eos_token_id: 151643,
   });
 }

@@ -16,12 +16,20 @@ import {
 } from './model.ts';
 import { checkFits, estimateModelBytes, estimateSamplingBytes, estimateTrainingBytes, type MemoryLimits } from './memory.ts';
 import { checkSampleOptions, chooseToken, createRng, streamSeed } from './sampling.ts';
+import { carveLora, checkedAdapter, estimateLoraTrainingBytes, initLora, loraLayout, mergeLora, type LoraConfig } from './lora.ts';
+import type { LoraTarget } from './lora-targets.ts';
+import type { LoraPair } from './model.ts';
 
 export interface EngineOptions {
   /** checked before every allocation; defaults to no limit */
   limits?: MemoryLimits;
   /** training computes logits this many rows at a time (default: logitChunkRows, ~32 MiB of logits) */
   logitRows?: number;
+  /**
+   * Train a LoRA adapter on a frozen base (lora.ts) instead of every weight: grads, Adam moments and the
+   * optimizer step then cover the adapter only. adapter: its flat weights (loraLayout order); default fresh.
+   */
+  lora?: { config: LoraConfig; adapter?: Float32Array; seed?: number };
 }
 
 /** Engine plus what tools (save, tests, benchmarks) need beyond the RL-facing interface. */
@@ -31,12 +39,16 @@ export interface ModelEngine extends Engine {
   readonly steps: number;
   /** the flat params buffer (paramLayout order), copied out */
   readParams(): Promise<Float32Array>;
-  /** the flat grads buffer, copied out */
+  /** the flat grads buffer, copied out (the adapter's with LoRA) */
   readGrads(): Promise<Float32Array>;
+  /** the LoRA adapter (loraLayout order), copied out; null without LoRA */
+  readAdapter(): Promise<Float32Array | null>;
 }
 
 interface TrainState<F> {
-  grads: View<F>; m: View<F>; v: View<F>; decayMask: View<F>; G: ModelParams<F>; norm: View<F>;
+  grads: View<F>; m: View<F>; v: View<F>; decayMask: View<F>; norm: View<F>;
+  /** the base's gradient views, null for a frozen base; the adapter's with LoRA */
+  G: ModelParams<F> | null; GL: Record<LoraTarget, LoraPair<F>>[] | null;
 }
 interface ForwardState<F, I> {
   shape: BatchShape; gather: Gather[]; lengths: number[];
@@ -103,7 +115,7 @@ export function createEngine<F, I>(
   const alive = () => {
     if (disposed) throw new EngineStateError('engine used after dispose()');
   };
-  const heldBytes = () => layout.size * 4 * (train ? 5 : 1);
+  const heldBytes = () => layout.size * 4 + (loraL ? loraL.size * 4 : 0) + (train ? trainLayout.size * 16 : 0);
 
   // Allocates a group of buffers, freeing the ones already made if a later one fails. An allocation the
   // runtime refuses (RangeError: typed array or GPU buffer too large / out of memory) becomes
@@ -125,18 +137,32 @@ export function createEngine<F, I>(
   const [paramsFlat] = allocGroup([() => ops.allocF32(layout.size, 'params')]);
   ops.writeF32(paramsFlat, flat);
   const P = carveParams(ops, config, paramsFlat, layout);
+  // LoRA: the adapter is what trains; forward and sampling run base + adapter (model.ts linear)
+  const lora = options.lora?.config;
+  const loraL = lora ? loraLayout(config, lora) : null;
+  const rank = lora?.rank ?? 0;
+  let adapterFlat: View<F> | null = null;
+  if (lora && loraL) {
+    const adapter = checkedAdapter(config, lora, options.lora!.adapter ?? initLora(config, lora, options.lora!.seed ?? 0));
+    [adapterFlat] = allocGroup([() => ops.allocF32(loraL.size, 'lora.adapter')]);
+    ops.writeF32(adapterFlat, adapter);
+    carveLora(ops, config, adapterFlat, loraL).forEach((pairs, l) => (P.layers[l].lora = pairs));
+  }
+  const trainLayout = loraL ?? layout;
 
   function ensureTrain(): TrainState<F> {
     if (train) return train;
-    const size = layout.size;
+    const size = trainLayout.size;
     const [grads, m, v, decayMask, norm] = allocGroup([
       () => ops.allocF32(size, 'grads'), () => ops.allocF32(size, 'adam.m'), () => ops.allocF32(size, 'adam.v'),
       () => ops.allocF32(size, 'decayMask'), () => ops.allocF32(1, 'gradNorm'),
     ]);
     const mask = new Float32Array(size);
-    for (const t of layout.tensors) if (t.decay) mask.fill(1, t.offset, t.offset + t.length);
+    for (const t of trainLayout.tensors) if (t.decay) mask.fill(1, t.offset, t.offset + t.length);
     ops.writeF32(decayMask, mask);
-    train = { grads, m, v, decayMask, norm, G: carveParams(ops, config, grads, layout) };
+    train = loraL
+      ? { grads, m, v, decayMask, norm, G: null, GL: carveLora(ops, config, grads, loraL) }
+      : { grads, m, v, decayMask, norm, G: carveParams(ops, config, grads, layout), GL: null };
     return train;
   }
 
@@ -179,10 +205,11 @@ export function createEngine<F, I>(
     const Rc = Math.max(1, Math.min(Ns, options.logitRows ?? logitChunkRows(config, Ns)));
     const shape = { B, T, Ns, Rc };
     // the estimate counts the training buffers whether or not they exist yet; the params are held already
-    checkFits('training step', estimateTrainingBytes(config, B, T, Ns, Rc), limits, layout.size * 4);
+    const estimate = lora ? estimateLoraTrainingBytes(config, lora, B, T, Ns, Rc) : estimateTrainingBytes(config, B, T, Ns, Rc);
+    checkFits('training step', estimate, limits, layout.size * 4);
     ensureTrain();
-    const lL = layerActLayout(config, shape), hL = headActLayout(config, shape);
-    const sL = gradScratchLayout(config, shape), iL = intLayout(shape);
+    const lL = layerActLayout(config, shape, rank), hL = headActLayout(config, shape);
+    const sL = gradScratchLayout(config, shape, rank), iL = intLayout(shape);
     // The last forward's buffers are reused when they are big enough (every activation is written before it
     // is read, so stale contents do not matter): a training loop then allocates once, not every micro-batch.
     const need = [...Array<number>(L).fill(lL.size), hL.size, sL.size];
@@ -258,7 +285,7 @@ export function createEngine<F, I>(
     }
     const t = ensureTrain();
     if (f.shape.Ns > 0) ops.writeF32(f.S.dLogprobs, d);
-    modelBackward(ops, config, P, t.G, f.A, f.S, f.ints, f.shape, f.gather);
+    modelBackward(ops, config, P, t.G, f.A, f.S, f.ints, f.shape, f.gather, t.GL);
     ops.flush();
     f.consumed = true;
   }
@@ -273,13 +300,13 @@ export function createEngine<F, I>(
     }
     if (c.beta1 >= 1 || c.beta2 >= 1) throw new ShapeError('optimizerStep: beta1 and beta2 must be < 1');
     const t = ensureTrain();
-    ops.sumSquares(t.norm, t.grads, layout.size);
+    ops.sumSquares(t.norm, t.grads, trainLayout.size);
     const gradNorm = Math.sqrt((await ops.readF32(t.norm))[0]);
     // A non-finite gradient would poison every weight through Adam's moments: skip the update instead.
     if (!Number.isFinite(gradNorm)) return { gradNorm };
     const gradScale = c.maxGradNorm > 0 && gradNorm > c.maxGradNorm ? c.maxGradNorm / gradNorm : 1;
     steps++;
-    ops.adamw(paramsFlat, t.grads, t.m, t.v, t.decayMask, layout.size, {
+    ops.adamw(adapterFlat ?? paramsFlat, t.grads, t.m, t.v, t.decayMask, trainLayout.size, {
       lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, step: steps, gradScale,
     });
     ops.flush();
@@ -288,7 +315,7 @@ export function createEngine<F, I>(
 
   async function exportOptimizerState(): Promise<OptimizerState> {
     // before any training call the moments are zero by definition: no need to allocate the training buffers
-    if (!train) return { m: new Float32Array(layout.size), v: new Float32Array(layout.size), steps };
+    if (!train) return { m: new Float32Array(trainLayout.size), v: new Float32Array(trainLayout.size), steps };
     return { m: await ops.readF32(train.m), v: await ops.readF32(train.v), steps };
   }
 
@@ -298,8 +325,8 @@ export function createEngine<F, I>(
     const { m, v, steps: s } = state;
     for (const [name, x] of [['m', m], ['v', v]] as const) {
       if (!(x instanceof Float32Array)) throw new WeightsMismatchError(`optimizer state: ${name} must be a Float32Array`);
-      if (x.length !== layout.size) {
-        throw new WeightsMismatchError(`optimizer state: ${name} has ${x.length} values, this model has ${layout.size} parameters`);
+      if (x.length !== trainLayout.size) {
+        throw new WeightsMismatchError(`optimizer state: ${name} has ${x.length} values, this model has ${trainLayout.size} parameters${loraL ? ' (LoRA adapter)' : ''}`);
       }
     }
     if (!Number.isInteger(s) || s < 0) throw new WeightsMismatchError(`optimizer state: steps must be an integer >= 0, got ${s}`);
@@ -346,8 +373,8 @@ export function createEngine<F, I>(
     });
     const Bu = unique.length;
     const preShape = { B: Bu, T: Tp, Ns: Bu }, decShape = { B, T: 1, Ns: B };
-    const preL = layerActLayout(config, preShape), preH = headActLayout(config, preShape);
-    const decL = layerActLayout(config, decShape), decH = headActLayout(config, decShape);
+    const preL = layerActLayout(config, preShape, rank), preH = headActLayout(config, preShape);
+    const decL = layerActLayout(config, decShape, rank), decH = headActLayout(config, decShape);
     const kvL = kvLayerLayout(config, B, S);
     const preIL = intLayout(preShape), decIL = intLayout(decShape);
     const fBufs = allocGroup<View<F>>([
@@ -469,13 +496,19 @@ export function createEngine<F, I>(
     readGrads: () => exclusive(() => ops.readF32(ensureTrain().grads)),
     exportOptimizerState: () => exclusive(exportOptimizerState),
     importOptimizerState: (state) => exclusive(() => importOptimizerState(state)),
-    exportWeights: () => exclusive(async () => unpackWeights(config, await ops.readF32(paramsFlat), layout)),
+    readAdapter: () => exclusive(async () => (adapterFlat ? ops.readF32(adapterFlat) : null)),
+    // with LoRA, the merged model (base + B A): what a saved or exported folder holds
+    exportWeights: () => exclusive(async () => {
+      const base = await ops.readF32(paramsFlat);
+      return unpackWeights(config, lora && adapterFlat ? mergeLora(config, lora, base, await ops.readF32(adapterFlat)) : base, layout);
+    }),
     dispose() {
       if (disposed) return;
       disposed = true;
       releaseForward();
       if (train) for (const v of [train.grads, train.m, train.v, train.decayMask, train.norm]) ops.free(v);
       ops.free(paramsFlat);
+      if (adapterFlat) ops.free(adapterFlat);
     },
   };
 }

@@ -2,7 +2,7 @@
 // never see node:fs.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FileSink, FileSource } from './hf.ts';
 
 export function dirSource(dir: string): FileSource {
@@ -21,7 +21,8 @@ export function dirSource(dir: string): FileSource {
 export function dirSink(dir: string): FileSink {
   return {
     async write(name, bytes) {
-      await mkdir(dir, { recursive: true });
+      // names may hold a subfolder (onnx/model.onnx)
+      await mkdir(dirname(join(dir, name)), { recursive: true });
       await writeFile(join(dir, name), bytes);
     },
   };

@@ -5,6 +5,7 @@
 import type { ModelConfig } from './api.ts';
 import { headDim } from './config.ts';
 import { WeightsMismatchError } from './errors.ts';
+import { LORA_TARGETS } from './lora-targets.ts';
 
 export interface TensorSpec {
   name: string;
@@ -55,6 +56,7 @@ export function paramLayout(config: ModelConfig): Layout {
     rows.push([`${p}self_attn.v_proj.weight`, [KD, C], true]);
     if (config.attention_bias) rows.push([`${p}self_attn.v_proj.bias`, [KD], false]);
     rows.push([`${p}self_attn.o_proj.weight`, [C, HD], true]);
+    if (config.qk_norm) rows.push([`${p}self_attn.q_norm.weight`, [D], false], [`${p}self_attn.k_norm.weight`, [D], false]);
     rows.push([`${p}post_attention_layernorm.weight`, [C], false]);
     rows.push([`${p}mlp.gate_proj.weight`, [I, C], true]);
     rows.push([`${p}mlp.up_proj.weight`, [I, C], true]);
@@ -88,12 +90,12 @@ export function logitChunkRows(config: ModelConfig, Ns: number): number {
  * single buffer grows with depth (WebGPU caps one binding, often at 128 MiB - 2 GiB); inference keeps one
  * and every layer reuses it.
  */
-export function layerActLayout(config: ModelConfig, { B, T }: BatchShape): Layout {
+export function layerActLayout(config: ModelConfig, { B, T }: BatchShape, loraRank = 0): Layout {
   const C = config.hidden_size, I = config.intermediate_size;
   const D = headDim(config);
   const H = config.num_attention_heads, Hkv = config.num_key_value_heads;
   const N = B * T;
-  return build([
+  const rows: [string, number[], boolean][] = [
     ['x', [N, C], false], // residual stream entering the layer
     ['ln1', [N, C], false], ['rstd1', [N], false],
     ['q', [N, H * D], false], ['k', [N, Hkv * D], false], ['v', [N, Hkv * D], false],
@@ -101,7 +103,12 @@ export function layerActLayout(config: ModelConfig, { B, T }: BatchShape): Layou
     ['r', [N, C], false], // residual after attention
     ['ln2', [N, C], false], ['rstd2', [N], false],
     ['gate', [N, I], false], ['up', [N, I], false], ['act', [N, I], false],
-  ]);
+  ];
+  // Qwen3: q and k before their per-head RMSNorm, and its 1/rms per (token, head)
+  if (config.qk_norm) rows.push(['qRaw', [N, H * D], false], ['kRaw', [N, Hkv * D], false], ['rstdq', [N * H], false], ['rstdk', [N * Hkv], false]);
+  // LoRA: each adapted projection's x Aᵀ (N, r), which B's gradient needs
+  if (loraRank > 0) for (const t of LORA_TARGETS) rows.push([`lora.${t}`, [N, loraRank], false]);
+  return build(rows);
 }
 
 /** Activations outside the layers: key mask, final norm, LM head and objective. */
@@ -117,17 +124,21 @@ export function headActLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchS
 }
 
 /** Backward scratch, reused by every layer. */
-export function gradScratchLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchShape): Layout {
+export function gradScratchLayout(config: ModelConfig, { B, T, Ns, Rc = Ns }: BatchShape, loraRank = 0): Layout {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size;
   const D = headDim(config);
   const HD = config.num_attention_heads * D, KD = config.num_key_value_heads * D;
   const N = B * T;
-  return build([
+  const rows: [string, number[], boolean][] = [
     ['dx', [N, C], false], ['dr', [N, C], false], ['dLn', [N, C], false],
     ['dAttOut', [N, HD], false], ['dq', [N, HD], false], ['dk', [N, KD], false], ['dv', [N, KD], false],
     ['dAct', [N, I], false], ['dGate', [N, I], false], ['dUp', [N, I], false],
     ['dLogprobs', [Ns], false], ['dLogits', [Rc, V], false], ['dh', [Ns, C], false],
-  ]);
+  ];
+  if (config.qk_norm) rows.push(['dqRaw', [N, HD], false], ['dkRaw', [N, KD], false]);
+  // LoRA: d(x Aᵀ) of one projection at a time, and where the frozen norms' gain gradients go (discarded)
+  if (loraRank > 0) rows.push(['dLoraT', [N, loraRank], false], ['dNormSink', [Math.max(C, D)], false]);
+  return build(rows);
 }
 
 /** Integer inputs of one forward pass. */

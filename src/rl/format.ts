@@ -20,9 +20,19 @@ export interface TextTokenizer {
   readonly bosId: number | null;
   /** ends a completion; sampling stops on it */
   readonly eosId: number;
+  /** every token that ends a completion, eosId first (a chat model's generation_config lists several) */
+  readonly stopIds?: readonly number[];
+  /** a chat model's own template around the task text (chat-template.ts); replaces promptText and bos */
+  encodeChat?(userText: string): number[];
+}
+
+/** the tokens sampling stops on */
+export function stopTokens(tokenizer: TextTokenizer): number[] {
+  return tokenizer.stopIds ? [...tokenizer.stopIds] : [tokenizer.eosId];
 }
 
 export function encodePrompt(tokenizer: TextTokenizer, task: Pick<Task, 'prompt'>): number[] {
+  if (tokenizer.encodeChat) return tokenizer.encodeChat(task.prompt);
   const ids = tokenizer.encode(promptText(task));
   return tokenizer.bosId === null ? ids : [tokenizer.bosId, ...ids];
 }
@@ -34,6 +44,7 @@ export function encodeCompletion(tokenizer: TextTokenizer, text: string): number
 
 /** generated tokens → text, without the stop token */
 export function decodeCompletion(tokenizer: TextTokenizer, tokens: readonly number[]): string {
-  const end = tokens.length > 0 && tokens[tokens.length - 1] === tokenizer.eosId ? tokens.length - 1 : tokens.length;
+  const last = tokens[tokens.length - 1];
+  const end = tokens.length > 0 && (last === tokenizer.eosId || tokenizer.stopIds?.includes(last)) ? tokens.length - 1 : tokens.length;
   return tokenizer.decode(tokens.slice(0, end));
 }

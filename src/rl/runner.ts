@@ -8,7 +8,7 @@
 // weights and Adam's moments stay as they were (the gradients are zeroed by the next step anyway).
 import type { AdamWConfig, Engine, TrainSequence } from '../engine/api.ts';
 import { yieldToEventLoop } from '../engine/engine.ts';
-import { decodeCompletion, encodeCompletion, encodePrompt, type TextTokenizer } from './format.ts';
+import { decodeCompletion, encodeCompletion, encodePrompt, stopTokens, type TextTokenizer } from './format.ts';
 import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
 import { collectExternalGroups, EXTERNAL_DEFAULTS, makeGroup, selectTrainingGroups, type ExternalDrops, type RolloutGroup } from './sapo.ts';
@@ -166,7 +166,7 @@ export class RoundRunner {
       ...config.sampling,
       maxNewTokens: this.completionBudget(prompts),
       seed: hashParts('tabswarm/sample', roundSeed(config.swarmId, round, this.peerId)),
-      stopTokens: [tokenizer.eosId],
+      stopTokens: stopTokens(tokenizer),
       ...(signal ? { signal } : {}),
     });
     throwIfAborted(signal, 'before publishing');
@@ -324,7 +324,7 @@ export class RoundRunner {
         maxNewTokens: this.completionBudget(prompts),
         temperature: 0,
         seed: 0,
-        stopTokens: [tokenizer.eosId],
+        stopTokens: stopTokens(tokenizer),
       });
       chunk.forEach((task, k) => {
         const score = scoreCompletion(task, decodeCompletion(tokenizer, result.tokens[k]));

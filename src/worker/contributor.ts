@@ -14,7 +14,7 @@ import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
 import { rescorePeers, type SwarmScore } from './rescore.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
-import { specialIds, wrapHfTokenizer, type HfTokenizerLike } from '../rl/tokenizer.ts';
+import { chatTokenizer, type ChatTokenizerLike } from '../rl/chat-template.ts';
 import type { TextTokenizer } from '../rl/format.ts';
 import type { Contributor } from './loop.ts';
 import { CheckpointError, digestTensors, type Checkpoint } from './persist.ts';
@@ -166,7 +166,7 @@ async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void
  * The folder's tokenizer, built from the bytes already fetched: transformers.js' own loader resolves local
  * folders by path, which does not fit a model served from a URL (and would fetch the files a second time).
  */
-async function tokenizerFrom(source: FileSource): Promise<TextTokenizer> {
+async function tokenizerFrom(source: FileSource, vocabSize: number): Promise<TextTokenizer> {
   const json = async (name: string) => {
     const bytes = await source.read(name);
     if (!bytes) throw new Error(`the model folder has no ${name}`);
@@ -174,8 +174,11 @@ async function tokenizerFrom(source: FileSource): Promise<TextTokenizer> {
   };
   const [tokenizerJson, tokenizerConfig] = [await json('tokenizer.json'), await json('tokenizer_config.json')];
   const { PreTrainedTokenizer } = await import('@huggingface/transformers');
-  const hf = new PreTrainedTokenizer(tokenizerJson, tokenizerConfig) as unknown as HfTokenizerLike;
-  return wrapHfTokenizer(hf, specialIds(tokenizerJson as { added_tokens?: { id: number; content: string }[] }, tokenizerConfig));
+  const hf = new PreTrainedTokenizer(tokenizerJson, tokenizerConfig) as unknown as ChatTokenizerLike;
+  const generation = await source.read('generation_config.json').catch(() => null);
+  const generationConfig = generation ? (JSON.parse(new TextDecoder().decode(generation)) as unknown) : null;
+  // a chat model (its tokenizer_config has a chat_template) is prompted through its own template
+  return chatTokenizer(hf, { tokenizer: tokenizerJson, tokenizerConfig, generationConfig }, vocabSize);
 }
 
 export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: SwarmScore): RoundStats {
@@ -221,8 +224,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     checkMemory(config, runnerConfig, options.memoryBudgetBytes, maxBufferBytes);
     const model = await loadHfModel(source);
     onProgress({ stage: 'load', item: 'weights', loaded: 0, total: 1, percent: 0 });
-    const tokenizer = await tokenizerFrom(source);
-    await source.read('generation_config.json').catch(() => null);
+    const tokenizer = await tokenizerFrom(source, config.vocab_size);
     const backend = (ops as { backend?: string }).backend === 'webgpu' ? 'webgpu' : 'cpu';
     const limits = maxBufferBytes ? { maxBufferBytes } : {};
     let engine: Engine = createEngine(ops, config, model.flat, { limits });

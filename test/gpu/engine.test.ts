@@ -9,6 +9,7 @@ import { bindingBytesFor, createGpuEngine } from '../../src/engine/gpu/index.ts'
 import { smolLM2_135MConfig, tinyConfig } from '../../src/engine/config.ts';
 import { paramLayout } from '../../src/engine/layout.ts';
 import { initWeights } from '../../src/engine/init.ts';
+import { initLora, loraParamCount } from '../../src/engine/lora.ts';
 import { ModelTooLargeError } from '../../src/engine/errors.ts';
 import type { AdamWConfig, ModelConfig, TrainSequence } from '../../src/engine/api.ts';
 
@@ -16,6 +17,11 @@ const llama = tinyConfig({ vocab_size: 40, hidden_size: 24, intermediate_size: 4
 const qwen = tinyConfig({
   model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], attention_bias: true, tie_word_embeddings: false,
   vocab_size: 37, hidden_size: 24, intermediate_size: 28, num_attention_heads: 4, num_key_value_heads: 1, num_hidden_layers: 3,
+});
+// H * D = 32 != hidden 24, as in Qwen3-0.6B (16 heads x 128 vs 1024)
+const qwen3 = tinyConfig({
+  model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], vocab_size: 41, hidden_size: 24, intermediate_size: 36,
+  num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, rope_theta: 1000000,
 });
 const batch: TrainSequence[] = [
   { tokens: [1, 5, 9, 13, 2, 7, 30, 4], completionStart: 3 },
@@ -42,7 +48,8 @@ describe('WebGPU engine agrees with the CPU engine', () => {
     gpu = await getTestGpu();
   });
 
-  for (const [name, config] of [['llama (tied, GQA 6/2)', llama], ['qwen2 (q/k/v bias, untied, MQA)', qwen]] as [string, ModelConfig][]) {
+  const configs = [['llama (tied, GQA 6/2)', llama], ['qwen2 (q/k/v bias, untied, MQA)', qwen], ['qwen3 (q/k head norms, head_dim 8)', qwen3]];
+  for (const [name, config] of configs as [string, ModelConfig][]) {
     it(`${name}: logprobs, gradients and one AdamW step`, async () => {
       const weights = initWeights(config, 7, 0.2);
       const cpu = createCpuEngine(config, weights);
@@ -110,10 +117,10 @@ describe('WebGPU engine agrees with the CPU engine', () => {
     }
   });
 
-  it('greedy decoding gives the same tokens; seeded sampling repeats on the GPU', async () => {
-    const weights = initWeights(llama, 11, 0.3);
-    const cpu = createCpuEngine(llama, weights);
-    const g = await createGpuEngine(gpu, llama, weights);
+  for (const [name, config] of [['llama', llama], ['qwen3', qwen3]] as [string, ModelConfig][]) it(`${name}: greedy decoding gives the same tokens; seeded sampling repeats on the GPU`, async () => {
+    const weights = initWeights(config, 11, 0.3);
+    const cpu = createCpuEngine(config, weights);
+    const g = await createGpuEngine(gpu, config, weights);
     try {
       const prompts = [[1, 5, 9, 13], [1, 7]];
       const greedy = { maxNewTokens: 10, temperature: 0, seed: 1, stopTokens: [] };
@@ -128,6 +135,38 @@ describe('WebGPU engine agrees with the CPU engine', () => {
       // KV-cache decode on the GPU equals full recomputation on the GPU
       const full = await g.forwardLogprobs(prompts.map((p, r) => ({ tokens: [...p, ...a.tokens[r]], completionStart: p.length })));
       expect(maxRelError(flat(full), flat(a.logprobs))).toBeLessThan(1e-4);
+    } finally {
+      cpu.dispose();
+      g.dispose();
+    }
+  });
+
+  it('LoRA on qwen3: adapter gradients, an AdamW step on the adapter alone, and greedy tokens agree with the CPU', async () => {
+    const weights = initWeights(qwen3, 7, 0.2);
+    const lora = { config: { rank: 4 }, adapter: initLora(qwen3, { rank: 4 }, 3, 0.2) };
+    const cpu = createCpuEngine(qwen3, weights, { lora });
+    const g = await createGpuEngine(gpu, qwen3, weights, { lora });
+    try {
+      const seqs = batch.map((s) => ({ ...s, tokens: s.tokens.map((t) => t % qwen3.vocab_size) }));
+      const lpC = await cpu.forwardLogprobs(seqs);
+      expect(maxRelError(flat(await g.forwardLogprobs(seqs)), flat(lpC))).toBeLessThan(1e-5);
+      const d = lpC.map((r, b) => r.map((_, t) => ((b + 1) * (t % 3 === 0 ? -1 : 0.5)) / 4));
+      cpu.zeroGrads();
+      g.zeroGrads();
+      await cpu.backwardLogprobs(d);
+      await g.backwardLogprobs(d);
+      const gradC = await cpu.readGrads();
+      expect(gradC.length).toBe(loraParamCount(qwen3, { rank: 4 }));
+      expect(maxRelError(await g.readGrads(), gradC)).toBeLessThan(1e-4);
+      await cpu.optimizerStep(adam);
+      await g.optimizerStep(adam);
+      expect(await g.readParams()).toEqual(weights);
+      const aC = (await cpu.readAdapter())!, aG = (await g.readAdapter())!;
+      let worst = 0;
+      for (let i = 0; i < aC.length; i++) worst = Math.max(worst, Math.abs(aG[i] - aC[i]));
+      expect(worst).toBeLessThan(0.05 * adam.lr);
+      const greedy = { maxNewTokens: 8, temperature: 0, seed: 1, stopTokens: [] };
+      expect((await g.sample([[1, 5, 9], [1, 7]], greedy)).tokens).toEqual((await cpu.sample([[1, 5, 9], [1, 7]], greedy)).tokens);
     } finally {
       cpu.dispose();
       g.dispose();

@@ -132,7 +132,8 @@ export function opCases(): OpCase[] {
     },
   );
 
-  for (const [Nr, Cr] of [[5, 37], [3, 200]] as const) {
+  // [48, 8]: Qwen3's per-head q/k norm, many short rows (token x head, head_dim)
+  for (const [Nr, Cr] of [[5, 37], [3, 200], [48, 8]] as const) {
     cases.push(
       {
         name: `rmsnormForward N=${Nr} C=${Cr}`,

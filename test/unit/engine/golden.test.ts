@@ -1,7 +1,7 @@
 // Golden parity: HF folders and expected outputs made by an independent float64 numpy implementation of the
-// Hugging Face Llama / Qwen2 forward (golden/make_golden.py), read through our safetensors reader (the files
+// Hugging Face Llama / Qwen2 / Qwen3 forward (golden/make_golden.py), read through our safetensors reader (the files
 // were written by Python, in reverse-sorted layout, F32 and BF16). Catches convention errors that a
-// self-consistent gradient check cannot: RoPE layout, GQA head mapping, norms, biases, tied/untied heads.
+// self-consistent gradient check cannot: RoPE layout, GQA head mapping, norms (Qwen3's per-head q/k norms), biases, tied/untied heads.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ interface Expected {
   greedy: number[];
 }
 
-for (const name of ['llama-gqa-f32', 'qwen2-bias-untied-bf16']) {
+for (const name of ['llama-gqa-f32', 'qwen2-bias-untied-bf16', 'qwen3-qknorm-headdim-f32']) {
   describe(`golden ${name}`, () => {
     const dir = fileURLToPath(new URL(`./golden/${name}/`, import.meta.url));
     const expected = JSON.parse(readFileSync(`${dir}expected.json`, 'utf8')) as Expected;

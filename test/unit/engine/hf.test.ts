@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCpuEngine } from '../../../src/engine/cpu/index.ts';
-import { tinyConfig } from '../../../src/engine/config.ts';
+import { parseConfig, tinyConfig } from '../../../src/engine/config.ts';
 import { initWeights } from '../../../src/engine/init.ts';
-import { unpackWeights } from '../../../src/engine/layout.ts';
+import { packWeights, paramLayout, unpackWeights } from '../../../src/engine/layout.ts';
 import { loadHfModel, loadTensors, memoryFolder, saveHfModel } from '../../../src/engine/hf.ts';
 import { dirSink, dirSource } from '../../../src/engine/hf-node.ts';
 import {
@@ -191,6 +191,37 @@ describe('Hugging Face folders', () => {
     cut.files.set('model.safetensors', st.slice(0, st.length - 100));
     await expect(loadHfModel(cut)).rejects.toThrow(/truncated/);
     await expect(saveHfModel(memoryFolder(), config, new Map([...named].slice(1)))).rejects.toThrow(WeightsMismatchError);
+  });
+});
+
+describe('qwen3 configs', () => {
+  const qwen3 = {
+    architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', vocab_size: 64, hidden_size: 16, intermediate_size: 32,
+    num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, max_position_embeddings: 64,
+    rope_theta: 1000000, rms_norm_eps: 1e-6, tie_word_embeddings: true, attention_bias: false, sliding_window: null,
+  };
+
+  it('parse with per-head q/k norms, the explicit head_dim and no biases; a saved folder loads back', async () => {
+    const c = parseConfig(qwen3);
+    expect([c.qk_norm, c.attention_bias, c.head_dim]).toEqual([true, false, 8]);
+    const names = paramLayout(c).tensors.map((t) => t.name);
+    expect(names).toContain('model.layers.0.self_attn.q_norm.weight');
+    expect(paramLayout(c).byName.get('model.layers.0.self_attn.k_norm.weight')!.shape).toEqual([8]);
+    expect(paramLayout(c).byName.get('model.layers.0.self_attn.q_proj.weight')!.shape).toEqual([32, 16]);
+    expect(names.some((n) => n.endsWith('.bias'))).toBe(false);
+    const folder = memoryFolder();
+    const weights = unpackWeights(c, initWeights(c, 2));
+    await saveHfModel(folder, c, weights);
+    const back = await loadHfModel(folder);
+    expect(back.config.qk_norm).toBe(true);
+    // a qwen3 checkpoint without its head norms is refused by name
+    const missing = new Map([...weights].filter(([n]) => !n.endsWith('q_norm.weight')));
+    expect(() => packWeights(c, missing)).toThrow(/missing model.layers.0.self_attn.q_norm.weight/);
+  });
+
+  it('refuses attention_bias (it would bias o_proj too) and sliding windows', () => {
+    expect(() => parseConfig({ ...qwen3, attention_bias: true })).toThrow(UnsupportedModelError);
+    expect(() => parseConfig({ ...qwen3, use_sliding_window: true })).toThrow(UnsupportedModelError);
   });
 });
 

@@ -1,5 +1,5 @@
 // The whole model on the CPU reference: gradients against finite differences (Llama with GQA and tied head;
-// Qwen2 with q/k/v biases and an untied head), gradient accumulation, and a tiny model overfitting a batch.
+// Qwen2 with q/k/v biases and an untied head; Qwen3 with per-head q/k norms and an explicit head_dim), gradient accumulation, and a tiny model overfitting a batch.
 import { describe, expect, it } from 'vitest';
 import { createCpuEngine } from '../../../src/engine/cpu/index.ts';
 import { tinyConfig } from '../../../src/engine/config.ts';
@@ -19,8 +19,15 @@ async function weightedLoss(config: ModelConfig, flat: Float32Array, w: number[]
   return lp.reduce((s, row, b) => s + row.reduce((t, x, i) => t + x * w[b][i], 0), 0);
 }
 
-async function gradCheck(config: ModelConfig): Promise<void> {
+// init: optional override of a tensor's initial values (norm gains start at exactly 1, which would leave
+// a gain's own gradient check blind to a swapped weight/gain role)
+async function gradCheck(config: ModelConfig, init?: (name: string, i: number) => number | undefined): Promise<void> {
   const flat = initWeights(config, 3, 0.15);
+  if (init) {
+    for (const t of createCpuEngine(config, flat).layout.tensors) {
+      for (let i = 0; i < t.length; i++) flat[t.offset + i] = init(t.name, i) ?? flat[t.offset + i];
+    }
+  }
   const e = createCpuEngine(config, flat);
   const w = batch.map((s, b) => Array.from(randn(s.tokens.length - s.completionStart, 10 + b)));
   e.zeroGrads();
@@ -63,6 +70,15 @@ describe('whole-model gradient = finite differences (CPU reference)', () => {
       model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], vocab_size: 16, hidden_size: 8, intermediate_size: 12,
       num_attention_heads: 2, num_key_value_heads: 1, tie_word_embeddings: false, rope_theta: 1000000,
     }));
+  });
+
+  it('qwen3-style: per-head q/k RMSNorm, explicit head_dim (H * D != hidden), no biases', async () => {
+    const config = tinyConfig({
+      model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], vocab_size: 16, hidden_size: 8, intermediate_size: 12,
+      num_attention_heads: 2, num_key_value_heads: 1, head_dim: 6, rope_theta: 1000000,
+    });
+    expect(config.qk_norm).toBe(true);
+    await gradCheck(config, (name, i) => (name.endsWith('q_norm.weight') || name.endsWith('k_norm.weight') ? 1 + 0.3 * Math.sin(i + 1) : undefined));
   });
 });
 

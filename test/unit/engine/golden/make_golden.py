@@ -1,5 +1,6 @@
 """Golden fixtures for the engine, computed independently of it: numpy, float64, following the Hugging Face
-Llama / Qwen2 modeling code (rotate-half RoPE with inv_freq in float32, repeat_kv, RMSNorm, SwiGLU MLP).
+Llama / Qwen2 / Qwen3 modeling code (rotate-half RoPE with inv_freq in float32, repeat_kv, RMSNorm, SwiGLU MLP,
+Qwen3's per-head q_norm / k_norm before RoPE).
 Writes one HF folder per case (config.json + model.safetensors written here, not by our writer) and
 expected.json with token logprobs and a greedy continuation. Run: python3 make_golden.py (numpy only).
 The outputs are committed; the tests never run Python."""
@@ -50,6 +51,9 @@ def make_weights(cfg, rng):
             if bias:
                 w[p + f'self_attn.{name}_proj.bias'] = rng.normal(0, 0.3, shape[0])
         w[p + 'self_attn.o_proj.weight'] = rng.normal(0, 0.3, (C, H * D))
+        if cfg['model_type'] == 'qwen3':
+            w[p + 'self_attn.q_norm.weight'] = 1 + 0.3 * rng.normal(size=D)
+            w[p + 'self_attn.k_norm.weight'] = 1 + 0.3 * rng.normal(size=D)
         w[p + 'mlp.gate_proj.weight'] = rng.normal(0, 0.3, (I, C))
         w[p + 'mlp.up_proj.weight'] = rng.normal(0, 0.3, (I, C))
         w[p + 'mlp.down_proj.weight'] = rng.normal(0, 0.3, (C, I))
@@ -84,6 +88,9 @@ def forward(cfg, W, tokens):
         q = proj('q').reshape(T, H, D)
         k = proj('k').reshape(T, KV, D)
         v = proj('v').reshape(T, KV, D)
+        if cfg['model_type'] == 'qwen3':  # Qwen3Attention: q_norm / k_norm over head_dim, then RoPE
+            q = rms(q, g(p + 'self_attn.q_norm.weight'), eps)
+            k = rms(k, g(p + 'self_attn.k_norm.weight'), eps)
         q = q * cos + rot(q) * sin
         k = k * cos + rot(k) * sin
         k = np.repeat(k, H // KV, axis=1)
@@ -120,6 +127,14 @@ CASES = {
         'hidden_act': 'silu', 'use_sliding_window': False, 'sliding_window': 256, 'bos_token_id': 3, 'eos_token_id': 4,
         'torch_dtype': 'bfloat16',
     }, 'BF16'),
+    # head_dim 8 with hidden 24 and 4 heads: H * D = 32 != hidden, as in Qwen3-0.6B (16 x 128 vs 1024)
+    'qwen3-qknorm-headdim-f32': ({
+        'architectures': ['Qwen3ForCausalLM'], 'model_type': 'qwen3', 'vocab_size': 44, 'hidden_size': 24,
+        'intermediate_size': 48, 'num_hidden_layers': 2, 'num_attention_heads': 4, 'num_key_value_heads': 2,
+        'head_dim': 8, 'max_position_embeddings': 256, 'rope_theta': 1000000.0, 'rms_norm_eps': 1e-6,
+        'tie_word_embeddings': True, 'attention_bias': False, 'hidden_act': 'silu', 'use_sliding_window': False,
+        'sliding_window': None, 'rope_scaling': None, 'bos_token_id': 5, 'eos_token_id': 6, 'torch_dtype': 'float32',
+    }, 'F32'),
 }
 
 if __name__ == '__main__':
