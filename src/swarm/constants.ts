@@ -46,8 +46,36 @@ export const LIMITS = {
   replayMemoryRounds: 4,
 } as const;
 
-/** Per-peer token bucket: a burst, then a steady rate. Chunked rollouts of one round fit in the burst. */
+/**
+ * Per-peer token bucket checked before a message is even decoded: bounds the parsing work any one key can
+ * cost. Generous, because the per-kind budgets below (checked after decoding) are the real limits.
+ */
 export const RATE_LIMIT = { burst: 40, perSecond: 4 } as const;
+
+/**
+ * Per-kind budgets per sender: a burst, then `perSecond` (or `perRound`, in rounds of the swarm's clock). What
+ * an honest peer sends: one rollouts message per round (two when its batch is split or its round ran late),
+ * a heartbeat every 5 s, a binding on join and when re-signed or asked for. A sender over its budget is
+ * ignored, never punished: a burst after a reconnect is not a fault.
+ */
+export const RATE_BUDGETS = {
+  rollouts: { burst: 4, perRound: 2 },
+  heartbeat: { burst: 3, perSecond: 1 / 4 },
+  binding: { burst: 3, perSecond: 1 / 30 },
+  ping: { burst: 10, perSecond: 2 },
+  echo: { burst: 6, perSecond: 2 },
+  critique: { burst: 32, perSecond: 2 },
+  vote: { burst: 16, perSecond: 1 },
+} as const;
+
+/** Lab swarms run the gossip load probe (several rollouts messages a second): their rollouts budget. */
+export const LAB_ROLLOUTS_BUDGET = { burst: 20, perSecond: 5 } as const;
+
+/** Per (peer, round) what the transport keeps: an honest peer's batch fits many times over. */
+export const PER_PEER_ROUND = { maxParts: 4, maxBytes: 256 * 1024 } as const;
+
+/** Rounds of rollouts a transport keeps (the current one, the one being trained on, one of slack). */
+export const KEEP_ROUNDS = 3;
 
 /**
  * Answering pings: at most one echo message per `minGapMs` (pings arriving inside the gap share the next
