@@ -71,8 +71,8 @@ export const RATE_BUDGETS = {
 /** Lab swarms run the gossip load probe (several rollouts messages a second): their rollouts budget. */
 export const LAB_ROLLOUTS_BUDGET = { burst: 20, perSecond: 5 } as const;
 
-/** Per (peer, round) what the transport keeps: an honest peer's batch fits many times over. */
-export const PER_PEER_ROUND = { maxParts: 4, maxBytes: 256 * 1024 } as const;
+/** Per (peer, round) what a transport keeps when the swarm's round shape is not known (transportLimitsFor sizes it to the shape). */
+export const PER_PEER_ROUND = { maxParts: 8, maxBytes: 2 * 1024 * 1024 } as const;
 
 /** Rounds of rollouts a transport keeps (the current one, the one being trained on, one of slack). */
 export const KEEP_ROUNDS = 3;

@@ -18,6 +18,7 @@ function fakeSwarm(peerId = PEER_A) {
   const swarm = {
     peerId,
     config: { swarmId: 'test' },
+    boundAccount: () => null,
     onMessage(listener: (m: ReceivedMessage) => void) {
       listeners.add(listener);
       return () => listeners.delete(listener);
