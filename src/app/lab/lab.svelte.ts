@@ -4,7 +4,9 @@
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
 import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
-import { demoRollouts, runRoundLoop, type RoundReport } from '../../swarm/rounds.ts';
+import { runRoundLoop, type RoundReport } from '../../swarm/rounds.ts';
+import { rolloutRules } from '../../worker/rescore.ts';
+import { assertLabSwarm, demoRoundShape, scriptedProducer } from './demo-rollouts.ts';
 import { PROTOCOL_VERSION } from '../../swarm/constants.ts';
 import type { Rejection } from '../../swarm/validator.ts';
 import { GossipProbe } from '../../swarm/probe.ts';
@@ -88,10 +90,13 @@ export class LabSession {
     try {
       const config = await loadConfig(params);
       const deny = (params.get('deny') ?? '').split(',').filter(Boolean);
+      // the lab publishes scripted rollouts: never on a real swarm
+      assertLabSwarm(config, 'the swarm lab');
       this.swarm = await Swarm.join(config, {
+        ...rolloutRules(demoRoundShape(config.swarmId)),
         denyPeers: deny,
         heartbeatStats: () => ({ round: this.swarm?.clock.currentRound() ?? 0, peers: this.swarm?.topicPeers().length ?? 0 }),
-        heartbeatMs: Number(params.get('heartbeatMs') ?? 2_000),
+        heartbeatMs: Number(params.get('heartbeatMs') ?? 5_000),
         log: (line) => console.info(`[lab] ${line}`),
         trackClockSkew: params.get('skew') !== '0',
       });
@@ -109,7 +114,7 @@ export class LabSession {
           transport: this.transport,
           clock: swarm.clock,
           swarmId: config.swarmId,
-          produce: (round) => demoRollouts(config.swarmId, round, swarm.peerId),
+          produce: scriptedProducer(config, swarm.peerId, 'the swarm lab'),
           onRound: (report: RoundReport) => {
             this.rounds.push({ round: report.round, published: report.published, from: report.received.map((b) => b.peerId) });
             if (this.rounds.length > KEEP) this.rounds.shift();
@@ -183,7 +188,8 @@ export class LabSession {
       receivedFrom: (round: number) => this.transport?.receivedRollouts(round).map((b) => b.peerId) ?? [],
       /** the benchmark's load: publish a rollouts message every `intervalMs` and time arrivals */
       startProbe: (intervalMs: number) => {
-        this.probe ??= new GossipProbe(need(), { intervalMs });
+        const swarm = need();
+        this.probe ??= new GossipProbe(swarm, { intervalMs, produce: scriptedProducer(swarm.config, swarm.peerId, 'the load probe') });
         this.probe.start();
       },
       resetProbe: (sinceMs: number) => this.probe?.reset(sinceMs),
