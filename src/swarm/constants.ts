@@ -86,5 +86,19 @@ export const ECHO = { minGapMs: 500, maxPending: LIMITS.echoesPerMessage } as co
 /** Application score: each rejected message costs this much; below the floor a peer's messages are ignored. */
 export const SCORE = { rejectPenalty: 10, acceptReward: 0.5, max: 20, floor: -100, decayPerMinute: 0.5 } as const;
 
-/** Dialing discovered peers over WebRTC: retries with exponential backoff, capped. */
-export const DIAL = { attempts: 6, firstBackoffMs: 500, maxBackoffMs: 15_000, timeoutMs: 10_000, localTimeoutMs: 5_000, maxTimeoutMs: 30_000 } as const;
+/**
+ * Dialing peers over WebRTC: retries with exponential backoff, capped; a peer never reached is dropped after
+ * `attempts` failures (until it announces itself again); at most `maxConcurrent` handshakes at once, a queue
+ * of `maxQueue` dials due and a table of `maxKnown` peers, so announcements from fresh keys cannot run away.
+ */
+export const DIAL = {
+  attempts: 6,
+  firstBackoffMs: 500,
+  maxBackoffMs: 15_000,
+  timeoutMs: 10_000,
+  localTimeoutMs: 5_000,
+  maxTimeoutMs: 30_000,
+  maxConcurrent: 4,
+  maxQueue: 64,
+  maxKnown: 256,
+} as const;
