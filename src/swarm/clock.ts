@@ -11,7 +11,7 @@ export interface RoundClockOptions {
   genesisMs: number;
   /** the largest offset we ever adopt from peers; larger skews are the local user's to fix */
   maxSkewMs?: number;
-  /** how long a peer must have been heard before its clock counts (default 60 s) */
+  /** how long a peer must have been heard before its clock counts (default 3 min: longer than a sybil burst) */
   minAgeMs?: number;
   /** and sent at least this many timestamps (default 3) */
   minSamples?: number;
@@ -46,7 +46,7 @@ export class RoundClock {
     this.roundMs = options.roundMs;
     this.genesisMs = options.genesisMs;
     this.maxSkewMs = options.maxSkewMs ?? 30_000;
-    this.minAgeMs = options.minAgeMs ?? 60_000;
+    this.minAgeMs = options.minAgeMs ?? 180_000;
     this.minSamples = options.minSamples ?? 3;
     this.localNow = options.now ?? (() => Date.now());
   }

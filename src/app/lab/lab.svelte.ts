@@ -3,7 +3,7 @@
 // `window.__lab`, the handle the end-to-end tests use to inspect a page and to send bad messages on purpose.
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
-import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
+import { transportLimitsFor, transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
 import { runRoundLoop, type RoundReport } from '../../swarm/rounds.ts';
 import { rolloutRules } from '../../worker/rescore.ts';
 import { assertLabSwarm, demoRoundShape, scriptedProducer } from './demo-rollouts.ts';
@@ -24,6 +24,8 @@ export interface RoundRow {
   round: number;
   published: number;
   from: string[];
+  /** groups kept from each peer for the round (after the transport's caps) */
+  groups: Record<string, number>;
 }
 
 export interface LabSnapshot {
@@ -104,7 +106,7 @@ export class LabSession {
       swarm.node.addEventListener('connection:open', () => {
         if (this.firstDirectMs === null && swarm.links().some((l) => l.direct)) this.firstDirectMs = Math.round(performance.now());
       });
-      this.transport = transportOver(swarm);
+      this.transport = transportOver(swarm, transportLimitsFor(rolloutRules(demoRoundShape(config.swarmId)).rolloutShape));
       swarm.onMessage(({ message, receivedAt, via }) => {
         this.feed.push({ at: receivedAt, kind: message.kind, from: message.peerId, via, round: message.round, latencyMs: receivedAt - message.ts });
         if (this.feed.length > KEEP) this.feed.shift();
@@ -116,7 +118,12 @@ export class LabSession {
           swarmId: config.swarmId,
           produce: scriptedProducer(config, swarm.peerId, 'the swarm lab'),
           onRound: (report: RoundReport) => {
-            this.rounds.push({ round: report.round, published: report.published, from: report.received.map((b) => b.peerId) });
+            this.rounds.push({
+              round: report.round,
+              published: report.published,
+              from: report.received.map((b) => b.peerId),
+              groups: Object.fromEntries(report.received.map((b) => [b.peerId, b.rollouts.length])),
+            });
             if (this.rounds.length > KEEP) this.rounds.shift();
           },
           onError: (error) => console.warn(`[lab] round: ${error.message}`),
