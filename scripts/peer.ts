@@ -1,4 +1,4 @@
-// `npm run peer -- --relay <multiaddr> [--swarm id] [--round-ms 20000] [--genesis-ms 0] [--seconds S] [--rl [DIR]]`
+// `npm run peer -- --relay <multiaddr> [--swarm id] [--lab] [--round-ms 20000] [--genesis-ms 0] [--seconds S] [--rl [DIR]]`
 // or `npm run peer -- --config <swarm.json | ?swarm= value>`: a headless Node peer. It joins the swarm over
 // the relay, dials peers over WebRTC (node-datachannel) and runs rounds. By default it publishes scripted
 // rollouts of the round's real tasks (the network alone; lab swarms only, it refuses any other); with --rl it runs the RL core's RoundRunner on the
@@ -18,7 +18,7 @@ import { rolloutRules } from '../src/worker/rescore.ts';
 import { demoRoundShape, NotALabSwarmError, scriptedProducer } from '../src/app/lab/demo-rollouts.ts';
 
 function usage(message: string): never {
-  console.error(`peer: ${message}\nusage: npm run peer -- --relay <multiaddr> [--swarm id] [--round-ms ms] [--genesis-ms ms] [--seconds s]\n       npm run peer -- --config <swarm.json or ?swarm= value> [--seconds s]`);
+  console.error(`peer: ${message}\nusage: npm run peer -- --relay <multiaddr> [--swarm id] [--lab] [--rl] [--round-ms ms] [--genesis-ms ms] [--seconds s]\n       npm run peer -- --config <swarm.json or ?swarm= value> [--seconds s]`);
   process.exit(2);
 }
 
@@ -34,6 +34,8 @@ function readConfig(values: Record<string, string | string[] | boolean | undefin
       swarmId: values.swarm ?? 'local',
       relayAddrs: relays,
       local: true,
+      // scripted rollouts only ever go to a swarm that says it is a lab
+      lab: values.lab === true,
       roundMs: Number(values['round-ms'] ?? 20_000),
       genesisMs: Number(values['genesis-ms'] ?? 0),
     });
@@ -55,6 +57,7 @@ function parseOptions() {
         seconds: { type: 'string' },
         questions: { type: 'string', default: '2' },
         rl: { type: 'boolean', default: false },
+        lab: { type: 'boolean', default: false },
         model: { type: 'string', default: 'public/models/default' },
         external: { type: 'string', default: '2' },
       },
