@@ -1,7 +1,8 @@
 // A rogue Node peer for the trust-boundary spec, made with the project's own node factory (Swarm.join) and
 // joined through the relay like anyone. It publishes raw bytes on the rounds topic through its pubsub
 // service, bypassing the encoder, so every message is wire-valid but hostile; and it starts a bounded number
-// of fresh-key sybils. One JSON line per event on stdout; it exits after --seconds.
+// of fresh-key sybils. Floods come before the provable faults in each lap: once its score falls, the pages'
+// gossipsub graylists it and nothing more of it reaches their validators. One JSON line per event on stdout; it exits after --seconds.
 //   node --experimental-websocket --import ./scripts/register.mjs test/e2e/network/rogue-peer.ts \
 //     --config <?swarm= value> --sybils 8 --seconds 60
 import { parseArgs } from 'node:util';
@@ -38,9 +39,11 @@ async function raw(swarm: Swarm, body: Record<string, unknown>, header: Record<s
 }
 
 // links first: the attack only means something once the rogue reaches the pages
-const deadline = Date.now() + 45_000;
+const deadline = Date.now() + 150_000;
 while (Date.now() < deadline && !targets.every((t) => rogue.topicPeers().includes(t))) await sleep(250);
 emit({ linked: rogue.topicPeers() });
+// a gossipsub heartbeat or two so the pages have the rogue in their mesh
+await sleep(2_000);
 
 const counts: Record<string, number> = {};
 const count = (what: string, n: number) => (counts[what] = (counts[what] ?? 0) + (n > 0 ? 1 : 0));
@@ -49,24 +52,29 @@ let lap = 0;
 while (Date.now() < end) {
   const round = rogue.clock.currentRound();
   const own = demoRollouts(config.swarmId, round, rogue.peerId);
-  // 1. oversize but wire-legal: 64 groups x 32 completions (the honest shape is 2 x 4)
-  const big = Array.from({ length: 64 }, (_, i) => ({ task: { family: 'basic_arithmetic', difficulty: 1, seed: i }, completions: Array.from({ length: 32 }, (_, j) => ({ text: `<answer>${j}</answer>`, reward: 0 })) }));
-  count('oversize', await raw(rogue, { kind: 'rollouts', rollouts: big, part: 0, parts: 1 }));
-  // 2. off-seed: tasks of the rogue's choosing, poisoned text, claims that re-score right
-  const picked = [101, 102].map((seed) => {
-    const ref = { family: 'basic_arithmetic', difficulty: 1, seed };
-    const task = generateTask(ref);
-    return { task: ref, completions: [{ text: `ROGUE<answer>${task.answer}</answer>`, reward: 1.1 }, { text: 'ROGUE', reward: 0 }] };
-  });
-  count('offSeed', await raw(rogue, { kind: 'rollouts', rollouts: picked, part: 0, parts: 1 }));
-  // 3. its own tasks, but a claimed reward of 1e6 on a wrong answer
-  const liar = own.map((r) => ({ ...r, completions: r.completions.map((c) => ({ ...c, reward: 1e6 })) }));
-  count('claims', await raw(rogue, { kind: 'rollouts', rollouts: liar, part: 0, parts: 1 }));
-  // 4. its honest-shape batch, re-sent 40 times with new nonces: counted once, the rest over budget
-  for (let i = 0; i < 40; i++) count('resent', await raw(rogue, { kind: 'rollouts', rollouts: own, part: 0, parts: 1 }));
-  // 5. clock: heartbeats 30 s in the future, from the rogue and from every sybil
-  for (let i = 0; i < 40; i++) count('clock', await raw(rogue, { kind: 'heartbeat', stats: { round } }, { ts: Date.now() + 30_000 }));
-  for (const s of sybils) count('sybilClock', await raw(s, { kind: 'heartbeat', stats: { round } }, { ts: Date.now() + 30_000 }));
+  // laps alternate: floods while the rogue still stands well, then provable faults (the pre-decode rate
+  // bucket would otherwise swallow the faults behind the floods)
+  if (lap % 2 === 0) {
+    // 1. its honest-shape batch, re-sent 40 times with new nonces: counted once, the rest over budget
+    for (let i = 0; i < 40; i++) count('resent', await raw(rogue, { kind: 'rollouts', rollouts: own, part: 0, parts: 1 }));
+    // 2. clock: heartbeats 30 s in the future, from the rogue and from every sybil
+    for (let i = 0; i < 40; i++) count('clock', await raw(rogue, { kind: 'heartbeat', stats: { round } }, { ts: Date.now() + 30_000 }));
+    for (const s of sybils) count('sybilClock', await raw(s, { kind: 'heartbeat', stats: { round } }, { ts: Date.now() + 30_000 }));
+  } else {
+    // 3. oversize but wire-legal: 64 groups x 32 completions (the honest shape is 2 x 4)
+    const big = Array.from({ length: 64 }, (_, i) => ({ task: { family: 'basic_arithmetic', difficulty: 1, seed: i }, completions: Array.from({ length: 32 }, (_, j) => ({ text: `<answer>${j}</answer>`, reward: 0 })) }));
+    count('oversize', await raw(rogue, { kind: 'rollouts', rollouts: big, part: 0, parts: 1 }));
+    // 4. off-seed: tasks of the rogue's choosing, poisoned text, claims that re-score right
+    const picked = [101, 102].map((seed) => {
+      const ref = { family: 'basic_arithmetic', difficulty: 1, seed };
+      const task = generateTask(ref);
+      return { task: ref, completions: [{ text: `ROGUE<answer>${task.answer}</answer>`, reward: 1.1 }, { text: 'ROGUE', reward: 0 }] };
+    });
+    count('offSeed', await raw(rogue, { kind: 'rollouts', rollouts: picked, part: 0, parts: 1 }));
+    // 5. its own tasks, but a claimed reward of 1e6 on a wrong answer
+    const liar = own.map((r) => ({ ...r, completions: r.completions.map((c) => ({ ...c, reward: 1e6 })) }));
+    count('claims', await raw(rogue, { kind: 'rollouts', rollouts: liar, part: 0, parts: 1 }));
+  }
   // 6. each sybil floods J with its own (valid) batch, many times
   for (const s of sybils) for (let i = 0; i < 5; i++) count('sybilRollouts', await raw(s, { kind: 'rollouts', rollouts: demoRollouts(config.swarmId, s.clock.currentRound(), s.peerId, DEMO_SHAPE.questions), part: 0, parts: 1 }));
   // 7. an old round: ignored, costs nothing
