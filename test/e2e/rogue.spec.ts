@@ -94,6 +94,8 @@ test('a rogue peer and its sybils cannot steer, starve, exhaust or shift two pag
       expect(lab.errors).toEqual([]);
     }
     const heapAfter = await Promise.all(labs.map((l) => l.page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0)));
+    test.info().annotations.push({ type: 'heap', description: `before ${heapBefore.map((h) => (h / 2 ** 20).toFixed(1))} MiB, after ${heapAfter.map((h) => (h / 2 ** 20).toFixed(1))} MiB` });
+    if (process.env.ROGUE_DEBUG) console.log(JSON.stringify({ heapBefore, heapAfter }));
     for (const [i, heap] of heapAfter.entries()) {
       expect(heap, `heap of page ${i} (before: ${heapBefore[i]})`).toBeLessThan(HEAP_BOUND_BYTES);
     }
