@@ -12,7 +12,7 @@ import { circuitRelayServer } from '@libp2p/circuit-relay-v2';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
-import type { PrivateKey } from '@libp2p/interface';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { discoveryTopic, RELAY_DATA_LIMIT, RELAY_DURATION_LIMIT_MS } from '../src/swarm/constants.ts';
 
 export interface RelayOptions {
@@ -30,6 +30,12 @@ export interface RelayOptions {
   maxSwarms?: number;
   /** addresses to announce instead of the listen address, e.g. /dns4/relay.example/tcp/443/wss behind TLS */
   announce?: string[];
+  /** new discovery topics one remote peer may make the relay join (default 2) */
+  topicsPerPeer?: number;
+  /** circuit reservations held from one remote host at once (default 128: a booth's tabs share an address) */
+  reservationsPerHost?: number;
+  /** relayed connections (WebRTC signalling) one remote peer may open per minute (default 60) */
+  relayedDialsPerMinute?: number;
 }
 
 export interface RunningRelay {
@@ -69,11 +75,18 @@ const DISCOVERY_TOPIC = /^tabswarm\/[a-z0-9][a-z0-9-]{0,62}\/discovery\/1$/;
  * forwards topics it is subscribed to: so the relay joins the discovery topic of every swarm its peers
  * join (bounded), never the swarms' rounds topics.
  */
-function serveDiscoveryTopics(pubsub: GossipSub, ownSwarm: string, maxSwarms: number): Set<string> {
+function serveDiscoveryTopics(pubsub: GossipSub, ownSwarm: string, maxSwarms: number, perPeer: number): Set<string> {
   const served = new Set([discoveryTopic(ownSwarm)]);
+  // one remote peer cannot use up the relay's topics: each may add only a few (bounded map of who added)
+  const addedBy = new Map<string, number>();
   pubsub.addEventListener('subscription-change', (event) => {
+    const who = event.detail.peerId.toString();
     for (const { topic, subscribe } of event.detail.subscriptions) {
       if (!subscribe || served.has(topic) || !DISCOVERY_TOPIC.test(topic) || served.size >= maxSwarms) continue;
+      const added = addedBy.get(who) ?? 0;
+      if (added >= perPeer) continue;
+      addedBy.set(who, added + 1);
+      if (addedBy.size > 4 * maxSwarms) addedBy.delete(addedBy.keys().next().value as string);
       served.add(topic);
       pubsub.subscribe(topic);
     }
@@ -81,12 +94,50 @@ function serveDiscoveryTopics(pubsub: GossipSub, ownSwarm: string, maxSwarms: nu
   return served;
 }
 
+/** the remote host of a peer's first open connection (the IP in /ip4/<ip>/... or /ip6/<ip>/...) */
+function remoteHost(node: Libp2p, peer: PeerId): string | null {
+  const conn = node.getConnections(peer)[0];
+  return conn ? (conn.remoteAddr.toString().split('/')[2] ?? null) : null;
+}
+
+/** Bounds what one remote peer or host can hold of the relay: reservations per host, relayed dials per minute. */
+function relayGater(getNode: () => Libp2p | null, options: { reservationsPerHost: number; relayedDialsPerMinute: number }) {
+  const dials = new Map<string, { count: number; windowStart: number }>();
+  return {
+    denyInboundRelayReservation: (source: PeerId) => {
+      const node = getNode();
+      if (!node) return false;
+      const host = remoteHost(node, source);
+      if (host === null) return false;
+      const relay = node.services as { relay?: { reservations?: Map<unknown, unknown> } };
+      const holders = [...(relay.relay?.reservations?.keys() ?? [])].map(String).filter((id) => id !== source.toString());
+      const sameHost = holders.filter((id) => node.getConnections().some((c) => c.remotePeer.toString() === id && c.remoteAddr.toString().split('/')[2] === host));
+      return sameHost.length >= options.reservationsPerHost;
+    },
+    denyOutboundRelayedConnection: (source: PeerId) => {
+      const id = source.toString();
+      const now = Date.now();
+      const entry = dials.get(id);
+      if (!entry || now - entry.windowStart > 60_000) {
+        dials.delete(id);
+        dials.set(id, { count: 1, windowStart: now });
+        if (dials.size > 4096) dials.delete(dials.keys().next().value as string);
+        return false;
+      }
+      entry.count++;
+      return entry.count > options.relayedDialsPerMinute;
+    },
+  };
+}
+
 export async function startRelay(options: RelayOptions = {}): Promise<RunningRelay> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 9090;
   const swarmId = options.swarmId ?? 'local';
   const privateKey = options.keyFile ? await loadOrCreateKey(options.keyFile) : undefined;
+  let started: Libp2p | null = null;
   const node = await createLibp2p({
+    connectionGater: relayGater(() => started, { reservationsPerHost: options.reservationsPerHost ?? 128, relayedDialsPerMinute: options.relayedDialsPerMinute ?? 60 }),
     ...(privateKey ? { privateKey } : {}),
     addresses: { listen: [`/ip4/${host}/tcp/${port}/ws`], ...(options.announce ? { announce: options.announce } : {}) },
     transports: [webSockets()],
@@ -114,8 +165,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
     peerDiscovery: [pubsubPeerDiscovery({ topics: [discoveryTopic(swarmId)], interval: 5_000 })],
   });
   await node.start();
+  started = node;
   const multiaddrs = node.getMultiaddrs().map((ma) => ma.toString());
-  const served = serveDiscoveryTopics(node.services.pubsub, swarmId, options.maxSwarms ?? 64);
+  const served = serveDiscoveryTopics(node.services.pubsub, swarmId, options.maxSwarms ?? 64, options.topicsPerPeer ?? 2);
 
   let server: http.Server | null = null;
   let healthUrl: string | null = null;

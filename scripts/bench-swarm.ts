@@ -81,7 +81,7 @@ function lab<K extends keyof LabHandle>(page: Page, method: K, arg?: number): Pr
 async function benchPages(browser: Browser, appUrl: string, count: number): Promise<PagesResult> {
   const swarmId = `bench-${count}-${Date.now().toString(36)}`;
   const relay = await startRelay({ port: 0, healthPort: null, swarmId });
-  const config = parseSwarmConfig({ swarmId, relayAddrs: relay.multiaddrs, local: true, roundMs: 10_000, genesisMs: 0 });
+  const config = parseSwarmConfig({ swarmId, relayAddrs: relay.multiaddrs, local: true, lab: true, roundMs: 10_000, genesisMs: 0 });
   const contexts = await Promise.all(Array.from({ length: count }, () => browser.newContext({ permissions: ['camera', 'microphone'] })));
   try {
     const pages = await Promise.all(contexts.map((c) => c.newPage()));

@@ -1,7 +1,7 @@
-// `npm run peer -- --relay <multiaddr> [--swarm id] [--round-ms 20000] [--genesis-ms 0] [--seconds S] [--rl [DIR]]`
+// `npm run peer -- --relay <multiaddr> [--swarm id] [--lab] [--round-ms 20000] [--genesis-ms 0] [--seconds S] [--rl [DIR]]`
 // or `npm run peer -- --config <swarm.json | ?swarm= value>`: a headless Node peer. It joins the swarm over
 // the relay, dials peers over WebRTC (node-datachannel) and runs rounds. By default it publishes scripted
-// rollouts of the round's real tasks (the network alone); with --rl it runs the RL core's RoundRunner on the
+// rollouts of the round's real tasks (the network alone; lab swarms only, it refuses any other); with --rl it runs the RL core's RoundRunner on the
 // CPU engine with a model folder (default public/models/default), sampling, trading rollouts over the
 // libp2p Transport and taking GRPO steps. One JSON line per event on stdout (for scripts and tests);
 // human-readable notes on stderr.
@@ -10,11 +10,15 @@ import { parseArgs } from 'node:util';
 import { assertWebSocket } from '../src/node-polyfills.ts';
 import { decodeSwarmConfigParam, parseSwarmConfig, SwarmConfigError, type SwarmConfig } from '../src/swarm/config.ts';
 import { Swarm } from '../src/swarm/swarm.ts';
-import { transportOver } from '../src/swarm/transport.ts';
-import { demoRollouts, runRoundLoop } from '../src/swarm/rounds.ts';
+import { transportLimitsFor, transportOver } from '../src/swarm/transport.ts';
+import { runRoundLoop } from '../src/swarm/rounds.ts';
+import { defaultRunnerConfig, type RunnerConfig } from '../src/rl/runner.ts';
+import { runnerConfigFor } from '../src/worker/plan.ts';
+import { rolloutRules } from '../src/worker/rescore.ts';
+import { demoRoundShape, NotALabSwarmError, scriptedProducer } from '../src/app/lab/demo-rollouts.ts';
 
 function usage(message: string): never {
-  console.error(`peer: ${message}\nusage: npm run peer -- --relay <multiaddr> [--swarm id] [--round-ms ms] [--genesis-ms ms] [--seconds s]\n       npm run peer -- --config <swarm.json or ?swarm= value> [--seconds s]`);
+  console.error(`peer: ${message}\nusage: npm run peer -- --relay <multiaddr> [--swarm id] [--lab] [--rl] [--round-ms ms] [--genesis-ms ms] [--seconds s]\n       npm run peer -- --config <swarm.json or ?swarm= value> [--seconds s]`);
   process.exit(2);
 }
 
@@ -30,6 +34,8 @@ function readConfig(values: Record<string, string | string[] | boolean | undefin
       swarmId: values.swarm ?? 'local',
       relayAddrs: relays,
       local: true,
+      // scripted rollouts only ever go to a swarm that says it is a lab
+      lab: values.lab === true,
       roundMs: Number(values['round-ms'] ?? 20_000),
       genesisMs: Number(values['genesis-ms'] ?? 0),
     });
@@ -51,6 +57,7 @@ function parseOptions() {
         seconds: { type: 'string' },
         questions: { type: 'string', default: '2' },
         rl: { type: 'boolean', default: false },
+        lab: { type: 'boolean', default: false },
         model: { type: 'string', default: 'public/models/default' },
         external: { type: 'string', default: '2' },
       },
@@ -65,14 +72,41 @@ const config = readConfig(values);
 const seconds = values.seconds === undefined ? Infinity : Number(values.seconds);
 if (!(seconds > 0)) usage('--seconds must be a positive number');
 const emit = (event: object) => console.log(JSON.stringify(event));
+// scripted rollouts are for lab swarms only; refuse before joining anything else
+if (!values.rl && config.lab !== true) {
+  console.error(`peer: ${new NotALabSwarmError(`without --rl this peer publishes scripted rollouts and only joins lab swarms ("lab": true); swarm ${config.swarmId} is not one`).message}`);
+  process.exit(2);
+}
+const questions = Math.max(1, Number(values.questions));
+const rlConfig: RunnerConfig | null = values.rl ? rlRunnerConfig() : null;
+// what honest peers of this swarm publish, so bigger, off-seed or mis-claimed batches are rejected
+const rules = rolloutRules(
+  rlConfig
+    ? { swarmId: config.swarmId, tasks: rlConfig.tasks, questions: rlConfig.questions, completions: rlConfig.completions, maxNewTokens: rlConfig.sampling.maxNewTokens }
+    : demoRoundShape(config.swarmId, questions),
+);
+
+/** the app tabs' round shape (same task mix from the swarm config), with this peer's B and J */
+function rlRunnerConfig(): RunnerConfig {
+  const app = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, taskMix: config.taskMix });
+  return defaultRunnerConfig({
+    ...app,
+    questions,
+    localGroups: questions,
+    externalGroups: Math.max(0, Number(values.external)),
+    // wait for peers' rollouts for at most half a round; never longer (peers never wait for each other)
+    externalWaitMs: config.roundMs / 2,
+  });
+}
 
 const swarm = await Swarm.join(config, {
+  ...rules,
   log: (line) => console.error(`peer: ${line}`),
   heartbeatStats: () => ({ round: swarm.clock.currentRound(), peers: swarm.topicPeers().length }),
 });
 emit({ peer: { peerId: swarm.peerId, swarmId: config.swarmId } });
 console.error(`peer ${swarm.peerId} joined swarm ${config.swarmId}`);
-const transport = transportOver(swarm);
+const transport = transportOver(swarm, transportLimitsFor(rules.rolloutShape));
 const knownDirect = new Set<string>();
 const linkTimer = setInterval(() => {
   for (const link of swarm.links()) {
@@ -87,7 +121,7 @@ const stopLoop = values.rl ? await runRl() : runRoundLoop({
   transport,
   clock: swarm.clock,
   swarmId: config.swarmId,
-  produce: (round) => demoRollouts(config.swarmId, round, swarm.peerId, Number(values.questions)),
+  produce: scriptedProducer(config, swarm.peerId, 'npm run peer without --rl', questions),
   onRound: (report) => emit({ round: report.round, published: report.published, received: report.received.map((b) => b.peerId) }),
   onError: (error) => console.error(`peer: round failed: ${error.message}`),
 });
@@ -95,25 +129,9 @@ const stopLoop = values.rl ? await runRl() : runRoundLoop({
 /** the RL core's round runner, unchanged, over this peer's libp2p Transport; one round per clock round */
 async function runRl(): Promise<() => void> {
   const { loadModelFolder, makeEngine } = await import('./model/load.ts');
-  const { RoundRunner, defaultRunnerConfig } = await import('../src/rl/runner.ts');
-  const { DEFAULT_TASK_MIX } = await import('../src/rl/defaults.ts');
+  const { RoundRunner } = await import('../src/rl/runner.ts');
   const folder = await loadModelFolder(values.model);
-  const questions = Math.max(1, Number(values.questions));
-  const external = Math.max(0, Number(values.external));
-  const runner = new RoundRunner(
-    await makeEngine(folder, 'cpu'),
-    folder.tokenizer,
-    transport,
-    defaultRunnerConfig({
-      swarmId: config.swarmId,
-      tasks: DEFAULT_TASK_MIX,
-      questions,
-      localGroups: questions,
-      externalGroups: external,
-      // wait for peers' rollouts for at most half a round; never longer (peers never wait for each other)
-      externalWaitMs: config.roundMs / 2,
-    }),
-  );
+  const runner = new RoundRunner(await makeEngine(folder, 'cpu'), folder.tokenizer, transport, rlConfig!);
   let stopped = false;
   void (async () => {
     let round = swarm.clock.currentRound() + 1;

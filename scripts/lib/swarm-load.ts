@@ -2,6 +2,7 @@
 // meshed over WebRTC, under the gossip probe's load (rollouts each interval, pings taking turns).
 import { startRelay } from '../../relay/relay.ts';
 import { parseSwarmConfig } from '../../src/swarm/config.ts';
+import { scriptedProducer } from '../../src/app/lab/demo-rollouts.ts';
 import { GossipProbe, summarizeLoad, type LoadSummary } from '../../src/swarm/probe.ts';
 import { Swarm } from '../../src/swarm/swarm.ts';
 
@@ -32,7 +33,7 @@ export async function runNodeLoad(options: { peers: number; seconds: number; int
   if (!(options.seconds >= 1 && options.seconds <= MAX_SIM_SECONDS)) throw new RangeError(`seconds must be from 1 to ${MAX_SIM_SECONDS}`);
   const swarmId = `sim-${Date.now().toString(36)}`;
   const relay = await startRelay({ port: 0, healthPort: null, swarmId });
-  const config = parseSwarmConfig({ swarmId, relayAddrs: relay.multiaddrs, local: true, roundMs: 10_000, genesisMs: 0 });
+  const config = parseSwarmConfig({ swarmId, relayAddrs: relay.multiaddrs, local: true, lab: true, roundMs: 10_000, genesisMs: 0 });
   const swarms: Swarm[] = [];
   const probes: GossipProbe[] = [];
   try {
@@ -59,7 +60,7 @@ export async function runNodeLoad(options: { peers: number; seconds: number; int
     log(meshMs === null ? `mesh incomplete after ${Date.now() - started} ms; measuring anyway` : `${options.peers} peers fully meshed over WebRTC in ${meshMs} ms`);
     // let gossipsub graft its mesh (heartbeat 1 s) before measuring
     await sleep(2_000);
-    for (const swarm of swarms) probes.push(new GossipProbe(swarm, { intervalMs: options.intervalMs }));
+    for (const swarm of swarms) probes.push(new GossipProbe(swarm, { intervalMs: options.intervalMs, produce: scriptedProducer(config, swarm.peerId, 'the load simulation') }));
     probes.forEach((p) => p.start());
     await sleep(1_000);
     const windowStart = Date.now();

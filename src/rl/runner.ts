@@ -11,6 +11,7 @@ import { yieldToEventLoop } from '../engine/engine.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, stopTokens, type TextTokenizer } from './format.ts';
 import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
+import { roundTaskRefs } from './round-tasks.ts';
 import { collectExternalGroups, EXTERNAL_DEFAULTS, makeGroup, selectTrainingGroups, type ExternalDrops, type RolloutGroup } from './sapo.ts';
 import type { EvalStats, RlEvent, RoundStats, SampleShown } from './stats.ts';
 import { generateTask, scoreCompletion, type Task, type TaskMix } from './tasks/index.ts';
@@ -66,6 +67,9 @@ export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): Runn
   };
 }
 
+// where the round's task refs come from; re-exported so callers of the runner keep one import
+export { roundTaskRefs, TaskMixError } from './round-tasks.ts';
+
 export class RunnerError extends Error {
   override name = 'RunnerError';
 }
@@ -91,20 +95,6 @@ export interface LocalRound {
   groups: RolloutGroup[];
   sampledTokens: number;
   sampleSeconds: number;
-}
-
-/** B task refs drawn from the mix with the round's seed: identical for anyone who re-derives them */
-export function roundTaskRefs(swarmId: string, round: number, peerId: string, mix: readonly TaskMix[], count: number): TaskRef[] {
-  if (mix.length === 0) throw new RunnerError('task mix is empty');
-  const rng = new Rng(roundSeed(swarmId, round, peerId));
-  const total = mix.reduce((s, m) => s + (m.weight ?? 1), 0);
-  const refs: TaskRef[] = [];
-  for (let i = 0; i < count; i++) {
-    let x = rng.next() * total;
-    const m = mix.find((entry) => (x -= entry.weight ?? 1) < 0) ?? mix[mix.length - 1];
-    refs.push({ family: m.family, difficulty: m.difficulty, seed: rng.nextU32() });
-  }
-  return refs;
 }
 
 /** a fixed held-out set per (family, difficulty), seeded apart from every round's tasks */
@@ -211,8 +201,9 @@ export class RoundRunner {
       await this.waitForExternal(round, signal);
       throwIfAborted(signal, 'while waiting for peers');
       const received = this.transport.receivedRollouts(round);
-      const limits = { ...EXTERNAL_DEFAULTS, maxCompletionChars: Math.max(64, config.sampling.maxNewTokens * 16) };
-      ({ groups: external, drops } = collectExternalGroups(received, { swarmId: config.swarmId, round, selfPeerId: this.peerId }, limits));
+      const limits = { ...EXTERNAL_DEFAULTS, maxCompletionChars: Math.max(64, config.sampling.maxNewTokens * 16), maxNewTokens: config.sampling.maxNewTokens, tokenizer: this.tokenizer };
+      const expectation = { swarmId: config.swarmId, round, selfPeerId: this.peerId, mix: config.tasks, questions: config.questions, completions: config.completions };
+      ({ groups: external, drops } = collectExternalGroups(received, expectation, limits));
       this.transport.prune(round);
     }
     const rng = new Rng(hashParts('tabswarm/mix', roundSeed(config.swarmId, round, this.peerId)));

@@ -32,6 +32,11 @@ export interface RolloutBatch {
   rollouts: PublishedRollout[];
   /** hash of the sender's weights (hex), so others can tell model versions apart */
   modelCommitment?: string;
+  /**
+   * Set by the RECEIVING network layer (never read from the wire): the sender holds a verified binding and
+   * the swarm prefers bound peers, so its groups fill J first.
+   */
+  bound?: boolean;
 }
 
 export interface Transport {

@@ -26,6 +26,13 @@ export interface SwarmConfig {
   averageEveryRounds?: number;
   /** the coordinator contract; absent for swarms without a chain */
   chain?: ChainConfig;
+  /**
+   * A lab swarm (tests, the /lab.html page, `npm run peer` without --rl): scripted rollouts are allowed on it
+   * and nowhere else, so demo traffic never reaches a real swarm's training.
+   */
+  lab?: boolean;
+  /** peers with a verified on-chain binding fill a tab's external groups first (sybil resistance) */
+  preferBound?: boolean;
 }
 
 export class SwarmConfigError extends Error {
@@ -100,6 +107,8 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
     genesisMs: genesisMs as number,
     taskMix: parseTaskMix(v.taskMix),
     modelId,
+    lab: v.lab === true,
+    preferBound: v.preferBound === true,
   };
   if ((averageEveryRounds as number) > 0) config.averageEveryRounds = averageEveryRounds as number;
   if (v.chain !== undefined && v.chain !== null) config.chain = parseChain(v.chain);

@@ -48,8 +48,36 @@ export const LIMITS = {
   replayMemoryRounds: 4,
 } as const;
 
-/** Per-peer token bucket: a burst, then a steady rate. Chunked rollouts of one round fit in the burst. */
+/**
+ * Per-peer token bucket checked before a message is even decoded: bounds the parsing work any one key can
+ * cost. Generous, because the per-kind budgets below (checked after decoding) are the real limits.
+ */
 export const RATE_LIMIT = { burst: 40, perSecond: 4 } as const;
+
+/**
+ * Per-kind budgets per sender: a burst, then `perSecond` (or `perRound`, in rounds of the swarm's clock). What
+ * an honest peer sends: one rollouts message per round (two when its batch is split or its round ran late),
+ * a heartbeat every 5 s, a binding on join and when re-signed or asked for. A sender over its budget is
+ * ignored, never punished: a burst after a reconnect is not a fault.
+ */
+export const RATE_BUDGETS = {
+  rollouts: { burst: 4, perRound: 2 },
+  heartbeat: { burst: 3, perSecond: 1 / 4 },
+  binding: { burst: 3, perSecond: 1 / 30 },
+  ping: { burst: 10, perSecond: 2 },
+  echo: { burst: 6, perSecond: 2 },
+  critique: { burst: 32, perSecond: 2 },
+  vote: { burst: 16, perSecond: 1 },
+} as const;
+
+/** Lab swarms run the gossip load probe (several rollouts messages a second): their rollouts budget. */
+export const LAB_ROLLOUTS_BUDGET = { burst: 20, perSecond: 5 } as const;
+
+/** Per (peer, round) what a transport keeps when the swarm's round shape is not known (transportLimitsFor sizes it to the shape). */
+export const PER_PEER_ROUND = { maxParts: 8, maxBytes: 2 * 1024 * 1024 } as const;
+
+/** Rounds of rollouts a transport keeps (the current one, the one being trained on, one of slack). */
+export const KEEP_ROUNDS = 3;
 
 /**
  * Answering pings: at most one echo message per `minGapMs` (pings arriving inside the gap share the next
@@ -60,8 +88,22 @@ export const ECHO = { minGapMs: 500, maxPending: LIMITS.echoesPerMessage } as co
 /** Application score: each rejected message costs this much; below the floor a peer's messages are ignored. */
 export const SCORE = { rejectPenalty: 10, acceptReward: 0.5, max: 20, floor: -100, decayPerMinute: 0.5 } as const;
 
-/** Dialing discovered peers over WebRTC: retries with exponential backoff, capped. */
-export const DIAL = { attempts: 6, firstBackoffMs: 500, maxBackoffMs: 15_000, timeoutMs: 10_000, localTimeoutMs: 5_000, maxTimeoutMs: 30_000 } as const;
+/**
+ * Dialing peers over WebRTC: retries with exponential backoff, capped; a peer never reached is dropped after
+ * `attempts` failures (until it announces itself again); at most `maxConcurrent` handshakes at once, a queue
+ * of `maxQueue` dials due and a table of `maxKnown` peers, so announcements from fresh keys cannot run away.
+ */
+export const DIAL = {
+  attempts: 6,
+  firstBackoffMs: 500,
+  maxBackoffMs: 15_000,
+  timeoutMs: 10_000,
+  localTimeoutMs: 5_000,
+  maxTimeoutMs: 30_000,
+  maxConcurrent: 4,
+  maxQueue: 64,
+  maxKnown: 256,
+} as const;
 
 /**
  * The weight protocol (src/swarm/weights.ts): a peer's current weights over one libp2p stream. Timeouts are

@@ -1,7 +1,7 @@
 // One createNode for browser and Node peers: websockets to reach the relay, circuit relay v2 to signal,
 // WebRTC for the direct peer-to-peer links that carry the swarm's traffic (in Node, @libp2p/webrtc runs on
-// node-datachannel). libp2p v3 has no auto-dialer, so this module dials discovered peers itself and keeps
-// the relay connections alive.
+// node-datachannel). libp2p v3 has no auto-dialer: dialer.ts dials discovered peers (and re-dials dropped
+// links), this module keeps the relay connections alive.
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { webSockets } from '@libp2p/websockets';
 import { webRTC } from '@libp2p/webrtc';
@@ -11,8 +11,9 @@ import { yamux } from '@libp2p/yamux';
 import { identify, type Identify } from '@libp2p/identify';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery';
-import type { Connection, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface';
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
+import type { Connection, PeerId, PrivateKey } from '@libp2p/interface';
+import { multiaddr } from '@multiformats/multiaddr';
+import { PeerDialer } from './dialer.ts';
 import { DIAL, GOSSIPSUB_MAX_BYTES, discoveryTopic, swarmTopic } from './constants.ts';
 import { serveWeights, type ServeOptions } from './weights.ts';
 
@@ -121,7 +122,11 @@ export async function createSwarmNode(options: SwarmNodeOptions): Promise<SwarmL
   const log = options.log ?? ((line: string) => console.warn(line));
   keepRelaysConnected(node, options.relayAddrs, log);
   // on loopback/LAN a handshake takes well under a second; a stalled one is better retried soon
-  if (options.autoDial !== false) dialDiscoveredPeers(node, log, options.allowPrivateAddresses ? DIAL.localTimeoutMs : DIAL.timeoutMs);
+  if (options.autoDial !== false) {
+    const dialer = new PeerDialer(node, { timeoutMs: options.allowPrivateAddresses ? DIAL.localTimeoutMs : DIAL.timeoutMs, log }, (peer) => hasDirectConnection(node, peer));
+    dialer.start();
+    node.addEventListener('stop', () => dialer.stop(), { once: true });
+  }
   // first relay connection before returning, so callers see "relay connected" as soon as possible
   await Promise.all(
     options.relayAddrs.map((addr) =>
@@ -163,65 +168,4 @@ function keepRelaysConnected(node: Libp2p, relayAddrs: string[], log: (line: str
       }
     })();
   }
-}
-
-function webrtcAddrs(peer: PeerId, addrs: Multiaddr[]): Multiaddr[] {
-  const out: Multiaddr[] = [];
-  for (const addr of addrs) {
-    const s = addr.toString();
-    if (!s.includes('/p2p-circuit/webrtc')) continue;
-    out.push(s.endsWith(`/p2p/${peer}`) ? addr : multiaddr(`${s}/p2p/${peer}`));
-  }
-  return out;
-}
-
-/**
- * Dials every discovered peer's WebRTC address (through a relay circuit for signalling) until a direct link
- * is up. Two peers discovering each other at once would both dial and the crossed handshakes can stall, so
- * the smaller peer id dials first and the other waits out that attempt before trying too.
- */
-function dialDiscoveredPeers(node: Libp2p, log: (line: string) => void, timeoutMs: number): void {
-  const pending = new Set<string>();
-  const self = node.peerId.toString();
-
-  async function dialLoop(peer: PeerId, announced: Multiaddr[]): Promise<void> {
-    const id = peer.toString();
-    try {
-      // the larger id only dials when the smaller one's attempt (timeout included) has had its chance
-      if (id < self) await sleep(timeoutMs + 2_000);
-      // a joining peer discovers everyone at once; spreading its handshakes over a second keeps them from
-      // all competing for the CPU and timing out together
-      else await sleep(Math.random() * 1_000);
-      let backoff: number = DIAL.firstBackoffMs;
-      for (let attempt = 1; attempt <= DIAL.attempts && node.status === 'started'; attempt++) {
-        if (hasDirectConnection(node, peer)) return;
-        const stored = (await node.peerStore.get(peer).catch(() => null))?.addresses.map((a) => a.multiaddr) ?? [];
-        const addrs = [...new Map(webrtcAddrs(peer, [...announced, ...stored]).map((a) => [a.toString(), a])).values()];
-        if (addrs.length === 0) return;
-        for (const addr of addrs) {
-          try {
-            // a stalled handshake is retried soon, but a slow (loaded) machine gets longer each attempt
-            await node.dial(addr, { signal: AbortSignal.timeout(Math.min(timeoutMs * 2 ** (attempt - 1), DIAL.maxTimeoutMs)), force: true });
-            if (hasDirectConnection(node, peer)) return;
-          } catch (error) {
-            log(`WebRTC dial ${id.slice(-8)} attempt ${attempt} failed: ${(error as Error).message}`);
-          }
-        }
-        // jitter so two peers retrying do not collide again in lockstep
-        await sleep(backoff * (0.5 + Math.random()));
-        backoff = Math.min(backoff * 2, DIAL.maxBackoffMs);
-      }
-    } finally {
-      pending.delete(id);
-    }
-  }
-
-  node.addEventListener('peer:discovery', (event: CustomEvent<PeerInfo>) => {
-    const peer = event.detail.id;
-    const id = peer.toString();
-    if (id === self || pending.has(id) || hasDirectConnection(node, peer)) return;
-    if (webrtcAddrs(peer, event.detail.multiaddrs).length === 0) return;
-    pending.add(id);
-    void dialLoop(peer, event.detail.multiaddrs);
-  });
 }

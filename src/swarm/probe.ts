@@ -4,7 +4,7 @@
 // Beside that load it measures round trips, which need no shared clock: peers take turns to publish a
 // `ping` (one ping in the whole swarm per `pingSpacingMs`, so echoes do not queue behind each other); every
 // other peer's Swarm answers with an `echo`, and the pinger times publish -> each echo on its own clock.
-import { demoRollouts } from './rounds.ts';
+import type { PublishedRollout } from '../rl/transport.ts';
 import type { Swarm } from './swarm.ts';
 
 export interface ProbeStats {
@@ -104,7 +104,12 @@ export class GossipProbe {
 
   constructor(
     private readonly swarm: Swarm,
-    private readonly options: { intervalMs: number; questions?: number; completions?: number; pingSpacingMs?: number },
+    private readonly options: {
+      intervalMs: number;
+      /** what each probe message carries (the lab's scripted rollouts for the round) */
+      produce: (round: number) => PublishedRollout[];
+      pingSpacingMs?: number;
+    },
   ) {
     this.pingSpacingMs = options.pingSpacingMs ?? PING_SPACING_MS;
     this.unsubscribe = swarm.onMessage(({ message, receivedAt }) => {
@@ -120,11 +125,11 @@ export class GossipProbe {
   start(): void {
     if (this.timer) return;
     const { swarm } = this;
-    let seq = 0;
     this.timer = setInterval(() => {
       const round = swarm.clock.currentRound();
-      // a different seed each time so the bytes differ message to message, as real rollouts do
-      const rollouts = demoRollouts(swarm.config.swarmId, round, `${swarm.peerId}/${seq++}`, this.options.questions ?? 4, this.options.completions ?? 4);
+      // this round's own tasks (receivers check them against the sender's); the header's nonce and time
+      // still make every message's bytes differ
+      const rollouts = this.options.produce(round);
       // counted when handed to gossipsub (a failed publish counts as sent, and so as lost), using the clock
       // reading that becomes the message's timestamp in the same synchronous step, as receivers judge it
       this.sentAt.push(swarm.clock.now());

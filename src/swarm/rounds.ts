@@ -1,9 +1,8 @@
 // A round loop on the network alone: at each round boundary, produce this peer's rollouts and publish them
-// through the Transport; report what arrived from peers for the previous round. The lab page, the headless
-// peer and the load simulation run it with demo rollouts until they are given the RL round runner's.
+// through the Transport; report what arrived from peers for the previous round. What it publishes is the
+// caller's: the lab's scripted rollouts live in src/app/lab/demo-rollouts.ts (lab swarms only), so the
+// network layer knows nothing of tasks or the RL runner.
 import type { PublishedRollout, RolloutBatch, Transport } from '../rl/transport.ts';
-import { roundTaskRefs } from '../rl/runner.ts';
-import { generateTask, scoreCompletion, type TaskMix } from '../rl/tasks/index.ts';
 import type { RoundClock } from './clock.ts';
 
 export type RolloutProducer = (round: number) => PublishedRollout[] | Promise<PublishedRollout[]>;
@@ -13,31 +12,6 @@ export interface RoundReport {
   published: number;
   /** peers whose rollouts for `round` arrived before the next round began */
   received: RolloutBatch[];
-}
-
-/**
- * Scripted rollouts for the network alone (no model): this round's real tasks, derived from (swarm, round,
- * peer) exactly as the RL runner derives them, answered right or wrong in turn and scored by the real
- * verifier, so receivers can re-derive and re-score them and gossip carries realistic bytes.
- */
-export function demoRollouts(
-  swarmId: string,
-  round: number,
-  peerId: string,
-  questions = 2,
-  completions = 4,
-  mix: readonly TaskMix[] = [{ family: 'basic_arithmetic', difficulty: 1 }],
-): PublishedRollout[] {
-  return roundTaskRefs(swarmId, round, peerId, mix, questions).map((ref) => {
-    const task = generateTask(ref);
-    return {
-      task: ref,
-      completions: Array.from({ length: completions }, (_, i) => {
-        const text = i % 2 === 0 ? `<think>${task.prompt.slice(0, 200)}</think><answer>${task.answer}</answer>` : `<answer>${task.answer}${i}</answer>`;
-        return { text, reward: scoreCompletion(task, text).reward };
-      }),
-    };
-  });
 }
 
 export interface RoundLoopOptions {

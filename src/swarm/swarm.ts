@@ -8,10 +8,10 @@ import { RoundClock } from './clock.ts';
 import type { SwarmConfig } from './config.ts';
 import { PROTOCOL_VERSION, swarmTopic } from './constants.ts';
 import { EchoQueue } from './echo.ts';
-import { decodeMessage, encodeMessage, type HeldOutReport, type MessageHeader, type SwarmMessage } from './messages.ts';
+import { decodeMessage, encodeMessage, type BindingMessage, type HeldOutReport, type MessageHeader, type SwarmMessage } from './messages.ts';
 import { createSwarmNode, isDirect, type SwarmLibp2p } from './node.ts';
 import type { ServeOptions } from './weights.ts';
-import { SwarmValidator, type BindingVerifier, type Rejection } from './validator.ts';
+import { SwarmValidator, type BindingVerifier, type Rejection, type RolloutContentCheck, type RolloutShape } from './validator.ts';
 
 /** A message body without the header fields the swarm fills in. */
 export type OutgoingMessage = SwarmMessage extends infer M ? (M extends SwarmMessage ? Omit<M, keyof MessageHeader> & { round?: number } : never) : never;
@@ -40,7 +40,25 @@ export interface SwarmOptions {
   trackClockSkew?: boolean;
   /** answer other peers' pings with echoes (default true): what lets a pinger measure round-trip time */
   answerPings?: boolean;
+  /** the swarm's batch shape: bigger rollouts messages are rejected (see src/worker/rescore.ts rolloutRules) */
+  rolloutShape?: RolloutShape;
+  /** task refs and claimed rewards of a rollouts message: a reason to reject, or null */
+  rolloutCheck?: RolloutContentCheck;
 }
+
+export type SignedBindingWire = BindingMessage['signed'];
+
+/** A verified binding we heard: which account a peer belongs to, and until when (unix s). */
+export interface KnownBinding {
+  account: string;
+  deadlineS: number;
+}
+
+const MAX_BINDINGS = 4096;
+/** our own binding goes out again when a peer joins, at most this often (receivers allow one per 30 s) */
+const REANNOUNCE_MIN_GAP_MS = 30_000;
+/** a binding is re-signed this long before its deadline */
+export const BINDING_RENEW_MARGIN_S = 10 * 60;
 
 export interface PeerLink {
   peerId: string;
@@ -61,6 +79,12 @@ export class Swarm {
   private readonly log: (line: string) => void;
   private trackSkew = true;
   private answerPings = true;
+  /** peer -> its verified binding (bounded; the newest kept) */
+  private readonly bindings = new Map<string, KnownBinding>();
+  private ownBinding: SignedBindingWire | null = null;
+  private lastAnnouncedAt = -Infinity;
+  private announceTimer: ReturnType<typeof setTimeout> | null = null;
+  private renewTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly echoes = new EchoQueue((echoes) => {
     this.publish({ kind: 'echo', echoes }).catch((error: Error) => this.log(`echo: ${error.message}`));
   });
@@ -83,7 +107,14 @@ export class Swarm {
   static async join(config: SwarmConfig, options: SwarmOptions = {}): Promise<Swarm> {
     const log = options.log ?? ((line: string) => console.warn(`swarm: ${line}`));
     const clock = new RoundClock({ roundMs: config.roundMs, genesisMs: config.genesisMs });
-    const validator = new SwarmValidator({ swarmId: config.swarmId, clock, bindingVerifier: options.bindingVerifier ?? identityBindingVerifier(config) });
+    const validator = new SwarmValidator({
+      swarmId: config.swarmId,
+      clock,
+      bindingVerifier: options.bindingVerifier ?? identityBindingVerifier(config),
+      lab: config.lab === true,
+      ...(options.rolloutShape ? { rolloutShape: options.rolloutShape } : {}),
+      ...(options.rolloutCheck ? { rolloutCheck: options.rolloutCheck } : {}),
+    });
     const node = await createSwarmNode({
       swarmId: config.swarmId,
       relayAddrs: config.relayAddrs,
@@ -127,10 +158,15 @@ export class Swarm {
       const message = decodeAccepted(msg.data);
       if (!message) return;
       const receivedAt = this.clock.now();
+      if (message.kind === 'binding') this.rememberBinding(message);
       if (message.kind === 'heartbeat' && this.trackSkew) this.clock.observePeerTime(message.peerId, message.ts);
       if (message.kind === 'ping' && this.answerPings && message.peerId !== this.peerId) this.echoes.add(message);
       const received: ReceivedMessage = { message, receivedAt, via: propagationSource.toString() };
       for (const listener of this.messageListeners) safely(() => listener(received));
+    });
+    // a late joiner learns who is bound: everyone with a binding announces it again when a peer subscribes
+    pubsub.addEventListener('subscription-change', (event) => {
+      if (event.detail.subscriptions.some((sub) => sub.topic === this.topic && sub.subscribe)) this.scheduleAnnounce();
     });
     pubsub.subscribe(this.topic);
     if (options.heartbeatStats) {
@@ -143,6 +179,55 @@ export class Swarm {
         })().catch((error: Error) => this.log(`heartbeat: ${error.message}`));
       }, options.heartbeatMs ?? 5_000);
     }
+  }
+
+  /** the account a peer is bound to, while its binding's deadline has not passed */
+  boundAccount(peerId: string): string | null {
+    const b = this.bindings.get(peerId);
+    return b && b.deadlineS * 1000 > this.clock.now() ? b.account : null;
+  }
+
+  private rememberBinding(message: BindingMessage): void {
+    const deadlineS = Number(message.signed.binding.deadline);
+    this.bindings.delete(message.peerId);
+    this.bindings.set(message.peerId, { account: message.signed.binding.account, deadlineS: Number.isFinite(deadlineS) ? deadlineS : 0 });
+    if (this.bindings.size > MAX_BINDINGS) this.bindings.delete(this.bindings.keys().next().value as string);
+    this.clock.trust(message.peerId);
+  }
+
+  /**
+   * Gossips this peer's binding now, again whenever a peer joins (coalesced), and, with `renew`, re-signs it
+   * BINDING_RENEW_MARGIN_S before its deadline so it never lapses while the tab runs.
+   */
+  async announceBinding(signed: SignedBindingWire, renew?: () => Promise<SignedBindingWire | null>): Promise<void> {
+    this.ownBinding = signed;
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = null;
+    if (renew) {
+      const renewInMs = Number(signed.binding.deadline) * 1000 - BINDING_RENEW_MARGIN_S * 1000 - this.clock.now();
+      // setTimeout's longest delay is ~24.8 days; a farther deadline is checked again then
+      this.renewTimer = setTimeout(() => {
+        this.renewTimer = null;
+        void renew()
+          .then((next) => (next ? this.announceBinding(next, renew) : undefined))
+          .catch((error: Error) => this.log(`binding renewal failed: ${error.message}`));
+      }, Math.max(0, Math.min(renewInMs, 2 ** 31 - 1)));
+    }
+    this.lastAnnouncedAt = Date.now();
+    await this.publish({ kind: 'binding', signed });
+  }
+
+  private scheduleAnnounce(): void {
+    if (!this.ownBinding || this.announceTimer) return;
+    const wait = Math.max(0, this.lastAnnouncedAt + REANNOUNCE_MIN_GAP_MS - Date.now());
+    // a short delay even when allowed now: the new peer's mesh needs a moment before it hears us
+    this.announceTimer = setTimeout(() => {
+      this.announceTimer = null;
+      const signed = this.ownBinding;
+      if (!signed) return;
+      this.lastAnnouncedAt = Date.now();
+      this.publish({ kind: 'binding', signed }).catch((error: Error) => this.log(`binding: ${error.message}`));
+    }, Math.max(wait, 1_000));
   }
 
   onMessage(listener: (m: ReceivedMessage) => void): () => void {
@@ -198,6 +283,8 @@ export class Swarm {
 
   async stop(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.announceTimer) clearTimeout(this.announceTimer);
+    if (this.renewTimer) clearTimeout(this.renewTimer);
     this.echoes.close();
     this.messageListeners.clear();
     this.rejectListeners.clear();

@@ -1,8 +1,10 @@
 // The RL core's Transport over gossipsub: a round's rollouts go out as one or more `rollouts` messages (split
-// by rollout, so each part is useful alone and no reassembly is needed), and come back merged per peer.
+// by rollout, so each part is useful alone and no reassembly is needed), and come back merged per peer,
+// de-duplicated by task and capped per (peer, round) in groups, bytes and parts, for a bounded number of
+// peers and rounds: memory per sender is what an honest sender needs, whatever it sends.
 import type { PublishedRollout, RolloutBatch, Transport } from '../rl/transport.ts';
 import type { SwarmConfig } from './config.ts';
-import { LIMITS, MAX_MESSAGE_BYTES } from './constants.ts';
+import { KEEP_ROUNDS, LIMITS, MAX_MESSAGE_BYTES, PER_PEER_ROUND } from './constants.ts';
 import { MessageTooLargeError, type RolloutsMessage } from './messages.ts';
 import { Swarm, type SwarmOptions } from './swarm.ts';
 
@@ -12,7 +14,6 @@ export class TransportError extends Error {
 
 /** bytes a message costs beyond its rollouts: header, commitments, keys (generous) */
 const ENVELOPE_BYTES = 1_024;
-const KEEP_ROUNDS = 16;
 
 /**
  * Groups rollouts into parts that each encode under `maxBytes`. A single rollout over the limit is refused
@@ -42,16 +43,62 @@ export function splitRollouts(rollouts: PublishedRollout[], maxBytes = MAX_MESSA
 
 export interface Libp2pTransport extends Transport {
   readonly swarm: Swarm;
+  /**
+   * Called with only what a message ADDED to a peer's batch (new groups, after de-duplication and the
+   * per-(peer, round) caps), so a consumer never re-handles the merged batch. Returns the unsubscribe.
+   */
+  onNewRollouts(listener: (added: RolloutBatch) => void): () => void;
 }
 
+/** What one peer's batch for one round may hold here: an honest peer's fits, anything more is dropped. */
+export interface TransportLimits {
+  /** groups per (peer, round): the swarm's B when known */
+  maxGroups: number;
+  /** encoded bytes of those groups per (peer, round) */
+  maxBytes: number;
+  /** messages (parts) per (peer, round) */
+  maxParts: number;
+  /** peers per round */
+  maxPeers: number;
+  /** rounds kept behind the newest (finished rounds are pruned even if nobody calls prune) */
+  keepRounds: number;
+}
+
+export const TRANSPORT_DEFAULTS: TransportLimits = {
+  maxGroups: LIMITS.rolloutsPerMessage,
+  maxBytes: PER_PEER_ROUND.maxBytes,
+  maxParts: PER_PEER_ROUND.maxParts,
+  maxPeers: 256,
+  keepRounds: KEEP_ROUNDS,
+};
+
+/** Caps sized to a swarm's round shape: twice what an honest batch of B groups of G completions encodes to. */
+export function transportLimitsFor(shape: { questions: number; completions: number; completionChars: number }): TransportLimits {
+  const honestBytes = shape.questions * (256 + shape.completions * (shape.completionChars + 64));
+  return { ...TRANSPORT_DEFAULTS, maxGroups: shape.questions, maxBytes: Math.max(16 * 1024, 2 * honestBytes) };
+}
+
+interface PeerRound {
+  batch: RolloutBatch;
+  parts: Set<number>;
+  refs: Set<string>;
+  bytes: number;
+}
+
+const encoder = new TextEncoder();
+
 class GossipTransport implements Libp2pTransport {
-  /** round -> sender -> merged batch and the parts seen */
-  private readonly rounds = new Map<number, Map<string, { batch: RolloutBatch; parts: Set<number> }>>();
+  /** round -> sender -> merged batch and what it cost */
+  private readonly rounds = new Map<number, Map<string, PeerRound>>();
+  private readonly listeners = new Set<(added: RolloutBatch) => void>();
   private readonly unsubscribe: () => void;
+  /** messages or groups dropped by the caps (diagnostics) */
+  dropped = 0;
 
   constructor(
     readonly swarm: Swarm,
     private readonly ownsSwarm: boolean,
+    private readonly limits: TransportLimits = TRANSPORT_DEFAULTS,
   ) {
     this.unsubscribe = swarm.onMessage(({ message }) => {
       if (message.kind === 'rollouts') this.receive(message);
@@ -60,6 +107,11 @@ class GossipTransport implements Libp2pTransport {
 
   get peerId(): string {
     return this.swarm.peerId;
+  }
+
+  onNewRollouts(listener: (added: RolloutBatch) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async publishRollouts(batch: RolloutBatch): Promise<void> {
@@ -80,36 +132,65 @@ class GossipTransport implements Libp2pTransport {
   }
 
   private receive(message: RolloutsMessage): void {
+    const { limits } = this;
     let byPeer = this.rounds.get(message.round);
     if (!byPeer) {
+      const newest = Math.max(message.round, ...this.rounds.keys());
+      // finished rounds go even when nobody calls prune; a round far behind the newest is not kept at all
+      if (message.round < newest - limits.keepRounds) return void this.dropped++;
       byPeer = new Map();
       this.rounds.set(message.round, byPeer);
-      // a peer that never calls prune must not grow without bound
-      while (this.rounds.size > KEEP_ROUNDS) this.rounds.delete(Math.min(...this.rounds.keys()));
+      for (const r of this.rounds.keys()) if (r < newest - limits.keepRounds) this.rounds.delete(r);
     }
-    const entry = byPeer.get(message.peerId);
+    let entry = byPeer.get(message.peerId);
     if (!entry) {
-      byPeer.set(message.peerId, {
-        batch: {
-          v: 1,
-          swarmId: message.swarmId,
-          round: message.round,
-          peerId: message.peerId,
-          rollouts: [...message.rollouts],
-          ...(message.modelCommitment ? { modelCommitment: message.modelCommitment } : {}),
-        },
-        parts: new Set([message.part]),
-      });
-      return;
+      if (byPeer.size >= limits.maxPeers) return void this.dropped++;
+      entry = {
+        batch: { v: 1, swarmId: message.swarmId, round: message.round, peerId: message.peerId, rollouts: [], ...(message.modelCommitment ? { modelCommitment: message.modelCommitment } : {}) },
+        parts: new Set(),
+        refs: new Set(),
+        bytes: 0,
+      };
+      byPeer.set(message.peerId, entry);
     }
     // a repeated part index (new nonce, same part) would double-count a peer's rollouts
-    if (entry.parts.has(message.part) || entry.parts.size >= message.parts) return;
+    if (entry.parts.has(message.part) || entry.parts.size >= Math.min(message.parts, limits.maxParts)) return void this.dropped++;
     entry.parts.add(message.part);
-    entry.batch.rollouts.push(...message.rollouts);
+    const added = [];
+    for (const rollout of message.rollouts) {
+      const key = `${rollout.task.family}/${rollout.task.difficulty}/${rollout.task.seed}`;
+      if (entry.refs.has(key) || entry.batch.rollouts.length >= limits.maxGroups) {
+        this.dropped++;
+        continue;
+      }
+      const bytes = encoder.encode(JSON.stringify(rollout)).byteLength;
+      if (entry.bytes + bytes > limits.maxBytes) {
+        this.dropped++;
+        continue;
+      }
+      entry.refs.add(key);
+      entry.bytes += bytes;
+      entry.batch.rollouts.push(rollout);
+      added.push(rollout);
+    }
+    if (added.length === 0) return;
+    const part: RolloutBatch = { ...entry.batch, rollouts: added, ...this.boundFlag(message.peerId) };
+    for (const listener of this.listeners) {
+      try {
+        listener(part);
+      } catch (error) {
+        console.error('rollouts listener failed', error);
+      }
+    }
+  }
+
+  /** bound peers come first in SAPO's J only where the swarm asks for it */
+  private boundFlag(peerId: string): { bound?: true } {
+    return this.swarm.config.preferBound === true && this.swarm.boundAccount(peerId) !== null ? { bound: true } : {};
   }
 
   receivedRollouts(round: number): RolloutBatch[] {
-    return [...(this.rounds.get(round)?.values() ?? [])].map((e) => ({ ...e.batch, rollouts: [...e.batch.rollouts] }));
+    return [...(this.rounds.get(round)?.values() ?? [])].map((e) => ({ ...e.batch, rollouts: [...e.batch.rollouts], ...this.boundFlag(e.batch.peerId) }));
   }
 
   prune(round: number): void {
@@ -118,16 +199,17 @@ class GossipTransport implements Libp2pTransport {
 
   async close(): Promise<void> {
     this.unsubscribe();
+    this.listeners.clear();
     if (this.ownsSwarm) await this.swarm.stop();
   }
 }
 
 /** A Transport on an already-joined swarm; closing it leaves the swarm running. */
-export function transportOver(swarm: Swarm): Libp2pTransport {
-  return new GossipTransport(swarm, false);
+export function transportOver(swarm: Swarm, limits?: TransportLimits): Libp2pTransport {
+  return new GossipTransport(swarm, false, limits);
 }
 
 /** Joins the swarm and returns its Transport; closing the transport leaves the swarm. */
-export async function createLibp2pTransport(config: SwarmConfig, options: SwarmOptions = {}): Promise<Libp2pTransport> {
-  return new GossipTransport(await Swarm.join(config, options), true);
+export async function createLibp2pTransport(config: SwarmConfig, options: SwarmOptions = {}, limits?: TransportLimits): Promise<Libp2pTransport> {
+  return new GossipTransport(await Swarm.join(config, options), true, limits);
 }

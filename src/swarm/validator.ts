@@ -1,10 +1,12 @@
 // What a peer must pass before its message is delivered or forwarded: a score above the floor, its rate
 // limit, the schema, this swarm, the signer named in the message, a round near ours, a nonce not seen
-// before and, for bindings, both signatures. Each refusal has a reason and costs the sender score; the
-// gossipsub topic validator turns a refusal into Reject, so the message goes no further.
+// before, its kind's rate budget, for rollouts the swarm's batch shape (and the content check the caller
+// plugs in: task refs, claimed rewards), for bindings both signatures. Each refusal has a reason; only a
+// `reject` (a provable fault of the author) costs score, so a replay or a message judged late from where
+// we stand costs its author nothing. gossipsub turns a refusal into Reject or Ignore: it goes no further.
 import type { RoundClock } from './clock.ts';
-import { LIMITS, RATE_LIMIT, SCORE } from './constants.ts';
-import { decodeMessage, type BindingMessage, type SwarmMessage } from './messages.ts';
+import { LAB_ROLLOUTS_BUDGET, LIMITS, RATE_BUDGETS, RATE_LIMIT, SCORE } from './constants.ts';
+import { decodeMessage, type BindingMessage, type MessageKind, type RolloutsMessage, type SwarmMessage } from './messages.ts';
 
 /**
  * Checks a binding's two signatures (wallet EIP-712 and libp2p key); `identityBindingVerifier` wraps the
@@ -49,7 +51,11 @@ export class PeerScores {
 
   private add(peerId: string, delta: number): void {
     const value = Math.max(SCORE.floor * 2, Math.min(SCORE.max, this.get(peerId) + delta));
+    this.scores.delete(peerId);
     this.scores.set(peerId, { value, at: this.now() });
+    // fresh keys are free: bounded, forgetting the least recently scored first (a forgotten sybil's
+    // score restarts at 0, which is all it could have earned anyway)
+    if (this.scores.size > MAX_SCORED_PEERS) this.scores.delete(this.scores.keys().next().value as string);
   }
 
   reward(peerId: string): void {
@@ -70,6 +76,8 @@ export class PeerScores {
     return out;
   }
 }
+
+const MAX_SCORED_PEERS = 8192;
 
 /** Token bucket per peer. */
 export class RateLimiter {
@@ -93,12 +101,51 @@ export class RateLimiter {
   }
 }
 
+/** One token bucket per (kind, peer): a heartbeat flood cannot use up a peer's rollouts budget, nor the reverse. */
+export class KindRateLimiter {
+  private readonly limiters: Record<MessageKind, RateLimiter>;
+  constructor(roundMs: number, options: { lab?: boolean; now?: () => number } = {}) {
+    const now = options.now ?? (() => Date.now());
+    const make = (b: { burst: number; perSecond?: number; perRound?: number }) =>
+      new RateLimiter(b.burst, b.perSecond ?? ((b.perRound ?? 1) * 1000) / roundMs, now);
+    this.limiters = {
+      rollouts: make(options.lab ? LAB_ROLLOUTS_BUDGET : RATE_BUDGETS.rollouts),
+      heartbeat: make(RATE_BUDGETS.heartbeat),
+      binding: make(RATE_BUDGETS.binding),
+      ping: make(RATE_BUDGETS.ping),
+      echo: make(RATE_BUDGETS.echo),
+      critique: make(RATE_BUDGETS.critique),
+      vote: make(RATE_BUDGETS.vote),
+    };
+  }
+
+  take(kind: MessageKind, peerId: string): boolean {
+    return this.limiters[kind].take(peerId);
+  }
+}
+
+/** The swarm's batch shape: B groups of G completions, completions of at most so many characters. */
+export interface RolloutShape {
+  questions: number;
+  completions: number;
+  completionChars: number;
+}
+
+/** A rollouts message's content against the swarm's rules (task refs, claims): a reason to reject, or null. */
+export type RolloutContentCheck = (message: RolloutsMessage) => string | null;
+
 export interface ValidatorOptions {
   swarmId: string;
   clock: RoundClock;
   bindingVerifier?: BindingVerifier;
   scores?: PeerScores;
   rateLimiter?: RateLimiter;
+  kindRates?: KindRateLimiter;
+  /** lab swarms get the load probe's rollouts budget */
+  lab?: boolean;
+  /** absent: only the wire schema's limits apply */
+  rolloutShape?: RolloutShape;
+  rolloutCheck?: RolloutContentCheck;
   now?: () => number;
   /** how many recent rejections to keep for diagnostics */
   keepRejections?: number;
@@ -110,6 +157,7 @@ export class SwarmValidator {
   rejected = 0;
   accepted = 0;
   private readonly rate: RateLimiter;
+  private readonly kindRates: KindRateLimiter;
   /** sender -> nonce -> round, for replay detection */
   private readonly seen = new Map<string, Map<number, number>>();
   private readonly now: () => number;
@@ -118,6 +166,7 @@ export class SwarmValidator {
     this.now = options.now ?? (() => Date.now());
     this.scores = options.scores ?? new PeerScores(this.now);
     this.rate = options.rateLimiter ?? new RateLimiter(RATE_LIMIT.burst, RATE_LIMIT.perSecond, this.now);
+    this.kindRates = options.kindRates ?? new KindRateLimiter(options.clock.roundMs, { lab: options.lab === true, now: this.now });
   }
 
   /**
@@ -132,9 +181,13 @@ export class SwarmValidator {
       this.scores.reward(who);
     } else {
       this.rejected++;
-      // an unsigned or forged message is the forwarder's fault as much as anyone's
-      this.scores.penalize(who);
-      if (via && via !== who && verdict.severity === 'reject') this.scores.penalize(via);
+      // only a provable fault costs score: an `ignore` (rate, round window, replay) may be a replay by
+      // someone else or a matter of where we stand, and must never let a third party lower an author's score
+      if (verdict.severity === 'reject') {
+        this.scores.penalize(who);
+        // an unsigned or forged message is the forwarder's fault as much as anyone's
+        if (via && via !== who) this.scores.penalize(via);
+      }
       this.rejections.push({ at: this.now(), from: who, via, reason: verdict.reason, severity: verdict.severity });
       if (this.rejections.length > (this.options.keepRejections ?? 200)) this.rejections.shift();
     }
@@ -154,11 +207,27 @@ export class SwarmValidator {
       return ignore(`wrong round ${m.round} (current ${this.options.clock.currentRound()})`);
     }
     if (!this.remember(m)) return ignore(`replayed nonce ${m.nonce}`);
+    if (!this.kindRates.take(m.kind, signer)) return ignore(`${m.kind} rate budget exceeded`);
+    if (m.kind === 'rollouts') {
+      const shape = this.options.rolloutShape;
+      if (shape) {
+        if (m.rollouts.length > shape.questions) return reject(`rollouts: ${m.rollouts.length} groups; the swarm's B is ${shape.questions}`);
+        for (const r of m.rollouts) {
+          if (r.completions.length > shape.completions) return reject(`rollouts: a group of ${r.completions.length} completions; the swarm's G is ${shape.completions}`);
+          if (r.completions.some((c) => c.text.length > shape.completionChars)) return reject(`rollouts: a completion over ${shape.completionChars} characters`);
+        }
+      }
+      const problem = this.options.rolloutCheck?.(m) ?? null;
+      if (problem !== null) return reject(`rollouts: ${problem}`);
+    }
     if (m.kind === 'binding') {
       if (!this.options.bindingVerifier) return ignore('binding refused: no verifier configured');
       if (m.signed.binding.peerId !== m.peerId) return reject('binding is for another peer than its sender');
       try {
         const result = await this.options.bindingVerifier(m);
+        // expiry is a matter of when it is seen (a binding gossiped just before its deadline, clocks apart):
+        // not a fault, so not a reject
+        if (!result.ok && /deadline has passed|expired/.test(result.reason ?? '')) return ignore(`binding refused: ${result.reason}`);
         if (!result.ok) return reject(`binding refused: ${result.reason ?? 'signatures do not verify'}`);
       } catch (error) {
         return ignore(`binding verifier failed: ${String((error as Error)?.message ?? error).slice(0, 120)}`);

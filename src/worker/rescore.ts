@@ -1,8 +1,16 @@
-// How well the swarm's peers did this round, by our own verifiers: every completion a peer published is
-// re-scored against the task re-derived from its ref (claimed rewards are never trusted). Unlike SAPO's
-// selection for training, groups with no advantage count here: they are part of how the swarm is doing.
-import { generateTask, scoreCompletion, type Task } from '../rl/tasks/index.ts';
+// What the page checks of peers' rollouts, by our own verifiers and the swarm's rules. Two jobs:
+// - `rolloutRules`: at gossip time, a rollouts message must be the shape an honest peer of this swarm sends
+//   (B groups of G completions), on the sender's own roundTaskRefs, with claimed rewards equal to our
+//   re-score. Anything else is a provable fault of its author: refused (and so never forwarded), and its
+//   author's score drops. Work per message is at most B x G verifier calls, and the rollouts rate budget
+//   bounds messages per (peer, round).
+// - `rescorePeers`: how well the swarm's peers did this round, re-scored (claimed rewards are never
+//   trusted). Unlike SAPO's selection for training, groups with no advantage count here.
+import { roundTaskRefs, taskRefKey } from '../rl/round-tasks.ts';
+import { generateTask, scoreCompletion, type Task, type TaskMix } from '../rl/tasks/index.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
+import type { RolloutsMessage } from '../swarm/messages.ts';
+import type { RolloutContentCheck, RolloutShape } from '../swarm/validator.ts';
 
 export interface SwarmScore {
   /** mean re-scored reward over peers' completions; null when none was usable */
@@ -10,6 +18,49 @@ export interface SwarmScore {
   accuracy: number | null;
   /** peers whose batch for the round was considered */
   peers: number;
+}
+
+/** The round shape every honest peer of a swarm runs (the worker's runner config, or the lab's script). */
+export interface RoundShape {
+  swarmId: string;
+  tasks: readonly TaskMix[];
+  /** B */
+  questions: number;
+  /** G */
+  completions: number;
+  maxNewTokens: number;
+}
+
+/** the same character cap SAPO applies to external completions */
+export function completionCharCap(maxNewTokens: number): number {
+  return Math.max(64, maxNewTokens * 16);
+}
+
+/** a claimed reward this far from ours is a lie, not rounding */
+const CLAIM_TOLERANCE = 1e-6;
+
+/** The validator's rollout rules for a swarm whose peers run `shape`. */
+export function rolloutRules(shape: RoundShape): { rolloutShape: RolloutShape; rolloutCheck: RolloutContentCheck } {
+  const rolloutShape = { questions: shape.questions, completions: shape.completions, completionChars: completionCharCap(shape.maxNewTokens) };
+  const rolloutCheck: RolloutContentCheck = (m: RolloutsMessage) => {
+    const assigned = new Set(roundTaskRefs(shape.swarmId, m.round, m.peerId, shape.tasks, shape.questions).map(taskRefKey));
+    for (const rollout of m.rollouts) {
+      const key = taskRefKey(rollout.task);
+      if (!assigned.has(key)) return `task ${key} is not one of the sender's tasks for round ${m.round}`;
+      let task: Task;
+      try {
+        task = generateTask(rollout.task);
+      } catch {
+        return `task ${key} cannot be generated`;
+      }
+      for (const c of rollout.completions) {
+        const reward = scoreCompletion(task, c.text).reward;
+        if (Math.abs(c.reward - reward) > CLAIM_TOLERANCE) return `claimed reward ${c.reward} for a completion that scores ${reward}`;
+      }
+    }
+    return null;
+  };
+  return { rolloutShape, rolloutCheck };
 }
 
 /** Bounds the work one round of hostile batches can cost. */

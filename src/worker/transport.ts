@@ -1,12 +1,14 @@
 // The round runner's Transport inside the worker. Browsers give workers no RTCPeerConnection, so the libp2p
 // node lives on the page: rollouts to publish leave as events, peers' rollouts arrive as `deliver` requests.
+// The page hands over only what each message added (never the merged batch again), and this side merges
+// parts per (peer, round) with the same bounds as the page: a flood of deliveries holds bounded memory.
 import type { RolloutBatch, Transport } from '../rl/transport.ts';
 
 /** Bounds what a flood of deliveries can make the worker hold. */
-const MAX_BATCHES_PER_ROUND = 256;
+export const WORKER_TRANSPORT_LIMITS = { peersPerRound: 256, groupsPerPeer: 64, rounds: 4 } as const;
 
 export class WorkerTransport implements Transport {
-  private readonly byRound = new Map<number, Map<string, RolloutBatch>>();
+  private readonly byRound = new Map<number, Map<string, { batch: RolloutBatch; refs: Set<string> }>>();
   /** fingerprint of the weights this round samples with (the last checkpoint's), sent with our rollouts */
   modelCommitment: string | null = null;
 
@@ -19,20 +21,34 @@ export class WorkerTransport implements Transport {
     this.publish(batch.modelCommitment || !this.modelCommitment ? batch : { ...batch, modelCommitment: this.modelCommitment });
   }
 
-  /** Keeps one batch per peer and round (the latest); our own batches echoed back are ignored. */
+  /** Merges a part of a peer's batch for its round (repeated tasks count once); our own echoed back are ignored. */
   deliver(batch: RolloutBatch): void {
-    if (batch.peerId === this.peerId) return;
+    if (batch.peerId === this.peerId || !Array.isArray(batch.rollouts)) return;
     let round = this.byRound.get(batch.round);
     if (!round) {
+      const newest = Math.max(batch.round, ...this.byRound.keys());
+      if (batch.round <= newest - WORKER_TRANSPORT_LIMITS.rounds) return;
       round = new Map();
       this.byRound.set(batch.round, round);
+      for (const r of this.byRound.keys()) if (r <= newest - WORKER_TRANSPORT_LIMITS.rounds) this.byRound.delete(r);
     }
-    if (round.size >= MAX_BATCHES_PER_ROUND && !round.has(batch.peerId)) return;
-    round.set(batch.peerId, batch);
+    let entry = round.get(batch.peerId);
+    if (!entry) {
+      if (round.size >= WORKER_TRANSPORT_LIMITS.peersPerRound) return;
+      entry = { batch: { ...batch, rollouts: [] }, refs: new Set() };
+      round.set(batch.peerId, entry);
+    }
+    if (batch.bound === true) entry.batch.bound = true;
+    for (const rollout of batch.rollouts) {
+      const key = `${rollout?.task?.family}/${rollout?.task?.difficulty}/${rollout?.task?.seed}`;
+      if (entry.refs.has(key) || entry.batch.rollouts.length >= WORKER_TRANSPORT_LIMITS.groupsPerPeer) continue;
+      entry.refs.add(key);
+      entry.batch.rollouts.push(rollout);
+    }
   }
 
   receivedRollouts(round: number): RolloutBatch[] {
-    return [...(this.byRound.get(round)?.values() ?? [])];
+    return [...(this.byRound.get(round)?.values() ?? [])].map((e) => ({ ...e.batch, rollouts: [...e.batch.rollouts] }));
   }
 
   prune(round: number): void {

@@ -2,6 +2,9 @@
 // conference screen counts the pages that joined. (Training itself: app-contribute.spec.ts.)
 import { expect, test } from '@playwright/test';
 import { encodeSwarmConfigParam, parseSwarmConfig } from '../../src/swarm/config.ts';
+import { roundTaskRefs } from '../../src/rl/round-tasks.ts';
+import { generateTask, scoreCompletion } from '../../src/rl/tasks/index.ts';
+import { runnerConfigFor } from '../../src/worker/plan.ts';
 import { closeAll as closeLabs, openLab, snapshot, type LabPage } from './network/lab.ts';
 import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
 
@@ -14,17 +17,23 @@ test('a peer completion containing HTML is shown as text, and nothing runs', asy
   try {
     apps.push(await openApp(browser));
     await peerIdOf(apps[0]);
-    labs.push(await openLab(browser, config));
+    // the lab only joins lab swarms (it publishes scripted traffic): this one says so for the same swarm id
+    labs.push(await openLab(browser, { ...config, lab: true }));
     const lab = labs[0];
+    // the app's round shape: the hostile text must ride on the sender's own tasks with honest claims, or
+    // the app's validator rejects it before it gets anywhere near the feed
+    const shape = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: lab.peerId, backend: 'cpu', resume: false, taskMix: config.taskMix });
     // the lab signs and publishes whatever it is given: here a well-formed rollouts message with hostile text
     await expect
       .poll(
         async () => {
           const round = (await snapshot(lab)).round;
+          const [ref] = roundTaskRefs(config.swarmId, round, lab.peerId, shape.tasks, shape.questions);
+          const task = generateTask(ref);
           const message = {
             v: 1, kind: 'rollouts', swarmId: config.swarmId, round, peerId: lab.peerId, nonce: Date.now() * 1000 + Math.floor(Math.random() * 1000),
             ts: Date.now(), part: 0, parts: 1,
-            rollouts: [{ task: { family: 'basic_arithmetic', seed: 7, difficulty: 1 }, completions: [{ text: HOSTILE, reward: 1.1 }, { text: 'plain', reward: 0 }] }],
+            rollouts: [{ task: ref, completions: [HOSTILE, 'plain'].map((text) => ({ text, reward: scoreCompletion(task, text).reward })) }],
           };
           await lab.page.evaluate((m) => (window as unknown as { __lab: { publishJson(v: unknown): Promise<number> } }).__lab.publishJson(m), message);
           return apps[0].page.getByTestId('feed-text').filter({ hasText: '<img src=x onerror=alert(1)>' }).count();

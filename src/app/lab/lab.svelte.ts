@@ -3,8 +3,10 @@
 // `window.__lab`, the handle the end-to-end tests use to inspect a page and to send bad messages on purpose.
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
-import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
-import { demoRollouts, runRoundLoop, type RoundReport } from '../../swarm/rounds.ts';
+import { transportLimitsFor, transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
+import { runRoundLoop, type RoundReport } from '../../swarm/rounds.ts';
+import { rolloutRules } from '../../worker/rescore.ts';
+import { assertLabSwarm, demoRoundShape, scriptedProducer } from './demo-rollouts.ts';
 import { PROTOCOL_VERSION } from '../../swarm/constants.ts';
 import type { Rejection } from '../../swarm/validator.ts';
 import { GossipProbe } from '../../swarm/probe.ts';
@@ -22,6 +24,8 @@ export interface RoundRow {
   round: number;
   published: number;
   from: string[];
+  /** groups kept from each peer for the round (after the transport's caps) */
+  groups: Record<string, number>;
 }
 
 export interface LabSnapshot {
@@ -88,10 +92,13 @@ export class LabSession {
     try {
       const config = await loadConfig(params);
       const deny = (params.get('deny') ?? '').split(',').filter(Boolean);
+      // the lab publishes scripted rollouts: never on a real swarm
+      assertLabSwarm(config, 'the swarm lab');
       this.swarm = await Swarm.join(config, {
+        ...rolloutRules(demoRoundShape(config.swarmId)),
         denyPeers: deny,
         heartbeatStats: () => ({ round: this.swarm?.clock.currentRound() ?? 0, peers: this.swarm?.topicPeers().length ?? 0 }),
-        heartbeatMs: Number(params.get('heartbeatMs') ?? 2_000),
+        heartbeatMs: Number(params.get('heartbeatMs') ?? 5_000),
         log: (line) => console.info(`[lab] ${line}`),
         trackClockSkew: params.get('skew') !== '0',
       });
@@ -99,7 +106,7 @@ export class LabSession {
       swarm.node.addEventListener('connection:open', () => {
         if (this.firstDirectMs === null && swarm.links().some((l) => l.direct)) this.firstDirectMs = Math.round(performance.now());
       });
-      this.transport = transportOver(swarm);
+      this.transport = transportOver(swarm, transportLimitsFor(rolloutRules(demoRoundShape(config.swarmId)).rolloutShape));
       swarm.onMessage(({ message, receivedAt, via }) => {
         this.feed.push({ at: receivedAt, kind: message.kind, from: message.peerId, via, round: message.round, latencyMs: receivedAt - message.ts });
         if (this.feed.length > KEEP) this.feed.shift();
@@ -109,9 +116,14 @@ export class LabSession {
           transport: this.transport,
           clock: swarm.clock,
           swarmId: config.swarmId,
-          produce: (round) => demoRollouts(config.swarmId, round, swarm.peerId),
+          produce: scriptedProducer(config, swarm.peerId, 'the swarm lab'),
           onRound: (report: RoundReport) => {
-            this.rounds.push({ round: report.round, published: report.published, from: report.received.map((b) => b.peerId) });
+            this.rounds.push({
+              round: report.round,
+              published: report.published,
+              from: report.received.map((b) => b.peerId),
+              groups: Object.fromEntries(report.received.map((b) => [b.peerId, b.rollouts.length])),
+            });
             if (this.rounds.length > KEEP) this.rounds.shift();
           },
           onError: (error) => console.warn(`[lab] round: ${error.message}`),
@@ -183,7 +195,8 @@ export class LabSession {
       receivedFrom: (round: number) => this.transport?.receivedRollouts(round).map((b) => b.peerId) ?? [],
       /** the benchmark's load: publish a rollouts message every `intervalMs` and time arrivals */
       startProbe: (intervalMs: number) => {
-        this.probe ??= new GossipProbe(need(), { intervalMs });
+        const swarm = need();
+        this.probe ??= new GossipProbe(swarm, { intervalMs, produce: scriptedProducer(swarm.config, swarm.peerId, 'the load probe') });
         this.probe.start();
       },
       resetProbe: (sinceMs: number) => this.probe?.reset(sinceMs),

@@ -4,8 +4,10 @@ import { EngineWorkerClient } from '../../worker/client.ts';
 import type { BackendChoice, EvalPoint, GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerApi, WorkerEvent } from '../../worker/protocol.ts';
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
-import { transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
+import { transportLimitsFor, transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
+import { rolloutRules } from '../../worker/rescore.ts';
 import type { SwarmMessage } from '../../swarm/messages.ts';
+import type { RolloutBatch } from '../../rl/transport.ts';
 import { heldOutReport, SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
 import { resolveModelUrl } from './model-source.ts';
 import { Settings } from './settings.svelte.ts';
@@ -76,6 +78,7 @@ export interface SessionSnapshot {
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
 }
 
+const TALLY_REFRESH_MS = 250;
 const EMPTY_TALLY: TallySnapshot = { rounds: [], heldOut: [], peers: [], feed: [], totalRollouts: 0, totalCompletions: 0 };
 
 /**
@@ -139,6 +142,7 @@ export class Session {
   private swarm: Swarm | null = null;
   private transport: Libp2pTransport | null = null;
   private tally = new SwarmTally();
+  private tallyTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly cleanups: (() => void)[] = [];
   private pausedByVisibility = false;
   private reporter: RewardReporter | null = null;
@@ -157,7 +161,11 @@ export class Session {
       // the screen has no identity to keep; without IndexedDB (private modes) the node makes a throwaway key
       const peerKey = this.options.watchOnly ? null : await loadOrCreatePeerKey().then((k) => k.key, () => null);
       this.update({ swarm: config, peerKey });
+      // every tab of a swarm runs the same round shape: peers' rollouts are checked against it at gossip time
+      const shape = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, taskMix: config.taskMix });
+      const rules = rolloutRules({ swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens });
       const swarm = await Swarm.join(config, {
+        ...rules,
         ...(peerKey ? { privateKey: peerKey } : {}),
         heartbeatStats: () => this.heartbeat(),
         heartbeatHeldOut: () => heldOutReport(this.snapshot.evals),
@@ -165,9 +173,12 @@ export class Session {
         ...(this.options.watchOnly ? {} : { weights: { family: () => this.family, current: () => this.currentWeights() } }),
       });
       this.swarm = swarm;
-      this.transport = transportOver(swarm);
+      this.transport = transportOver(swarm, transportLimitsFor(rules.rolloutShape));
       this.tally = new SwarmTally(swarm.peerId);
       this.cleanups.push(swarm.onMessage(({ message }) => this.onSwarmMessage(message)));
+      // only what each message added (de-duplicated, capped per peer and round): the tally counts a task
+      // once and the worker is never handed the merged batch again
+      this.cleanups.push(this.transport.onNewRollouts((added) => this.onNewRollouts(added)));
       const refresh = () => this.refreshLinks();
       swarm.node.addEventListener('connection:open', refresh);
       swarm.node.addEventListener('connection:close', refresh);
@@ -228,7 +239,8 @@ export class Session {
   /** Gossips a fresh dual-signed binding so peers can show which account this tab belongs to. */
   async publishBinding(signed: SignedPeerBindingWire): Promise<void> {
     try {
-      await this.swarm?.publish({ kind: 'binding', signed });
+      // announced again whenever a peer joins, so late joiners see this tab's account too
+      await this.swarm?.announceBinding(signed);
     } catch (error) {
       this.warn(`binding not gossiped: ${(error as Error).message}`);
     }
@@ -337,6 +349,7 @@ export class Session {
 
   async stop(): Promise<void> {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    if (this.tallyTimer) clearTimeout(this.tallyTimer);
     this.worker?.terminate();
     await this.transport?.close();
     await this.swarm?.stop();
@@ -426,10 +439,7 @@ export class Session {
   private onSwarmMessage(message: SwarmMessage): void {
     const now = Date.now();
     if (message.kind === 'rollouts') {
-      this.tally.addRollouts(message.peerId, message.round, message.rollouts, now);
-      // the transport merged this part into the peer's batch already (its listener was registered first)
-      const merged = this.transport?.receivedRollouts(message.round).find((b) => b.peerId === message.peerId);
-      if (merged && this.snapshot.join === 'contributing') void this.worker?.deliver(merged).catch(() => undefined);
+      return; // counted by onNewRollouts, after the transport's de-duplication and caps
     } else if (message.kind === 'heartbeat' && message.heldOut) {
       this.tally.addHeldOut(message.peerId, message.heldOut, message.round, now);
     } else if (message.kind === 'binding') {
@@ -440,8 +450,22 @@ export class Session {
     this.publishTally();
   }
 
+  private onNewRollouts(added: RolloutBatch): void {
+    this.tally.addRollouts(added.peerId, added.round, added.rollouts, Date.now());
+    if (this.snapshot.join === 'contributing') void this.worker?.deliver(added).catch(() => undefined);
+    this.publishTally();
+  }
+
+  /**
+   * Batched: a snapshot of the tally (a copy of up to 1,200 peers) at most every TALLY_REFRESH_MS, however
+   * many messages arrive, so a flood of valid messages costs O(1) per message and one render per interval.
+   */
   private publishTally(): void {
-    this.update({ tally: this.tally.snapshot(), top: this.tally.topContributors(10) });
+    if (this.tallyTimer) return;
+    this.tallyTimer = setTimeout(() => {
+      this.tallyTimer = null;
+      this.update({ tally: this.tally.snapshot(), top: this.tally.topContributors(10) });
+    }, TALLY_REFRESH_MS);
   }
 
   private refreshLinks(): void {

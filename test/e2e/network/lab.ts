@@ -12,7 +12,7 @@ export interface LabPage {
 }
 
 export function labConfig(swarmId: string, relayAddrs: string[], roundMs: number): SwarmConfig {
-  return parseSwarmConfig({ swarmId, relayAddrs, local: true, roundMs, genesisMs: 0 });
+  return parseSwarmConfig({ swarmId, relayAddrs, local: true, lab: true, roundMs, genesisMs: 0 });
 }
 
 export function e2eRelayAddrs(): string[] {

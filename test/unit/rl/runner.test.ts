@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InMemoryBus, SoloTransport } from '../../../src/rl/bus.ts';
-import { defaultRunnerConfig, heldOutTasks, roundTaskRefs, RoundRunner, RunnerError, type LocalRound } from '../../../src/rl/runner.ts';
+import { defaultRunnerConfig, heldOutTasks, roundTaskRefs, RoundRunner, RunnerError, TaskMixError, type LocalRound } from '../../../src/rl/runner.ts';
 import type { RlEvent } from '../../../src/rl/stats.ts';
 import { generateTask } from '../../../src/rl/tasks/index.ts';
 import { charTokenizer, ScriptedEngine } from './fakes.ts';
@@ -20,7 +20,7 @@ describe('roundTaskRefs', () => {
     expect(roundTaskRefs('s', 5, 'p', mix, 8)).not.toEqual(refs);
     expect(roundTaskRefs('s', 4, 'q', mix, 8)).not.toEqual(refs);
     expect(new Set(roundTaskRefs('s', 1, 'p', mix, 40).map((r) => r.family))).toEqual(new Set(['basic_arithmetic', 'sorting']));
-    expect(() => roundTaskRefs('s', 1, 'p', [], 1)).toThrow(RunnerError);
+    expect(() => roundTaskRefs('s', 1, 'p', [], 1)).toThrow(TaskMixError);
   });
 });
 

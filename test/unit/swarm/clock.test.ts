@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RoundClock } from '../../../src/swarm/clock.ts';
 
+/** every peer's clock counts at once here; the maturity rules have their own test */
 function clockAt(t: { now: number }, maxSkewMs = 30_000) {
-  return new RoundClock({ roundMs: 10_000, genesisMs: 1_000_000, maxSkewMs, now: () => t.now });
+  return new RoundClock({ roundMs: 10_000, genesisMs: 1_000_000, maxSkewMs, minAgeMs: 0, minSamples: 1, now: () => t.now });
 }
 
 describe('RoundClock', () => {
@@ -55,5 +56,27 @@ describe('RoundClock', () => {
     const behind = new RoundClock({ roundMs: 20_000, genesisMs: 0, now: () => 1_000_000 - 8_000 });
     expect(behind.accepts(ahead.currentRound(), 1)).toBe(true);
     expect(ahead.accepts(behind.currentRound(), 1)).toBe(true);
+  });
+
+  it('fresh peer ids cannot move the clock: only peers heard for minAgeMs (or trusted) vote', () => {
+    const t = { now: 5_000_000 };
+    const clock = new RoundClock({ roundMs: 10_000, genesisMs: 0, minAgeMs: 60_000, now: () => t.now });
+    // two honest long-lived peers, 1 s ahead, heard every 5 s for a minute
+    for (let i = 0; i <= 12; i++, t.now += 5_000) for (const id of ['h1', 'h2']) clock.observePeerTime(id, t.now + 1_000, t.now);
+    expect(clock.offsetMs).toBe(1_000);
+    // 2,000 fresh ids (and 40 heartbeats from one of them) all say +30 s
+    for (let i = 0; i < 2_000; i++) clock.observePeerTime(`sybil${i}`, t.now + 30_000, t.now);
+    for (let i = 0; i < 40; i++) clock.observePeerTime('sybil1999', t.now + 30_000, t.now);
+    expect(clock.offsetMs).toBe(1_000);
+    // the honest voters keep their seats while they keep talking
+    for (let i = 0; i < 20; i++, t.now += 5_000) for (const id of ['h1', 'h2']) clock.observePeerTime(id, t.now + 1_000, t.now);
+    expect(clock.offsetMs).toBe(1_000);
+    // a trusted (bound) peer counts from its first timestamp
+    clock.trust('bound');
+    clock.observePeerTime('bound', t.now + 4_000, t.now);
+    expect(clock.offsetMs).toBe(1_000); // median of [0, 1000, 1000, 4000]
+    clock.trust('bound2');
+    clock.observePeerTime('bound2', t.now + 4_000, t.now);
+    expect(clock.offsetMs).toBe(1_000); // median of [0, 1000, 1000, 4000, 4000]
   });
 });

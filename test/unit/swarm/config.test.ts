@@ -20,6 +20,8 @@ describe('parseSwarmConfig', () => {
       genesisMs: 1_700_000_000_000,
       taskMix: { arithmetic: 2, 'word-sort': 1 },
       modelId: 'tabswarm-tiny',
+      lab: false,
+      preferBound: true,
       chain: { chainId: 31337, rpcUrl: 'http://127.0.0.1:8545', coordinator: '0x5FbDB2315678afecb367f032d93F642f64180aa3', coordinatorService: 'http://127.0.0.1:9091' },
     };
     expect(parseSwarmConfig(full)).toEqual(full);

@@ -3,6 +3,7 @@ import type { SwarmMessage } from '../../../src/swarm/messages.ts';
 import { GossipProbe, percentile, pingTurn, RttTracker, summarizeLoad, type ProbeStats } from '../../../src/swarm/probe.ts';
 import type { OutgoingMessage, ReceivedMessage, Swarm } from '../../../src/swarm/swarm.ts';
 import { PEER_A, PEER_B } from './fixtures.ts';
+import { demoRollouts } from '../../../src/app/lab/demo-rollouts.ts';
 
 const PEER_C = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo';
 
@@ -142,7 +143,7 @@ describe('gossip probe over a stand-in swarm', () => {
 
   it('counts what was sent after the window opened even when told of the window late, and times echoes', () => {
     const { swarm, published, deliver } = fakeSwarm(PEER_A, [PEER_B]);
-    const probe = new GossipProbe(swarm, { intervalMs: 500, pingSpacingMs: 1_000 });
+    const probe = new GossipProbe(swarm, { intervalMs: 500, pingSpacingMs: 1_000, produce: (round) => demoRollouts('test', round, PEER_A) });
     probe.start();
     vi.advanceTimersByTime(3_000);
     const windowStart = 11_000;

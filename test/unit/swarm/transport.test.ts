@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { RolloutBatch } from '../../../src/rl/transport.ts';
 import { MAX_MESSAGE_BYTES } from '../../../src/swarm/constants.ts';
 import { decodeMessage, encodeMessage, MessageTooLargeError, type RolloutsMessage, type SwarmMessage } from '../../../src/swarm/messages.ts';
-import { demoRollouts } from '../../../src/swarm/rounds.ts';
+import { demoRollouts } from '../../../src/app/lab/demo-rollouts.ts';
 import type { ReceivedMessage, Swarm } from '../../../src/swarm/swarm.ts';
 import { splitRollouts, transportOver, TransportError } from '../../../src/swarm/transport.ts';
 import { generateTask, scoreCompletion } from '../../../src/rl/tasks/index.ts';
@@ -18,6 +18,7 @@ function fakeSwarm(peerId = PEER_A) {
   const swarm = {
     peerId,
     config: { swarmId: 'test' },
+    boundAccount: () => null,
     onMessage(listener: (m: ReceivedMessage) => void) {
       listeners.add(listener);
       return () => listeners.delete(listener);

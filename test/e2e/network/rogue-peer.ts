@@ -1,0 +1,87 @@
+// A rogue Node peer for the trust-boundary spec, made with the project's own node factory (Swarm.join) and
+// joined through the relay like anyone. It publishes raw bytes on the rounds topic through its pubsub
+// service, bypassing the encoder, so every message is wire-valid but hostile; and it starts a bounded number
+// of fresh-key sybils. Floods come before the provable faults in each lap: once its score falls, the pages'
+// gossipsub graylists it and nothing more of it reaches their validators. One JSON line per event on stdout; it exits after --seconds.
+//   node --experimental-websocket --import ./scripts/register.mjs test/e2e/network/rogue-peer.ts \
+//     --config <?swarm= value> --sybils 8 --seconds 60
+import { parseArgs } from 'node:util';
+import { assertWebSocket } from '../../../src/node-polyfills.ts';
+import { decodeSwarmConfigParam } from '../../../src/swarm/config.ts';
+import { swarmTopic } from '../../../src/swarm/constants.ts';
+import { Swarm } from '../../../src/swarm/swarm.ts';
+import { demoRollouts, DEMO_SHAPE } from '../../../src/app/lab/demo-rollouts.ts';
+import { generateTask } from '../../../src/rl/tasks/index.ts';
+
+const { values } = parseArgs({ options: { config: { type: 'string' }, sybils: { type: 'string', default: '8' }, seconds: { type: 'string', default: '60' }, targets: { type: 'string', default: '' } } });
+assertWebSocket();
+const config = decodeSwarmConfigParam(values.config!);
+const targets = values.targets!.split(',').filter(Boolean);
+const emit = (event: object) => console.log(JSON.stringify(event));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const topic = swarmTopic(config.swarmId);
+const quiet = { log: () => undefined, trackClockSkew: false, answerPings: false };
+
+const rogue = await Swarm.join(config, quiet);
+emit({ rogue: rogue.peerId });
+const sybils: Swarm[] = [];
+for (let i = 0; i < Number(values.sybils); i++) sybils.push(await Swarm.join(config, quiet));
+emit({ sybils: sybils.map((s) => s.peerId) });
+
+/** raw bytes through pubsub: the encoder (and its refusals) never sees them */
+async function raw(swarm: Swarm, body: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<number> {
+  const message = { v: 1, swarmId: config.swarmId, round: swarm.clock.currentRound(), peerId: swarm.peerId, nonce: swarm.takeNonce(), ts: Date.now(), ...header, ...body };
+  try {
+    return (await swarm.node.services.pubsub.publish(topic, new TextEncoder().encode(JSON.stringify(message)))).recipients.length;
+  } catch {
+    return 0;
+  }
+}
+
+// links first: the attack only means something once the rogue reaches the pages
+const deadline = Date.now() + 150_000;
+while (Date.now() < deadline && !targets.every((t) => rogue.topicPeers().includes(t))) await sleep(250);
+emit({ linked: rogue.topicPeers() });
+// a gossipsub heartbeat or two so the pages have the rogue in their mesh
+await sleep(2_000);
+
+const counts: Record<string, number> = {};
+const count = (what: string, n: number) => (counts[what] = (counts[what] ?? 0) + (n > 0 ? 1 : 0));
+const end = Date.now() + Number(values.seconds) * 1000;
+let lap = 0;
+while (Date.now() < end) {
+  const round = rogue.clock.currentRound();
+  const own = demoRollouts(config.swarmId, round, rogue.peerId);
+  // laps alternate: floods while the rogue still stands well, then provable faults (the pre-decode rate
+  // bucket would otherwise swallow the faults behind the floods)
+  if (lap % 2 === 0) {
+    // 1. its honest-shape batch, re-sent 40 times with new nonces: counted once, the rest over budget
+    for (let i = 0; i < 40; i++) count('resent', await raw(rogue, { kind: 'rollouts', rollouts: own, part: 0, parts: 1 }));
+    // 2. clock: heartbeats 30 s in the future, from the rogue and from every sybil
+    for (let i = 0; i < 40; i++) count('clock', await raw(rogue, { kind: 'heartbeat', stats: { round } }, { ts: Date.now() + 30_000 }));
+    for (const s of sybils) count('sybilClock', await raw(s, { kind: 'heartbeat', stats: { round } }, { ts: Date.now() + 30_000 }));
+  } else {
+    // 3. oversize but wire-legal: 64 groups x 32 completions (the honest shape is 2 x 4)
+    const big = Array.from({ length: 64 }, (_, i) => ({ task: { family: 'basic_arithmetic', difficulty: 1, seed: i }, completions: Array.from({ length: 32 }, (_, j) => ({ text: `<answer>${j}</answer>`, reward: 0 })) }));
+    count('oversize', await raw(rogue, { kind: 'rollouts', rollouts: big, part: 0, parts: 1 }));
+    // 4. off-seed: tasks of the rogue's choosing, poisoned text, claims that re-score right
+    const picked = [101, 102].map((seed) => {
+      const ref = { family: 'basic_arithmetic', difficulty: 1, seed };
+      const task = generateTask(ref);
+      return { task: ref, completions: [{ text: `ROGUE<answer>${task.answer}</answer>`, reward: 1.1 }, { text: 'ROGUE', reward: 0 }] };
+    });
+    count('offSeed', await raw(rogue, { kind: 'rollouts', rollouts: picked, part: 0, parts: 1 }));
+    // 5. its own tasks, but a claimed reward of 1e6 on a wrong answer
+    const liar = own.map((r) => ({ ...r, completions: r.completions.map((c) => ({ ...c, reward: 1e6 })) }));
+    count('claims', await raw(rogue, { kind: 'rollouts', rollouts: liar, part: 0, parts: 1 }));
+  }
+  // 6. each sybil floods J with its own (valid) batch, many times
+  for (const s of sybils) for (let i = 0; i < 5; i++) count('sybilRollouts', await raw(s, { kind: 'rollouts', rollouts: demoRollouts(config.swarmId, s.clock.currentRound(), s.peerId, DEMO_SHAPE.questions), part: 0, parts: 1 }));
+  // 7. an old round: ignored, costs nothing
+  count('oldRound', await raw(rogue, { kind: 'heartbeat', stats: {} }, { round: round - 5 }));
+  emit({ lap: lap++, counts });
+  await sleep(config.roundMs);
+}
+emit({ done: counts, relayLinked: rogue.links().some((l) => !l.direct) });
+await Promise.all([rogue, ...sybils].map((s) => s.stop().catch(() => undefined)));
+process.exit(0);
