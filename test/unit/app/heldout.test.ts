@@ -49,6 +49,9 @@ describe("a tab's own report", () => {
 describe('the swarm held-out curve', () => {
   it('averages peers\u2019 latest reports and their climb since their own start, leaving out this tab and stale or future reports', () => {
     const tally = new SwarmTally('me');
+    // only contributors' reports count (here: bound peers); a key that only sends heartbeats moves nothing
+    for (const p of ['a', 'b', 'c']) tally.setAccount(p, `0x${p}`, 0);
+    tally.addHeldOut('sybil', { round: 4, accuracy: 1, tasks: 52, startRound: -1, startAccuracy: 0 }, 4, 500);
     tally.addHeldOut('me', { ...report, accuracy: 1 }, 9, 0); // our own heartbeat is not a peer's report
     tally.addHeldOut('a', { round: 4, accuracy: 0.4, tasks: 52, startRound: -1, startAccuracy: 0.3 }, 4, 1_000);
     tally.addHeldOut('b', { round: 5, accuracy: 0.6, tasks: 52, startRound: 2, startAccuracy: 0.6 }, 5, 2_000);
