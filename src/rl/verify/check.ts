@@ -92,6 +92,11 @@ export interface SpotCheckInput {
   /** a scorer made from weights whose weightsHash() the verifier computed itself */
   scorer: LogitsScorer;
   scorerWeightsHash: string;
+  /**
+   * Whether the revealed tokens are the published completion (e.g. decodeCompletion(tokens) === its text):
+   * without it a peer could commit honest samples and publish other text beside them.
+   */
+  matchesPublished?: (row: number, tokens: number[]) => boolean;
   tolerance?: Tolerance;
 }
 
@@ -143,6 +148,7 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
       if (stop.has(leaf.tokens[t]) && t < n - 1) return fail(`row ${row}: continues past a stop token at position ${t}`);
     }
     if (n < s.maxNewTokens && !stop.has(leaf.tokens[n - 1])) return fail(`row ${row}: ends early without a stop token (truncated)`);
+    if (input.matchesPublished && !input.matchesPublished(row, leaf.tokens)) return fail(`row ${row}: revealed tokens are not the published completion`);
     const prompt = input.promptOf(row);
     batch.push({ tokens: [...prompt, ...leaf.tokens], completionStart: prompt.length });
   }

@@ -111,6 +111,17 @@ describe('spot check: every cheat is caught', () => {
     expect(swapped.reasons[0]).toMatch(/reveal 0 is not row 0/);
   });
 
+  it('honest samples committed beside other published text fail when the verifier compares them', async () => {
+    const rows = await honest();
+    const batch = await commit(rows);
+    const challenge = makeChallenge(batch.commitment, 12, Math.random, 'x');
+    const published = rows.tokens.map((t, i) => (i === 4 ? [...t.slice(0, -1), 9] : t));
+    const input = { commitment: batch.commitment, challenge, response: answerChallenge(batch, challenge), promptOf: (r: number) => prompts[r], scorer, scorerWeightsHash: await weightsHash(weights) };
+    const same = (row: number, t: number[]) => t.join() === published[row].join();
+    expect((await spotCheck({ ...input, matchesPublished: same })).reasons).toEqual(['row 4: revealed tokens are not the published completion']);
+    expect((await spotCheck(input)).ok).toBe(true);
+  });
+
   it('the verifier checks against the weights it hashed itself', async () => {
     const batch = await commit(await honest());
     const challenge = makeChallenge(batch.commitment, 3, Math.random, 'x');
