@@ -97,6 +97,11 @@ export interface SpotCheckInput {
    * without it a peer could commit honest samples and publish other text beside them.
    */
   matchesPublished?: (row: number, tokens: number[]) => boolean;
+  /**
+   * Completions the published batch holds (questions x G): a commitment over fewer rows would let a peer
+   * drop its bad samples, over more would shift rows off their streams.
+   */
+  expectedCompletions?: number;
   tolerance?: Tolerance;
 }
 
@@ -112,6 +117,9 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
   if (!Number.isInteger(c.completions) || c.completions < 1 || c.completions > MAX_COMMITTED_COMPLETIONS) return fail(`bad completion count ${c.completions}`);
   const s = c.settings;
   if (!(s.temperature >= 0 && Number.isFinite(s.temperature))) return fail(`bad temperature ${s.temperature}`);
+  if (input.expectedCompletions !== undefined && c.completions !== input.expectedCompletions) {
+    return fail(`commitment covers ${c.completions} completions, the batch publishes ${input.expectedCompletions}`);
+  }
   if (challenge.root !== c.root) return fail('challenge is for another commitment');
   // the answer
   if (!response) return fail('challenge unanswered');

@@ -120,6 +120,8 @@ describe('spot check: every cheat is caught', () => {
     const same = (row: number, t: number[]) => t.join() === published[row].join();
     expect((await spotCheck({ ...input, matchesPublished: same })).reasons).toEqual(['row 4: revealed tokens are not the published completion']);
     expect((await spotCheck(input)).ok).toBe(true);
+    expect((await spotCheck({ ...input, expectedCompletions: 12 })).ok).toBe(true);
+    expect((await spotCheck({ ...input, expectedCompletions: 16 })).reasons[0]).toMatch(/covers 12 completions, the batch publishes 16/);
   });
 
   it('the verifier checks against the weights it hashed itself', async () => {
