@@ -1,6 +1,7 @@
 // Verification across backends: a batch sampled on WebGPU passes the spot check on the CPU reference and
 // the reverse, the WebGPU engine's draws sit at the seeded uniforms too, and the cross-backend deltas stay
-// well inside the default tolerance (the measured figures are in `npm run bench:verify`).
+// well inside the default tolerance (the measured figures are in `npm run bench:verify`). Runs in both GPU
+// tiers: Node Dawn (gpu-node) and a real Chromium page (browser).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTestGpu } from './gpu-env.ts';
 import type { GpuContext } from '../../src/engine/device.ts';
