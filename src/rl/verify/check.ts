@@ -21,7 +21,7 @@ import { samplingSeed, uniformAt } from './seed.ts';
 export interface Tolerance {
   /** nats, on top of half a quantisation step */
   logprob: number;
-  /** probability mass, on each end of a token's CDF interval and at the top-p cut */
+  /** probability mass, on each end of a token's CDF interval and at the top-p cut; also the logit margin of a near tie at the top-k cut */
   cdf: number;
   /** logits, for greedy sampling: how far below the arg max the chosen token may be */
   greedy: number;

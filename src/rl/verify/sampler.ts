@@ -43,7 +43,13 @@ export function cdfPlacement(logits: Float32Array, offset: number, V: number, o:
   }
   const order = Array.from({ length: V }, (_, j) => j).sort((a, b) => logits[offset + b] - logits[offset + a] || a - b);
   const k = kActive ? topK : V;
-  const rank = order.indexOf(token);
+  let rank = order.indexOf(token);
+  // a near tie at the top-k cut can order the other way on the sender's backend: let the token take the
+  // last kept place when its logit is within tol of it
+  if (kActive && rank >= k && logits[offset + token] >= logits[offset + order[k - 1]] - tol) {
+    [order[rank], order[k - 1]] = [order[k - 1], order[rank]];
+    rank = k - 1;
+  }
   if (kActive) {
     total = 0;
     for (let i = 0; i < k; i++) total += w[order[i]];

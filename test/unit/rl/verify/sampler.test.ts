@@ -66,6 +66,15 @@ describe('CDF placement reproduces the CPU engine draws', () => {
     expect(other.greedyGap).toBeGreaterThan(1e-4);
   });
 
+  it('top-k near tie at the cut: the token just outside is admissible only within the tolerance', () => {
+    const logits = new Float32Array([3, 2, 1, 1 - 1e-4, 0]);
+    expect(cdfPlacement(logits, 0, 5, { temperature: 1, topK: 3 }, 3).admissible).toBe(false);
+    const near = cdfPlacement(logits, 0, 5, { temperature: 1, topK: 3 }, 3, 1e-3);
+    expect(near.admissible).toBe(true);
+    expect(near.hi).toBeCloseTo(1, 9);
+    expect(cdfPlacement(logits, 0, 5, { temperature: 1, topK: 3 }, 4, 1e-3).admissible).toBe(false);
+  });
+
   it('a uniform is in exactly one token interval (the intervals tile [0,1))', async () => {
     const logits = (await scorer.completionLogits([{ tokens: [1, 4, 7, 3], completionStart: 3 }]))[0];
     for (const s of [settings, { ...settings, topP: 0.8 }, { ...settings, topK: 5 }]) {
