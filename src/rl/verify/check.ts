@@ -9,7 +9,7 @@ import {
   LOGPROB_QMAX, LOGPROB_QUANTUM, MAX_COMMITTED_COMPLETIONS, dequantiseLogprob, leafBytes, revealCompletion,
   type CommittedBatch, type Reveal, type SamplingCommitment,
 } from './commit.ts';
-import { fromHex, leafHash, verifyMerkleProof } from './hash.ts';
+import { equalBytes, fromHex, leafHash, merkleLevels, verifyMerkleProof } from './hash.ts';
 import { cdfPlacement } from './sampler.ts';
 import { samplingSeed, uniformAt } from './seed.ts';
 
@@ -134,6 +134,9 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
     return fail('commitment root is not 32 bytes of hex');
   }
   const stop = new Set(s.stopTokens);
+  // a challenge on every row needs no proofs: the verifier rebuilds the whole tree (saves 32 bytes x depth per row)
+  const whole = challenge.rows.length === c.completions && challenge.rows.every((r, i) => r === i);
+  const leafHashes: Uint8Array[] = [];
   const batch: { tokens: number[]; completionStart: number }[] = [];
   for (const [i, row] of challenge.rows.entries()) {
     const r = response.reveals[i];
@@ -147,7 +150,8 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
     } catch (e) {
       return fail(`row ${row}: malformed reveal (${e instanceof Error ? e.message : String(e)})`);
     }
-    if (!(await verifyMerkleProof(root, lh, row, c.completions, proof))) return fail(`row ${row}: reveal does not match the commitment (Merkle proof fails)`);
+    leafHashes.push(lh);
+    if (!whole && !(await verifyMerkleProof(root, lh, row, c.completions, proof))) return fail(`row ${row}: reveal does not match the commitment (Merkle proof fails)`);
     const n = leaf.tokens.length;
     if (n === 0 || n > s.maxNewTokens) return fail(`row ${row}: ${n} tokens, the settings allow 1..${s.maxNewTokens}`);
     for (let t = 0; t < n; t++) {
@@ -159,6 +163,10 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
     if (input.matchesPublished && !input.matchesPublished(row, leaf.tokens)) return fail(`row ${row}: revealed tokens are not the published completion`);
     const prompt = input.promptOf(row);
     batch.push({ tokens: [...prompt, ...leaf.tokens], completionStart: prompt.length });
+  }
+  if (whole) {
+    const levels = await merkleLevels(leafHashes);
+    if (!equalBytes(levels[levels.length - 1][0], root)) return fail('revealed batch does not match the commitment (Merkle root differs)');
   }
   const logits = await scorer.completionLogits(batch);
   const reasons: string[] = [];
@@ -206,5 +214,7 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
 export function answerChallenge(batch: CommittedBatch, challenge: Challenge): ChallengeResponse {
   if (challenge.root !== batch.commitment.root) throw new ChallengeError('challenge is for another commitment');
   if (!Array.isArray(challenge.rows) || challenge.rows.length > MAX_CHALLENGED_ROWS) throw new ChallengeError(`a challenge asks for at most ${MAX_CHALLENGED_ROWS} rows`);
-  return { v: 1, root: challenge.root, nonce: challenge.nonce, reveals: challenge.rows.map((r) => revealCompletion(batch, r)) };
+  const whole = challenge.rows.length === batch.commitment.completions && challenge.rows.every((r, i) => r === i);
+  const reveals = challenge.rows.map((r) => revealCompletion(batch, r));
+  return { v: 1, root: challenge.root, nonce: challenge.nonce, reveals: whole ? reveals.map((x) => ({ ...x, proof: [] })) : reveals };
 }

@@ -106,7 +106,17 @@ describe('spot check: every cheat is caught', () => {
     expect((await checkAll(await commit({ tokens: cut, logprobs: cutLp }))).reasons[0]).toMatch(/truncated/);
 
     const v = await checkAll(good, (r) => ({ ...r, reveals: r.reveals.map((x, i) => (i === 0 ? { ...x, leaf: { ...x.leaf, q: x.leaf.q.map((q) => q + 1) } } : x)) }));
-    expect(v.reasons[0]).toMatch(/Merkle proof fails/);
+    expect(v.reasons[0]).toMatch(/revealed batch does not match the commitment/);
+    // a challenge on some rows checks each reveal's proof instead
+    const some = makeChallenge(good.commitment, 4, Math.random, 's');
+    const resp = answerChallenge(good, some);
+    expect(resp.reveals.every((x) => x.proof.length > 0)).toBe(true);
+    const partial = await spotCheck({
+      commitment: good.commitment, challenge: some, promptOf: (r) => prompts[r], scorer, scorerWeightsHash: await weightsHash(weights),
+      response: { ...resp, reveals: resp.reveals.map((x, i) => (i === 0 ? { ...x, leaf: { ...x.leaf, tokens: x.leaf.tokens.map((t) => (t + 1) % 40) } } : x)) },
+    });
+    expect(partial.reasons[0]).toMatch(/Merkle proof fails/);
+    expect((await spotCheck({ commitment: good.commitment, challenge: some, response: resp, promptOf: (r) => prompts[r], scorer, scorerWeightsHash: await weightsHash(weights) })).ok).toBe(true);
     const swapped = await checkAll(good, (r) => ({ ...r, reveals: [r.reveals[1], r.reveals[0], ...r.reveals.slice(2)] }));
     expect(swapped.reasons[0]).toMatch(/reveal 0 is not row 0/);
   });
