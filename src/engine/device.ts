@@ -9,6 +9,8 @@ export interface GpuInfo {
   description: string;
   /** A one-line label for logs and the UI, e.g. "google swiftshader (Subzero)". */
   label: string;
+  /** the browser says this adapter is a software fallback (GPUAdapterInfo.isFallbackAdapter) */
+  isFallbackAdapter: boolean;
 }
 
 export interface GpuContext {
@@ -47,14 +49,15 @@ export interface RequestGpuOptions {
   onUncapturedError?: (error: GPUError) => void;
 }
 
-function describeAdapter(info: GPUAdapterInfo | undefined): GpuInfo {
+function describeAdapter(info: GPUAdapterInfo | undefined, adapterFallback: boolean | undefined): GpuInfo {
   const vendor = info?.vendor ?? '';
   const architecture = info?.architecture ?? '';
   const device = info?.device ?? '';
   const description = info?.description ?? '';
   const label =
     [vendor, architecture, description || device].filter((s) => s && s.length > 0).join(' ') || 'unknown adapter';
-  return { vendor, architecture, device, description, label };
+  const isFallbackAdapter = Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? adapterFallback);
+  return { vendor, architecture, device, description, label, isFallbackAdapter };
 }
 
 /** Numbers the lines of a WGSL source around the reported positions, for error messages. */
@@ -104,7 +107,9 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
 
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'tabswarm' });
-  const adapterInfo = describeAdapter((adapter as GPUAdapter & { info?: GPUAdapterInfo }).info);
+  const adapterInfo = describeAdapter(
+    (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
     if (options.onUncapturedError) options.onUncapturedError(error);

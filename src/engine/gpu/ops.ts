@@ -19,6 +19,8 @@ import { createAttentionKernels } from '../kernels/attention.ts';
 import { createSwigluKernels } from '../kernels/swiglu.ts';
 import { createLogprobsKernels } from '../kernels/logprobs.ts';
 import { createAdamwKernels } from '../kernels/adamw.ts';
+import { createReduceKernels } from '../kernels/reduce.ts';
+import { chooseKernelFamily, isCpuAdapterInfo, type KernelFamily } from './family.ts';
 
 export type { GpuF32, GpuI32 } from '../buffers.ts';
 
@@ -27,27 +29,30 @@ type Kernels = Awaited<ReturnType<typeof compileAll>>;
 
 /** Software rasterisers exposed as WebGPU adapters: they want few, long-running invocations. */
 export function isCpuAdapter(gpu: GpuContext): boolean {
-  return /swiftshader|llvmpipe|lavapipe|software/i.test(`${gpu.adapterInfo.label} ${gpu.adapterInfo.device}`);
+  return isCpuAdapterInfo(gpu.adapterInfo);
 }
 
-async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, cpuLike: boolean) {
-  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw] = await Promise.all([
-    createMatmulKernels(gpu, rec, cpuLike),
+async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, family: KernelFamily, cpuLike: boolean) {
+  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, reduce] = await Promise.all([
+    createMatmulKernels(gpu, rec, family),
     createResidualKernels(gpu, rec),
     createBiasKernels(gpu, rec),
     createEmbeddingKernels(gpu, rec),
     createRmsnormKernels(gpu, rec, scratch),
     createRopeKernels(gpu, rec),
-    createAttentionKernels(gpu, rec, scratch),
+    createAttentionKernels(gpu, rec, scratch, family),
     createSwigluKernels(gpu, rec),
     createLogprobsKernels(gpu, rec, scratch),
     createAdamwKernels(gpu, rec, scratch, cpuLike),
+    family === 'gpu' ? createReduceKernels(gpu, rec, scratch) : null,
   ]);
-  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw };
+  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, reduce };
 }
 
 export interface GpuOpsOptions {
-  /** loop layout for whole-buffer kernels: contiguous blocks per invocation (CPU) or strided (GPU); default from the adapter */
+  /** kernel family (family.ts): 'cpu' for CPU-backed adapters, 'gpu' for real GPUs; default from the adapter info */
+  kernels?: KernelFamily;
+  /** loop layout for whole-buffer kernels: contiguous blocks per invocation (CPU) or strided (GPU); default: kernels === 'cpu' */
   cpuLike?: boolean;
 }
 
@@ -63,8 +68,9 @@ export async function createGpuOps(gpu: GpuContext, options: GpuOpsOptions = {})
     scratch.set(role, { buffer, elements });
     return buffer;
   };
-  const kernels = await compileAll(gpu, rec, getScratch, options.cpuLike ?? isCpuAdapter(gpu));
-  return new GpuOps(gpu, rec, kernels, () => {
+  const family = options.kernels ?? chooseKernelFamily(gpu.adapterInfo);
+  const kernels = await compileAll(gpu, rec, getScratch, family, options.cpuLike ?? family === 'cpu');
+  return new GpuOps(gpu, rec, kernels, family, () => {
     for (const s of scratch.values()) s.buffer.destroy();
     scratch.clear();
   });
@@ -78,6 +84,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     /** exposed for benchmarks (dispatch counts) */
     readonly recorder: Recorder,
     private readonly k: Kernels,
+    /** which kernel family this instance runs (gpu/family.ts) */
+    readonly family: KernelFamily,
     private readonly releaseScratch: () => void,
   ) {}
 
@@ -159,7 +167,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     dims('biasBackward', { M, N });
     need('biasBackward', 'dBias', dBias, N);
     need('biasBackward', 'dOut', dOut, M * N);
-    this.k.bias.biasBackward(dBias, dOut, M, N);
+    if (this.k.reduce) this.k.reduce.columnSums(dBias, dOut, M, N);
+    else this.k.bias.biasBackward(dBias, dOut, M, N);
   }
   embeddingForward(out: GpuViewF, tokens: GpuViewI, table: GpuViewF, N: number, C: number): void {
     dims('embeddingForward', { N, C });
@@ -172,7 +181,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     need('embeddingBackward', 'dTable', dTable, V * C);
     need('embeddingBackward', 'dOut', dOut, N * C);
     need('embeddingBackward', 'tokens', tokens, N);
-    this.k.embedding.backward(dTable, dOut, tokens, N, C, V);
+    if (this.k.reduce) this.k.reduce.embeddingBackward(dTable, dOut, tokens, N, C, V);
+    else this.k.embedding.backward(dTable, dOut, tokens, N, C, V);
   }
   rmsnormForward(out: GpuViewF, rstd: GpuViewF, x: GpuViewF, weight: GpuViewF, N: number, C: number, eps: number): void {
     dims('rmsnormForward', { N, C });
@@ -188,7 +198,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     need('rmsnormBackward', 'dWeight', dWeight, C);
     need('rmsnormBackward', 'weight', weight, C);
     need('rmsnormBackward', 'rstd', rstd, N);
-    this.k.rmsnorm.backward(dx, dWeight, dOut, x, weight, rstd, N, C);
+    const reduce = this.k.reduce;
+    this.k.rmsnorm.backward(dx, dWeight, dOut, x, weight, rstd, N, C, reduce ? (dw, dO, xx, r) => reduce.columnSums(dw, dO, N, C, { y: xx, r }) : undefined);
   }
   ropeForward(x: GpuViewF, positions: GpuViewI, B: number, T: number, Hn: number, D: number, theta: number): void {
     checkRopeArgs('ropeForward', x, positions, B, T, Hn, D);
@@ -265,7 +276,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     dims('sumSquares', { n });
     need('sumSquares', 'out', out, 1);
     need('sumSquares', 'x', x, n);
-    this.k.adamw.sumSquares(out, x, n);
+    if (this.k.reduce) this.k.reduce.sumSquares(out, x, n);
+    else this.k.adamw.sumSquares(out, x, n);
   }
   adamw(params: GpuViewF, grads: GpuViewF, m: GpuViewF, v: GpuViewF, decayMask: GpuViewF, n: number, p: AdamWParams): void {
     dims('adamw', { n, step: p.step });
