@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTestGpu } from './gpu-env.ts';
 import type { GpuContext } from '../../src/engine/device.ts';
 import { createCpuEngine } from '../../src/engine/cpu/index.ts';
-import { bindingBytesFor, createGpuEngine } from '../../src/engine/gpu/index.ts';
+import { bindingBytesFor, createGpuEngine, type KernelFamily } from '../../src/engine/gpu/index.ts';
 import { smolLM2_135MConfig, tinyConfig } from '../../src/engine/config.ts';
 import { paramLayout } from '../../src/engine/layout.ts';
 import { initWeights } from '../../src/engine/init.ts';
@@ -36,7 +36,7 @@ function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>): number {
 
 const flat = (rows: number[][]) => rows.flat();
 
-describe('WebGPU engine agrees with the CPU engine', () => {
+describe.each(['cpu', 'gpu'] as KernelFamily[])('WebGPU engine (%s kernel family) agrees with the CPU engine', (kernels) => {
   let gpu: GpuContext;
   beforeAll(async () => {
     gpu = await getTestGpu();
@@ -46,7 +46,7 @@ describe('WebGPU engine agrees with the CPU engine', () => {
     it(`${name}: logprobs, gradients and one AdamW step`, async () => {
       const weights = initWeights(config, 7, 0.2);
       const cpu = createCpuEngine(config, weights);
-      const g = await createGpuEngine(gpu, config, weights);
+      const g = await createGpuEngine(gpu, config, weights, { kernels });
       try {
         const lpC = await cpu.forwardLogprobs(batch.map((s) => ({ ...s, tokens: s.tokens.map((t) => t % config.vocab_size) })));
         const lpG = await g.forwardLogprobs(batch.map((s) => ({ ...s, tokens: s.tokens.map((t) => t % config.vocab_size) })));
@@ -85,7 +85,7 @@ describe('WebGPU engine agrees with the CPU engine', () => {
   it('overfits a fixed batch on both backends, matching step by step', async () => {
     const weights = initWeights(llama, 3, 0.1);
     const cpu = createCpuEngine(llama, weights);
-    const g = await createGpuEngine(gpu, llama, weights);
+    const g = await createGpuEngine(gpu, llama, weights, { kernels });
     const losses: [number, number][] = [];
     try {
       for (let step = 0; step < 12; step++) {
@@ -113,7 +113,7 @@ describe('WebGPU engine agrees with the CPU engine', () => {
   it('greedy decoding gives the same tokens; seeded sampling repeats on the GPU', async () => {
     const weights = initWeights(llama, 11, 0.3);
     const cpu = createCpuEngine(llama, weights);
-    const g = await createGpuEngine(gpu, llama, weights);
+    const g = await createGpuEngine(gpu, llama, weights, { kernels });
     try {
       const prompts = [[1, 5, 9, 13], [1, 7]];
       const greedy = { maxNewTokens: 10, temperature: 0, seed: 1, stopTokens: [] };
@@ -146,6 +146,6 @@ describe('WebGPU engine agrees with the CPU engine', () => {
   it('a model that does not fit the device fails with ModelTooLargeError and allocates nothing', async () => {
     const big = tinyConfig({ vocab_size: 4096, hidden_size: 128, intermediate_size: 256, num_attention_heads: 4, num_key_value_heads: 2 });
     // 2 MiB of embeddings alone against a 1 MiB budget for one buffer
-    await expect(createGpuEngine(gpu, big, initWeights(big, 1), { limits: { maxBufferBytes: 1 << 20 } })).rejects.toThrow(ModelTooLargeError);
+    await expect(createGpuEngine(gpu, big, initWeights(big, 1), { kernels, limits: { maxBufferBytes: 1 << 20 } })).rejects.toThrow(ModelTooLargeError);
   });
 });
