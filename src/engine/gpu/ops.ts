@@ -3,7 +3,7 @@
 // flush() (or a read) submits them. Same contract as the CPU reference in ../cpu/ops.ts, which the tests
 // hold it to.
 
-import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../ops.ts';
+import type { AdamWParams, AttentionDims, MatmulOptions, Ops, SamplerParams, View } from '../ops.ts';
 import type { GpuContext } from '../device.ts';
 import { createStorage, type GpuF32, type GpuI32, type GpuViewF, type GpuViewI } from '../buffers.ts';
 import { ShapeError } from '../errors.ts';
@@ -20,6 +20,7 @@ import { createSwigluKernels } from '../kernels/swiglu.ts';
 import { createLogprobsKernels } from '../kernels/logprobs.ts';
 import { createAdamwKernels } from '../kernels/adamw.ts';
 import { createReduceKernels } from '../kernels/reduce.ts';
+import { createSampleKernels } from '../kernels/sample.ts';
 import { chooseKernelFamily, isCpuAdapterInfo, type KernelFamily } from './family.ts';
 
 export type { GpuF32, GpuI32 } from '../buffers.ts';
@@ -33,7 +34,7 @@ export function isCpuAdapter(gpu: GpuContext): boolean {
 }
 
 async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, family: KernelFamily, cpuLike: boolean) {
-  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, reduce] = await Promise.all([
+  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce] = await Promise.all([
     createMatmulKernels(gpu, rec, family),
     createResidualKernels(gpu, rec),
     createBiasKernels(gpu, rec),
@@ -44,9 +45,10 @@ async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: nu
     createSwigluKernels(gpu, rec),
     createLogprobsKernels(gpu, rec, scratch),
     createAdamwKernels(gpu, rec, scratch, cpuLike),
+    createSampleKernels(gpu, rec),
     family === 'gpu' ? createReduceKernels(gpu, rec, scratch) : null,
   ]);
-  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, reduce };
+  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce };
 }
 
 export interface GpuOpsOptions {
@@ -269,6 +271,15 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     need('logprobsBackward', 'lse', lse, N);
     need('logprobsBackward', 'targets', targets, N);
     this.k.logprobs.backward(dLogits, dLogprobs, logits, lse, targets, N, V);
+  }
+
+  sampleTokens(choice: GpuViewF, next: GpuViewI, logits: GpuViewF, draws: GpuViewI, B: number, V: number, o: SamplerParams): void {
+    dims('sampleTokens', { B, V });
+    need('sampleTokens', 'choice', choice, 2 * B);
+    need('sampleTokens', 'next', next, B);
+    need('sampleTokens', 'logits', logits, B * V);
+    need('sampleTokens', 'draws', draws, B);
+    this.k.sample.sample(choice, next, logits, draws, B, V, o);
   }
 
   // ---- optimizer ----------------------------------------------------------------------------------------

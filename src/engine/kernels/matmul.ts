@@ -21,33 +21,23 @@ export function matmulSource(transA: boolean, transB: boolean): string {
 /** Rows and columns of C one workgroup of the GPU family covers (matmul-tiled.wgsl). */
 export const GPU_MATMUL_TILE = 64;
 
-export function tiledMatmulSource(transA: boolean, transB: boolean, vecA: boolean, vecB: boolean): string {
-  return tiledSource
-    .replace('const TRANS_A = false;', `const TRANS_A = ${transA};`)
-    .replace('const TRANS_B = false;', `const TRANS_B = ${transB};`)
-    .replace('const VEC_A = false;', `const VEC_A = ${vecA};`)
-    .replace('const VEC_B = false;', `const VEC_B = ${vecB};`);
-}
-
 /** The 'gpu' family: workgroup-memory tiles (64x64, vec4 staging) and a workgroup-per-4-columns GEMV for decode. */
 async function createTiledMatmulKernels(gpu: GpuContext, rec: Recorder) {
-  // variant index: transA | transB << 1 | vec << 2 (vec: both stored contiguous dims and offsets are multiples of 4)
-  const tiled = await Promise.all(Array.from({ length: 8 }, (_, i) => {
-    const tA = (i & 1) !== 0, tB = (i & 2) !== 0, vec = (i & 4) !== 0;
-    return compileKernel(gpu, tiledMatmulSource(tA, tB, vec, vec), 'main', `matmul.tiled.${tA ? 't' : 'n'}${tB ? 't' : 'n'}${vec ? '4' : ''}`, true);
-  }));
-  const gemv = await compileKernel(gpu, tiledMatmulSource(false, true, true, true), 'gemv', 'matmul.gemv.nt', true);
+  const [tiled, gemv] = await Promise.all([
+    compileKernel(gpu, tiledSource, 'main', 'matmul.tiled', true),
+    compileKernel(gpu, tiledSource, 'gemv', 'matmul.gemv', true),
+  ]);
   return {
     matmul(out: GpuViewF, a: GpuViewF, b: GpuViewF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
       if (M === 0 || N === 0) return;
       const tA = options.transA === true, tB = options.transB === true;
-      const params = (o: number[]) => [M, N, K, options.accumulate ? 1 : 0, ...o];
-      const bindings = [wr(out), rd(a), rd(b)];
       // the contiguous dimension of each stored operand: K for A (M,K) and B (N,K); M for A (K,M); N for B (K,N)
       const contigA = tA ? M : K, contigB = tB ? K : N;
       const vec = contigA % 4 === 0 && contigB % 4 === 0 && a.offset % 4 === 0 && b.offset % 4 === 0;
+      const params = (o: number[]) => [M, N, K, options.accumulate ? 1 : 0, ...o, tA ? 1 : 0, tB ? 1 : 0, vec ? 1 : 0];
+      const bindings = [wr(out), rd(a), rd(b)];
       if (M < SKINNY_ROWS && !tA && tB && vec && K > 0) rec.dispatch(gemv, bindings, params, Math.ceil(N / 4), M);
-      else rec.dispatch(tiled[(tA ? 1 : 0) | (tB ? 2 : 0) | (vec ? 4 : 0)], bindings, params, Math.ceil(N / GPU_MATMUL_TILE), Math.ceil(M / GPU_MATMUL_TILE));
+      else rec.dispatch(tiled, bindings, params, Math.ceil(N / GPU_MATMUL_TILE), Math.ceil(M / GPU_MATMUL_TILE));
     },
   };
 }

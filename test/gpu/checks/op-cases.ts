@@ -233,6 +233,24 @@ export function opCases(): OpCase[] {
     );
   }
 
+  // token choice: greedy (with a tie: lowest index wins), temperature, top-k, top-p and both; draws are the
+  // raw 32 bits of each row's uniform. Tokens must match exactly (an error of 1 is >> the tolerance).
+  const draws = [0x00000000, 0x7fffffff, -1, 0x12345678, -0x6789abcd, 0x3c000000];
+  const tied = range(6 * 7, (k) => (k % 7 === 2 || k % 7 === 5 ? 0.9 : ((k * 37) % 11) / 20));
+  for (const [sV, o, init] of [
+    [7, { temperature: 0 }, tied], [1003, { temperature: 0 }, 'rand'], [1003, { temperature: 1 }, 'rand'],
+    [1003, { temperature: 0.7, topK: 40 }, 'rand'], [1003, { temperature: 1, topP: 0.9 }, 'rand'],
+    [517, { temperature: 0.8, topK: 50, topP: 0.5 }, 'rand'], [7, { temperature: 1.3, topK: 3 }, tied],
+  ] as const) {
+    cases.push({
+      name: `sampleTokens V=${sV} ${JSON.stringify(o)}`,
+      tensors: [f('choice', 2 * 6), i('next', range(6, () => 0)), f('logits', 6 * sV, init === 'rand' ? 'rand' : init), i('draws', draws)],
+      run: (ops, t) => ops.sampleTokens(t.f('choice'), t.i('next'), t.f('logits'), t.i('draws'), 6, sV, o),
+      outputs: ['choice'],
+      tolerance: 1e-6,
+    });
+  }
+
   for (const n of [1, 1000, 70001, 4096]) {
     cases.push({ name: `sumSquares n=${n}`, tensors: [f('out', 1), f('x', n)], run: (o, t) => o.sumSquares(t.f('out'), t.f('x'), n), outputs: ['out'], tolerance: 1e-5 });
   }
