@@ -171,9 +171,12 @@ export async function decodeSample<F, I>(ctx: DecodeContext<F, I>, prompts: numb
     }
 
     let step = 1; // the next token to choose
+    // steps per submission now: back to 1 after a row needed the CPU (its logits are then still at hand,
+    // nothing to recompute), doubling again after each submission without one
+    let width = K;
     while (step < o.maxNewTokens && !done.every(Boolean)) {
       await ctx.checkpoint();
-      const k = Math.min(K, o.maxNewTokens - step);
+      const k = Math.min(width, o.maxNewTokens - step);
       // decode j of this submission feeds the token of step + j - 1 at slot Tp + step + j - 1
       const ints = new Int32Array(k * stepInts);
       const maskData = new Float32Array(k * B * S);
@@ -204,10 +207,12 @@ export async function decodeSample<F, I>(ctx: DecodeContext<F, I>, prompts: numb
         const row = (b: number) => [got[j * 2 * B + 2 * b], got[j * 2 * B + 2 * b + 1]] as const;
         let cpuLogits: Float32Array | null = null;
         if (prompts.some((_, b) => !done[b] && row(b)[0] === TOKEN_CHOOSE_ON_CPU)) {
-          // recompute this step (its inputs are intact: the tokens of step j - 1 and the step's own views)
-          // and read its logits; the rest of the submission is redone from here in the next one
-          modelDecodeStep(ops, config, P, decA, steps[j].ints, B, { kv, cacheMask: steps[j].mask, S, slots: steps[j].slots });
-          ops.flush();
+          // the last step's logits are still in place; an earlier one is recomputed (its inputs are intact:
+          // the tokens of step j - 1 and the step's own views). The rest of the submission is redone next.
+          if (j < k - 1) {
+            modelDecodeStep(ops, config, P, decA, steps[j].ints, B, { kv, cacheMask: steps[j].mask, S, slots: steps[j].slots });
+            ops.flush();
+          }
           cpuLogits = await ops.readF32(decA.logits);
         }
         for (let b = 0; b < B; b++) {
@@ -220,13 +225,25 @@ export async function decodeSample<F, I>(ctx: DecodeContext<F, I>, prompts: numb
         taken = j + 1;
         if (cpuLogits) break;
       }
+      const cut = taken < k || lastNeededCpu(got, k, B, done);
       step += taken;
-      if (taken < k) rewindDraws(rngs, B, o.seed, step);
+      if (taken < k) {
+        rewindDraws(rngs, B, o.seed, step);
+        // the unused steps' cache slots must not stay attendable: the next submission starts at slot Tp + step - 1
+        for (let b = 0; b < B; b++) cm.fill(0, b * S + Tp + step - 1, (b + 1) * S);
+      }
+      width = cut ? 1 : Math.min(K, width * 2);
     }
     return result;
   } finally {
     for (const v of toFree) ops.free(v);
   }
+}
+
+/** whether the submission's last step left a running row to the CPU */
+function lastNeededCpu(got: Float32Array, k: number, B: number, done: boolean[]): boolean {
+  for (let b = 0; b < B; b++) if (!done[b] && got[(k - 1) * 2 * B + 2 * b] === TOKEN_CHOOSE_ON_CPU) return true;
+  return false;
 }
 
 function nonFinite(): EngineStateError {

@@ -92,8 +92,8 @@ export class Recorder {
   private doomed: GPUBuffer[] = [];
   /** set by startProfiling: every dispatch then gets its own timestamped pass */
   profiler: Profiler | null = null;
-  /** work recorded since creation, for benchmarks and tests: dispatches, compute passes, alias copies, submits */
-  readonly counts = { dispatches: 0, passes: 0, aliasCopies: 0, submits: 0 };
+  /** work recorded since creation, for benchmarks and tests: dispatches, compute passes, alias copies, submits, readbacks */
+  readonly counts = { dispatches: 0, passes: 0, aliasCopies: 0, submits: 0, reads: 0, readBytes: 0 };
 
   constructor(readonly device: GPUDevice) {
     this.slotStride = Math.max(SLOT_WORDS, device.limits.minUniformBufferOffsetAlignment / 4);
@@ -291,6 +291,8 @@ export class Recorder {
   /** Submits pending work, then copies `byteLength` bytes at `byteOffset` back to the CPU. */
   async read(buffer: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer> {
     const size = Math.max(4, byteLength);
+    this.counts.reads++;
+    this.counts.readBytes += byteLength;
     const staging = this.device.createBuffer({ label: 'tabswarm.readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.copy(buffer, byteOffset, staging, 0, byteLength);
     this.flush();

@@ -148,25 +148,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lidv: v
       workgroupBarrier();
       if (lid == 0u) { countCopy = atomicLoad(&count); }
       let n = workgroupUniformLoad(&countCopy);
-      for (var i = lid; i < CAP; i += WG) { if (i >= n) { ck[i] = -3.4e38; ci[i] = 0xffffffffu; } }
+      // bitonic sort of the next power of two >= min(n, CAP) slots (padding sorts last); it runs even when
+      // n > CAP (the result is then unused) because barriers need uniform control flow
+      var size2 = 1u;
+      while (size2 < min(n, CAP)) { size2 *= 2u; }
+      for (var i = lid; i < size2; i += WG) { if (i >= n) { ck[i] = -3.4e38; ci[i] = 0xffffffffu; } }
       workgroupBarrier();
-      // sorted even when n > CAP (then unused): barriers need uniform control flow
-      {
-        for (var size = 2u; size <= CAP; size *= 2u) {
-          for (var stride = size / 2u; stride > 0u; stride /= 2u) {
-            for (var q = lid; q < CAP / 2u; q += WG) {
-              let lo = 2u * stride * (q / stride) + q % stride;
-              let hi = lo + stride;
-              let up = (lo & size) == 0u;
-              // ascending run in the final order = "before" first
-              let swap = select(before(ck[lo], ci[lo], ck[hi], ci[hi]), before(ck[hi], ci[hi], ck[lo], ci[lo]), up);
-              if (swap) {
-                let tx = ck[lo]; ck[lo] = ck[hi]; ck[hi] = tx;
-                let ti = ci[lo]; ci[lo] = ci[hi]; ci[hi] = ti;
-              }
+      for (var size = 2u; size <= size2; size *= 2u) {
+        for (var stride = size / 2u; stride > 0u; stride /= 2u) {
+          for (var q = lid; q < size2 / 2u; q += WG) {
+            let lo = 2u * stride * (q / stride) + q % stride;
+            let hi = lo + stride;
+            let up = (lo & size) == 0u;
+            // ascending runs in the final order: "before" first
+            let swap = select(before(ck[lo], ci[lo], ck[hi], ci[hi]), before(ck[hi], ci[hi], ck[lo], ci[lo]), up);
+            if (swap) {
+              let tx = ck[lo]; ck[lo] = ck[hi]; ck[hi] = tx;
+              let ti = ci[lo]; ci[lo] = ci[hi]; ci[hi] = ti;
             }
-            workgroupBarrier();
           }
+          workgroupBarrier();
         }
       }
       if (lid == 0u) {
