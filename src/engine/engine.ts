@@ -152,9 +152,17 @@ export function createEngine<F, I>(
   // the ones queued behind it.
   let queue: Promise<unknown> = Promise.resolve();
   function exclusive<T>(run: () => Promise<T>): Promise<T> {
-    const next = queue.then(() => {
+    const next = queue.then(async () => {
       alive();
-      return run();
+      try {
+        const result = await run();
+        await ops.checkFaults?.();
+        return result;
+      } catch (e) {
+        // a device fault explains (and replaces) whatever error it caused on the way
+        await ops.checkFaults?.();
+        throw e;
+      }
     });
     queue = next.catch(() => undefined);
     return next;

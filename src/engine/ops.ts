@@ -72,6 +72,11 @@ export interface Ops<F, I> {
   copy(dst: View<F>, src: View<F>): void;
   /** submit recorded work (GPU); no-op on CPU */
   flush(): void;
+  /**
+   * Throws the named error for a fault of the work done since the last check (GPU: device lost, an
+   * allocation out of memory, validation errors); absent on the CPU, where faults throw where they happen.
+   */
+  checkFaults?(): Promise<void>;
   free(v: View<F> | View<I>): void;
 
   // ---- layers -------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
 import type { AdamWParams, AttentionDims, MatmulOptions, Ops, SamplerParams, View } from '../ops.ts';
 import type { GpuContext } from '../device.ts';
 import { createStorage, type GpuF32, type GpuI32, type GpuViewF, type GpuViewI } from '../buffers.ts';
-import { ShapeError } from '../errors.ts';
+import { ModelTooLargeError, ShapeError } from '../errors.ts';
+import { GpuDeviceLostError, GpuValidationError } from '../device.ts';
 import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
 import { Recorder } from './recorder.ts';
 import { createMatmulKernels } from '../kernels/matmul.ts';
@@ -93,12 +94,51 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
 
   // ---- memory -------------------------------------------------------------------------------------------
   allocF32(length: number, label: string): GpuViewF {
-    const buffer: GpuF32 = { dtype: 'f32', gpu: createStorage(this.gpu.device, length, label), length, label };
+    const buffer: GpuF32 = { dtype: 'f32', gpu: this.create(length, label), length, label };
     return { buffer, offset: 0, length };
   }
   allocI32(length: number, label: string): GpuViewI {
-    const buffer: GpuI32 = { dtype: 'i32', gpu: createStorage(this.gpu.device, length, label), length, label };
+    const buffer: GpuI32 = { dtype: 'i32', gpu: this.create(length, label), length, label };
     return { buffer, offset: 0, length };
+  }
+  // WebGPU reports an allocation the device cannot back only through an error scope (the buffer comes back
+  // invalid, silently): each allocation opens one, and checkFaults() turns what it caught into ModelTooLargeError.
+  private create(length: number, label: string): GPUBuffer {
+    this.gpu.device.pushErrorScope('out-of-memory');
+    let buffer: GPUBuffer;
+    try {
+      buffer = createStorage(this.gpu.device, length, label);
+    } finally {
+      const scope = this.gpu.device.popErrorScope().then(
+        (e) => (e ? `${label} (${length * 4} bytes): ${e.message}` : null),
+        () => null, // a lost device rejects nothing useful here; checkFaults reports the loss itself
+      );
+      this.pendingScopes.push(scope);
+    }
+    return buffer;
+  }
+  private pendingScopes: Promise<string | null>[] = [];
+
+  /**
+   * Throws the named error for any fault since the last check: GpuDeviceLostError when the device is gone,
+   * ModelTooLargeError for an allocation the device could not back, GpuValidationError for recorded work
+   * WebGPU refused (reported as uncaptured errors). The engine calls it at the end of every call.
+   */
+  async checkFaults(): Promise<void> {
+    const oom = (await Promise.all(this.pendingScopes.splice(0))).filter((m): m is string => m !== null);
+    this.throwIfLost();
+    if (oom.length > 0) {
+      this.gpu.takeUncapturedErrors(); // the failed allocations' echoes
+      throw new ModelTooLargeError(`the GPU ran out of memory allocating ${oom.join('; ')}`, NaN, NaN);
+    }
+    const errors = this.gpu.takeUncapturedErrors();
+    if (errors.length > 0) {
+      throw new GpuValidationError(`WebGPU refused recorded work (${errors.length} error(s)); first: ${errors[0].message}`);
+    }
+  }
+  private throwIfLost(): void {
+    const lost = this.gpu.lostInfo;
+    if (lost) throw new GpuDeviceLostError(`the GPU device was lost (${lost.reason}): ${lost.message || 'no message'}`, lost.reason);
   }
   writeF32(dst: GpuViewF, data: Float32Array): void {
     need('writeF32', 'dst', dst, data.length);
@@ -112,8 +152,16 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     this.gpu.device.queue.writeBuffer(dst.buffer.gpu, dst.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
   async readF32(src: GpuViewF): Promise<Float32Array> {
+    this.throwIfLost();
     if (src.length === 0) return new Float32Array(0);
-    return new Float32Array(await this.rec().read(src.buffer.gpu, src.offset * 4, src.length * 4));
+    try {
+      return new Float32Array(await this.rec().read(src.buffer.gpu, src.offset * 4, src.length * 4));
+    } catch (e) {
+      // a read fails when the device goes while it waits: say that, not "mapAsync aborted"
+      await Promise.race([this.gpu.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+      this.throwIfLost();
+      throw e;
+    }
   }
   view<T extends GpuF32 | GpuI32>(parent: View<T>, offset: number, length: number): View<T> {
     dims('view', { offset, length });
