@@ -1,15 +1,16 @@
 // npm run bench:engine [-- --json FILE] [--config tiny|smollm2-135m] [--backend cpu|webgpu] [--browser] [--profile]
-//                         [--batch B]
+//                         [--batch B] [--kernels gpu|cpu|both]
 // Measures the engine on the CPU reference and on WebGPU (Node: Dawn from the `webgpu` package; --browser:
 // headless Chromium driving scripts/bench-engine.html), prints a table and optionally writes the rows as JSON.
 // Weights are random (initWeights); only shapes matter for speed. --profile adds one timestamped training
-// step on WebGPU in Node and reports GPU time per kernel.
+// step on WebGPU and reports GPU time per kernel (timestamp-query). --kernels picks the WebGPU kernel family
+// (default: the adapter's; both: one row per family, for comparing them as ratios in one run).
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { requestGpu } from '../src/engine/device.ts';
 import { createCpuEngine } from '../src/engine/cpu/index.ts';
-import { bindingBytesFor, createGpuEngine, isCpuAdapter } from '../src/engine/gpu/index.ts';
+import { bindingBytesFor, createGpuEngine, isCpuAdapter, isKernelFamily, type KernelFamily } from '../src/engine/gpu/index.ts';
 import { initWeights } from '../src/engine/init.ts';
 import {
   benchEngine, benchPlan, cpuMatmulPeak, gpuMatmulPeak, planMatmulShapes, type BenchPlan, type BenchResult,
@@ -23,10 +24,12 @@ interface Args {
   profile: boolean;
   /** overrides the plan's batch (training rows and prompts) */
   batch?: number;
+  /** WebGPU kernel families to measure; undefined: the adapter's choice */
+  kernels: (KernelFamily | undefined)[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { configs: ['tiny', 'smollm2-135m'], backends: ['cpu', 'webgpu'], browser: false, profile: false };
+  const args: Args = { configs: ['tiny', 'smollm2-135m'], backends: ['cpu', 'webgpu'], browser: false, profile: false, kernels: [undefined] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -42,6 +45,12 @@ function parseArgs(argv: string[]): Args {
       args.backends = [b];
     } else if (a === '--browser') args.browser = true;
     else if (a === '--profile') args.profile = true;
+    else if (a === '--kernels') {
+      const k = value();
+      if (k === 'both') args.kernels = ['cpu', 'gpu'];
+      else if (isKernelFamily(k)) args.kernels = [k];
+      else throw new Error(`--kernels must be gpu, cpu or both, got ${k}`);
+    }
     else if (a === '--batch') {
       const b = Number(value());
       if (!Number.isInteger(b) || b < 1) throw new Error(`--batch must be a positive integer, got ${b}`);
@@ -70,7 +79,7 @@ async function nodeGpu(minBinding: number) {
   return context;
 }
 
-async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu', profile: boolean): Promise<BenchResult> {
+async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu', profile: boolean, kernels?: KernelFamily): Promise<BenchResult> {
   const log = (line: string) => console.error(line);
   console.error(`${plan.name} on ${backend} (node): ${plan.config.num_hidden_layers} layers, hidden ${plan.config.hidden_size}`);
   const weights = initWeights(plan.config, 1);
@@ -92,12 +101,13 @@ async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu', profile: bool
   const gpu = await nodeGpu(largestBuffer(plan));
   try {
     const onCpu = isCpuAdapter(gpu);
-    const peak = await gpuMatmulPeak(gpu, shapes, 4, onCpu ? cpuClock : undefined);
+    const peak = await gpuMatmulPeak(gpu, shapes, 4, onCpu ? cpuClock : undefined, kernels);
     log(`  matmul peak ${peak.gflops.toFixed(2)} GFLOP/s at ${peak.shape}`);
-    const engine = await createGpuEngine(gpu, plan.config, weights);
+    const engine = await createGpuEngine(gpu, plan.config, weights, { kernels });
+    log(`  kernel family ${engine.ops.family}`);
     try {
       const sync = () => gpu.device.queue.onSubmittedWorkDone();
-      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (node dawn)`, sync, log, profile ? engine.ops : undefined, onCpu ? cpuClock : undefined);
+      return await benchEngine(engine, plan, peak, `${gpu.adapterInfo.label} (node dawn)`, sync, log, engine.ops, onCpu ? cpuClock : undefined, profile);
     } finally {
       engine.dispose();
     }
@@ -106,7 +116,7 @@ async function runNode(plan: BenchPlan, backend: 'cpu' | 'webgpu', profile: bool
   }
 }
 
-async function runBrowser(plans: BenchPlan[]): Promise<BenchResult[]> {
+async function runBrowser(plans: BenchPlan[], kernels: (KernelFamily | undefined)[], profileKernels: boolean): Promise<BenchResult[]> {
   const { createServer } = await import('vite');
   const { chromium } = await import('playwright-core');
   const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import('../test/setup/chromium.ts');
@@ -131,11 +141,14 @@ async function runBrowser(plans: BenchPlan[]): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
     for (const plan of plans) {
       console.error(`${plan.name} on webgpu (chromium)`);
-      const r = await page.evaluate(
-        ([name, minBinding, B]) => (window as unknown as { runBench(n: string, m: number, b: number): Promise<BenchResult> }).runBench(name, minBinding, B),
-        [plan.name, largestBuffer(plan), plan.B] as const,
-      );
-      results.push(r);
+      for (const k of kernels) {
+        const r = await page.evaluate(
+          ([name, minBinding, B, fam, prof]) =>
+            (window as unknown as { runBench(n: string, m: number, b: number, k: string | null, p: boolean): Promise<BenchResult> }).runBench(name, minBinding, B, fam, prof),
+          [plan.name, largestBuffer(plan), plan.B, k ?? null, profileKernels] as const,
+        );
+        results.push(r);
+      }
     }
     return results;
   } finally {
@@ -148,7 +161,7 @@ async function runBrowser(plans: BenchPlan[]): Promise<BenchResult[]> {
 function table(rows: BenchResult[]): string {
   const cols: [string, (r: BenchResult) => string][] = [
     ['config', (r) => r.config],
-    ['backend', (r) => r.backend],
+    ['backend', (r) => (r.kernels ? `${r.backend}/${r.kernels}` : r.backend)],
     ['adapter', (r) => r.adapter],
     ['peak GF/s', (r) => r.matmul_peak_gflops.toFixed(2)],
     ['prefill tok/s', (r) => r.prefill_tok_s.toFixed(1)],
@@ -157,6 +170,8 @@ function table(rows: BenchResult[]): string {
     ['train GF/s', (r) => r.train_gflops.toFixed(3)],
     ['of peak', (r) => r.train_fraction_of_peak.toFixed(2)],
     ['of peak (cpu-s)', (r) => r.train_fraction_of_peak_cpu_time?.toFixed(2) ?? '-'],
+    ['alias copies', (r) => (r.alias_copies === undefined ? '-' : String(r.alias_copies))],
+    ['reads/token', (r) => r.decode_reads_per_token?.toFixed(2) ?? '-'],
   ];
   const cells = [cols.map(([h]) => h), ...rows.map((r) => cols.map(([, f]) => f(r)))];
   const widths = cols.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
@@ -168,11 +183,22 @@ async function main(): Promise<void> {
   const plans = args.configs.map(benchPlan).map((p) => (args.batch ? { ...p, B: args.batch } : p));
   const rows: BenchResult[] = [];
   if (args.browser) {
-    rows.push(...(await runBrowser(plans)));
+    rows.push(...(await runBrowser(plans, args.kernels, args.profile)));
   } else {
-    for (const plan of plans) for (const backend of args.backends) rows.push(await runNode(plan, backend, args.profile));
+    for (const plan of plans) {
+      for (const backend of args.backends) {
+        if (backend === 'cpu') rows.push(await runNode(plan, backend, args.profile));
+        else for (const k of args.kernels) rows.push(await runNode(plan, backend, args.profile, k));
+      }
+    }
   }
   console.log(table(rows));
+  for (const r of rows) {
+    if (!r.train_profile) continue;
+    const total = r.train_profile.reduce((a, k) => a + k.ms, 0);
+    console.log(`kernels of one training step, ${r.config} ${r.backend}/${r.kernels ?? ''} (${total.toFixed(1)} ms):`);
+    for (const k of r.train_profile.slice(0, 12)) console.log(`  ${k.name.padEnd(32)} ${k.ms.toFixed(2).padStart(10)} ms  x${k.count}`);
+  }
   const { loadavg } = await import('node:os');
   console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (wall-clock rates on a shared machine vary with it)`);
   if (args.json) {

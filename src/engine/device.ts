@@ -9,6 +9,8 @@ export interface GpuInfo {
   description: string;
   /** A one-line label for logs and the UI, e.g. "google swiftshader (Subzero)". */
   label: string;
+  /** the browser says this adapter is a software fallback (GPUAdapterInfo.isFallbackAdapter) */
+  isFallbackAdapter: boolean;
 }
 
 export interface GpuContext {
@@ -18,6 +20,10 @@ export interface GpuContext {
   limits: GPUSupportedLimits;
   /** Resolves (never rejects) when the device is lost, with the reason. */
   lost: Promise<{ reason: string; message: string }>;
+  /** set once the device is lost (the same value `lost` resolves to), for synchronous checks */
+  readonly lostInfo: { reason: string; message: string } | null;
+  /** Uncaptured errors (validation, internal) since the last call, removed from the context as taken. */
+  takeUncapturedErrors(): GPUError[];
   /** Compiles (once per WGSL source and entry point) and returns a compute pipeline. */
   pipeline(source: string, entryPoint?: string, label?: string): Promise<GPUComputePipeline>;
   destroy(): void;
@@ -38,6 +44,22 @@ export class GpuUnavailableError extends Error {
   override name = 'GpuUnavailableError';
 }
 
+/** The GPU device was lost (driver reset, tab in the background too long, destroy()): its buffers are gone. */
+export class GpuDeviceLostError extends Error {
+  override name = 'GpuDeviceLostError';
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Recorded GPU work failed WebGPU validation (a bug, or a limit the checks missed): its results are garbage. */
+export class GpuValidationError extends Error {
+  override name = 'GpuValidationError';
+}
+
 export interface RequestGpuOptions {
   /** The GPU object; defaults to navigator.gpu. Node passes the one made by the `webgpu` package. */
   gpu?: GPU | undefined;
@@ -47,14 +69,15 @@ export interface RequestGpuOptions {
   onUncapturedError?: (error: GPUError) => void;
 }
 
-function describeAdapter(info: GPUAdapterInfo | undefined): GpuInfo {
+function describeAdapter(info: GPUAdapterInfo | undefined, adapterFallback: boolean | undefined): GpuInfo {
   const vendor = info?.vendor ?? '';
   const architecture = info?.architecture ?? '';
   const device = info?.device ?? '';
   const description = info?.description ?? '';
   const label =
     [vendor, architecture, description || device].filter((s) => s && s.length > 0).join(' ') || 'unknown adapter';
-  return { vendor, architecture, device, description, label };
+  const isFallbackAdapter = Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? adapterFallback);
+  return { vendor, architecture, device, description, label, isFallbackAdapter };
 }
 
 /** Numbers the lines of a WGSL source around the reported positions, for error messages. */
@@ -104,13 +127,23 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
 
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'tabswarm' });
-  const adapterInfo = describeAdapter((adapter as GPUAdapter & { info?: GPUAdapterInfo }).info);
+  const adapterInfo = describeAdapter(
+    (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
+  // Kept for the ops to turn into a named error on their next call (a console line alone fails nobody).
+  // Bounded: after a first error every later one is usually its echo ("invalid due to a previous error").
+  const uncaptured: GPUError[] = [];
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
+    if (uncaptured.length < 16) uncaptured.push(error);
     if (options.onUncapturedError) options.onUncapturedError(error);
     else console.error(`[tabswarm gpu] uncaptured ${error.constructor.name}: ${error.message}`);
   });
-  const lost = device.lost.then((info) => ({ reason: String(info.reason), message: info.message }));
+  let lostInfo: { reason: string; message: string } | null = null;
+  const lost = device.lost.then((info) => {
+    lostInfo = { reason: String(info.reason), message: info.message };
+    return lostInfo;
+  });
 
   const cache = new Map<string, Promise<GPUComputePipeline>>();
   async function compile(source: string, entryPoint: string, label: string): Promise<GPUComputePipeline> {
@@ -137,6 +170,12 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     features: new Set(device.features as unknown as Iterable<string>),
     limits: device.limits,
     lost,
+    get lostInfo() {
+      return lostInfo;
+    },
+    takeUncapturedErrors() {
+      return uncaptured.splice(0, uncaptured.length);
+    },
     pipeline(source, entryPoint = 'main', label = entryPoint) {
       const key = `${entryPoint}\u0000${source}`;
       let p = cache.get(key);

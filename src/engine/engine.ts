@@ -1,21 +1,22 @@
-// The Engine (api.ts) over any Ops backend: batching and padding, buffer lifetimes, the sampling loop with
-// a KV cache, the logprob objective's forward/backward, gradient clipping and AdamW. The model math itself
-// is in model.ts; this file decides what goes where.
+// The Engine (api.ts) over any Ops backend: batching and padding, buffer lifetimes, the logprob objective's
+// forward/backward, gradient clipping and AdamW. The model math itself is in model.ts, the sampling loop
+// with its KV cache in decode.ts; this file decides what goes where.
 
 import type { AdamWConfig, Engine, ModelConfig, OptimizerState, SampleOptions, SampleResult, TrainSequence } from './api.ts';
 import type { Ops, View } from './ops.ts';
-import { parseConfig, headDim } from './config.ts';
+import { parseConfig } from './config.ts';
 import { EngineStateError, ModelTooLargeError, ShapeError, TokenRangeError, WeightsMismatchError } from './errors.ts';
 import {
-  gradScratchLayout, headActLayout, intLayout, kvLayerLayout, layerActLayout, logitChunkRows, packWeights, paramLayout, unpackWeights,
+  gradScratchLayout, headActLayout, intLayout, layerActLayout, logitChunkRows, packWeights, paramLayout, unpackWeights,
   type BatchShape, type Layout, type NamedTensor,
 } from './layout.ts';
 import {
-  carveActs, carveGradScratch, carveParams, carver, modelBackward, modelDecodeStep, modelForward,
+  carveActs, carveGradScratch, carveParams, carver, modelBackward, modelForward,
   type Acts, type Gather, type GradScratch, type IntInputs, type ModelParams,
 } from './model.ts';
 import { checkFits, estimateModelBytes, estimateSamplingBytes, estimateTrainingBytes, type MemoryLimits } from './memory.ts';
-import { checkSampleOptions, chooseToken, createRng, streamSeed } from './sampling.ts';
+import { checkSampleOptions } from './sampling.ts';
+import { decodeSample } from './decode.ts';
 import { carveLora, checkedAdapter, estimateLoraTrainingBytes, initLora, loraLayout, mergeLora, type LoraConfig } from './lora.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import type { LoraPair } from './model.ts';
@@ -30,6 +31,8 @@ export interface EngineOptions {
    * optimizer step then cover the adapter only. adapter: its flat weights (loraLayout order); default fresh.
    */
   lora?: { config: LoraConfig; adapter?: Float32Array; seed?: number };
+  /** decode steps recorded per submission and readback (default decode.ts STEPS_PER_SUBMIT) */
+  decodeStepsPerSubmit?: number;
 }
 
 /** Engine plus what tools (save, tests, benchmarks) need beyond the RL-facing interface. */
@@ -104,8 +107,7 @@ export function createEngine<F, I>(
     if (!Number.isFinite(flat[i])) throw new ShapeError(`weights contain a non-finite value at flat index ${i}`);
   }
   checkFits('model weights', estimateModelBytes(config), limits);
-  const V = config.vocab_size, C = config.hidden_size, L = config.num_hidden_layers;
-  const KD = config.num_key_value_heads * headDim(config);
+  const L = config.num_hidden_layers;
 
   let train: TrainState<F> | null = null;
   let fwd: ForwardState<F, I> | null = null;
@@ -176,9 +178,17 @@ export function createEngine<F, I>(
   // the ones queued behind it.
   let queue: Promise<unknown> = Promise.resolve();
   function exclusive<T>(run: () => Promise<T>): Promise<T> {
-    const next = queue.then(() => {
+    const next = queue.then(async () => {
       alive();
-      return run();
+      try {
+        const result = await run();
+        await ops.checkFaults?.();
+        return result;
+      } catch (e) {
+        // a device fault explains (and replaces) whatever error it caused on the way
+        await ops.checkFaults?.();
+        throw e;
+      }
     });
     queue = next.catch(() => undefined);
     return next;
@@ -349,131 +359,23 @@ export function createEngine<F, I>(
     throwIfAborted(o.signal);
     if (!Array.isArray(prompts) || prompts.length === 0) throw new ShapeError('sample: no prompts');
     prompts.forEach((p, b) => checkTokens(config, p, `sample prompt ${b}`));
-    const B = prompts.length, lens = prompts.map((p) => p.length), Tp = Math.max(...lens);
+    const B = prompts.length, Tp = Math.max(...prompts.map((p) => p.length));
     if (Tp + o.maxNewTokens > config.max_position_embeddings) {
       throw new ShapeError(`sample: ${Tp} prompt tokens + ${o.maxNewTokens} new exceed max_position_embeddings ${config.max_position_embeddings}`);
     }
     const result: SampleResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finish: prompts.map(() => 'length') };
     if (o.maxNewTokens === 0) return result;
     checkFits('sampling', estimateSamplingBytes(config, B, Tp, o.maxNewTokens), limits, heldBytes());
-    const S = Tp + o.maxNewTokens;
-    // Identical prompts (GRPO samples G completions of each question) are prefilled once and their KV rows
-    // copied to every replica.
-    const uniqueIndex = new Map<string, number>();
-    const unique: number[][] = [];
-    const source = prompts.map((p) => {
-      const key = p.join(',');
-      let u = uniqueIndex.get(key);
-      if (u === undefined) {
-        u = unique.length;
-        uniqueIndex.set(key, u);
-        unique.push(p);
-      }
-      return u;
-    });
-    const Bu = unique.length;
-    const preShape = { B: Bu, T: Tp, Ns: Bu }, decShape = { B, T: 1, Ns: B };
-    const preL = layerActLayout(config, preShape, rank), preH = headActLayout(config, preShape);
-    const decL = layerActLayout(config, decShape, rank), decH = headActLayout(config, decShape);
-    const kvL = kvLayerLayout(config, B, S);
-    const preIL = intLayout(preShape), decIL = intLayout(decShape);
-    const fBufs = allocGroup<View<F>>([
-      () => ops.allocF32(preL.size, 'prefill.layer'), () => ops.allocF32(preH.size, 'prefill.head'),
-      () => ops.allocF32(decL.size, 'decode.layer'), () => ops.allocF32(decH.size, 'decode.head'),
-      () => ops.allocF32(B * S, 'kvCache.mask'),
-      ...Array.from({ length: L }, (_, l) => () => ops.allocF32(kvL.size, `kvCache.${l}`)),
-    ]);
-    const toFree: (View<F> | View<I>)[] = [...fBufs];
-    try {
-      const [preFlat, preHead, decFlat, decHead, cacheMask] = fBufs;
-      const iBufs = allocGroup<View<I>>([() => ops.allocI32(preIL.size, 'prefillInts'), () => ops.allocI32(decIL.size + B, 'decodeInts')]);
-      toFree.push(...iBufs);
-      const intsOf = (flatI: View<I>, l: Layout): IntInputs<I> => {
-        const g = carver(ops, flatI, l);
-        return { tokens: g('tokens'), positions: g('positions'), targets: g('targets') };
-      };
-      const preInts = intsOf(iBufs[0], preIL), decInts = intsOf(iBufs[1], decIL);
-      if (decIL.size !== 3 * B) throw new Error('decode int layout changed: update the packed write below');
-      const slots = ops.view(iBufs[1], decIL.size, B);
-      const kv = fBufs.slice(5).map((flat) => {
-        const get = carver(ops, flat, kvL);
-        return { k: get('k'), v: get('v') };
-      });
-
-      // Prefill, left-padded so every row's last prompt token sits at Tp-1; positions restart at 0 per row.
-      const preA = carveActs(ops, [preFlat], preL, preHead, preH, L);
-      const tokens = new Int32Array(Bu * Tp), positions = new Int32Array(Bu * Tp), mask = new Float32Array(Bu * Tp);
-      unique.forEach((p, u) => {
-        const pad = Tp - p.length;
-        for (let t = 0; t < p.length; t++) {
-          tokens[u * Tp + pad + t] = p[t];
-          positions[u * Tp + pad + t] = t;
-          mask[u * Tp + pad + t] = 1;
-        }
-      });
-      const cm = new Float32Array(B * S);
-      prompts.forEach((p, b) => cm.fill(1, b * S + Tp - p.length, b * S + Tp));
-      ops.writeI32(preInts.tokens, tokens);
-      ops.writeI32(preInts.positions, positions);
-      ops.writeF32(preA.mask, mask);
-      ops.writeF32(cacheMask, cm);
-      const gather = unique.map((_, u) => ({ row: u * Tp + Tp - 1, count: 1 }));
-      modelForward(ops, config, P, preA, preInts, preShape, gather, {
-        logprobs: false,
-        onKV: (l, k, v) => {
-          for (let b = 0; b < B; b++) {
-            const u = source[b];
-            ops.copy(ops.view(kv[l].k, b * S * KD, Tp * KD), ops.view(k, u * Tp * KD, Tp * KD));
-            ops.copy(ops.view(kv[l].v, b * S * KD, Tp * KD), ops.view(v, u * Tp * KD, Tp * KD));
-          }
-        },
-      });
-      ops.flush();
-      let logits = await ops.readF32(preA.logits);
-
-      const decA = carveActs(ops, [decFlat], decL, decHead, decH, L);
-      const rngs = prompts.map((_, b) => createRng(streamSeed(o.seed, b)));
-      const stop = new Set(o.stopTokens);
-      const done = prompts.map(() => false);
-      const last = new Int32Array(B);
-      for (let step = 0; step < o.maxNewTokens; step++) {
-        for (let b = 0; b < B; b++) {
-          if (done[b]) continue;
-          // after the prefill, logits rows are per unique prompt; after a decode step, per row
-          const c = chooseToken(logits, (step === 0 ? source[b] : b) * V, V, o, rngs[b]);
-          result.tokens[b].push(c.token);
-          result.logprobs[b].push(c.logprob);
-          last[b] = c.token;
-          if (stop.has(c.token)) {
-            done[b] = true;
-            result.finish[b] = 'stop';
-          }
-        }
-        if (step === o.maxNewTokens - 1 || done.every(Boolean)) break;
-        if (o.signal) {
-          await yieldToEventLoop();
-          throwIfAborted(o.signal);
-        }
-        const slot = Tp + step;
-        // one write each for the ints (tokens | positions | unused targets | slots, contiguous) and the
-        // mask: on WebGPU every write is a queue operation
-        const decodeInts = new Int32Array(4 * B);
-        decodeInts.set(last, 0);
-        for (let b = 0; b < B; b++) {
-          decodeInts[B + b] = lens[b] + step;
-          decodeInts[3 * B + b] = slot;
-          cm[b * S + slot] = 1;
-        }
-        ops.writeI32(iBufs[1], decodeInts);
-        ops.writeF32(cacheMask, cm);
-        modelDecodeStep(ops, config, P, decA, decInts, B, { kv, cacheMask, S, slots });
-        ops.flush();
-        logits = await ops.readF32(decA.logits);
-      }
-      return result;
-    } finally {
-      for (const v of toFree) ops.free(v);
-    }
+    return decodeSample({
+      ops, config, P, allocGroup,
+      stepsPerSubmit: options.decodeStepsPerSubmit,
+      loraRank: rank,
+      async checkpoint() {
+        if (!o.signal) return;
+        await yieldToEventLoop();
+        throwIfAborted(o.signal);
+      },
+    }, prompts, o);
   }
 
   return {

@@ -46,6 +46,18 @@ export interface AdamWParams {
   gradScale: number;
 }
 
+/** The token-choice rule of sampling.ts: temperature 0 is greedy; topK 0 / topP 1 switch a filter off. */
+export interface SamplerParams {
+  temperature: number;
+  topK?: number;
+  topP?: number;
+}
+
+/** sampleTokens writes this token for a row it leaves to the caller (the GPU's candidate list overflowed) */
+export const TOKEN_CHOOSE_ON_CPU = -1;
+/** sampleTokens writes this token for a row with non-finite logits */
+export const TOKEN_NON_FINITE = -2;
+
 export interface Ops<F, I> {
   readonly backend: 'cpu' | 'webgpu';
 
@@ -60,6 +72,11 @@ export interface Ops<F, I> {
   copy(dst: View<F>, src: View<F>): void;
   /** submit recorded work (GPU); no-op on CPU */
   flush(): void;
+  /**
+   * Throws the named error for a fault of the work done since the last check (GPU: device lost, an
+   * allocation out of memory, validation errors); absent on the CPU, where faults throw where they happen.
+   */
+  checkFaults?(): Promise<void>;
   free(v: View<F> | View<I>): void;
 
   // ---- layers -------------------------------------------------------------------------------------------
@@ -82,7 +99,9 @@ export interface Ops<F, I> {
   /** in place on dx (B,T,Hn,D): the inverse rotation */
   ropeBackward(dx: View<F>, positions: View<I>, B: number, T: number, Hn: number, D: number, theta: number): void;
   /**
-   * causal self-attention with GQA. out (B,T,H,D); att (B,H,T,T) softmax probabilities saved for backward;
+   * causal self-attention with GQA. out (B,T,H,D); att (B,H,T,T) what the backward needs: the softmax
+   * probabilities (CPU reference, 'cpu' kernel family) or, for flash kernels, only the rows' log-sum-exp
+   * (B,H,T) and the key mask (B,T) at its start;
    * q (B,T,H,D), k (B,T,Hkv,D), v (B,T,Hkv,D); keyMask (B,T) 1 = real token, 0 = padding (never attended).
    */
   attentionForward(out: View<F>, att: View<F>, q: View<F>, k: View<F>, v: View<F>, keyMask: View<F>, dims: AttentionDims): void;
@@ -109,6 +128,14 @@ export interface Ops<F, I> {
   logprobsForward(logprobs: View<F>, lse: View<F>, logits: View<F>, targets: View<I>, N: number, V: number): void;
   /** dLogits (N,V) = dLogprobs[n] * (onehot(target) - softmax(logits)) ; overwritten */
   logprobsBackward(dLogits: View<F>, dLogprobs: View<F>, logits: View<F>, lse: View<F>, targets: View<I>, N: number, V: number): void;
+
+  /**
+   * One token per row of logits (B,V) by the rule of sampling.ts chooseToken, each row with its own uniform
+   * draw: draws (B) holds the draw's raw 32 bits (u = bits / 2^32, as createRng makes it). choice (B,2) =
+   * (token, logprob of it under the unmodified distribution); next (B) = the token (the next decode step's
+   * input). A row may get TOKEN_CHOOSE_ON_CPU (GPU) or TOKEN_NON_FINITE as its token.
+   */
+  sampleTokens(choice: View<F>, next: View<I>, logits: View<F>, draws: View<I>, B: number, V: number, o: SamplerParams): void;
 
   // ---- optimizer ----------------------------------------------------------------------------------------
   /** sum of squares of x (n), resolved on read; for global-norm clipping */

@@ -39,6 +39,8 @@ interface Loaded {
 export class WorkerHost {
   private loaded: Loaded | null = null;
   private duty = 1;
+  /** what the last 'start' asked for, so a CPU fallback after a lost GPU can carry on */
+  private started: Parameters<ContributionLoop['start']>[0] | null = null;
 
   constructor(
     private readonly post: (message: WorkerMessage) => void,
@@ -71,6 +73,7 @@ export class WorkerHost {
         return this.reply(request.id, 'load', await this.load(request.options));
       case 'start':
         this.need('start').loop.start(request.options);
+        this.started = request.options;
         return this.reply(request.id, 'start', undefined);
       case 'pause':
         this.need('pause').loop.pause();
@@ -79,6 +82,7 @@ export class WorkerHost {
         this.need('resume').loop.resume();
         return this.reply(request.id, 'resume', undefined);
       case 'stop':
+        this.started = null;
         await this.loaded?.loop.stop();
         return this.reply(request.id, 'stop', undefined);
       case 'throttle':
@@ -133,7 +137,14 @@ export class WorkerHost {
     const weightsDigest = await contributor.weightsDigest();
     const transport = new WorkerTransport(options.peerId, (batch) => this.emit({ kind: 'publish', batch }));
     transport.modelCommitment = weightsDigest;
-    const loop = new ContributionLoop({ contributor, transport, store, emit: (e) => this.emit(e) }, resumedRound);
+    const emit = (e: WorkerEvent) => {
+      this.emit(e);
+      // the loop reports a failed round as `${name}: ${message}`; a lost GPU is survivable on the CPU
+      if (e.kind === 'phase' && e.phase === 'error' && e.detail?.startsWith('GpuDeviceLostError') && contributor.backend === 'webgpu') {
+        void this.fallBackToCpu(options, e.detail, loop);
+      }
+    };
+    const loop: ContributionLoop = new ContributionLoop({ contributor, transport, store, emit }, resumedRound);
     loop.setDuty(this.duty);
     this.loaded = { contributor, transport, store, loop };
     this.emit({ kind: 'phase', phase: 'ready', detail: null });
@@ -141,6 +152,25 @@ export class WorkerHost {
       backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount,
       resumedRound, weightsDigest, note: contributor.note ?? null,
     };
+  }
+
+  /**
+   * The GPU went away mid-round (driver reset, device destroyed): load the same model on the CPU engine from
+   * the last checkpoint (the round in flight is lost, nothing before it) and carry on if it was running.
+   */
+  private async fallBackToCpu(options: LoadOptions, why: string, failedLoop: ContributionLoop): Promise<void> {
+    if (this.loaded?.loop !== failedLoop) return; // already replaced (unloaded, reloaded)
+    const started = this.started;
+    this.emit({ kind: 'warning', message: `the GPU was lost (${why}); continuing on the CPU from the last checkpoint` });
+    try {
+      await this.load({ ...options, backend: 'cpu', resume: true });
+      if (started && this.loaded) {
+        this.loaded.loop.start(started);
+        this.started = started;
+      }
+    } catch (error) {
+      this.emit({ kind: 'phase', phase: 'error', detail: `CPU fallback failed: ${(error as Error).name}: ${(error as Error).message}` });
+    }
   }
 
   private async reset(): Promise<void> {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTestGpu } from './gpu-env.ts';
 import type { GpuContext } from '../../src/engine/device.ts';
 import { createCpuEngine } from '../../src/engine/cpu/index.ts';
-import { bindingBytesFor, createGpuEngine } from '../../src/engine/gpu/index.ts';
+import { bindingBytesFor, createGpuEngine, type KernelFamily } from '../../src/engine/gpu/index.ts';
 import { smolLM2_135MConfig, tinyConfig } from '../../src/engine/config.ts';
 import { paramLayout } from '../../src/engine/layout.ts';
 import { initWeights } from '../../src/engine/init.ts';
@@ -41,8 +41,16 @@ function maxRelError(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 const flat = (rows: number[][]) => rows.flat();
+let context: GpuContext | null = null;
+const gpu = () => {
+  if (!context) throw new Error('no GPU context (beforeAll failed)');
+  return context;
+};
+beforeAll(async () => {
+  context = await getTestGpu();
+});
 
-describe('WebGPU engine agrees with the CPU engine', () => {
+describe.each(['cpu', 'gpu'] as KernelFamily[])('WebGPU engine (%s kernel family) agrees with the CPU engine', (kernels) => {
   let gpu: GpuContext;
   beforeAll(async () => {
     gpu = await getTestGpu();
@@ -53,7 +61,7 @@ describe('WebGPU engine agrees with the CPU engine', () => {
     it(`${name}: logprobs, gradients and one AdamW step`, async () => {
       const weights = initWeights(config, 7, 0.2);
       const cpu = createCpuEngine(config, weights);
-      const g = await createGpuEngine(gpu, config, weights);
+      const g = await createGpuEngine(gpu, config, weights, { kernels });
       try {
         const lpC = await cpu.forwardLogprobs(batch.map((s) => ({ ...s, tokens: s.tokens.map((t) => t % config.vocab_size) })));
         const lpG = await g.forwardLogprobs(batch.map((s) => ({ ...s, tokens: s.tokens.map((t) => t % config.vocab_size) })));
@@ -92,7 +100,7 @@ describe('WebGPU engine agrees with the CPU engine', () => {
   it('overfits a fixed batch on both backends, matching step by step', async () => {
     const weights = initWeights(llama, 3, 0.1);
     const cpu = createCpuEngine(llama, weights);
-    const g = await createGpuEngine(gpu, llama, weights);
+    const g = await createGpuEngine(gpu, llama, weights, { kernels });
     const losses: [number, number][] = [];
     try {
       for (let step = 0; step < 12; step++) {
@@ -120,7 +128,7 @@ describe('WebGPU engine agrees with the CPU engine', () => {
   for (const [name, config] of [['llama', llama], ['qwen3', qwen3]] as [string, ModelConfig][]) it(`${name}: greedy decoding gives the same tokens; seeded sampling repeats on the GPU`, async () => {
     const weights = initWeights(config, 11, 0.3);
     const cpu = createCpuEngine(config, weights);
-    const g = await createGpuEngine(gpu, config, weights);
+    const g = await createGpuEngine(gpu, config, weights, { kernels });
     try {
       const prompts = [[1, 5, 9, 13], [1, 7]];
       const greedy = { maxNewTokens: 10, temperature: 0, seed: 1, stopTokens: [] };
@@ -145,7 +153,7 @@ describe('WebGPU engine agrees with the CPU engine', () => {
     const weights = initWeights(qwen3, 7, 0.2);
     const lora = { config: { rank: 4 }, adapter: initLora(qwen3, { rank: 4 }, 3, 0.2) };
     const cpu = createCpuEngine(qwen3, weights, { lora });
-    const g = await createGpuEngine(gpu, qwen3, weights, { lora });
+    const g = await createGpuEngine(gpu, qwen3, weights, { kernels, lora });
     try {
       const seqs = batch.map((s) => ({ ...s, tokens: s.tokens.map((t) => t % qwen3.vocab_size) }));
       const lpC = await cpu.forwardLogprobs(seqs);
@@ -185,6 +193,66 @@ describe('WebGPU engine agrees with the CPU engine', () => {
   it('a model that does not fit the device fails with ModelTooLargeError and allocates nothing', async () => {
     const big = tinyConfig({ vocab_size: 4096, hidden_size: 128, intermediate_size: 256, num_attention_heads: 4, num_key_value_heads: 2 });
     // 2 MiB of embeddings alone against a 1 MiB budget for one buffer
-    await expect(createGpuEngine(gpu, big, initWeights(big, 1), { limits: { maxBufferBytes: 1 << 20 } })).rejects.toThrow(ModelTooLargeError);
+    await expect(createGpuEngine(gpu, big, initWeights(big, 1), { kernels, limits: { maxBufferBytes: 1 << 20 } })).rejects.toThrow(ModelTooLargeError);
+  });
+});
+
+describe.each(['cpu', 'gpu'] as KernelFamily[])('sampling on the GPU (%s kernel family)', (kernels) => {
+  // vocab 1500 > the GPU sampler's 1024 candidates, every logit within its margin: top-k / top-p rows
+  // overflow and take the CPU path (their step recomputed, its logits read back)
+  const wide = tinyConfig({ vocab_size: 1500, hidden_size: 32, intermediate_size: 48, num_attention_heads: 4, num_key_value_heads: 2 });
+  const prompts = [[1, 5, 9, 13], [1, 7], [1, 5, 9, 13], [3]];
+  const settings = [
+    { temperature: 0 },
+    { temperature: 1 },
+    { temperature: 0.8, topK: 20 },
+    { temperature: 1, topP: 0.9 },
+    { temperature: 0.7, topK: 30, topP: 0.8 },
+  ];
+  for (const [name, config] of [['llama tiny', llama], ['vocab 1500 (CPU fallback rows)', wide]] as const) {
+    it(`${name}: the same tokens as the CPU engine for the same seeds, several steps per readback`, async () => {
+      const weights = initWeights(config, 13, 0.3);
+      const cpu = createCpuEngine(config, weights);
+      const g = await createGpuEngine(gpu(), config, weights, { kernels });
+      try {
+        for (const s of config === llama ? settings : settings.slice(3)) {
+          for (const seed of config === llama ? [1, 2] : [1]) {
+            const o = { ...s, maxNewTokens: 19, seed, stopTokens: [] };
+            const reads = g.ops.recorder.counts.reads;
+            const w = await g.sample(prompts, o);
+            const readsUsed = g.ops.recorder.counts.reads - reads;
+            const c = await cpu.sample(prompts, o);
+            expect(w.tokens, `${JSON.stringify(s)} seed ${seed}`).toEqual(c.tokens);
+            expect(maxRelError(flat(w.logprobs), flat(c.logprobs))).toBeLessThan(1e-4);
+            // the first token, then 18 more in submissions of 8: 1 + 3 readbacks unless a row needed the CPU
+            if (config === llama) expect(readsUsed).toBe(4);
+            else expect(readsUsed).toBeGreaterThan(4);
+          }
+        }
+      } finally {
+        cpu.dispose();
+        g.dispose();
+      }
+    });
+  }
+
+  it('stop tokens end rows inside a submission; the other rows go on', async () => {
+    const weights = initWeights(llama, 17, 0.3);
+    const cpu = createCpuEngine(llama, weights);
+    const g = await createGpuEngine(gpu(), llama, weights, { kernels });
+    try {
+      const free = await cpu.sample([[1, 2, 3]], { maxNewTokens: 12, temperature: 1, seed: 4, stopTokens: [] });
+      const stopAt = free.tokens[0][5];
+      const o = { maxNewTokens: 12, temperature: 1, seed: 4, stopTokens: [stopAt] };
+      const c = await cpu.sample([[1, 2, 3], [4, 5]], o);
+      const w = await g.sample([[1, 2, 3], [4, 5]], o);
+      expect(w.tokens).toEqual(c.tokens);
+      expect(w.finish).toEqual(c.finish);
+      expect(c.finish[0]).toBe('stop');
+      expect(c.tokens[0].length).toBeLessThanOrEqual(6);
+    } finally {
+      cpu.dispose();
+      g.dispose();
+    }
   });
 });

@@ -3,8 +3,9 @@
 // views against the dims it is given (ShapeError), so a wrong shape fails loudly here before it can corrupt
 // a neighbouring tensor in a shared flat buffer.
 
-import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../ops.ts';
-import { ShapeError, TokenRangeError } from '../errors.ts';
+import { TOKEN_NON_FINITE, type AdamWParams, type AttentionDims, type MatmulOptions, type Ops, type SamplerParams, type View } from '../ops.ts';
+import { EngineStateError, ShapeError, TokenRangeError } from '../errors.ts';
+import { chooseToken } from '../sampling.ts';
 import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
 import { matmulInto } from './matmul.ts';
 import { attentionBackwardCpu, attentionDecodeCpu, attentionForwardCpu } from './attention.ts';
@@ -328,6 +329,26 @@ export class CpuOps implements Ops<F, I> {
       s += g * g;
     }
     out.buffer[out.offset] = s;
+  }
+
+  sampleTokens(choice: VF, next: VI, logits: VF, draws: VI, B: number, V: number, o: SamplerParams): void {
+    dims('sampleTokens', { B, V });
+    need('sampleTokens', 'choice', choice, 2 * B);
+    need('sampleTokens', 'next', next, B);
+    need('sampleTokens', 'logits', logits, B * V);
+    need('sampleTokens', 'draws', draws, B);
+    for (let b = 0; b < B; b++) {
+      const u = (draws.buffer[draws.offset + b] >>> 0) / 4294967296;
+      let token = TOKEN_NON_FINITE, logprob = 0;
+      try {
+        ({ token, logprob } = chooseToken(logits.buffer, logits.offset + b * V, V, o, () => u));
+      } catch (e) {
+        if (!(e instanceof EngineStateError)) throw e;
+      }
+      choice.buffer[choice.offset + 2 * b] = token;
+      choice.buffer[choice.offset + 2 * b + 1] = logprob;
+      next.buffer[next.offset + b] = token;
+    }
   }
 
   adamw(params: VF, grads: VF, m: VF, v: VF, decayMask: VF, n: number, p: AdamWParams): void {

@@ -8,6 +8,7 @@ import type { GpuContext } from '../device.ts';
 import { headDim, smolLM2_135MConfig, tinyConfig } from '../config.ts';
 import { matmulInto } from '../cpu/matmul.ts';
 import { createGpuOps, type GpuOps } from './ops.ts';
+import type { KernelFamily } from './family.ts';
 import type { KernelTime } from './profiler.ts';
 
 export interface BenchPlan {
@@ -55,6 +56,14 @@ export interface BenchResult {
   batch: string;
   /** GPU time per kernel over one extra training step (WebGPU with timestamp-query only) */
   train_profile?: KernelTime[];
+  /** WebGPU: the kernel family measured (gpu/family.ts) */
+  kernels?: KernelFamily;
+  /** WebGPU: bindings the recorder had to route through a temporary copy (overlapping a writable one) over the whole run */
+  alias_copies?: number;
+  /** WebGPU: dispatches and submissions over the whole run, and readbacks per sampled token */
+  dispatches?: number;
+  submits?: number;
+  decode_reads_per_token?: number;
 }
 
 /** FLOPs of one forward + backward (2 + 4 per multiply-add) of B sequences of T tokens with Ns scored. */
@@ -81,8 +90,10 @@ export interface Peak {
 export type CpuClock = () => number;
 
 /** Best GFLOP/s of the WebGPU matmul over shapes the models use, each timed over `reps` back-to-back runs. */
-export async function gpuMatmulPeak(gpu: GpuContext, shapes: [number, number, number, boolean][], reps = 4, cpuClock?: CpuClock): Promise<Peak> {
-  const ops = await createGpuOps(gpu);
+export async function gpuMatmulPeak(
+  gpu: GpuContext, shapes: [number, number, number, boolean][], reps = 4, cpuClock?: CpuClock, kernels?: KernelFamily,
+): Promise<Peak> {
+  const ops = await createGpuOps(gpu, { kernels });
   let best: Peak = { gflops: 0, shape: '' };
   try {
     for (const [M, N, K, transB] of shapes) {
@@ -148,11 +159,12 @@ function deterministicTokens(count: number, vocab: number, salt: number): number
 
 /**
  * Prefill, decode and training throughput of `engine`. `sync` waits for queued device work (the engine's
- * optimizer step returns before its update has run on a GPU).
+ * optimizer step returns before its update has run on a GPU). profileOps (WebGPU): the engine's ops, for
+ * the work counts; with `profile`, one more timestamped training step gives GPU time per kernel.
  */
 export async function benchEngine(
   engine: ModelEngine, plan: BenchPlan, peak: Peak, adapter: string,
-  sync: () => Promise<void>, log: (line: string) => void = () => {}, profileOps?: GpuOps, cpuClock?: CpuClock,
+  sync: () => Promise<void>, log: (line: string) => void = () => {}, profileOps?: GpuOps, cpuClock?: CpuClock, profile = false,
 ): Promise<BenchResult> {
   const V = plan.config.vocab_size;
   const prompts = Array.from({ length: plan.B }, (_, b) => deterministicTokens(plan.promptLen, V, b + 1));
@@ -170,7 +182,9 @@ export async function benchEngine(
   };
   await engine.sample(prompts, { ...greedy, maxNewTokens: 2 }); // warm-up: pipelines and first allocations
   const prefillS = await fastest(1);
+  const reads0 = profileOps?.recorder.counts.reads ?? 0;
   const sampleS = await fastest(plan.newTokens);
+  const decodeReads = ((profileOps?.recorder.counts.reads ?? 0) - reads0) / plan.repeats;
   const prefill_tok_s = (plan.B * plan.promptLen) / prefillS;
   // decode time is the difference of two runs; when other load swamps it, say so rather than invent a rate
   const decodeS = sampleS - prefillS;
@@ -199,7 +213,7 @@ export async function benchEngine(
     if (cpuClock && c0 !== undefined) train_step_cpu_s = Math.min(train_step_cpu_s, cpuClock() - c0);
   }
   let train_profile: KernelTime[] | undefined;
-  if (profileOps?.recorder.startProfiling()) {
+  if (profile && profileOps?.recorder.startProfiling()) {
     await step();
     train_profile = await profileOps.recorder.profiler!.results();
     const total = train_profile.reduce((a, k) => a + k.ms, 0);
@@ -228,5 +242,12 @@ export async function benchEngine(
     train_flops_per_step: flops,
     batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new`,
     ...(train_profile ? { train_profile } : {}),
+    ...(profileOps ? {
+      kernels: profileOps.family,
+      alias_copies: profileOps.recorder.counts.aliasCopies,
+      dispatches: profileOps.recorder.counts.dispatches,
+      submits: profileOps.recorder.counts.submits,
+      decode_reads_per_token: decodeReads / plan.newTokens,
+    } : {}),
   };
 }

@@ -9,8 +9,15 @@ import { initWeights } from '../init.ts';
 import { estimateSamplingBytes, estimateTrainingBytes } from '../memory.ts';
 import type { NamedTensor } from '../layout.ts';
 import { createGpuOps, type GpuOps } from './ops.ts';
+import type { KernelFamily } from './family.ts';
 
 export { createGpuOps, GpuOps, isCpuAdapter } from './ops.ts';
+export { chooseKernelFamily, isKernelFamily, type KernelFamily } from './family.ts';
+
+export interface GpuEngineOptions extends EngineOptions {
+  /** kernel family: default from the adapter info (family.ts); 'cpu' or 'gpu' overrides it */
+  kernels?: KernelFamily;
+}
 
 /** The largest single buffer this device can hold and bind. */
 export function gpuBufferLimit(gpu: GpuContext): number {
@@ -33,9 +40,9 @@ export function bindingBytesFor(
 
 /** A WebGPU engine for config; weights default to initWeights(config, seed 0). dispose() also frees the kernels. */
 export async function createGpuEngine(
-  gpu: GpuContext, config: ModelConfig, weights?: ReadonlyMap<string, NamedTensor> | Float32Array, options: EngineOptions = {},
+  gpu: GpuContext, config: ModelConfig, weights?: ReadonlyMap<string, NamedTensor> | Float32Array, options: GpuEngineOptions = {},
 ): Promise<ModelEngine & { readonly ops: GpuOps }> {
-  const ops = await createGpuOps(gpu);
+  const ops = await createGpuOps(gpu, { kernels: options.kernels });
   const limit = gpuBufferLimit(gpu);
   const limits = { ...options.limits, maxBufferBytes: Math.min(limit, options.limits?.maxBufferBytes ?? limit) };
   let engine: ModelEngine;

@@ -3,10 +3,11 @@
 // flush() (or a read) submits them. Same contract as the CPU reference in ../cpu/ops.ts, which the tests
 // hold it to.
 
-import type { AdamWParams, AttentionDims, MatmulOptions, Ops, View } from '../ops.ts';
+import type { AdamWParams, AttentionDims, MatmulOptions, Ops, SamplerParams, View } from '../ops.ts';
 import type { GpuContext } from '../device.ts';
 import { createStorage, type GpuF32, type GpuI32, type GpuViewF, type GpuViewI } from '../buffers.ts';
-import { ShapeError } from '../errors.ts';
+import { ModelTooLargeError, ShapeError } from '../errors.ts';
+import { GpuDeviceLostError, GpuValidationError } from '../device.ts';
 import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
 import { Recorder } from './recorder.ts';
 import { createMatmulKernels } from '../kernels/matmul.ts';
@@ -19,6 +20,9 @@ import { createAttentionKernels } from '../kernels/attention.ts';
 import { createSwigluKernels } from '../kernels/swiglu.ts';
 import { createLogprobsKernels } from '../kernels/logprobs.ts';
 import { createAdamwKernels } from '../kernels/adamw.ts';
+import { createReduceKernels } from '../kernels/reduce.ts';
+import { createSampleKernels } from '../kernels/sample.ts';
+import { chooseKernelFamily, isCpuAdapterInfo, type KernelFamily } from './family.ts';
 
 export type { GpuF32, GpuI32 } from '../buffers.ts';
 
@@ -27,27 +31,31 @@ type Kernels = Awaited<ReturnType<typeof compileAll>>;
 
 /** Software rasterisers exposed as WebGPU adapters: they want few, long-running invocations. */
 export function isCpuAdapter(gpu: GpuContext): boolean {
-  return /swiftshader|llvmpipe|lavapipe|software/i.test(`${gpu.adapterInfo.label} ${gpu.adapterInfo.device}`);
+  return isCpuAdapterInfo(gpu.adapterInfo);
 }
 
-async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, cpuLike: boolean) {
-  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw] = await Promise.all([
-    createMatmulKernels(gpu, rec, cpuLike),
+async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, family: KernelFamily, cpuLike: boolean) {
+  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce] = await Promise.all([
+    createMatmulKernels(gpu, rec, family),
     createResidualKernels(gpu, rec),
     createBiasKernels(gpu, rec),
     createEmbeddingKernels(gpu, rec),
     createRmsnormKernels(gpu, rec, scratch),
     createRopeKernels(gpu, rec),
-    createAttentionKernels(gpu, rec, scratch),
+    createAttentionKernels(gpu, rec, scratch, family),
     createSwigluKernels(gpu, rec),
     createLogprobsKernels(gpu, rec, scratch),
     createAdamwKernels(gpu, rec, scratch, cpuLike),
+    createSampleKernels(gpu, rec),
+    family === 'gpu' ? createReduceKernels(gpu, rec, scratch) : null,
   ]);
-  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw };
+  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce };
 }
 
 export interface GpuOpsOptions {
-  /** loop layout for whole-buffer kernels: contiguous blocks per invocation (CPU) or strided (GPU); default from the adapter */
+  /** kernel family (family.ts): 'cpu' for CPU-backed adapters, 'gpu' for real GPUs; default from the adapter info */
+  kernels?: KernelFamily;
+  /** loop layout for whole-buffer kernels: contiguous blocks per invocation (CPU) or strided (GPU); default: kernels === 'cpu' */
   cpuLike?: boolean;
 }
 
@@ -63,8 +71,9 @@ export async function createGpuOps(gpu: GpuContext, options: GpuOpsOptions = {})
     scratch.set(role, { buffer, elements });
     return buffer;
   };
-  const kernels = await compileAll(gpu, rec, getScratch, options.cpuLike ?? isCpuAdapter(gpu));
-  return new GpuOps(gpu, rec, kernels, () => {
+  const family = options.kernels ?? chooseKernelFamily(gpu.adapterInfo);
+  const kernels = await compileAll(gpu, rec, getScratch, family, options.cpuLike ?? family === 'cpu');
+  return new GpuOps(gpu, rec, kernels, family, () => {
     for (const s of scratch.values()) s.buffer.destroy();
     scratch.clear();
   });
@@ -78,17 +87,58 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     /** exposed for benchmarks (dispatch counts) */
     readonly recorder: Recorder,
     private readonly k: Kernels,
+    /** which kernel family this instance runs (gpu/family.ts) */
+    readonly family: KernelFamily,
     private readonly releaseScratch: () => void,
   ) {}
 
   // ---- memory -------------------------------------------------------------------------------------------
   allocF32(length: number, label: string): GpuViewF {
-    const buffer: GpuF32 = { dtype: 'f32', gpu: createStorage(this.gpu.device, length, label), length, label };
+    const buffer: GpuF32 = { dtype: 'f32', gpu: this.create(length, label), length, label };
     return { buffer, offset: 0, length };
   }
   allocI32(length: number, label: string): GpuViewI {
-    const buffer: GpuI32 = { dtype: 'i32', gpu: createStorage(this.gpu.device, length, label), length, label };
+    const buffer: GpuI32 = { dtype: 'i32', gpu: this.create(length, label), length, label };
     return { buffer, offset: 0, length };
+  }
+  // WebGPU reports an allocation the device cannot back only through an error scope (the buffer comes back
+  // invalid, silently): each allocation opens one, and checkFaults() turns what it caught into ModelTooLargeError.
+  private create(length: number, label: string): GPUBuffer {
+    this.gpu.device.pushErrorScope('out-of-memory');
+    let buffer: GPUBuffer;
+    try {
+      buffer = createStorage(this.gpu.device, length, label);
+    } finally {
+      const scope = this.gpu.device.popErrorScope().then(
+        (e) => (e ? `${label} (${length * 4} bytes): ${e.message}` : null),
+        () => null, // a lost device rejects nothing useful here; checkFaults reports the loss itself
+      );
+      this.pendingScopes.push(scope);
+    }
+    return buffer;
+  }
+  private pendingScopes: Promise<string | null>[] = [];
+
+  /**
+   * Throws the named error for any fault since the last check: GpuDeviceLostError when the device is gone,
+   * ModelTooLargeError for an allocation the device could not back, GpuValidationError for recorded work
+   * WebGPU refused (reported as uncaptured errors). The engine calls it at the end of every call.
+   */
+  async checkFaults(): Promise<void> {
+    const oom = (await Promise.all(this.pendingScopes.splice(0))).filter((m): m is string => m !== null);
+    this.throwIfLost();
+    if (oom.length > 0) {
+      this.gpu.takeUncapturedErrors(); // the failed allocations' echoes
+      throw new ModelTooLargeError(`the GPU ran out of memory allocating ${oom.join('; ')}`, NaN, NaN);
+    }
+    const errors = this.gpu.takeUncapturedErrors();
+    if (errors.length > 0) {
+      throw new GpuValidationError(`WebGPU refused recorded work (${errors.length} error(s)); first: ${errors[0].message}`);
+    }
+  }
+  private throwIfLost(): void {
+    const lost = this.gpu.lostInfo;
+    if (lost) throw new GpuDeviceLostError(`the GPU device was lost (${lost.reason}): ${lost.message || 'no message'}`, lost.reason);
   }
   writeF32(dst: GpuViewF, data: Float32Array): void {
     need('writeF32', 'dst', dst, data.length);
@@ -102,8 +152,16 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     this.gpu.device.queue.writeBuffer(dst.buffer.gpu, dst.offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
   async readF32(src: GpuViewF): Promise<Float32Array> {
+    this.throwIfLost();
     if (src.length === 0) return new Float32Array(0);
-    return new Float32Array(await this.rec().read(src.buffer.gpu, src.offset * 4, src.length * 4));
+    try {
+      return new Float32Array(await this.rec().read(src.buffer.gpu, src.offset * 4, src.length * 4));
+    } catch (e) {
+      // a read fails when the device goes while it waits: say that, not "mapAsync aborted"
+      await Promise.race([this.gpu.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+      this.throwIfLost();
+      throw e;
+    }
   }
   view<T extends GpuF32 | GpuI32>(parent: View<T>, offset: number, length: number): View<T> {
     dims('view', { offset, length });
@@ -159,7 +217,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     dims('biasBackward', { M, N });
     need('biasBackward', 'dBias', dBias, N);
     need('biasBackward', 'dOut', dOut, M * N);
-    this.k.bias.biasBackward(dBias, dOut, M, N);
+    if (this.k.reduce) this.k.reduce.columnSums(dBias, dOut, M, N);
+    else this.k.bias.biasBackward(dBias, dOut, M, N);
   }
   embeddingForward(out: GpuViewF, tokens: GpuViewI, table: GpuViewF, N: number, C: number): void {
     dims('embeddingForward', { N, C });
@@ -172,7 +231,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     need('embeddingBackward', 'dTable', dTable, V * C);
     need('embeddingBackward', 'dOut', dOut, N * C);
     need('embeddingBackward', 'tokens', tokens, N);
-    this.k.embedding.backward(dTable, dOut, tokens, N, C, V);
+    if (this.k.reduce) this.k.reduce.embeddingBackward(dTable, dOut, tokens, N, C, V);
+    else this.k.embedding.backward(dTable, dOut, tokens, N, C, V);
   }
   rmsnormForward(out: GpuViewF, rstd: GpuViewF, x: GpuViewF, weight: GpuViewF, N: number, C: number, eps: number): void {
     dims('rmsnormForward', { N, C });
@@ -188,7 +248,8 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     need('rmsnormBackward', 'dWeight', dWeight, C);
     need('rmsnormBackward', 'weight', weight, C);
     need('rmsnormBackward', 'rstd', rstd, N);
-    this.k.rmsnorm.backward(dx, dWeight, dOut, x, weight, rstd, N, C);
+    const reduce = this.k.reduce;
+    this.k.rmsnorm.backward(dx, dWeight, dOut, x, weight, rstd, N, C, reduce ? (dw, dO, xx, r) => reduce.columnSums(dw, dO, N, C, { y: xx, r }) : undefined);
   }
   ropeForward(x: GpuViewF, positions: GpuViewI, B: number, T: number, Hn: number, D: number, theta: number): void {
     checkRopeArgs('ropeForward', x, positions, B, T, Hn, D);
@@ -260,12 +321,22 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     this.k.logprobs.backward(dLogits, dLogprobs, logits, lse, targets, N, V);
   }
 
+  sampleTokens(choice: GpuViewF, next: GpuViewI, logits: GpuViewF, draws: GpuViewI, B: number, V: number, o: SamplerParams): void {
+    dims('sampleTokens', { B, V });
+    need('sampleTokens', 'choice', choice, 2 * B);
+    need('sampleTokens', 'next', next, B);
+    need('sampleTokens', 'logits', logits, B * V);
+    need('sampleTokens', 'draws', draws, B);
+    this.k.sample.sample(choice, next, logits, draws, B, V, o);
+  }
+
   // ---- optimizer ----------------------------------------------------------------------------------------
   sumSquares(out: GpuViewF, x: GpuViewF, n: number): void {
     dims('sumSquares', { n });
     need('sumSquares', 'out', out, 1);
     need('sumSquares', 'x', x, n);
-    this.k.adamw.sumSquares(out, x, n);
+    if (this.k.reduce) this.k.reduce.sumSquares(out, x, n);
+    else this.k.adamw.sumSquares(out, x, n);
   }
   adamw(params: GpuViewF, grads: GpuViewF, m: GpuViewF, v: GpuViewF, decayMask: GpuViewF, n: number, p: AdamWParams): void {
     dims('adamw', { n, step: p.step });

@@ -12,11 +12,46 @@ export interface Kernel {
   readonly name: string;
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
+  /** storage bindings the source declares `read`: they may overlap one another (WebGPU forbids overlap only with writable ones) */
+  readonly readOnly: ReadonlySet<number>;
+  /**
+   * WebGPU refuses a buffer bound read-only and writable in the same dispatch (whatever the ranges), and the
+   * engine keeps many tensors in one buffer per role. So a kernel with `read` bindings also compiles with
+   * some of them `read_write`: key = the demoted binding numbers, sorted, joined by ','. The recorder picks
+   * the variant that demotes exactly the read bindings that share a buffer with a writable one.
+   */
+  readonly variants: ReadonlyMap<string, Kernel>;
+  /** true: one variant per subset of read bindings; false: only all-read and all-read_write */
+  readonly perBinding: boolean;
 }
 
-export async function compileKernel(gpu: GpuContext, source: string, entryPoint: string, name: string): Promise<Kernel> {
+const READ_BINDING = /@binding\((\d+)\)\s*var<storage,\s*read>/g;
+
+function demote(source: string, bindings: readonly number[]): string {
+  return source.replace(READ_BINDING, (m, n: string) => (bindings.includes(Number(n)) ? m.replace(/read>$/, 'read_write>') : m));
+}
+
+async function compileOne(gpu: GpuContext, source: string, entryPoint: string, name: string): Promise<Omit<Kernel, 'variants' | 'perBinding'>> {
   const pipeline = await gpu.pipeline(source, entryPoint, name);
-  return { name, pipeline, layout: pipeline.getBindGroupLayout(0) };
+  const readOnly = new Set<number>();
+  for (const m of source.matchAll(READ_BINDING)) readOnly.add(Number(m[1]));
+  return { name, pipeline, layout: pipeline.getBindGroupLayout(0), readOnly };
+}
+
+/** perBinding: compile every subset of demoted read bindings (for kernels with 2 or 3 of them, like matmul). */
+export async function compileKernel(gpu: GpuContext, source: string, entryPoint: string, name: string, perBinding = false): Promise<Kernel> {
+  const reads = [...new Set([...source.matchAll(READ_BINDING)].map((m) => Number(m[1])))].sort((x, y) => x - y);
+  const subsets: number[][] = [];
+  if (perBinding) {
+    for (let mask = 1; mask < 1 << reads.length; mask++) subsets.push(reads.filter((_, i) => (mask & (1 << i)) !== 0));
+  } else if (reads.length > 0) subsets.push(reads);
+  const [base, ...others] = await Promise.all([
+    compileOne(gpu, source, entryPoint, name),
+    ...subsets.map((sub) => compileOne(gpu, demote(source, sub), entryPoint, `${name}.rw${sub.join('_')}`)),
+  ]);
+  const variants = new Map<string, Kernel>();
+  others.forEach((k, i) => variants.set(subsets[i].join(','), { ...k, variants: new Map(), perBinding }));
+  return { ...base, variants, perBinding };
 }
 
 /**
@@ -57,8 +92,8 @@ export class Recorder {
   private doomed: GPUBuffer[] = [];
   /** set by startProfiling: every dispatch then gets its own timestamped pass */
   profiler: Profiler | null = null;
-  /** work recorded since creation, for benchmarks and tests: dispatches, compute passes, alias copies, submits */
-  readonly counts = { dispatches: 0, passes: 0, aliasCopies: 0, submits: 0 };
+  /** work recorded since creation, for benchmarks and tests: dispatches, compute passes, alias copies, submits, readbacks */
+  readonly counts = { dispatches: 0, passes: 0, aliasCopies: 0, submits: 0, reads: 0, readBytes: 0 };
 
   constructor(readonly device: GPUDevice) {
     this.slotStride = Math.max(SLOT_WORDS, device.limits.minUniformBufferOffsetAlignment / 4);
@@ -119,12 +154,13 @@ export class Recorder {
    */
   dispatch(kernel: Kernel, bindings: readonly Binding[], params: (offsets: number[]) => ArrayLike<number>, gx: number, gy = 1, gz = 1): void {
     if (gx === 0 || gy === 0 || gz === 0) return;
+    kernel = this.variantFor(kernel, bindings);
     if (gx > this.maxGroups || gy > this.maxGroups || gz > this.maxGroups) {
       throw new Error(`${kernel.name}: dispatch (${gx},${gy},${gz}) exceeds ${this.maxGroups} workgroups per dimension`);
     }
     const entries: GPUBindGroupEntry[] = [];
     const offsets: number[] = [];
-    const bound: { buffer: GPUBuffer; start: number; end: number }[] = [];
+    const bound: { buffer: GPUBuffer; start: number; end: number; readOnly: boolean }[] = [];
     const copyBack: { tmp: GPUBuffer; buffer: GPUBuffer; at: number; bytes: number }[] = [];
     for (let i = 0; i < bindings.length; i++) {
       const b = bindings[i];
@@ -137,9 +173,11 @@ export class Recorder {
       }
       const buffer = b.view.buffer.gpu;
       const start = b.view.offset * 4;
-      const end = Math.min(buffer.size, start + Math.max(1, b.view.length) * 4);
+      // ends rounded up to 16 bytes so a vec4 binding reaches the view's last element (buffers are 16-byte sized)
+      const end = Math.min(buffer.size, Math.ceil((start + Math.max(1, b.view.length) * 4) / 16) * 16);
       const bindStart = Math.floor(start / this.storageAlign) * this.storageAlign;
-      if (bound.some((r) => r.buffer === buffer && r.start < end && bindStart < r.end)) {
+      const readOnly = kernel.readOnly.has(i + 1);
+      if (bound.some((r) => r.buffer === buffer && r.start < end && bindStart < r.end && !(readOnly && r.readOnly))) {
         const tmp = this.device.createBuffer({
           label: `${kernel.name}.alias`,
           size: Math.ceil((end - start) / 16) * 16,
@@ -149,10 +187,11 @@ export class Recorder {
         this.counts.aliasCopies++;
         if (b.write) copyBack.push({ tmp, buffer, at: start, bytes: end - start });
         this.destroyLater(tmp);
-        entries.push({ binding: i + 1, resource: { buffer: tmp, offset: 0, size: end - start } });
+        // the whole (16-byte sized) copy: a vec4 binding needs at least 16 bytes
+        entries.push({ binding: i + 1, resource: { buffer: tmp, offset: 0, size: tmp.size } });
         continue;
       }
-      bound.push({ buffer, start: bindStart, end });
+      bound.push({ buffer, start: bindStart, end, readOnly });
       entries.push({ binding: i + 1, resource: { buffer, offset: bindStart, size: end - bindStart } });
       offsets[i] = b.view.offset - bindStart / 4;
     }
@@ -173,6 +212,28 @@ export class Recorder {
     if (this.profiler) pass.end();
     this.counts.dispatches++;
     for (const c of copyBack) this.copy(c.tmp, 0, c.buffer, c.at, c.bytes);
+  }
+
+  /** The variant of `kernel` whose read-only bindings share no buffer with a writable one (see Kernel.variants). */
+  private variantFor(kernel: Kernel, bindings: readonly Binding[]): Kernel {
+    if (kernel.readOnly.size === 0) return kernel;
+    const bufferOf = (b: Binding): GPUBuffer | null => (b === null ? null : 'view' in b ? b.view.buffer.gpu : b);
+    const written = new Set<GPUBuffer>();
+    bindings.forEach((b, i) => {
+      // any buffer in a read_write slot (written or not) is a writable usage
+      const buf = bufferOf(b);
+      if (buf && !kernel.readOnly.has(i + 1)) written.add(buf);
+    });
+    const demoted: number[] = [];
+    bindings.forEach((b, i) => {
+      const buf = bufferOf(b);
+      if (buf && kernel.readOnly.has(i + 1) && written.has(buf)) demoted.push(i + 1);
+    });
+    if (demoted.length === 0) return kernel;
+    const key = kernel.perBinding ? demoted.join(',') : [...kernel.readOnly].sort((x, y) => x - y).join(',');
+    const variant = kernel.variants.get(key);
+    if (!variant) throw new Error(`${kernel.name}: no variant with bindings ${key} read_write`);
+    return variant;
   }
 
   /**
@@ -230,6 +291,8 @@ export class Recorder {
   /** Submits pending work, then copies `byteLength` bytes at `byteOffset` back to the CPU. */
   async read(buffer: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer> {
     const size = Math.max(4, byteLength);
+    this.counts.reads++;
+    this.counts.readBytes += byteLength;
     const staging = this.device.createBuffer({ label: 'tabswarm.readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.copy(buffer, byteOffset, staging, 0, byteLength);
     this.flush();

@@ -5,11 +5,49 @@ import type { GpuContext } from '../device.ts';
 import type { GpuViewF, GpuViewI } from '../buffers.ts';
 import type { AttentionDims } from '../ops.ts';
 import { compileKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
+import type { KernelFamily } from '../gpu/family.ts';
 import source from './attention.wgsl?raw';
+import flashSource from './attention-flash.wgsl?raw';
 
 const WG = 64;
+/** Largest head dim the flash kernels keep in registers (MAX_D in attention-flash.wgsl); larger falls back. */
+export const FLASH_MAX_D = 128;
 
-export async function createAttentionKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
+/**
+ * family 'gpu': flash-style kernels (attention-flash.wgsl) for head dims up to FLASH_MAX_D; they keep only
+ * (lse, key mask) in `att`. family 'cpu', or larger heads: the row-per-invocation kernels keeping att.
+ */
+export async function createAttentionKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, family: KernelFamily) {
+  const rows = await createRowAttentionKernels(gpu, rec, scratch);
+  if (family === 'cpu') return rows;
+  const [forward, backwardQuery, backwardKV, decode] = await Promise.all(
+    ['forward', 'backwardQuery', 'backwardKV', 'decode'].map((e) => compileKernel(gpu, flashSource, e, `attention.flash.${e}`)),
+  );
+  const head = (B: number, T: number, H: number, Hkv: number, D: number) => [B, T, H, Hkv, D, f32bits(1 / Math.sqrt(D))];
+  const blocks = (T: number) => Math.ceil(T / WG);
+  return {
+    ...rows,
+    forward(out: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, keyMask: GpuViewF, d: AttentionDims): void {
+      if (d.D > FLASH_MAX_D) return rows.forward(out, att, q, k, v, keyMask, d);
+      const { B, T, H, Hkv, D } = d;
+      rec.dispatchGroups(forward, [wr(out), wr(att), rd(q), rd(k), rd(v), rd(keyMask)], (o) => [...head(B, T, H, Hkv, D), ...o], B * H * blocks(T));
+    },
+    backward(dq: GpuViewF, dk: GpuViewF, dv: GpuViewF, dOut: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, d: AttentionDims): void {
+      if (d.D > FLASH_MAX_D) return rows.backward(dq, dk, dv, dOut, att, q, k, v, d);
+      const { B, T, H, Hkv, D } = d;
+      const delta = scratch(B * H * T, 'attention.delta');
+      const params = (o: number[]) => [...head(B, T, H, Hkv, D), ...o.slice(0, 7)];
+      rec.dispatchGroups(backwardQuery, [wr(dq), delta, rd(dOut), rd(att), rd(q), rd(k), rd(v)], params, B * H * blocks(T));
+      rec.dispatchGroups(backwardKV, [wr(dk), wr(dv), rd(dOut), rd(att), rd(q), rd(k), rd(v), delta], params, B * Hkv * blocks(T));
+    },
+    decode(out: GpuViewF, q: GpuViewF, kCache: GpuViewF, vCache: GpuViewF, keyMask: GpuViewF, B: number, S: number, H: number, Hkv: number, D: number): void {
+      const scores = scratch(B * H * S, 'attention.scores');
+      rec.dispatchGroups(decode, [wr(out), scores, rd(q), rd(kCache), rd(vCache), rd(keyMask)], (o) => [...head(B, S, H, Hkv, D), ...o, 0], B * H);
+    },
+  };
+}
+
+async function createRowAttentionKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
   const [forward, backwardQuery, backwardKV, decode, cacheWrite] = await Promise.all(
     ['forward', 'backwardQuery', 'backwardKV', 'decode', 'cacheWrite'].map((e) => compileKernel(gpu, source, e, `attention.${e}`)),
   );

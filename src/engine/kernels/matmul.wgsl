@@ -104,57 +104,15 @@ fn skinny(@builtin(global_invocation_id) gid: vec3u) {
   }
 }
 
-// The same 4x4-per-invocation tile on vec4 loads, for M, N, K and every offset a multiple of 4 (the launcher
-// checks): each 4x4 block of op(A) and op(B) arrives as 4 vec4 loads whichever way it is stored, is turned
-// into column form with transpose() where needed, and accumulates as one mat4x4 product. Vector loads are
-// ~2x faster than scalar ones on CPU-backed adapters and coalesce better on GPUs.
+// vec4 views of the same bindings (main16, skinny4): M, N, K and every offset a multiple of 4 (the launcher checks)
 @group(0) @binding(1) var<storage, read_write> C4: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> A4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> B4: array<vec4f>;
 
-@compute @workgroup_size(8, 8)
-fn main4(@builtin(global_invocation_id) gid: vec3u) {
-  let row0 = gid.y * 4u;
-  let col0 = gid.x * 4u;
-  if (row0 >= p.M || col0 >= p.N) { return; }
-  let oa = p.o_a / 4u;
-  let ob = p.o_b / 4u;
-  let M4 = p.M / 4u;
-  let N4 = p.N / 4u;
-  let K4 = p.K / 4u;
-  // acc column i = row row0+i of C over columns col0..col0+3
-  var acc = mat4x4f();
-  for (var k4 = 0u; k4 < K4; k4++) {
-    let k = k4 * 4u;
-    // am column i = op(A)[row0+i, k..k+3]
-    var am: mat4x4f;
-    if (TRANS_A) {
-      // stored (K,M): A[k+kk, row0..row0+3] is one vec4 per kk
-      am = transpose(mat4x4f(A4[oa + k * M4 + gid.y], A4[oa + (k + 1u) * M4 + gid.y], A4[oa + (k + 2u) * M4 + gid.y], A4[oa + (k + 3u) * M4 + gid.y]));
-    } else {
-      am = mat4x4f(A4[oa + row0 * K4 + k4], A4[oa + (row0 + 1u) * K4 + k4], A4[oa + (row0 + 2u) * K4 + k4], A4[oa + (row0 + 3u) * K4 + k4]);
-    }
-    // bm column kk = op(B)[k+kk, col0..col0+3]
-    var bm: mat4x4f;
-    if (TRANS_B) {
-      // stored (N,K): B[col0+j, k..k+3] is one vec4 per j
-      bm = transpose(mat4x4f(B4[ob + col0 * K4 + k4], B4[ob + (col0 + 1u) * K4 + k4], B4[ob + (col0 + 2u) * K4 + k4], B4[ob + (col0 + 3u) * K4 + k4]));
-    } else {
-      bm = mat4x4f(B4[ob + k * N4 + gid.x], B4[ob + (k + 1u) * N4 + gid.x], B4[ob + (k + 2u) * N4 + gid.x], B4[ob + (k + 3u) * N4 + gid.x]);
-    }
-    acc += bm * am;
-  }
-  let oc = p.o_c / 4u;
-  for (var i = 0u; i < 4u; i++) {
-    let at = oc + (row0 + i) * N4 + gid.x;
-    if (p.accumulate != 0u) { C4[at] += acc[i]; } else { C4[at] = acc[i]; }
-  }
-}
-
 // CPU-backed adapters (SwiftShader): 4x4 blocks of 4x4, i.e. 16x16 outputs per invocation, on vec4 loads.
-// Each loaded block is reused 4 times; ~2x the throughput of main4 per CPU-second there, measured. Written
+// Each loaded block is reused 4 times; ~2x the throughput of a 4x4 vec4 tile per CPU-second there, measured. Written
 // out unrolled on purpose: loops over arrays of matrices run ~4x slower (the arrays leave registers).
-// Same preconditions as main4. Edge blocks clamp their loads and skip their stores.
+// Needs M, N, K and every offset a multiple of 4. Edge blocks clamp their loads and skip their stores.
 fn loadA4(rowBlock: u32, k4: u32, oa: u32, M4: u32, K4: u32) -> mat4x4f {
   // column i = op(A)[4 * rowBlock + i, 4 * k4 .. 4 * k4 + 3]
   if (TRANS_A) {

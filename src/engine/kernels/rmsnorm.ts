@@ -16,12 +16,19 @@ export async function createRmsnormKernels(gpu: GpuContext, rec: Recorder, scrat
       rec.dispatchFlat(rowRstd, [wr(rstd), rd(x)], (o) => [N, C, f32bits(eps), ...o], N, WG);
       rec.dispatchFlat(apply, [wr(out), rd(rstd), rd(x), rd(weight)], (o) => [N, C, 0, ...o], N * C, WG);
     },
-    /** dx (N,C) +=, dWeight (C) += */
-    backward(dx: GpuViewF, dWeight: GpuViewF, dOut: GpuViewF, x: GpuViewF, weight: GpuViewF, rstd: GpuViewF, N: number, C: number): void {
+    /**
+     * dx (N,C) +=, dWeight (C) +=. weightGrad, when given, computes dWeight instead of the one-invocation-per-
+     * column kernel (the GPU family's two-pass column sum of dOut * x * rstd).
+     */
+    backward(
+      dx: GpuViewF, dWeight: GpuViewF, dOut: GpuViewF, x: GpuViewF, weight: GpuViewF, rstd: GpuViewF, N: number, C: number,
+      weightGrad?: (dWeight: GpuViewF, dOut: GpuViewF, x: GpuViewF, rstd: GpuViewF) => void,
+    ): void {
       const mean = scratch(N, 'rmsnorm.mean');
       rec.dispatchFlat(rowDot, [mean, rd(dOut), rd(x), rd(weight), rd(rstd)], (o) => [N, C, 0, ...o], N, WG);
       rec.dispatchFlat(backwardInput, [wr(dx), rd(dOut), rd(x), rd(weight), rd(rstd), mean], (o) => [N, C, 0, ...o], N * C, WG);
-      rec.dispatchFlat(backwardWeight, [wr(dWeight), rd(dOut), rd(x), rd(rstd)], (o) => [N, C, 0, ...o], C, WG);
+      if (weightGrad) weightGrad(dWeight, dOut, x, rstd);
+      else rec.dispatchFlat(backwardWeight, [wr(dWeight), rd(dOut), rd(x), rd(rstd)], (o) => [N, C, 0, ...o], C, WG);
     },
   };
 }

@@ -2,15 +2,16 @@
 // Runs the op checks inside a dedicated module worker, where the app runs the engine.
 import { requestGpu } from '../../../src/engine/device.ts';
 import { checkAllOps } from './op-check.ts';
+import type { KernelFamily } from '../../../src/engine/gpu/family.ts';
 
-self.onmessage = async (event: MessageEvent<{ only?: string[] }>) => {
+self.onmessage = async (event: MessageEvent<{ only?: string[]; kernels?: KernelFamily }>) => {
   try {
     const gpu = await requestGpu();
     if (!gpu) {
       self.postMessage({ ok: false, error: 'no WebGPU adapter inside the worker' });
       return;
     }
-    const results = await checkAllOps(gpu, event.data.only);
+    const results = await checkAllOps(gpu, event.data.only, event.data.kernels);
     self.postMessage({ ok: true, adapter: gpu.adapterInfo.label, results });
     gpu.destroy();
   } catch (error) {

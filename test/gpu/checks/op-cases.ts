@@ -23,6 +23,8 @@ export interface OpCase {
   tensors: TensorSpec[];
   run<F, I>(ops: Ops<F, I>, t: Tensors<F, I>): void;
   outputs: string[];
+  /** outputs compared for the 'gpu' kernel family where they differ (flash attention keeps no probabilities) */
+  gpuFamilyOutputs?: string[];
   /** allowed max |gpu - cpu| relative to max(1, max |cpu|) */
   tolerance: number;
 }
@@ -58,6 +60,7 @@ function attentionCases({ B, T, H, Hkv, D }: AttentionDims): OpCase[] {
       tensors: [f('out', qn), f('att', B * H * T * T), f('q', qn), f('k', kn), f('v', kn), f('mask', B * T, mask)],
       run: (ops, t) => ops.attentionForward(t.f('out'), t.f('att'), t.f('q'), t.f('k'), t.f('v'), t.f('mask'), d),
       outputs: ['out', 'att'],
+      gpuFamilyOutputs: ['out'],
       tolerance: 1e-5,
     },
     {
@@ -99,7 +102,8 @@ function decodeCases(B: number, S: number, H: number, Hkv: number, D: number): O
 
 export function opCases(): OpCase[] {
   const cases: OpCase[] = [];
-  for (const [M, N, K] of [[1, 1, 1], [7, 5, 3], [33, 65, 17], [64, 48, 128], [5, 70, 66], [1, 300, 37], [3, 9, 70], [36, 44, 52], [2, 1030, 36]] as const) {
+  // 130x67 (K=70) spans several 64x64 tiles and partial 16-deep K slabs of the gpu family's tiled kernel
+  for (const [M, N, K] of [[1, 1, 1], [7, 5, 3], [33, 65, 17], [64, 48, 128], [5, 70, 66], [1, 300, 37], [3, 9, 70], [36, 44, 52], [2, 1030, 36], [130, 68, 70]] as const) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) cases.push(matmulCase(M, N, K, { transA, transB }));
     }
@@ -112,6 +116,8 @@ export function opCases(): OpCase[] {
   cases.push(
     { name: 'addBias', tensors: [f('out', M * N), f('bias', N)], run: (o, t) => o.addBias(t.f('out'), t.f('bias'), M, N), outputs: ['out'], tolerance: 1e-6 },
     { name: 'biasBackward', tensors: [f('dBias', N), f('dOut', M * N)], run: (o, t) => o.biasBackward(t.f('dBias'), t.f('dOut'), M, N), outputs: ['dBias'], tolerance: 1e-5 },
+    // 150 rows: three chunks of the gpu family's two-pass column sum, the last one partial
+    { name: 'biasBackward M=150', tensors: [f('dBias', 21), f('dOut', 150 * 21)], run: (o, t) => o.biasBackward(t.f('dBias'), t.f('dOut'), 150, 21), outputs: ['dBias'], tolerance: 1e-5 },
   );
 
   const V = 23, C = 13, tokens = [3, 0, 22, 3, 7, 3, 22, 15, 1];
@@ -132,8 +138,18 @@ export function opCases(): OpCase[] {
     },
   );
 
+  // many repeats of few tokens: long chains in the gpu family's linked embedding backward
+  const manyTokens = range(150, (n) => (n * n + 3 * n) % 7);
+  cases.push({
+    name: 'embeddingBackward (150 positions, 7 distinct tokens)',
+    tensors: [f('dTable', 9 * 5), f('dOut', 150 * 5), i('tokens', manyTokens)],
+    run: (o, t) => o.embeddingBackward(t.f('dTable'), t.f('dOut'), t.i('tokens'), 150, 5, 9),
+    outputs: ['dTable'],
+    tolerance: 1e-5,
+  });
+
   // [48, 8]: Qwen3's per-head q/k norm, many short rows (token x head, head_dim)
-  for (const [Nr, Cr] of [[5, 37], [3, 200], [48, 8]] as const) {
+  for (const [Nr, Cr] of [[5, 37], [3, 200], [130, 24], [48, 8]] as const) {
     cases.push(
       {
         name: `rmsnormForward N=${Nr} C=${Cr}`,
@@ -168,6 +184,8 @@ export function opCases(): OpCase[] {
   }
 
   cases.push(...attentionCases({ B: 2, T: 7, H: 4, Hkv: 2, D: 8 }), ...attentionCases({ B: 1, T: 5, H: 3, Hkv: 1, D: 6 }));
+  // T = 70: two 64-query blocks of the flash kernels, the second partial
+  cases.push(...attentionCases({ B: 2, T: 70, H: 2, Hkv: 1, D: 4 }));
   cases.push(...decodeCases(2, 9, 4, 2, 8), ...decodeCases(3, 70, 6, 3, 5));
 
   const sN = 7, sI = 29;
@@ -214,6 +232,24 @@ export function opCases(): OpCase[] {
         tolerance: 1e-6,
       },
     );
+  }
+
+  // token choice: greedy (with a tie: lowest index wins), temperature, top-k, top-p and both; draws are the
+  // raw 32 bits of each row's uniform. Tokens must match exactly (an error of 1 is >> the tolerance).
+  const draws = [0x00000000, 0x7fffffff, -1, 0x12345678, -0x6789abcd, 0x3c000000];
+  const tied = range(6 * 7, (k) => (k % 7 === 2 || k % 7 === 5 ? 0.9 : ((k * 37) % 11) / 20));
+  for (const [sV, o, init] of [
+    [7, { temperature: 0 }, tied], [1003, { temperature: 0 }, 'rand'], [1003, { temperature: 1 }, 'rand'],
+    [1003, { temperature: 0.7, topK: 40 }, 'rand'], [1003, { temperature: 1, topP: 0.9 }, 'rand'],
+    [517, { temperature: 0.8, topK: 50, topP: 0.5 }, 'rand'], [7, { temperature: 1.3, topK: 3 }, tied],
+  ] as const) {
+    cases.push({
+      name: `sampleTokens V=${sV} ${JSON.stringify(o)}`,
+      tensors: [f('choice', 2 * 6), i('next', range(6, () => 0)), f('logits', 6 * sV, init === 'rand' ? 'rand' : init), i('draws', draws)],
+      run: (ops, t) => ops.sampleTokens(t.f('choice'), t.i('next'), t.f('logits'), t.i('draws'), 6, sV, o),
+      outputs: ['choice'],
+      tolerance: 1e-6,
+    });
   }
 
   for (const n of [1, 1000, 70001, 4096]) {

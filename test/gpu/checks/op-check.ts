@@ -6,6 +6,7 @@ import type { Ops, View } from '../../../src/engine/ops.ts';
 import type { GpuContext } from '../../../src/engine/device.ts';
 import { CpuOps } from '../../../src/engine/cpu/ops.ts';
 import { createGpuOps, type GpuOps } from '../../../src/engine/gpu/ops.ts';
+import type { KernelFamily } from '../../../src/engine/gpu/family.ts';
 import { opCases, type OpCase, type Tensors, type TensorSpec } from './op-cases.ts';
 
 export interface OpCheckResult {
@@ -87,7 +88,8 @@ export async function checkCase(cpu: CpuOps, gpu: GpuOps, c: OpCase, seed: numbe
   const expected = await runCase(cpu, c, data);
   const got = await runCase(gpu, c, data, placement);
   let worst = 0;
-  const outputs = c.outputs.map((name) => {
+  const compared = gpu.family === 'gpu' && c.gpuFamilyOutputs ? c.gpuFamilyOutputs : c.outputs;
+  const outputs = compared.map((name) => {
     const e = expected.get(name)!, g = got.get(name)!;
     let maxAbsError = 0, maxAbsValue = 0;
     for (let k = 0; k < e.length; k++) {
@@ -102,10 +104,13 @@ export async function checkCase(cpu: CpuOps, gpu: GpuOps, c: OpCase, seed: numbe
   return { name: c.name, outputs, tolerance: c.tolerance, worst };
 }
 
-/** Every op case (or those whose name starts with one of `only`), WebGPU against the CPU reference. */
-export async function checkAllOps(gpuContext: GpuContext, only?: readonly string[]): Promise<OpCheckResult[]> {
+/**
+ * Every op case (or those whose name starts with one of `only`), WebGPU with the given kernel family (default:
+ * the adapter's) against the CPU reference.
+ */
+export async function checkAllOps(gpuContext: GpuContext, only?: readonly string[], kernels?: KernelFamily): Promise<OpCheckResult[]> {
   const cpu = new CpuOps();
-  const gpu = await createGpuOps(gpuContext);
+  const gpu = await createGpuOps(gpuContext, { kernels });
   try {
     const results: OpCheckResult[] = [];
     const cases = opCases().filter((c) => !only || only.some((p) => c.name.startsWith(p)));
