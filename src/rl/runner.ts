@@ -10,6 +10,9 @@ import type { AdamWConfig, Engine, TrainSequence } from '../engine/api.ts';
 import { yieldToEventLoop } from '../engine/engine.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, type TextTokenizer } from './format.ts';
 import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
+import { Curriculum } from './curriculum.ts';
+import { mixLevels, trainingTask } from './heldout.ts';
+import { zeroSignalPreference } from './selection.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
 import { collectExternalGroups, EXTERNAL_DEFAULTS, makeGroup, selectTrainingGroups, type ExternalDrops, type RolloutGroup } from './sapo.ts';
 import type { EvalStats, RlEvent, RoundStats, SampleShown } from './stats.ts';
@@ -46,6 +49,19 @@ export interface RunnerConfig {
    * before it trains on what has arrived (0 = never wait). Never blocks beyond this.
    */
   externalWaitMs: number;
+  /** per-family difficulty curriculum (curriculum.ts) within each mix entry's level range; off by default */
+  curriculum?: boolean;
+  /**
+   * weight of an external group on a family where this peer's own groups had no signal this round,
+   * relative to 1 for the rest (selection.ts); 0 or absent = SAPO's uniform draw
+   */
+  preferenceBoost?: number;
+  /**
+   * μ: optimizer steps on each batch. Step 1 has ratio 1 (the weights that sampled); later steps see the
+   * ratio to the sampler's logprobs (local) or to the step-1 logprobs (external, re-encoded), and the
+   * 0.2 / 0.28 clip bounds how far they move. Default 1: then the clip never binds.
+   */
+  policyEpochs?: number;
 }
 
 export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
@@ -93,8 +109,16 @@ export interface LocalRound {
   sampleSeconds: number;
 }
 
-/** B task refs drawn from the mix with the round's seed: identical for anyone who re-derives them */
-export function roundTaskRefs(swarmId: string, round: number, peerId: string, mix: readonly TaskMix[], count: number): TaskRef[] {
+/**
+ * B task refs drawn from the mix with the round's seed: identical for anyone who re-derives them.
+ * Content reserved for evaluation (heldout.ts) is re-drawn from the same stream, so receivers re-derive
+ * the re-draws too. `levels` (family → level, from a curriculum) picks each family's difficulty within its
+ * entry's [difficulty, maxDifficulty]; without it every entry draws at its base difficulty.
+ */
+export function roundTaskRefs(
+  swarmId: string, round: number, peerId: string, mix: readonly TaskMix[], count: number,
+  levels?: Readonly<Record<string, number>>,
+): TaskRef[] {
   if (mix.length === 0) throw new RunnerError('task mix is empty');
   const rng = new Rng(roundSeed(swarmId, round, peerId));
   const total = mix.reduce((s, m) => s + (m.weight ?? 1), 0);
@@ -102,17 +126,38 @@ export function roundTaskRefs(swarmId: string, round: number, peerId: string, mi
   for (let i = 0; i < count; i++) {
     let x = rng.next() * total;
     const m = mix.find((entry) => (x -= entry.weight ?? 1) < 0) ?? mix[mix.length - 1];
-    refs.push({ family: m.family, difficulty: m.difficulty, seed: rng.nextU32() });
+    const range = mixLevels(m);
+    const wanted = levels?.[m.family] ?? m.difficulty;
+    const difficulty = Math.min(range[range.length - 1], Math.max(range[0], Math.round(wanted)));
+    const { seed } = trainingTask(m.family, difficulty, () => rng.nextU32());
+    refs.push({ family: m.family, difficulty, seed });
   }
   return refs;
 }
 
-/** a fixed held-out set per (family, difficulty), seeded apart from every round's tasks */
-export function heldOutTasks(mix: readonly TaskMix[], perEntry: number): Task[] {
-  return mix.flatMap((m) =>
-    Array.from({ length: perEntry }, (_, i) => generateTask({ family: m.family, difficulty: m.difficulty, seed: hashParts('tabswarm/heldout', m.family, m.difficulty, i) })),
-  );
+/**
+ * What a receiver checks of a sender's task refs: they are exactly roundTaskRefs for (swarm, round,
+ * sender, mix, count) at the levels the refs themselves claim, one level per family, each within the
+ * family's mix range. null when they are, else the reason. (A sender may choose its curriculum level, not
+ * its questions: family and seed still come from the round seed.)
+ */
+export function checkRoundTaskRefs(refs: readonly TaskRef[], swarmId: string, round: number, peerId: string, mix: readonly TaskMix[], count: number): string | null {
+  if (refs.length !== count) return `expected ${count} task refs, got ${refs.length}`;
+  const levels: Record<string, number> = {};
+  for (const ref of refs) {
+    const entries = mix.filter((m) => m.family === ref.family);
+    if (entries.length === 0) return `family ${String(ref.family).slice(0, 64)} is not in the mix`;
+    if (!entries.some((m) => mixLevels(m).includes(ref.difficulty))) return `${entries[0].family} level ${String(ref.difficulty).slice(0, 16)} is outside the mix's levels`;
+    // only a ranged (curriculum) entry lets the sender choose a level; a fixed one always draws its own
+    if (!entries.some((m) => (m.maxDifficulty ?? m.difficulty) > m.difficulty)) continue;
+    if ((levels[ref.family] ??= ref.difficulty) !== ref.difficulty) return `${entries[0].family} is claimed at two levels`;
+  }
+  const expected = roundTaskRefs(swarmId, round, peerId, mix, count, levels);
+  const i = expected.findIndex((e, k) => e.family !== refs[k].family || e.seed !== refs[k].seed || e.difficulty !== refs[k].difficulty);
+  return i < 0 ? null : `task ref ${i} is not the one the round seed draws`;
 }
+
+export { generalisationTasks, heldOutTasks } from './heldout.ts';
 
 const now = (): number => performance.now() / 1000;
 
@@ -127,7 +172,13 @@ export class RoundRunner {
   ) {
     if (config.questions < 1 || config.completions < 2) throw new RunnerError('need at least 1 question and 2 completions per question');
     if (config.microBatch < 1) throw new RunnerError('microBatch must be >= 1');
+    const mu = config.policyEpochs ?? 1;
+    if (!Number.isInteger(mu) || mu < 1) throw new RunnerError(`policyEpochs must be an integer >= 1, got ${mu}`);
+    this.curriculum = config.curriculum ? new Curriculum(config.tasks) : null;
   }
+
+  /** null unless config.curriculum; its levels shape this peer's task refs */
+  readonly curriculum: Curriculum | null;
 
   get peerId(): string {
     return this.transport.peerId;
@@ -158,7 +209,7 @@ export class RoundRunner {
     const { config, tokenizer } = this;
     throwIfAborted(signal, 'before sampling');
     this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'sampling' });
-    const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions);
+    const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions, this.curriculum?.levels());
     const tasks = refs.map(generateTask);
     const prompts = tasks.flatMap((task) => Array.from({ length: config.completions }, () => encodePrompt(tokenizer, task)));
     const start = now();
@@ -216,7 +267,10 @@ export class RoundRunner {
       this.transport.prune(round);
     }
     const rng = new Rng(hashParts('tabswarm/mix', roundSeed(config.swarmId, round, this.peerId)));
-    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups);
+    const preference = config.preferenceBoost ? zeroSignalPreference(local.groups, config.preferenceBoost) : undefined;
+    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups, preference);
+    // the next round's levels follow this round's success; updated after the draw so it cannot change this step
+    this.curriculum?.update(local.groups);
 
     const start = now();
     const step = await this.grpoStep(chosen, signal);
@@ -236,6 +290,8 @@ export class RoundRunner {
       accuracy: all.filter((c) => c.correct).length / all.length,
       formatRate: all.filter((c) => c.wellFormed).length / all.length,
       localGroups: chosen.filter((g) => g.source === 'local').length,
+      localGroupsWithSignal: local.groups.filter((g) => g.advantages.some((a) => a !== 0)).length,
+      localGroupsSampled: local.groups.length,
       externalGroups: chosen.filter((g) => g.source === 'external').length,
       externalAvailable: external.length,
       externalDrops: drops,
@@ -287,27 +343,38 @@ export class RoundRunner {
     }
     const totalTokens = items.reduce((s, it) => s + it.seq.tokens.length - it.seq.completionStart, 0);
     if (items.length === 0 || totalTokens === 0) return { loss: 0, gradNorm: 0, sequences: 0, tokens: 0, clippedTokens: 0 };
-    engine.zeroGrads();
     let loss = 0;
     let clippedTokens = 0;
-    for (let i = 0; i < items.length; i += config.microBatch) {
-      await abortPoint(signal, 'mid training step');
-      const mb = items.slice(i, i + config.microBatch);
-      const logprobs = await engine.forwardLogprobs(mb.map((it) => it.seq));
-      const seqs: GrpoSequence[] = mb.map((it, k) => ({
-        logprobs: logprobs[k],
-        // re-encoded external text has no sampler logprobs: the current policy is its old policy (ratio 1)
-        oldLogprobs: it.oldLogprobs && it.oldLogprobs.length === logprobs[k].length ? it.oldLogprobs : logprobs[k],
-        advantage: it.advantage,
-      }));
-      const result = grpoLoss(seqs, totalTokens, config.grpo);
-      loss += result.loss;
-      clippedTokens += result.clippedTokens;
-      await engine.backwardLogprobs(result.dLogprobs);
+    let gradNorm = 0;
+    const epochs = config.policyEpochs ?? 1;
+    // external text has no sampler logprobs: the weights at this step's start are its old policy
+    const stepStart: (number[] | null)[] = items.map(() => null);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      engine.zeroGrads();
+      loss = 0;
+      clippedTokens = 0;
+      for (let i = 0; i < items.length; i += config.microBatch) {
+        await abortPoint(signal, 'mid training step');
+        const mb = items.slice(i, i + config.microBatch);
+        const logprobs = await engine.forwardLogprobs(mb.map((it) => it.seq));
+        const seqs: GrpoSequence[] = mb.map((it, k) => {
+          const current = logprobs[k];
+          if (it.oldLogprobs && it.oldLogprobs.length !== current.length) {
+            // a silent fallback to ratio 1 would hide a tokenizer or sampler bug behind a plausible loss
+            throw new RunnerError(`sampler logprobs (${it.oldLogprobs.length}) and completion tokens (${current.length}) differ in length`);
+          }
+          stepStart[i + k] ??= current.slice();
+          return { logprobs: current, oldLogprobs: it.oldLogprobs ?? stepStart[i + k]!, advantage: it.advantage };
+        });
+        const result = grpoLoss(seqs, totalTokens, config.grpo);
+        loss += result.loss;
+        clippedTokens += result.clippedTokens;
+        await engine.backwardLogprobs(result.dLogprobs);
+      }
+      // the last check: past it the step is taken whole (the optimizer step itself is one dispatch)
+      await abortPoint(signal, 'before the optimizer step');
+      ({ gradNorm } = await engine.optimizerStep(config.adamw));
     }
-    // the last check: past it the step is taken whole (the optimizer step itself is one dispatch)
-    await abortPoint(signal, 'before the optimizer step');
-    const { gradNorm } = await engine.optimizerStep(config.adamw);
     return { loss, gradNorm, sequences: items.length, tokens: totalTokens, clippedTokens };
   }
 
