@@ -119,8 +119,34 @@ export function collectExternalGroups(
 /**
  * The training batch: up to I local groups and up to J external groups, each chosen uniformly among
  * those with signal. When fewer qualify, fewer are used (no padding with signal-free groups).
+ * `preference` (a non-negative weight per group) biases which external groups are drawn; without it the
+ * draw is uniform. (Placeholder body: engineer B's peer-fair version applies the weight only among one
+ * peer's groups, keeping the draw across peers uniform.)
  */
-export function selectTrainingGroups(rng: Rng, local: readonly RolloutGroup[], external: readonly RolloutGroup[], I: number, J: number): RolloutGroup[] {
+export function selectTrainingGroups(
+  rng: Rng, local: readonly RolloutGroup[], external: readonly RolloutGroup[], I: number, J: number,
+  preference?: (g: RolloutGroup) => number,
+): RolloutGroup[] {
   const usefulLocal = local.filter((g) => hasAdvantage(g.completions.map((c) => c.reward)));
-  return [...rng.sample(usefulLocal, I), ...rng.sample(external, J)];
+  return [...rng.sample(usefulLocal, I), ...(preference ? weightedSample(rng, external, J, preference) : rng.sample(external, J))];
+}
+
+/** k distinct items, each draw proportional to its weight; uniform among the rest once all weights left are 0 */
+export function weightedSample<T>(rng: Rng, items: readonly T[], k: number, weight: (item: T) => number): T[] {
+  const pool = items.map((item) => ({ item, w: Math.max(0, Number(weight(item)) || 0) }));
+  const out: T[] = [];
+  while (out.length < k && pool.length > 0) {
+    const total = pool.reduce((s, p) => s + p.w, 0);
+    let i: number;
+    if (total > 0) {
+      let x = rng.next() * total;
+      i = pool.findIndex((p) => (x -= p.w) < 0);
+      if (i < 0) i = pool.length - 1;
+    } else {
+      i = rng.int(0, pool.length - 1);
+    }
+    out.push(pool[i].item);
+    pool.splice(i, 1);
+  }
+  return out;
 }

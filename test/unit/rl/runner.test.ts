@@ -143,3 +143,34 @@ describe('RoundRunner context limits', () => {
     await expect(wordy.sampleRound(0)).rejects.toThrow(RunnerError);
   });
 });
+
+describe('RoundRunner ratio and policy epochs', () => {
+  it('throws when sampler logprobs and completion tokens differ in length (no silent ratio 1)', async () => {
+    const engine = new ScriptedEngine(alternating);
+    const sample = engine.sample.bind(engine);
+    engine.sample = async (prompts, options) => {
+      const out = await sample(prompts, options);
+      return { ...out, logprobs: out.logprobs.map((l) => l.slice(1)) };
+    };
+    const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
+    await expect(runner.runRound(0)).rejects.toThrow(/differ in length/);
+    expect(engine.steps).toBe(0);
+  });
+
+  it('takes μ optimizer steps per batch; after the first the ratio is to the sampler logprobs and the clip binds', async () => {
+    const engine = new ScriptedEngine(alternating);
+    let forwards = 0;
+    // the policy moves between epochs: from the second forward on, each logprob is 0.5 higher (ρ = e^0.5 ≈ 1.65)
+    engine.forwardLogprobs = async (batch) => {
+      forwards++;
+      return batch.map((s) => s.tokens.slice(s.completionStart).map(() => (forwards > 1 ? 0 : -0.5)));
+    };
+    const config = defaultRunnerConfig({ questions: 2, completions: 4, localGroups: 2, microBatch: 64, policyEpochs: 3 });
+    const stats = await new RoundRunner(engine, charTokenizer, new SoloTransport('p'), config).runRound(0);
+    expect(engine.steps).toBe(3);
+    expect(forwards).toBe(3);
+    // last epoch: ρ ≈ 1.65 > 1.28, so every positive-advantage token is clipped (half of them)
+    expect(stats.clipFraction).toBeCloseTo(0.5, 1);
+    expect(() => new RoundRunner(engine, charTokenizer, new SoloTransport('p'), { ...config, policyEpochs: 0 })).toThrow(RunnerError);
+  });
+});
