@@ -165,7 +165,7 @@ export class RoundRunner {
   private readonly listeners = new Set<(event: RlEvent) => void>();
 
   constructor(
-    readonly engine: Engine,
+    private currentEngine: Engine,
     readonly tokenizer: TextTokenizer,
     readonly transport: Transport,
     readonly config: RunnerConfig,
@@ -182,6 +182,20 @@ export class RoundRunner {
 
   get peerId(): string {
     return this.transport.peerId;
+  }
+
+  get engine(): Engine {
+    return this.currentEngine;
+  }
+
+  /**
+   * Between rounds only: train on from other weights (the meta-model's averaging). Returns the previous
+   * engine, which the caller disposes; this runner's curriculum and listeners carry on.
+   */
+  replaceEngine(engine: Engine): Engine {
+    const previous = this.currentEngine;
+    this.currentEngine = engine;
+    return previous;
   }
 
   /** subscribe to stats events; returns the unsubscribe function */
