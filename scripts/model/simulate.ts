@@ -136,7 +136,7 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
 }
 
 /** random disjoint pairs (one peer sits out when the count is odd); both continue from the pair's mean */
-async function averagePairs(runners: RoundRunner[], folder: LoadedFolder, rng: Rng): Promise<void> {
+export async function averagePairs(runners: RoundRunner[], folder: LoadedFolder, rng: Rng): Promise<void> {
   const order = rng.shuffle(runners.map((_, i) => i));
   for (let k = 0; k + 1 < order.length; k += 2) {
     const pair = [runners[order[k]], runners[order[k + 1]]];

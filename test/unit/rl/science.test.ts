@@ -1,6 +1,7 @@
 // The experiment's pure parts on hand-made inputs: paired statistics, the meta-model mean, the external
 // group preference, the curriculum and peer variants.
 import { describe, expect, it } from 'vitest';
+import { compare, seedFigures, type JobResult } from '../../../scripts/model/experiment.ts';
 import { Curriculum } from '../../../src/rl/curriculum.ts';
 import { averageParameters, MetaModelError } from '../../../src/rl/meta.ts';
 import { confidenceInterval95, mean, pairedDifference, sampleStd, StatsError, tQuantile975 } from '../../../src/rl/paired.ts';
@@ -141,5 +142,31 @@ describe('peer variants', () => {
     expect(changed).toHaveLength(1);
     expect(changed[0].weight).toBe(3 * (mix.find((m) => m.family === changed[0].family)!.weight ?? 1));
     expect(mix[1].weight).toBe(2);
+  });
+});
+
+describe('experiment comparison', () => {
+  const job = (arm: string, seed: string, acc: number[], held: number[]): JobResult => {
+    let c = 0;
+    return {
+      arm, seed, seconds: 0,
+      rounds: acc.map((a, round) => ({ round, meanReward: a, accuracy: a, cumulativeReward: (c += a), cumulativeAccuracy: c, signalShare: 0.5, externalGroups: 0, seconds: 0, tokensPerSecond: 0 })),
+      evals: held.map((h, i) => ({ afterRounds: i * 10, passAt1: h, perPeer: [h], generalisation: h / 2 })),
+    };
+  };
+  it('pairs arms by seed on cumulative accuracy and final held-out accuracy', () => {
+    const jobs = [
+      job('swarm', 's0', [0.2, 0.4], [0.1, 0.3]), job('swarm', 's1', [0.3, 0.5], [0.2, 0.3]), job('swarm', 's2', [0.1, 0.3], [0.1, 0.2]),
+      job('iso', 's0', [0.2, 0.2], [0.1, 0.2]), job('iso', 's1', [0.3, 0.3], [0.2, 0.2]), job('iso', 's2', [0.1, 0.2], [0.1, 0.2]),
+      job('iso', 's9', [1, 1], [1, 1]),
+    ];
+    expect(seedFigures(jobs[0])).toMatchObject({ cumulativeAccuracy: expect.closeTo(0.6, 12), heldOutStart: 0.1, heldOutFinal: 0.3, heldOutMean: 0.3, generalisationFinal: 0.15 });
+    const c = compare(jobs, 'swarm', 'iso')!;
+    expect(c.seeds).toBe(3); // s9 has no partner
+    // cumulative accuracy differences 0.2, 0.2, 0.1
+    expect(c.metrics.cumulativeAccuracy!.mean).toBeCloseTo(0.5 / 3, 12);
+    // final held-out differences 0.1, 0.1, 0
+    expect(c.metrics.heldOutFinal!.mean).toBeCloseTo(0.2 / 3, 12);
+    expect(compare(jobs.slice(0, 1), 'swarm', 'iso')).toBeNull();
   });
 });
