@@ -7,7 +7,7 @@
 //
 //   npm run experiment:sapo                 full: 5 seeds × 200 rounds × 4 peers, the five FULL_ARMS
 //   npm run experiment:sapo -- --arms all   every arm (ARMS), about twice as long
-//   npm run experiment:sapo -- --quick      CI-sized: 3 seeds × 30 rounds × 4 peers, three arms (< 5 min here)
+//   npm run experiment:sapo -- --quick      CI-sized: 3 seeds × 30 rounds × 3 peers, three arms (< 5 min here)
 //   options: --seeds N --rounds R --peers P --arms a,b,c --threads T --completions G --lr X
 //            --eval-every K --eval-per N --model DIR --out DIR
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,11 +45,11 @@ const int = (name: string, v: string | undefined, fallback: number, min: number)
 };
 const seeds = int('seeds', a.seeds, quick ? 3 : 5, 2);
 const rounds = int('rounds', a.rounds, quick ? 30 : 200, 1);
-const peers = int('peers', a.peers, 4, 2);
+const peers = int('peers', a.peers, quick ? 3 : 4, 2);
 const threads = int('threads', a.threads, 2, 1);
 const completions = int('completions', a.completions, 8, 2);
 const evalEvery = int('eval-every', a['eval-every'], quick ? 15 : 25, 1);
-const evalPerEntry = int('eval-per', a['eval-per'], quick ? 4 : 8, 1);
+const evalPerEntry = int('eval-per', a['eval-per'], quick ? 3 : 8, 1);
 const lr = Number(a.lr);
 if (!(lr > 0)) {
   console.error(`--lr must be a positive number, got "${a.lr}"`);
