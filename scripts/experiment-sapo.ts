@@ -61,13 +61,45 @@ const arms = armNames.map((n) => ARMS.find((x) => x.name === n) ?? (console.erro
 const outDir = resolve(a.out);
 mkdirSync(outDir, { recursive: true });
 const seedIds = Array.from({ length: seeds }, (_, i) => `sapo-seed-${i}`);
-// the slowest arms first, so the pool does not end on one long job
-const jobs: JobSpec[] = arms.flatMap((arm) => seedIds.map((seed) => ({ arm, seed, peers, rounds, completions, lr, evalEvery, evalPerEntry })))
-  .sort((x, y) => y.arm.local * (y.arm.policyEpochs ?? 1) - x.arm.local * (x.arm.policyEpochs ?? 1));
+// seed by seed (every arm of a seed before the next seed), so a run cut short still has complete pairs;
+// the report is rewritten after every job
+const jobs: JobSpec[] = seedIds.flatMap((seed) => arms.map((arm) => ({ arm, seed, peers, rounds, completions, lr, evalEvery, evalPerEntry })));
 console.log(`${arms.length} arms × ${seeds} seeds × ${rounds} rounds × ${peers} peers (G=${completions}, lr ${lr}) on ${Math.min(threads, jobs.length)} worker threads`);
 
 const started = performance.now();
 const results: JobResult[] = [];
+const meanOf = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const perArmOf = () => Object.fromEntries(arms.filter((arm) => results.some((r) => r.arm === arm.name)).map((arm) => {
+  const mine = results.filter((r) => r.arm === arm.name);
+  const figs = mine.map(seedFigures);
+  const keys = Object.keys(figs[0]) as (keyof (typeof figs)[0])[];
+  return [arm.name, { label: arm.label, seeds: mine.length, mean: Object.fromEntries(keys.map((k) => [k, meanOf(figs.map((f) => f[k]))])) }];
+}));
+const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+// curves: mean over seeds per arm (arms with results so far)
+const curve = (pick: (r: JobResult) => [number, number][]) => arms.filter((arm) => results.some((r) => r.arm === arm.name)).map((arm, i): Series => {
+  const mine = results.filter((r) => r.arm === arm.name).map(pick);
+  const points = mine[0].map(([x], k): [number, number] => [x, meanOf(mine.map((c) => c[k][1]))]);
+  return { label: arm.name, color: COLORS[i % COLORS.length], points };
+});
+const pct = (d: { mean: number; low: number; high: number } | undefined, scale = 1) => d ? `${(scale * d.mean).toFixed(2)} [${(scale * d.low).toFixed(2)}, ${(scale * d.high).toFixed(2)}]` : 'n/a';
+
+/** JSON + SVG of the jobs done so far (complete = all of them) */
+function report(complete: boolean) {
+  const perArm = perArmOf();
+  const comparisons = COMPARISONS.filter(([x, y]) => armNames.includes(x) && armNames.includes(y)).map(([x, y]) => compare(results, x, y)).filter((c): c is Comparison => c !== null);
+  const summary = { complete, jobsDone: results.length, jobs: jobs.length, seeds: seedIds, rounds, peers, completions, lr, evalEvery, evalPerEntry, threads, seconds: (performance.now() - started) / 1000, perArm, comparisons };
+  writeFileSync(join(outDir, 'sapo.json'), JSON.stringify({ summary, jobs: results }, null, 1));
+  const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
+  const svg = renderSvg([
+  { title: 'Cumulative accuracy (sum of per-round correct share)', xLabel: 'round', yLabel: 'cumulative accuracy', series: curve((r) => r.rounds.map((x) => [x.round + 1, x.cumulativeAccuracy])) },
+  { title: 'Held-out greedy accuracy (content-disjoint)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.passAt1])) },
+  { title: 'Generalisation accuracy (one level up)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.generalisation ?? 0])) },
+], `${new Set(results.map((r) => r.seed)).size} of ${seeds} seeds × ${rounds} rounds × ${peers} peers, G=${completions}; swarm − isolated I=8, cumulative accuracy ${pct(head?.metrics.cumulativeAccuracy)}, held-out points ${pct(head?.metrics.heldOutFinal, 100)} (mean [95% CI])`);
+  writeFileSync(join(outDir, 'sapo.svg'), svg);
+  return { perArm, comparisons, summary };
+}
+
 await new Promise<void>((done, fail) => {
   let next = 0;
   let running = 0;
@@ -92,38 +124,13 @@ await new Promise<void>((done, fail) => {
       results.push(r);
       const f = seedFigures(r);
       console.log(`${r.arm.padEnd(20)} ${r.seed}: cumulative accuracy ${f.cumulativeAccuracy.toFixed(2)}, held-out ${(100 * f.heldOutStart).toFixed(1)}% → ${(100 * f.heldOutFinal).toFixed(1)}%, generalisation ${(100 * f.generalisationFinal).toFixed(1)}%, ${r.seconds.toFixed(0)} s (${results.length}/${jobs.length}, ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      report(false);
       feed(w);
     });
   }
 });
 
-const meanOf = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-const perArm = Object.fromEntries(arms.map((arm) => {
-  const mine = results.filter((r) => r.arm === arm.name);
-  const figs = mine.map(seedFigures);
-  const keys = Object.keys(figs[0]) as (keyof (typeof figs)[0])[];
-  return [arm.name, { label: arm.label, seeds: mine.length, mean: Object.fromEntries(keys.map((k) => [k, meanOf(figs.map((f) => f[k]))])) }];
-}));
-const comparisons = COMPARISONS.filter(([x, y]) => armNames.includes(x) && armNames.includes(y)).map(([x, y]) => compare(results, x, y)).filter((c): c is Comparison => c !== null);
-const summary = { seeds: seedIds, rounds, peers, completions, lr, evalEvery, evalPerEntry, threads, seconds: (performance.now() - started) / 1000, perArm, comparisons };
-writeFileSync(join(outDir, 'sapo.json'), JSON.stringify({ summary, jobs: results }, null, 1));
-
-// curves: mean over seeds per arm
-const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-const curve = (pick: (r: JobResult) => [number, number][]) => arms.map((arm, i): Series => {
-  const mine = results.filter((r) => r.arm === arm.name).map(pick);
-  const points = mine[0].map(([x], k): [number, number] => [x, meanOf(mine.map((c) => c[k][1]))]);
-  return { label: arm.name, color: COLORS[i % COLORS.length], points };
-});
-const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
-const pct = (d: { mean: number; low: number; high: number } | undefined, scale = 1) => d ? `${(scale * d.mean).toFixed(2)} [${(scale * d.low).toFixed(2)}, ${(scale * d.high).toFixed(2)}]` : 'n/a';
-const svg = renderSvg([
-  { title: 'Cumulative accuracy (sum of per-round correct share)', xLabel: 'round', yLabel: 'cumulative accuracy', series: curve((r) => r.rounds.map((x) => [x.round + 1, x.cumulativeAccuracy])) },
-  { title: 'Held-out greedy accuracy (content-disjoint)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.passAt1])) },
-  { title: 'Generalisation accuracy (one level up)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.generalisation ?? 0])) },
-], `${seeds} seeds × ${rounds} rounds × ${peers} peers, G=${completions}; swarm − isolated I=8, cumulative accuracy ${pct(head?.metrics.cumulativeAccuracy)}, held-out points ${pct(head?.metrics.heldOutFinal, 100)} (mean [95% CI])`);
-writeFileSync(join(outDir, 'sapo.svg'), svg);
-
+const { perArm, comparisons, summary } = report(true);
 for (const [name, arm] of Object.entries(perArm)) {
   const m = arm.mean;
   console.log(`${name.padEnd(20)} cumulative accuracy ${m.cumulativeAccuracy.toFixed(2)}  held-out ${(100 * m.heldOutStart).toFixed(1)} → ${(100 * m.heldOutFinal).toFixed(1)}%  generalisation ${(100 * m.generalisationFinal).toFixed(1)}%  signal ${(100 * m.signalShare).toFixed(0)}%`);
