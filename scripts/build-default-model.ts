@@ -1,6 +1,8 @@
 // Builds the shipped default model: a byte-level BPE tokenizer trained on task transcripts, and a tiny
 // Llama-style decoder pretrained (CPU reference engine) on transcripts whose answers are deliberately
 // imperfect, so RL starts from modest accuracy. Writes an HF folder to public/models/default/.
+// The corpus covers every level of the default mix (expandLevels) and never a prompt reserved for
+// evaluation (heldout.ts): the held-out and generalisation figures are on questions it has not seen.
 //
 //   npm run build:model -- [--steps 1300] [--minutes 25] [--out public/models/default] [--seed 1]
 // A fixed step count makes the build repeatable; --minutes is a safety net on a slow machine (the
@@ -11,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { createCpuEngine, initWeights, parseConfig, type ModelConfig } from '../src/engine/index.ts';
 import { DEFAULT_TASK_MIX } from '../src/rl/defaults.ts';
 import { encodePrompt } from '../src/rl/format.ts';
-import { defaultRunnerConfig, heldOutTasks, RoundRunner } from '../src/rl/runner.ts';
+import { expandLevels, generalisationTasks, heldOutTasks } from '../src/rl/heldout.ts';
+import { defaultRunnerConfig, RoundRunner } from '../src/rl/runner.ts';
 import { SoloTransport } from '../src/rl/bus.ts';
 import { Rng } from '../src/rl/rng.ts';
 import { loadTokenizer } from '../src/rl/tokenizer.ts';
@@ -37,6 +40,7 @@ const peakLr = Number(args.lr);
 const TRANSCRIPTS = { pCorrect: 0.4, pSystematic: 0.35 };
 const MERGES = 120;
 const MAX_POSITIONS = 96;
+const PRETRAIN_MIX = expandLevels(DEFAULT_TASK_MIX);
 
 mkdirSync(outDir, { recursive: true });
 const started = performance.now();
@@ -44,7 +48,7 @@ const elapsed = () => (performance.now() - started) / 1000;
 
 // 1. tokenizer: BPE merges from a sample of the transcripts
 const tokCorpus = Array.from({ length: 20000 }, (_, i) => {
-  const t = transcript(DEFAULT_TASK_MIX, i, TRANSCRIPTS, 'tokenizer');
+  const t = transcript(PRETRAIN_MIX, i, TRANSCRIPTS, 'tokenizer');
   return t.prompt + t.completion;
 });
 const bpe = trainBpe(tokCorpus, MERGES);
@@ -80,7 +84,7 @@ console.log(`model: ${engine.layout.size} parameters`);
 
 // 3. pretraining on imperfect transcripts; the step count is fitted to the time budget after a few steps
 const encodeTranscript = (i: number) => {
-  const t = transcript(DEFAULT_TASK_MIX, i, TRANSCRIPTS);
+  const t = transcript(PRETRAIN_MIX, i, TRANSCRIPTS);
   const tokens = [...encodePrompt(tokenizer, { prompt: t.prompt.slice(0, -1) }), ...tokenizer.encode(t.completion), tokenizer.eosId];
   return { tokens: tokens.slice(0, MAX_POSITIONS), completionStart: 1 };
 };
@@ -120,6 +124,7 @@ totalSteps = step;
 const runner = new RoundRunner(engine, tokenizer, new SoloTransport('build'), defaultRunnerConfig({ tasks: DEFAULT_TASK_MIX }));
 const held = heldOutTasks(DEFAULT_TASK_MIX, 16);
 const greedy = await runner.evaluate(held);
+const general = await runner.evaluate(generalisationTasks(DEFAULT_TASK_MIX, 16));
 const sampled = await runner.sampleRound(0);
 const all = sampled.groups.flatMap((g) => g.completions);
 const report = {
@@ -129,7 +134,9 @@ const report = {
   transcripts: totalSteps * batchSize,
   transcriptAccuracy: TRANSCRIPTS.pCorrect,
   finalLoss: emaLoss,
+  heldOutTasks: held.length,
   heldOutGreedyPassAt1: greedy.passAt1,
+  generalisationGreedyPassAt1: general.passAt1,
   heldOutFormatRate: greedy.formatRate,
   perFamily: greedy.perFamily,
   sampledAccuracyRound0: all.filter((c) => c.correct).length / all.length,

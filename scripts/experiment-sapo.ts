@@ -1,88 +1,143 @@
-// SAPO's headline comparison at our scale: 8 peers sharing rollouts (I = 4 local + J = 4 external groups
-// per step) against 8 isolated peers (I = 8, J = 0). Equal training compute (8 groups × G completions
-// per step), same peer ids, swarm id and therefore the same task seeds; each peer starts from the
-// shipped default model. Writes per-round cumulative reward and held-out accuracy to JSON and an SVG.
+// SAPO's comparison at our scale, measured on accuracy (verifier-correct, no format term) and on content
+// the models never trained or pretrained on. Arms run side by side on the same seeds (swarm ids):
+// swarm I=4/J=4; isolated equal-training I=8/J=0; isolated equal-sampling I=4/J=0; and one arm per lever
+// (see scripts/model/experiment.ts). Per arm: cumulative accuracy, held-out and generalisation accuracy
+// curves; per comparison: the paired difference over seeds with a 95% t interval. Jobs (arm × seed) run
+// on worker threads, one per core by default. Writes JSON + SVG into --out.
 //
-//   npm run experiment:sapo -- [--rounds 30] [--peers 8] [--out .tabswarm/experiment-sapo] [--lr 0.001] [--swarm ID]
+//   npm run experiment:sapo                 full: 5 seeds × 200 rounds × 4 peers, the five FULL_ARMS
+//   npm run experiment:sapo -- --arms all   every arm (ARMS), about twice as long
+//   npm run experiment:sapo -- --quick      CI-sized: 3 seeds × 30 rounds × 3 peers, three arms (< 5 min here)
+//   options: --seeds N --rounds R --peers P --arms a,b,c --threads T --completions G --lr X
+//            --eval-every K --eval-per N --model DIR --out DIR
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_TASK_MIX } from '../src/rl/defaults.ts';
-import { defaultRunnerConfig } from '../src/rl/runner.ts';
-import { loadModelFolder } from './model/load.ts';
-import { renderSvg } from './model/plot.ts';
-import { simulate, type SimulationResult } from './model/simulate.ts';
+import { Worker } from 'node:worker_threads';
+import { ARMS, COMPARISONS, FULL_ARMS, compare, seedFigures, type Comparison, type JobResult, type JobSpec } from './model/experiment.ts';
+import { renderSvg, type Series } from './model/plot.ts';
 
 const { values: a } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '30' },
-    peers: { type: 'string', default: '8' },
+    quick: { type: 'boolean', default: false },
+    seeds: { type: 'string' },
+    rounds: { type: 'string' },
+    peers: { type: 'string' },
+    arms: { type: 'string' },
+    threads: { type: 'string', default: String(availableParallelism()) },
     completions: { type: 'string', default: '8' },
     lr: { type: 'string', default: '0.001' },
-    'eval-every': { type: 'string', default: '5' },
-    'eval-per': { type: 'string', default: '8' },
+    'eval-every': { type: 'string' },
+    'eval-per': { type: 'string' },
     model: { type: 'string', default: 'public/models/default' },
     out: { type: 'string', default: '.tabswarm/experiment-sapo' },
-    /** the swarm id seeds every peer's tasks: a different one repeats the experiment on other tasks */
-    swarm: { type: 'string', default: 'sapo-experiment' },
   },
 });
-const rounds = Number(a.rounds);
-const peers = Number(a.peers);
-const completions = Number(a.completions);
+const quick = a.quick;
+const int = (name: string, v: string | undefined, fallback: number, min: number) => {
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} must be an integer >= ${min}, got "${v}"`);
+    process.exit(2);
+  }
+  return n;
+};
+const seeds = int('seeds', a.seeds, quick ? 3 : 5, 2);
+const rounds = int('rounds', a.rounds, quick ? 30 : 200, 1);
+const peers = int('peers', a.peers, quick ? 3 : 4, 2);
+const threads = int('threads', a.threads, 2, 1);
+const completions = int('completions', a.completions, 8, 2);
+const evalEvery = int('eval-every', a['eval-every'], quick ? 15 : 25, 1);
+const evalPerEntry = int('eval-per', a['eval-per'], quick ? 3 : 8, 1);
 const lr = Number(a.lr);
-if (![rounds, peers, completions].every((n) => Number.isInteger(n) && n >= 1) || !(lr > 0)) {
-  console.error('--rounds, --peers, --completions must be positive integers and --lr a positive number');
+if (!(lr > 0)) {
+  console.error(`--lr must be a positive number, got "${a.lr}"`);
   process.exit(2);
 }
+const armNames = a.arms === 'all' ? ARMS.map((x) => x.name) : a.arms ? a.arms.split(',') : quick ? ['swarm', 'isolated-train', 'isolated-sample'] : [...FULL_ARMS];
+const arms = armNames.map((n) => ARMS.find((x) => x.name === n) ?? (console.error(`unknown arm "${n}"; arms: ${ARMS.map((x) => x.name).join(', ')}`), process.exit(2)));
 
-const folder = await loadModelFolder(a.model);
 const outDir = resolve(a.out);
 mkdirSync(outDir, { recursive: true });
-
-async function arm(name: string, local: number, external: number): Promise<SimulationResult> {
-  console.log(`== ${name}: ${peers} peers, I=${local} J=${external}, ${rounds} rounds`);
-  const runner = defaultRunnerConfig({ swarmId: a.swarm, tasks: DEFAULT_TASK_MIX, questions: local, completions, localGroups: local, externalGroups: external });
-  runner.adamw = { ...runner.adamw, lr };
-  return simulate(folder, {
-    peers, rounds, runner, backend: 'cpu', evalEvery: Number(a['eval-every']), evalMix: DEFAULT_TASK_MIX,
-    evalPerEntry: Number(a['eval-per']), log: (l) => console.log(`  ${l}`),
-  });
-}
+const seedIds = Array.from({ length: seeds }, (_, i) => `sapo-seed-${i}`);
+// seed by seed (every arm of a seed before the next seed), so a run cut short still has complete pairs;
+// the report is rewritten after every job
+const jobs: JobSpec[] = seedIds.flatMap((seed) => arms.map((arm) => ({ arm, seed, peers, rounds, completions, lr, evalEvery, evalPerEntry })));
+console.log(`${arms.length} arms × ${seeds} seeds × ${rounds} rounds × ${peers} peers (G=${completions}, lr ${lr}) on ${Math.min(threads, jobs.length)} worker threads`);
 
 const started = performance.now();
-const swarm = await arm('swarm', 4, 4);
-const isolated = await arm('isolated', 8, 0);
-const last = (r: SimulationResult) => r.rounds[r.rounds.length - 1].cumulativeReward;
-const gain = last(swarm) / last(isolated) - 1;
-const finalEval = (r: SimulationResult) => r.evals[r.evals.length - 1]?.passAt1 ?? NaN;
-const summary = {
-  swarmId: a.swarm, rounds, peers, completions, lr,
-  cumulativeReward: { swarm: last(swarm), isolated: last(isolated), swarmGainPercent: 100 * gain },
-  heldOutPassAt1: {
-    start: swarm.evals[0]?.passAt1 ?? NaN,
-    swarm: finalEval(swarm),
-    isolated: finalEval(isolated),
-  },
-  seconds: (performance.now() - started) / 1000,
-};
-writeFileSync(join(outDir, 'sapo.json'), JSON.stringify({ summary, swarm: { rounds: swarm.rounds, evals: swarm.evals }, isolated: { rounds: isolated.rounds, evals: isolated.evals } }, null, 2));
-const svg = renderSvg([
-  {
-    title: 'Cumulative reward (mean per completion, summed over rounds)', xLabel: 'round', yLabel: 'cumulative reward',
-    series: [
-      { label: `swarm I=4 J=4 (${last(swarm).toFixed(2)})`, color: '#d62728', points: swarm.rounds.map((r) => [r.round + 1, r.cumulativeReward]) },
-      { label: `isolated I=8 J=0 (${last(isolated).toFixed(2)})`, color: '#1f77b4', points: isolated.rounds.map((r) => [r.round + 1, r.cumulativeReward]) },
-    ],
-  },
-  {
-    title: 'Held-out greedy pass@1 (mean over peers)', xLabel: 'rounds trained', yLabel: 'pass@1',
-    series: [
-      { label: 'swarm I=4 J=4', color: '#d62728', points: swarm.evals.map((e) => [e.afterRounds, e.passAt1]) },
-      { label: 'isolated I=8 J=0', color: '#1f77b4', points: isolated.evals.map((e) => [e.afterRounds, e.passAt1]) },
-    ],
-  },
-], `tabswarm SAPO experiment: ${peers} peers, G=${completions}, lr ${lr}; swarm cumulative reward ${gain >= 0 ? '+' : ''}${(100 * gain).toFixed(1)}% over isolated`);
-writeFileSync(join(outDir, 'sapo.svg'), svg);
-console.log(JSON.stringify(summary, null, 2));
-console.log(`wrote ${join(outDir, 'sapo.json')} and sapo.svg`);
+const results: JobResult[] = [];
+const meanOf = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const perArmOf = () => Object.fromEntries(arms.filter((arm) => results.some((r) => r.arm === arm.name)).map((arm) => {
+  const mine = results.filter((r) => r.arm === arm.name);
+  const figs = mine.map(seedFigures);
+  const keys = Object.keys(figs[0]) as (keyof (typeof figs)[0])[];
+  return [arm.name, { label: arm.label, seeds: mine.length, mean: Object.fromEntries(keys.map((k) => [k, meanOf(figs.map((f) => f[k]))])) }];
+}));
+const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+// curves: mean over seeds per arm (arms with results so far)
+const curve = (pick: (r: JobResult) => [number, number][]) => arms.filter((arm) => results.some((r) => r.arm === arm.name)).map((arm, i): Series => {
+  const mine = results.filter((r) => r.arm === arm.name).map(pick);
+  const points = mine[0].map(([x], k): [number, number] => [x, meanOf(mine.map((c) => c[k][1]))]);
+  return { label: arm.name, color: COLORS[i % COLORS.length], points };
+});
+const pct = (d: { mean: number; low: number; high: number } | undefined, scale = 1) => d ? `${(scale * d.mean).toFixed(2)} [${(scale * d.low).toFixed(2)}, ${(scale * d.high).toFixed(2)}]` : 'n/a';
+
+/** JSON + SVG of the jobs done so far (complete = all of them) */
+function report(complete: boolean) {
+  const perArm = perArmOf();
+  const comparisons = COMPARISONS.filter(([x, y]) => armNames.includes(x) && armNames.includes(y)).map(([x, y]) => compare(results, x, y)).filter((c): c is Comparison => c !== null);
+  const summary = { complete, jobsDone: results.length, jobs: jobs.length, seeds: seedIds, rounds, peers, completions, lr, evalEvery, evalPerEntry, threads, seconds: (performance.now() - started) / 1000, perArm, comparisons };
+  writeFileSync(join(outDir, 'sapo.json'), JSON.stringify({ summary, jobs: results }, null, 1));
+  const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
+  const svg = renderSvg([
+  { title: 'Cumulative accuracy (sum of per-round correct share)', xLabel: 'round', yLabel: 'cumulative accuracy', series: curve((r) => r.rounds.map((x) => [x.round + 1, x.cumulativeAccuracy])) },
+  { title: 'Held-out greedy accuracy (content-disjoint)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.passAt1])) },
+  { title: 'Generalisation accuracy (one level up)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.generalisation ?? 0])) },
+], `${new Set(results.map((r) => r.seed)).size} of ${seeds} seeds × ${rounds} rounds × ${peers} peers, G=${completions}; swarm − isolated I=8, cumulative accuracy ${pct(head?.metrics.cumulativeAccuracy)}, held-out points ${pct(head?.metrics.heldOutFinal, 100)} (mean [95% CI])`);
+  writeFileSync(join(outDir, 'sapo.svg'), svg);
+  return { perArm, comparisons, summary };
+}
+
+await new Promise<void>((done, fail) => {
+  let next = 0;
+  let running = 0;
+  const pool = Array.from({ length: Math.min(threads, jobs.length) }, () =>
+    new Worker(new URL('./model/experiment-worker.ts', import.meta.url), { workerData: { model: resolve(a.model) } }));
+  const feed = (w: Worker) => {
+    if (next >= jobs.length) {
+      void w.terminate();
+      if (running === 0) done();
+      return;
+    }
+    running++;
+    w.postMessage(jobs[next++]);
+  };
+  for (const w of pool) {
+    w.on('error', fail);
+    w.on('message', (m: { ready?: boolean; ok?: boolean; result?: JobResult; error?: string }) => {
+      if (m.ready) return feed(w);
+      running--;
+      if (!m.ok) return fail(new Error(`experiment job failed: ${m.error}`));
+      const r = m.result!;
+      results.push(r);
+      const f = seedFigures(r);
+      console.log(`${r.arm.padEnd(20)} ${r.seed}: cumulative accuracy ${f.cumulativeAccuracy.toFixed(2)}, held-out ${(100 * f.heldOutStart).toFixed(1)}% → ${(100 * f.heldOutFinal).toFixed(1)}%, generalisation ${(100 * f.generalisationFinal).toFixed(1)}%, ${r.seconds.toFixed(0)} s (${results.length}/${jobs.length}, ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      report(false);
+      feed(w);
+    });
+  }
+});
+
+const { perArm, comparisons, summary } = report(true);
+for (const [name, arm] of Object.entries(perArm)) {
+  const m = arm.mean;
+  console.log(`${name.padEnd(20)} cumulative accuracy ${m.cumulativeAccuracy.toFixed(2)}  held-out ${(100 * m.heldOutStart).toFixed(1)} → ${(100 * m.heldOutFinal).toFixed(1)}%  generalisation ${(100 * m.generalisationFinal).toFixed(1)}%  signal ${(100 * m.signalShare).toFixed(0)}%`);
+}
+for (const c of comparisons) {
+  const ca = c.metrics.cumulativeAccuracy!;
+  const ho = c.metrics.heldOutFinal!;
+  console.log(`${c.a} − ${c.b} (${c.seeds} seeds): cumulative accuracy ${pct(ca)} (${(100 * ca.relative).toFixed(1)}%)${ca.excludesZero ? ' *' : ''}; held-out points ${pct(ho, 100)}${ho.excludesZero ? ' *' : ''}; generalisation points ${pct(c.metrics.generalisationFinal, 100)}`);
+}
+console.log(`(* = 95% CI excludes 0) wrote ${join(outDir, 'sapo.json')} and sapo.svg in ${summary.seconds.toFixed(0)} s`);

@@ -73,8 +73,12 @@ const result = await simulate(folder, {
 });
 const first = result.evals[0];
 const last = result.evals[result.evals.length - 1];
-if (first && last) console.log(`held-out pass@1: ${(100 * first.passAt1).toFixed(1)}% → ${(100 * last.passAt1).toFixed(1)}%`);
-console.log(`cumulative reward ${result.rounds[result.rounds.length - 1].cumulativeReward.toFixed(3)} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+if (first && last) {
+  const gen = (e: typeof first) => (e.generalisation === null ? 'n/a' : `${(100 * e.generalisation).toFixed(1)}%`);
+  console.log(`held-out (content-disjoint) pass@1: ${(100 * first.passAt1).toFixed(1)}% → ${(100 * last.passAt1).toFixed(1)}%; generalisation ${gen(first)} → ${gen(last)}`);
+}
+const end = result.rounds[result.rounds.length - 1];
+console.log(`cumulative accuracy ${end.cumulativeAccuracy.toFixed(3)}, cumulative reward ${end.cumulativeReward.toFixed(3)} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 if (a.json) {
   writeFileSync(a.json, JSON.stringify({ options: { peers, rounds, questions, completions, local, external, tasks: a.tasks, lr, backend: a.backend }, rounds: result.rounds, evals: result.evals }, null, 2));
   console.log(`wrote ${a.json}`);

@@ -4,7 +4,8 @@
 // accuracy, and RL has the right answer within its reach to reinforce.
 import { completionText, promptText } from '../../src/rl/format.ts';
 import { hashParts, Rng } from '../../src/rl/rng.ts';
-import { generateTask, getFamily, type Task, type TaskMix } from '../../src/rl/tasks/index.ts';
+import { trainingTask } from '../../src/rl/heldout.ts';
+import { getFamily, type Task, type TaskMix } from '../../src/rl/tasks/index.ts';
 
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
@@ -74,7 +75,8 @@ export function transcript(mix: readonly TaskMix[], index: number, options: Tran
   const total = mix.reduce((s, e) => s + (e.weight ?? 1), 0);
   let x = rng.next() * total;
   const entry = mix.find((e) => (x -= e.weight ?? 1) < 0) ?? mix[mix.length - 1];
-  const task = generateTask({ family: entry.family, difficulty: entry.difficulty, seed: rng.nextU32() });
+  // content reserved for evaluation never reaches pretraining
+  const { task } = trainingTask(entry.family, entry.difficulty, () => rng.nextU32());
   const u = rng.next();
   const answer = u < options.pCorrect ? task.answer : u < options.pCorrect + options.pSystematic ? systematicError(task) : randomError(task, rng);
   return { prompt: promptText(task), completion: completionText(answer), correct: answer === task.answer };

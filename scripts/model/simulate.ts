@@ -1,21 +1,38 @@
 // Several RL peers in one process on the in-memory bus (or one peer alone). Each round every peer samples
 // and publishes first, then every peer trains, so everyone sees this round's rollouts of everyone else,
 // as on a live swarm with a round clock.
+import type { ModelEngine } from '../../src/engine/engine.ts';
+import { createCpuEngine } from '../../src/engine/index.ts';
 import { InMemoryBus, SoloTransport } from '../../src/rl/bus.ts';
-import { heldOutTasks, RoundRunner, type RunnerConfig } from '../../src/rl/runner.ts';
+import { generalisationTasks, heldOutTasks } from '../../src/rl/heldout.ts';
+import { averageParameters } from '../../src/rl/meta.ts';
+import { hashParts, Rng } from '../../src/rl/rng.ts';
+import { RoundRunner, type RunnerConfig } from '../../src/rl/runner.ts';
 import type { EvalStats, RoundStats } from '../../src/rl/stats.ts';
-import type { TaskMix } from '../../src/rl/tasks/index.ts';
+import type { Task, TaskMix } from '../../src/rl/tasks/index.ts';
 import { makeEngine, type Backend, type LoadedFolder } from './load.ts';
 
 export interface SimulationOptions {
   peers: number;
   rounds: number;
   runner: RunnerConfig;
+  /** a peer's own config (temperature, task emphasis); default: everyone runs `runner` */
+  peerConfig?: (peerId: string, index: number) => RunnerConfig;
   backend: Backend;
   /** held-out evaluation every this many rounds (and before the first, after the last); 0 = never */
   evalEvery: number;
+  /** the full mix: held-out (reserved content) and generalisation (one level up) sets come from it */
   evalMix: TaskMix[];
   evalPerEntry: number;
+  /** also evaluate on the generalisation set (default true) */
+  generalisation?: boolean;
+  /**
+   * meta-model averaging: every this many rounds each peer is paired with one random peer and both
+   * continue from the mean of their weights (NoLoCo-style gossip averaging); 0 = never
+   */
+  averageEvery?: number;
+  /** seeds the averaging pairs */
+  seed?: string;
   log?: (line: string) => void;
 }
 
@@ -23,9 +40,14 @@ export interface RoundSummary {
   round: number;
   /** mean over peers of each peer's mean local reward this round */
   meanReward: number;
+  /** mean over peers of the verifier-correct share of its local completions: the headline metric */
   accuracy: number;
   /** running sum of meanReward */
   cumulativeReward: number;
+  /** running sum of accuracy */
+  cumulativeAccuracy: number;
+  /** share of local groups with advantage (not all right, not all wrong) */
+  signalShare: number;
   externalGroups: number;
   seconds: number;
   tokensPerSecond: number;
@@ -34,8 +56,11 @@ export interface RoundSummary {
 export interface EvalSummary {
   /** evaluated after this many rounds */
   afterRounds: number;
+  /** held-out (content-disjoint) greedy pass@1, mean over peers */
   passAt1: number;
   perPeer: number[];
+  /** generalisation set (one level above the mix), mean over peers; null when not evaluated */
+  generalisation: number | null;
 }
 
 export interface SimulationResult {
@@ -48,24 +73,37 @@ const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.le
 
 export async function simulate(folder: LoadedFolder, options: SimulationOptions): Promise<SimulationResult> {
   const log = options.log ?? (() => {});
+  const averageEvery = options.averageEvery ?? 0;
+  if (averageEvery > 0 && options.backend !== 'cpu') throw new Error('the averaging arm runs on the CPU engine only');
   const bus = new InMemoryBus();
   const runners: RoundRunner[] = [];
   for (let p = 0; p < options.peers; p++) {
     const peerId = `peer-${p}`;
     const transport = options.peers > 1 ? bus.connect(peerId) : new SoloTransport(peerId);
-    runners.push(new RoundRunner(await makeEngine(folder, options.backend), folder.tokenizer, transport, options.runner));
+    const config = options.peerConfig?.(peerId, p) ?? options.runner;
+    runners.push(new RoundRunner(await makeEngine(folder, options.backend), folder.tokenizer, transport, config));
   }
   const held = heldOutTasks(options.evalMix, options.evalPerEntry);
+  const general: Task[] = options.generalisation === false ? [] : generalisationTasks(options.evalMix, options.evalPerEntry);
   const result: SimulationResult = { rounds: [], evals: [], perPeerRounds: runners.map(() => []) };
   const evaluate = async (afterRounds: number) => {
     const stats: EvalStats[] = [];
-    for (const r of runners) stats.push(await r.evaluate(held, afterRounds));
-    const summary = { afterRounds, passAt1: mean(stats.map((s) => s.passAt1)), perPeer: stats.map((s) => s.passAt1) };
+    const gen: EvalStats[] = [];
+    for (const r of runners) {
+      stats.push(await r.evaluate(held, afterRounds));
+      if (general.length > 0) gen.push(await r.evaluate(general, afterRounds));
+    }
+    const summary: EvalSummary = {
+      afterRounds, passAt1: mean(stats.map((s) => s.passAt1)), perPeer: stats.map((s) => s.passAt1),
+      generalisation: gen.length > 0 ? mean(gen.map((s) => s.passAt1)) : null,
+    };
     result.evals.push(summary);
-    log(`  held-out greedy pass@1 after ${afterRounds} rounds: ${(100 * summary.passAt1).toFixed(1)}%`);
+    log(`  after ${afterRounds} rounds: held-out pass@1 ${(100 * summary.passAt1).toFixed(1)}%` + (summary.generalisation === null ? '' : `, generalisation ${(100 * summary.generalisation).toFixed(1)}%`));
   };
   if (options.evalEvery > 0) await evaluate(0);
   let cumulative = 0;
+  let cumulativeAccuracy = 0;
+  const pairRng = new Rng(hashParts('tabswarm/average-pairs', options.seed ?? options.runner.swarmId));
   for (let round = 0; round < options.rounds; round++) {
     const start = performance.now();
     const locals = [];
@@ -73,21 +111,43 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
     const stats: RoundStats[] = [];
     for (let p = 0; p < runners.length; p++) stats.push(await runners[p].trainRound(locals[p]));
     stats.forEach((s, p) => result.perPeerRounds[p].push(s));
+    if (averageEvery > 0 && (round + 1) % averageEvery === 0 && runners.length > 1) await averagePairs(runners, folder, pairRng);
     const meanReward = mean(stats.map((s) => s.meanReward));
+    const accuracy = mean(stats.map((s) => s.accuracy));
     cumulative += meanReward;
+    cumulativeAccuracy += accuracy;
     const summary: RoundSummary = {
       round,
       meanReward,
-      accuracy: mean(stats.map((s) => s.accuracy)),
+      accuracy,
       cumulativeReward: cumulative,
+      cumulativeAccuracy,
+      signalShare: mean(stats.map((s) => (s.localGroupsSampled ? (s.localGroupsWithSignal ?? 0) / s.localGroupsSampled : 0))),
       externalGroups: mean(stats.map((s) => s.externalGroups)),
       seconds: (performance.now() - start) / 1000,
       tokensPerSecond: mean(stats.map((s) => s.tokensPerSecond)),
     };
     result.rounds.push(summary);
-    log(`round ${round}: reward ${meanReward.toFixed(3)} accuracy ${(100 * summary.accuracy).toFixed(1)}% external ${summary.externalGroups.toFixed(1)} ${summary.seconds.toFixed(1)} s`);
+    log(`round ${round}: accuracy ${(100 * accuracy).toFixed(1)}% reward ${meanReward.toFixed(3)} signal ${(100 * summary.signalShare).toFixed(0)}% external ${summary.externalGroups.toFixed(1)} ${summary.seconds.toFixed(1)} s`);
     if (options.evalEvery > 0 && ((round + 1) % options.evalEvery === 0 || round === options.rounds - 1)) await evaluate(round + 1);
   }
   for (const r of runners) r.engine.dispose();
   return result;
+}
+
+/** random disjoint pairs (one peer sits out when the count is odd); both continue from the pair's mean */
+export async function averagePairs(runners: RoundRunner[], folder: LoadedFolder, rng: Rng): Promise<void> {
+  const order = rng.shuffle(runners.map((_, i) => i));
+  for (let k = 0; k + 1 < order.length; k += 2) {
+    const pair = [runners[order[k]], runners[order[k + 1]]];
+    const params = await Promise.all(pair.map((r) => (r.engine as ModelEngine).readParams()));
+    const mean = averageParameters(params);
+    for (const r of pair) {
+      // each keeps its own Adam moments: only the weights are shared
+      const state = await r.engine.exportOptimizerState();
+      const next = createCpuEngine(folder.config, mean);
+      await next.importOptimizerState(state);
+      r.replaceEngine(next).dispose();
+    }
+  }
 }

@@ -10,6 +10,8 @@ import type { AdamWConfig, Engine, TrainSequence } from '../engine/api.ts';
 import { yieldToEventLoop } from '../engine/engine.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, stopTokens, type TextTokenizer } from './format.ts';
 import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
+import { Curriculum } from './curriculum.ts';
+import { zeroSignalPreference } from './selection.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
 import { roundTaskRefs } from './round-tasks.ts';
 import { collectExternalGroups, EXTERNAL_DEFAULTS, makeGroup, selectTrainingGroups, type ExternalDrops, type RolloutGroup } from './sapo.ts';
@@ -47,6 +49,19 @@ export interface RunnerConfig {
    * before it trains on what has arrived (0 = never wait). Never blocks beyond this.
    */
   externalWaitMs: number;
+  /** per-family difficulty curriculum (curriculum.ts) within each mix entry's level range; off by default */
+  curriculum?: boolean;
+  /**
+   * weight of an external group on a family where this peer's own groups had no signal this round,
+   * relative to 1 for the rest (selection.ts); 0 or absent = SAPO's uniform draw
+   */
+  preferenceBoost?: number;
+  /**
+   * μ: optimizer steps on each batch. Step 1 has ratio 1 (the weights that sampled); later steps see the
+   * ratio to the sampler's logprobs (local) or to the step-1 logprobs (external, re-encoded), and the
+   * 0.2 / 0.28 clip bounds how far they move. Default 1: then the clip never binds.
+   */
+  policyEpochs?: number;
 }
 
 export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
@@ -68,7 +83,7 @@ export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): Runn
 }
 
 // where the round's task refs come from; re-exported so callers of the runner keep one import
-export { roundTaskRefs, TaskMixError } from './round-tasks.ts';
+export { checkRoundTaskRefs, roundTaskRefs, TaskMixError } from './round-tasks.ts';
 
 export class RunnerError extends Error {
   override name = 'RunnerError';
@@ -97,12 +112,7 @@ export interface LocalRound {
   sampleSeconds: number;
 }
 
-/** a fixed held-out set per (family, difficulty), seeded apart from every round's tasks */
-export function heldOutTasks(mix: readonly TaskMix[], perEntry: number): Task[] {
-  return mix.flatMap((m) =>
-    Array.from({ length: perEntry }, (_, i) => generateTask({ family: m.family, difficulty: m.difficulty, seed: hashParts('tabswarm/heldout', m.family, m.difficulty, i) })),
-  );
-}
+export { generalisationTasks, heldOutTasks } from './heldout.ts';
 
 const now = (): number => performance.now() / 1000;
 
@@ -110,17 +120,37 @@ export class RoundRunner {
   private readonly listeners = new Set<(event: RlEvent) => void>();
 
   constructor(
-    readonly engine: Engine,
+    private currentEngine: Engine,
     readonly tokenizer: TextTokenizer,
     readonly transport: Transport,
     readonly config: RunnerConfig,
   ) {
     if (config.questions < 1 || config.completions < 2) throw new RunnerError('need at least 1 question and 2 completions per question');
     if (config.microBatch < 1) throw new RunnerError('microBatch must be >= 1');
+    const mu = config.policyEpochs ?? 1;
+    if (!Number.isInteger(mu) || mu < 1) throw new RunnerError(`policyEpochs must be an integer >= 1, got ${mu}`);
+    this.curriculum = config.curriculum ? new Curriculum(config.tasks) : null;
   }
+
+  /** null unless config.curriculum; its levels shape this peer's task refs */
+  readonly curriculum: Curriculum | null;
 
   get peerId(): string {
     return this.transport.peerId;
+  }
+
+  get engine(): Engine {
+    return this.currentEngine;
+  }
+
+  /**
+   * Between rounds only: train on from other weights (the meta-model's averaging). Returns the previous
+   * engine, which the caller disposes; this runner's curriculum and listeners carry on.
+   */
+  replaceEngine(engine: Engine): Engine {
+    const previous = this.currentEngine;
+    this.currentEngine = engine;
+    return previous;
   }
 
   /** subscribe to stats events; returns the unsubscribe function */
@@ -148,7 +178,7 @@ export class RoundRunner {
     const { config, tokenizer } = this;
     throwIfAborted(signal, 'before sampling');
     this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'sampling' });
-    const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions);
+    const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions, this.curriculum?.levels());
     const tasks = refs.map(generateTask);
     const prompts = tasks.flatMap((task) => Array.from({ length: config.completions }, () => encodePrompt(tokenizer, task)));
     const start = now();
@@ -207,7 +237,10 @@ export class RoundRunner {
       this.transport.prune(round);
     }
     const rng = new Rng(hashParts('tabswarm/mix', roundSeed(config.swarmId, round, this.peerId)));
-    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups);
+    const preference = config.preferenceBoost ? zeroSignalPreference(local.groups, config.preferenceBoost) : undefined;
+    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups, preference);
+    // the next round's levels follow this round's success; updated after the draw so it cannot change this step
+    this.curriculum?.update(local.groups);
 
     const start = now();
     const step = await this.grpoStep(chosen, signal);
@@ -227,6 +260,8 @@ export class RoundRunner {
       accuracy: all.filter((c) => c.correct).length / all.length,
       formatRate: all.filter((c) => c.wellFormed).length / all.length,
       localGroups: chosen.filter((g) => g.source === 'local').length,
+      localGroupsWithSignal: local.groups.filter((g) => g.advantages.some((a) => a !== 0)).length,
+      localGroupsSampled: local.groups.length,
       externalGroups: chosen.filter((g) => g.source === 'external').length,
       externalAvailable: external.length,
       externalDrops: drops,
@@ -278,27 +313,38 @@ export class RoundRunner {
     }
     const totalTokens = items.reduce((s, it) => s + it.seq.tokens.length - it.seq.completionStart, 0);
     if (items.length === 0 || totalTokens === 0) return { loss: 0, gradNorm: 0, sequences: 0, tokens: 0, clippedTokens: 0 };
-    engine.zeroGrads();
     let loss = 0;
     let clippedTokens = 0;
-    for (let i = 0; i < items.length; i += config.microBatch) {
-      await abortPoint(signal, 'mid training step');
-      const mb = items.slice(i, i + config.microBatch);
-      const logprobs = await engine.forwardLogprobs(mb.map((it) => it.seq));
-      const seqs: GrpoSequence[] = mb.map((it, k) => ({
-        logprobs: logprobs[k],
-        // re-encoded external text has no sampler logprobs: the current policy is its old policy (ratio 1)
-        oldLogprobs: it.oldLogprobs && it.oldLogprobs.length === logprobs[k].length ? it.oldLogprobs : logprobs[k],
-        advantage: it.advantage,
-      }));
-      const result = grpoLoss(seqs, totalTokens, config.grpo);
-      loss += result.loss;
-      clippedTokens += result.clippedTokens;
-      await engine.backwardLogprobs(result.dLogprobs);
+    let gradNorm = 0;
+    const epochs = config.policyEpochs ?? 1;
+    // external text has no sampler logprobs: the weights at this step's start are its old policy
+    const stepStart: (number[] | null)[] = items.map(() => null);
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      engine.zeroGrads();
+      loss = 0;
+      clippedTokens = 0;
+      for (let i = 0; i < items.length; i += config.microBatch) {
+        await abortPoint(signal, 'mid training step');
+        const mb = items.slice(i, i + config.microBatch);
+        const logprobs = await engine.forwardLogprobs(mb.map((it) => it.seq));
+        const seqs: GrpoSequence[] = mb.map((it, k) => {
+          const current = logprobs[k];
+          if (it.oldLogprobs && it.oldLogprobs.length !== current.length) {
+            // a silent fallback to ratio 1 would hide a tokenizer or sampler bug behind a plausible loss
+            throw new RunnerError(`sampler logprobs (${it.oldLogprobs.length}) and completion tokens (${current.length}) differ in length`);
+          }
+          stepStart[i + k] ??= current.slice();
+          return { logprobs: current, oldLogprobs: it.oldLogprobs ?? stepStart[i + k]!, advantage: it.advantage };
+        });
+        const result = grpoLoss(seqs, totalTokens, config.grpo);
+        loss += result.loss;
+        clippedTokens += result.clippedTokens;
+        await engine.backwardLogprobs(result.dLogprobs);
+      }
+      // the last check: past it the step is taken whole (the optimizer step itself is one dispatch)
+      await abortPoint(signal, 'before the optimizer step');
+      ({ gradNorm } = await engine.optimizerStep(config.adamw));
     }
-    // the last check: past it the step is taken whole (the optimizer step itself is one dispatch)
-    await abortPoint(signal, 'before the optimizer step');
-    const { gradNorm } = await engine.optimizerStep(config.adamw);
     return { loss, gradNorm, sequences: items.length, tokens: totalTokens, clippedTokens };
   }
 

@@ -8,7 +8,7 @@
 import type { TextTokenizer } from './format.ts';
 import { groupAdvantages, hasAdvantage } from './grpo.ts';
 import type { Rng } from './rng.ts';
-import { roundTaskRefs, taskRefKey } from './round-tasks.ts';
+import { claimedLevels, roundTaskRefs, taskRefKey } from './round-tasks.ts';
 import { checkTaskRef, generateTask, scoreCompletion, type Score, type Task, type TaskMix } from './tasks/index.ts';
 import type { RolloutBatch, TaskRef } from './transport.ts';
 
@@ -128,7 +128,9 @@ export function collectExternalGroups(
       refuse(batch.peerId, `batch of ${batch.rollouts.length} groups; the swarm's B is ${expect.questions}`);
       continue;
     }
-    const assigned = new Set(roundTaskRefs(expect.swarmId, expect.round, batch.peerId, expect.mix, expect.questions).map(taskRefKey));
+    // a sender picks its curriculum level per family (within the mix's range), never its questions
+    const levels = claimedLevels(batch.rollouts.map((r) => r?.task), expect.mix);
+    const assigned = new Set(roundTaskRefs(expect.swarmId, expect.round, batch.peerId, expect.mix, expect.questions, levels).map(taskRefKey));
     for (const rollout of batch.rollouts) {
       const ref = rollout?.task;
       if (checkTaskRef(ref) !== null || !Array.isArray(rollout.completions)) {

@@ -18,6 +18,9 @@ export interface RoundStats {
   /** groups in the training step, by source */
   localGroups: number;
   externalGroups: number;
+  /** local groups sampled this round, and how many of them had advantage (not all right or all wrong) */
+  localGroupsSampled?: number;
+  localGroupsWithSignal?: number;
   /** external groups that survived re-scoring, before sampling J of them */
   externalAvailable: number;
   /** null when the peer takes no external rollouts (J = 0) */

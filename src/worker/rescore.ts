@@ -6,7 +6,7 @@
 //   bounds messages per (peer, round).
 // - `rescorePeers`: how well the swarm's peers did this round, re-scored (claimed rewards are never
 //   trusted). Unlike SAPO's selection for training, groups with no advantage count here.
-import { roundTaskRefs, taskRefKey } from '../rl/round-tasks.ts';
+import { claimedLevels, roundTaskRefs, taskRefKey } from '../rl/round-tasks.ts';
 import { generateTask, scoreCompletion, type Task, type TaskMix } from '../rl/tasks/index.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
 import type { RolloutsMessage } from '../swarm/messages.ts';
@@ -43,7 +43,8 @@ const CLAIM_TOLERANCE = 1e-6;
 export function rolloutRules(shape: RoundShape): { rolloutShape: RolloutShape; rolloutCheck: RolloutContentCheck } {
   const rolloutShape = { questions: shape.questions, completions: shape.completions, completionChars: completionCharCap(shape.maxNewTokens) };
   const rolloutCheck: RolloutContentCheck = (m: RolloutsMessage) => {
-    const assigned = new Set(roundTaskRefs(shape.swarmId, m.round, m.peerId, shape.tasks, shape.questions).map(taskRefKey));
+    const levels = claimedLevels(m.rollouts.map((r) => r.task), shape.tasks);
+    const assigned = new Set(roundTaskRefs(shape.swarmId, m.round, m.peerId, shape.tasks, shape.questions, levels).map(taskRefKey));
     for (const rollout of m.rollouts) {
       const key = taskRefKey(rollout.task);
       if (!assigned.has(key)) return `task ${key} is not one of the sender's tasks for round ${m.round}`;

@@ -65,6 +65,11 @@ export function scoreCompletion(task: Task, completion: string): Score {
 export interface TaskMix {
   family: string;
   difficulty: number;
+  /**
+   * highest level a curriculum may raise this entry to (default: difficulty, i.e. fixed). The TaskRef
+   * carries the level drawn, so receivers re-derive the task and check the level lies in range.
+   */
+  maxDifficulty?: number;
   /** relative weight when drawing tasks (default 1) */
   weight?: number;
 }

@@ -48,7 +48,7 @@ describe('memory guard', () => {
     expect(est.total).toBeGreaterThan(134e6 * 16);
   });
   it('follows the swarm task mix, falling back to the default for unknown families', () => {
-    expect(runnerConfigFor({ ...options, taskMix: { sorting: 3 } }).tasks).toEqual([{ family: 'sorting', difficulty: 1, weight: 3 }]);
+    expect(runnerConfigFor({ ...options, taskMix: { sorting: 3 } }).tasks).toEqual([{ family: 'sorting', difficulty: 1, maxDifficulty: 2, weight: 3 }]);
     expect(runnerConfigFor({ ...options, taskMix: { nope: 1 } }).tasks.length).toBeGreaterThan(5);
     expect(runnerConfigFor(options).externalGroups).toBeGreaterThan(0);
   });

@@ -81,10 +81,11 @@ describe('RoundRunner', () => {
   it('evaluates greedy pass@1 on held-out tasks', async () => {
     const engine = new ScriptedEngine((prompt) => alternating(prompt, 0));
     const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
-    const tasks = heldOutTasks([{ family: 'basic_arithmetic', difficulty: 1 }], 10);
-    expect(heldOutTasks([{ family: 'basic_arithmetic', difficulty: 1 }], 10)).toEqual(tasks);
+    // basic_arithmetic/1 has 100 distinct prompts, 9 of them reserved by content: 8 fit
+    const tasks = heldOutTasks([{ family: 'basic_arithmetic', difficulty: 1 }], 8);
+    expect(heldOutTasks([{ family: 'basic_arithmetic', difficulty: 1 }], 8)).toEqual(tasks);
     const stats = await runner.evaluate(tasks);
-    expect(stats).toMatchObject({ tasks: 10, passAt1: 1, formatRate: 1, perFamily: { 'basic_arithmetic/1': { correct: 10, total: 10 } } });
+    expect(stats).toMatchObject({ tasks: 8, passAt1: 1, formatRate: 1, perFamily: { 'basic_arithmetic/1': { correct: 8, total: 8 } } });
     expect(engine.sampleCalls[0].options.temperature).toBe(0);
   });
 
@@ -140,5 +141,36 @@ describe('RoundRunner context limits', () => {
     expect(engine.sampleCalls[0].options.maxNewTokens).toBe(13);
     const wordy = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig({ tasks: [{ family: 'word_problems', difficulty: 4 }] }));
     await expect(wordy.sampleRound(0)).rejects.toThrow(RunnerError);
+  });
+});
+
+describe('RoundRunner ratio and policy epochs', () => {
+  it('throws when sampler logprobs and completion tokens differ in length (no silent ratio 1)', async () => {
+    const engine = new ScriptedEngine(alternating);
+    const sample = engine.sample.bind(engine);
+    engine.sample = async (prompts, options) => {
+      const out = await sample(prompts, options);
+      return { ...out, logprobs: out.logprobs.map((l) => l.slice(1)) };
+    };
+    const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
+    await expect(runner.runRound(0)).rejects.toThrow(/differ in length/);
+    expect(engine.steps).toBe(0);
+  });
+
+  it('takes μ optimizer steps per batch; after the first the ratio is to the sampler logprobs and the clip binds', async () => {
+    const engine = new ScriptedEngine(alternating);
+    let forwards = 0;
+    // the policy moves between epochs: from the second forward on, each logprob is 0.5 higher (ρ = e^0.5 ≈ 1.65)
+    engine.forwardLogprobs = async (batch) => {
+      forwards++;
+      return batch.map((s) => s.tokens.slice(s.completionStart).map(() => (forwards > 1 ? 0 : -0.5)));
+    };
+    const config = defaultRunnerConfig({ questions: 2, completions: 4, localGroups: 2, microBatch: 64, policyEpochs: 3 });
+    const stats = await new RoundRunner(engine, charTokenizer, new SoloTransport('p'), config).runRound(0);
+    expect(engine.steps).toBe(3);
+    expect(forwards).toBe(3);
+    // last epoch: ρ ≈ 1.65 > 1.28, so every positive-advantage token is clipped (half of them)
+    expect(stats.clipFraction).toBeCloseTo(0.5, 1);
+    expect(() => new RoundRunner(engine, charTokenizer, new SoloTransport('p'), { ...config, policyEpochs: 0 })).toThrow(RunnerError);
   });
 });

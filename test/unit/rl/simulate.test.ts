@@ -1,9 +1,14 @@
 // The in-process swarm behind `npm run train -- --peers N` and the SAPO experiment, on the shipped model,
 // and the SVG the experiment writes.
 import { describe, expect, it } from 'vitest';
-import { loadModelFolder } from '../../../scripts/model/load.ts';
+import { loadModelFolder, makeEngine } from '../../../scripts/model/load.ts';
 import { renderSvg } from '../../../scripts/model/plot.ts';
-import { simulate } from '../../../scripts/model/simulate.ts';
+import { averagePairs, simulate } from '../../../scripts/model/simulate.ts';
+import type { ModelEngine } from '../../../src/engine/engine.ts';
+import { SoloTransport } from '../../../src/rl/bus.ts';
+import { averageParameters } from '../../../src/rl/meta.ts';
+import { Rng } from '../../../src/rl/rng.ts';
+import { RoundRunner } from '../../../src/rl/runner.ts';
 import { EASY_TASK_MIX } from '../../../src/rl/defaults.ts';
 import { defaultRunnerConfig } from '../../../src/rl/runner.ts';
 
@@ -21,6 +26,25 @@ describe('in-process swarm simulation', () => {
     const external = result.perPeerRounds.flat().map((s) => s.externalGroups);
     expect(Math.max(...external)).toBeGreaterThan(0);
     for (const s of result.perPeerRounds.flat()) expect(s.externalDrops?.claimMismatches).toBe(0);
+  }, 60_000);
+
+  it('the averaging arm leaves paired peers on the mean of their weights, keeping their own Adam moments', async () => {
+    const folder = await loadModelFolder('public/models/default');
+    const config = defaultRunnerConfig({ swarmId: 'avg-test', tasks: EASY_TASK_MIX, questions: 2, completions: 6, localGroups: 2 });
+    config.adamw = { ...config.adamw, lr: 0.01 };
+    const runners = await Promise.all(['a', 'b'].map(async (id) => new RoundRunner(await makeEngine(folder, 'cpu'), folder.tokenizer, new SoloTransport(id), config)));
+    for (const r of runners) await r.runRound(0);
+    const before = await Promise.all(runners.map((r) => (r.engine as ModelEngine).readParams()));
+    expect(before[0]).not.toEqual(before[1]);
+    const moments = await Promise.all(runners.map((r) => r.engine.exportOptimizerState()));
+    await averagePairs(runners, folder, new Rng(1));
+    const after = await Promise.all(runners.map((r) => (r.engine as ModelEngine).readParams()));
+    expect(after[0]).toEqual(after[1]);
+    expect(after[0]).toEqual(averageParameters(before));
+    const movedOn = await Promise.all(runners.map((r) => r.engine.exportOptimizerState()));
+    expect(movedOn.map((m) => m.steps)).toEqual(moments.map((m) => m.steps));
+    expect(movedOn[0].m).toEqual(moments[0].m);
+    for (const r of runners) r.engine.dispose();
   }, 60_000);
 
   it('the plot is an SVG with one path per series and escaped labels', () => {
