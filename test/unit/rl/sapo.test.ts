@@ -101,6 +101,26 @@ describe('collectExternalGroups refuses what an honest peer of this swarm would 
     expect(refusals.map((r) => r.reason)).toEqual(Array(3).fill(expect.stringMatching(/not one of the sender's tasks for round 3/)));
   });
 
+  it('a curriculum level is the sender\'s only choice: one in-range level per family, questions still from the round seed', () => {
+    const ranged = [{ family: 'basic_arithmetic', difficulty: 1, maxDifficulty: 3 }];
+    const exp: RoundExpectation = { ...expect_, mix: ranged };
+    const groupsAt = (peerId: string, level: number) => roundTaskRefs('s', 3, peerId, ranged, 4, { basic_arithmetic: level }).map((r) => {
+      const t = generateTask(r);
+      return { task: r, completions: [rightFor(t), wrongFor(t)].map((text) => ({ text, reward: scoreCompletion(t, text).reward })) };
+    });
+    const atTwo = collectExternalGroups([batch('p1', groupsAt('p1', 2))], exp);
+    expect(atTwo.groups).toHaveLength(4);
+    expect(atTwo.groups.every((g) => g.ref.difficulty === 2)).toBe(true);
+    // two levels for one family: the first claimed wins, the others are not the sender's tasks
+    const mixed = [...groupsAt('p2', 2).slice(0, 2), ...groupsAt('p2', 3).slice(2)];
+    const twoLevels = collectExternalGroups([batch('p2', mixed)], exp);
+    expect(twoLevels.groups).toHaveLength(2);
+    expect(twoLevels.drops.offSeedGroups).toBe(2);
+    // a level outside the entry's range draws nothing the sender may send
+    const outside = groupsAt('p3', 3).map((g) => ({ ...g, task: { ...g.task, difficulty: 4 } }));
+    expect(collectExternalGroups([batch('p3', outside)], exp).drops.offSeedGroups).toBe(4);
+  });
+
   it('a task sent twice counts once, whoever sends it', () => {
     const one = honest('p1', 1);
     const twice = batch('p1', [one.rollouts[0], one.rollouts[0]]);
