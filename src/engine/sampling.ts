@@ -106,17 +106,7 @@ export function chooseToken(
     total = 0;
     for (let i = 0; i < k; i++) total += w[order[i]];
   }
-  let keep = k;
-  if (topP < 1) {
-    let cum = 0;
-    for (let i = 0; i < k; i++) {
-      cum += w[order[i]] / total;
-      if (cum >= topP) {
-        keep = i + 1;
-        break;
-      }
-    }
-  }
+  const keep = nucleusKeep(w, order, k, topP, total);
   let kept = 0;
   for (let i = 0; i < keep; i++) kept += w[order[i]];
   let target = u * kept;
@@ -125,4 +115,19 @@ export function chooseToken(
     if (target < 0) return { token: order[i], logprob: logprobOf(order[i]) };
   }
   return { token: order[keep - 1], logprob: logprobOf(order[keep - 1]) };
+}
+
+/**
+ * Top-p: how many of the first k candidates (in `order`, by descending logit) the sampler keeps — the
+ * smallest prefix whose mass, as a share of `total`, reaches topP (all k when topP >= 1). Shared with the
+ * verifier (rl/verify/sampler.ts), which must cut exactly where the sampler does.
+ */
+export function nucleusKeep(w: ArrayLike<number>, order: readonly number[], k: number, topP: number, total: number): number {
+  if (topP >= 1) return k;
+  let cum = 0;
+  for (let i = 0; i < k; i++) {
+    cum += w[order[i]] / total;
+    if (cum >= topP) return i + 1;
+  }
+  return k;
 }

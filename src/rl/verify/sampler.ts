@@ -5,6 +5,7 @@
 // [lo, hi); a verifier with slightly different logits (another backend) widens it by a tolerance.
 
 import type { SampleOptions } from '../../engine/api.ts';
+import { nucleusKeep } from '../../engine/sampling.ts';
 
 export type SamplingSettings = Pick<SampleOptions, 'temperature' | 'topP' | 'topK'>;
 
@@ -55,17 +56,7 @@ export function cdfPlacement(logits: Float32Array, offset: number, V: number, o:
     for (let i = 0; i < k; i++) total += w[order[i]];
   }
   // the sampler keeps the smallest prefix whose (renormalised) mass reaches topP
-  let keep = k;
-  if (topP < 1) {
-    let cum = 0;
-    for (let i = 0; i < k; i++) {
-      cum += w[order[i]] / total;
-      if (cum >= topP) {
-        keep = i + 1;
-        break;
-      }
-    }
-  }
+  const keep = nucleusKeep(w, order, k, topP, total);
   let massBefore = 0;
   for (let i = 0; i < Math.min(rank, k); i++) massBefore += w[order[i]] / total;
   // just past the top-p cut on this backend may be just inside it on the sender's
