@@ -9,10 +9,10 @@
 // throws. The shipped model has a 96-token context, so a prompt shows each student's extracted answer only
 // (not its reasoning) and ends with the opening of the tag the stage asks for: the model writes the index
 // and the rest, and the verifier reads scaffold + completion as one text.
-import { extractAnswer, MAX_SCAN_CHARS, normalizeAnswer } from '../answer.ts';
+import { MAX_SCAN_CHARS, normalizeAnswer } from '../answer.ts';
 import { hashParts, Rng } from '../rng.ts';
-import { roundTaskRefs } from '../runner.ts';
-import { getFamily, scoreCompletion, type Task, type TaskMix } from '../tasks/index.ts';
+import { roundTaskRefs } from '../round-tasks.ts';
+import { scoreCompletion, type Task, type TaskMix } from '../tasks/index.ts';
 import type { TaskRef } from '../transport.ts';
 
 export type Stage = 'answer' | 'critique' | 'resolve';
@@ -176,15 +176,8 @@ export interface ResolveScore {
  */
 export function scoreResolve(text: string, task: Task, k: number, majority: number | null): ResolveScore {
   const m = parseTag(text, MAJORITY_OPEN, MAJORITY_CLOSE, k);
-  const { answer, wellFormed: answerFormed } = extractAnswer(text);
-  let correct = false;
-  if (answer !== null) {
-    try {
-      correct = getFamily(task.family).verify(task, answer);
-    } catch {
-      correct = false;
-    }
-  }
+  // the final answer is judged like any completion: the task's verifier on the one answer block
+  const { answer, correct, wellFormed: answerFormed } = scoreCompletion(task, text);
   const matchesMajority = majority !== null && m.pick === majority;
   // the answer block must come after the majority tag: a resolve states the pick, then decides
   const ordered = m.end >= 0 && answer !== null && (text as string).toLowerCase().indexOf('<answer>', m.end) >= m.end;

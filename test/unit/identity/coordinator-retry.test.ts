@@ -2,11 +2,11 @@
 // for closed rounds dropped at once, skipped entries logged with their reason, and limits per caller identity.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateKeyToAccount } from 'viem/accounts';
-import { startCoordinatorService, type CoordinatorService } from '../../../relay/coordinator/service.ts';
+import type { CoordinatorService } from '../../../relay/coordinator/service.ts';
 import { DEV_KEYS } from '../../../scripts/lib/chain.ts';
 import { encodeSignedBinding } from '../../../src/identity/binding.ts';
 import { CoordinatorServiceClient, CoordinatorServiceError, REWARD_WINDOW_ROUNDS, signRewardReport } from '../../../src/identity/coordinator.ts';
-import { asTuple, newPeer, signedBinding, startChainFixture, SWARM, type Actor, type ChainFixture } from './fixture.ts';
+import { asTuple, newPeer, signedBinding, startChainFixture, startFixtureService, type Actor, type ChainFixture } from './fixture.ts';
 
 let fx: ChainFixture;
 let service: CoordinatorService;
@@ -16,19 +16,7 @@ const relayer = privateKeyToAccount(DEV_KEYS.coordinator).address;
 
 beforeAll(async () => {
   fx = await startChainFixture(1);
-  service = await startCoordinatorService({
-    rpcUrl: fx.chain.rpcUrl,
-    chainId: fx.chain.chainId,
-    coordinator: fx.coordinator,
-    privateKey: DEV_KEYS.coordinator,
-    swarmId: SWARM,
-    stageMs: 0,
-    batchMs: 60_000,
-    auditMs: 60_000,
-    retry: { attempts: 3, baseMs: 0 },
-    limits: { rewardAccount: [12, 1] },
-    log: (line) => logs.push(line),
-  });
+  service = await startFixtureService(fx, { retry: { attempts: 3, baseMs: 0 }, limits: { rewardAccount: [12, 1] }, log: (line) => logs.push(line) });
   api = new CoordinatorServiceClient(service.url);
 }, 60_000);
 afterAll(async () => {

@@ -1,12 +1,11 @@
 // The coordinator service against a real anvil: relayed registration, reward batches, audit, limits, bad input.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, type Hex } from 'viem';
-import { startCoordinatorService, type CoordinatorService } from '../../../relay/coordinator/service.ts';
+import type { CoordinatorService } from '../../../relay/coordinator/service.ts';
 import { RateLimiter } from '../../../relay/coordinator/rate-limit.ts';
-import { DEV_KEYS } from '../../../scripts/lib/chain.ts';
 import { encodeSignedBinding } from '../../../src/identity/binding.ts';
 import { CoordinatorServiceClient, CoordinatorServiceError, readLeaderboard, rewardToUnits, signRewardReport } from '../../../src/identity/coordinator.ts';
-import { asTuple, newPeer, signedBinding, startChainFixture, SWARM, type ChainFixture } from './fixture.ts';
+import { asTuple, newPeer, signedBinding, startChainFixture, startFixtureService, SWARM, type ChainFixture } from './fixture.ts';
 
 let fx: ChainFixture;
 let service: CoordinatorService;
@@ -15,17 +14,7 @@ const logs: string[] = [];
 
 beforeAll(async () => {
   fx = await startChainFixture(1);
-  service = await startCoordinatorService({
-    rpcUrl: fx.chain.rpcUrl,
-    chainId: fx.chain.chainId,
-    coordinator: fx.coordinator,
-    privateKey: DEV_KEYS.coordinator,
-    swarmId: SWARM,
-    stageMs: 0,
-    batchMs: 60_000,
-    auditMs: 60_000,
-    log: (line) => logs.push(line),
-  });
+  service = await startFixtureService(fx, { log: (line) => logs.push(line) });
   api = new CoordinatorServiceClient(service.url);
 }, 60_000);
 afterAll(async () => {

@@ -7,6 +7,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import { startAnvil, deployCoordinator, DEV_KEYS, type LocalChain } from '../../../scripts/lib/chain.ts';
 import { swarmChain } from '../../../src/identity/chain.ts';
 import { swarmCoordinatorAbi } from '../../../src/identity/generated/SwarmCoordinator.ts';
+import { startCoordinatorService, type CoordinatorService, type CoordinatorServiceOptions } from '../../../relay/coordinator/service.ts';
 import { peerPublicKeyForContract, signPeerBinding, type PeerBinding, type SignedPeerBinding } from '../../../src/identity/binding.ts';
 
 export const SWARM = 'unit';
@@ -103,4 +104,23 @@ export async function signedBinding(
 
 export function asTuple(b: PeerBinding) {
   return { account: b.account, peerId: b.peerId, swarmId: b.swarmId, nonce: b.nonce, deadline: b.deadline };
+}
+
+/**
+ * The coordinator service against a fixture's chain, as the tests run it: no stage timer, batches and
+ * audits only when a test flushes them (60 s timers), quiet unless a test collects the log.
+ */
+export function startFixtureService(fx: ChainFixture, options: Partial<CoordinatorServiceOptions> = {}): Promise<CoordinatorService> {
+  return startCoordinatorService({
+    rpcUrl: fx.chain.rpcUrl,
+    chainId: fx.chain.chainId,
+    coordinator: fx.coordinator,
+    privateKey: DEV_KEYS.coordinator,
+    swarmId: SWARM,
+    stageMs: 0,
+    batchMs: 60_000,
+    auditMs: 60_000,
+    log: () => undefined,
+    ...options,
+  });
 }

@@ -3,11 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdentityState } from '../../../src/app/identity/identity.svelte.ts';
 import type { SwarmConfig } from '../../../src/swarm/config.ts';
-import { startCoordinatorService, type CoordinatorService } from '../../../relay/coordinator/service.ts';
-import { DEV_KEYS } from '../../../scripts/lib/chain.ts';
+import type { CoordinatorService } from '../../../relay/coordinator/service.ts';
 import { encodeSignedBinding } from '../../../src/identity/binding.ts';
 import { CoordinatorServiceClient } from '../../../src/identity/coordinator.ts';
-import { newPeer, signedBinding, startChainFixture, SWARM, type ChainFixture } from './fixture.ts';
+import { newPeer, signedBinding, startChainFixture, startFixtureService, SWARM, type ChainFixture } from './fixture.ts';
 
 let fx: ChainFixture;
 let service: CoordinatorService;
@@ -15,10 +14,7 @@ const swarmBase: SwarmConfig = { swarmId: SWARM, relayAddrs: [], local: true, ro
 
 beforeAll(async () => {
   fx = await startChainFixture(1);
-  service = await startCoordinatorService({
-    rpcUrl: fx.chain.rpcUrl, chainId: fx.chain.chainId, coordinator: fx.coordinator, privateKey: DEV_KEYS.coordinator,
-    swarmId: SWARM, stageMs: 0, batchMs: 60_000, auditMs: 60_000, log: () => undefined,
-  });
+  service = await startFixtureService(fx);
 }, 60_000);
 afterAll(async () => {
   await service?.stop();

@@ -7,11 +7,10 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveStatic, decodedRequestPath, type StaticServer } from '../../../scripts/lib/static-server.ts';
-import { startCoordinatorService, type CoordinatorService } from '../../../relay/coordinator/service.ts';
+import type { CoordinatorService } from '../../../relay/coordinator/service.ts';
 import { startRelay, type RunningRelay } from '../../../relay/relay.ts';
 import { requestPath } from '../../../relay/coordinator/http-input.ts';
-import { DEV_KEYS } from '../../../scripts/lib/chain.ts';
-import { startChainFixture, SWARM, type ChainFixture } from './fixture.ts';
+import { startChainFixture, startFixtureService, type ChainFixture } from './fixture.ts';
 
 const HOSTILE_TARGETS = ['/%', '//', '/%E0%A4%A', '/%00', '/a%00b', 'http://[::1', '\\\\', '/..%2f..%2f..%2fetc%2fpasswd', '/../../etc/passwd', `/${'a'.repeat(8000)}`, '*', '/%ff%fe', '/?%'];
 
@@ -49,17 +48,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>ok</title>');
   app = await serveStatic(dir, { port: 0, swarmConfig: { swarmId: 'fuzz' } });
   fx = await startChainFixture(1);
-  service = await startCoordinatorService({
-    rpcUrl: fx.chain.rpcUrl,
-    chainId: fx.chain.chainId,
-    coordinator: fx.coordinator,
-    privateKey: DEV_KEYS.coordinator,
-    swarmId: SWARM,
-    stageMs: 0,
-    batchMs: 60_000,
-    auditMs: 60_000,
-    log: () => undefined,
-  });
+  service = await startFixtureService(fx);
   relay = await startRelay({ host: '127.0.0.1', port: 0, healthPort: 0, swarmId: 'fuzz' });
 }, 60_000);
 afterAll(async () => {
