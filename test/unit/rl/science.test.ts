@@ -88,20 +88,26 @@ describe('external group preference', () => {
     expect(() => zeroSignalPreference(local, -1)).toThrow(RangeError);
   });
 
-  it('draws preferred groups more often than a uniform draw, without repeats', () => {
+  it('draws preferred groups more often among one peer\'s groups, never at another peer\'s expense', () => {
+    // six peers, each with one group per family: the preference picks the family within each peer's share
+    const perPeer = Array.from({ length: 6 }, (_, i) => [group('external', 'sorting', `p${i}`, [true, false]), group('external', 'chain_sum', `p${i}`, [true, false])]).flat();
     let preferred = 0;
     let uniform = 0;
     const trials = 400;
     for (let s = 0; s < trials; s++) {
-      const withPref = selectTrainingGroups(new Rng(s), local, external, 0, 2, zeroSignalPreference(local, 4));
-      expect(new Set(withPref).size).toBe(2);
+      const withPref = selectTrainingGroups(new Rng(s), local, perPeer, 0, 2, zeroSignalPreference(local, 4));
+      expect(new Set(withPref.map((g) => g.peerId)).size).toBe(2); // two slots, two peers: fairness first
       preferred += withPref.filter((g) => g.task.family === 'chain_sum').length;
-      uniform += selectTrainingGroups(new Rng(s), local, external, 0, 2).filter((g) => g.task.family === 'chain_sum').length;
+      uniform += selectTrainingGroups(new Rng(s), local, perPeer, 0, 2).filter((g) => g.task.family === 'chain_sum').length;
     }
-    // uniform: half of 800 picks; boost 4: first pick 4/5, second about 0.76 → about 0.78 of them
+    // uniform: half of 800 picks; boost 4: 4/5 of each peer's pick
     expect(uniform / (2 * trials)).toBeGreaterThan(0.4);
     expect(uniform / (2 * trials)).toBeLessThan(0.6);
     expect(preferred / (2 * trials)).toBeGreaterThan(0.7);
+    // one group per peer (the `external` set above): the preference cannot move the draw across peers
+    let acrossPeers = 0;
+    for (let s = 0; s < trials; s++) acrossPeers += selectTrainingGroups(new Rng(s), local, external, 0, 2, zeroSignalPreference(local, 4)).filter((g) => g.task.family === 'chain_sum').length;
+    expect(acrossPeers / (2 * trials)).toBeLessThan(0.6);
   });
 });
 
