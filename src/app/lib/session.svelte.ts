@@ -236,11 +236,14 @@ export class Session {
     this.reporter = reporter;
   }
 
-  /** Gossips a fresh dual-signed binding so peers can show which account this tab belongs to. */
-  async publishBinding(signed: SignedPeerBindingWire): Promise<void> {
+  /**
+   * Gossips a fresh dual-signed binding so peers can show which account this tab belongs to; `renew` re-signs
+   * it before its deadline (the identity panel's wallet or burner), so a tab that runs for days stays bound.
+   */
+  async publishBinding(signed: SignedPeerBindingWire, renew?: () => Promise<SignedPeerBindingWire | null>): Promise<void> {
     try {
       // announced again whenever a peer joins, so late joiners see this tab's account too
-      await this.swarm?.announceBinding(signed);
+      await this.swarm?.announceBinding(signed, renew);
     } catch (error) {
       this.warn(`binding not gossiped: ${(error as Error).message}`);
     }
