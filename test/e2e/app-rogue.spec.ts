@@ -37,7 +37,7 @@ const scores = async (page: Page) => JSON.parse((await page.getByTestId('trust')
 const heap = (page: Page) => page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0);
 
 test('a rogue peer and its sybils cannot steer, starve or exhaust two contributing app pages', async ({ browser, baseURL }) => {
-  test.setTimeout(540_000);
+  test.setTimeout(720_000);
   const served = parseSwarmConfig(await (await fetch(new URL('swarm.json', baseURL))).json());
   const { chain: _chain, ...rest } = served;
   const config = { ...rest, swarmId: `e2e-rogue-app-${Date.now()}` };
@@ -70,7 +70,7 @@ test('a rogue peer and its sybils cannot steer, starve or exhaust two contributi
     child = spawn(
       process.execPath,
       ['--experimental-websocket', '--no-warnings=ExperimentalWarning', '--import', './scripts/register.mjs', 'test/e2e/network/rogue-peer.ts',
-        '--config', param, '--sybils', String(SYBILS), '--seconds', String(ATTACK_SECONDS), '--targets', ids.join(','), '--app'],
+        '--config', param, '--sybils', String(SYBILS), '--seconds', String(ATTACK_SECONDS), '--targets', ids.join(','), '--app', '--link-seconds', '300'],
       { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stderr!.on('data', (d: Buffer) => process.env.ROGUE_DEBUG && process.stderr.write(d));
@@ -84,10 +84,10 @@ test('a rogue peer and its sybils cannot steer, starve or exhaust two contributi
     const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
     await expect.poll(() => events.find((e) => e.rogue)?.rogue, { timeout: 120_000 }).toBeTruthy();
     const rogueId = events.find((e) => e.rogue)!.rogue as string;
-    await expect.poll(() => events.some((e) => e.linked), { timeout: 180_000 }).toBe(true);
+    // generous: a WebRTC handshake with a page that is training on a loaded 2-core machine can take retries
+    await expect.poll(() => events.some((e) => e.linked), { timeout: 320_000 }).toBe(true);
     expect(events.find((e) => e.linked)!.linked).toEqual(expect.arrayContaining(ids));
-    const sybilIds = (events.find((e) => e.sybils)?.sybils as string[]) ?? [];
-    expect(sybilIds).toHaveLength(SYBILS);
+    await expect.poll(() => (events.find((e) => e.sybils)?.sybils as string[] | undefined)?.length, { timeout: 120_000 }).toBe(SYBILS);
 
     // while the attack runs: keep reading what each page trained on, round by round
     const refusedBefore = await Promise.all(apps.map((x) => refused(x.page)));

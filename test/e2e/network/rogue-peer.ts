@@ -19,7 +19,7 @@ import { roundTaskRefs } from '../../../src/rl/round-tasks.ts';
 import { runnerConfigFor } from '../../../src/worker/plan.ts';
 import type { Message } from '@libp2p/gossipsub';
 
-const { values } = parseArgs({ options: { config: { type: 'string' }, sybils: { type: 'string', default: '8' }, seconds: { type: 'string', default: '60' }, targets: { type: 'string', default: '' }, app: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { config: { type: 'string' }, sybils: { type: 'string', default: '8' }, seconds: { type: 'string', default: '60' }, targets: { type: 'string', default: '' }, app: { type: 'boolean', default: false }, 'link-seconds': { type: 'string', default: '150' } } });
 assertWebSocket();
 const config = decodeSwarmConfigParam(values.config!);
 const targets = values.targets!.split(',').filter(Boolean);
@@ -62,9 +62,6 @@ function replayVerbatim(msg: Message, to: string): number {
 }
 
 emit({ rogue: rogue.peerId });
-const sybils: Swarm[] = [];
-for (let i = 0; i < Number(values.sybils); i++) sybils.push(await Swarm.join(config, quiet));
-emit({ sybils: sybils.map((s) => s.peerId) });
 
 /** raw bytes through pubsub: the encoder (and its refusals) never sees them */
 async function raw(swarm: Swarm, body: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<number> {
@@ -77,9 +74,13 @@ async function raw(swarm: Swarm, body: Record<string, unknown>, header: Record<s
 }
 
 // links first: the attack only means something once the rogue reaches the pages
-const deadline = Date.now() + 150_000;
+// (the sybils start after: nine handshakes at once on a loaded machine stall the pages' dial queues)
+const deadline = Date.now() + Number(values['link-seconds']) * 1000;
 while (Date.now() < deadline && !targets.every((t) => rogue.topicPeers().includes(t))) await sleep(250);
 emit({ linked: rogue.topicPeers() });
+const sybils: Swarm[] = [];
+for (let i = 0; i < Number(values.sybils); i++) sybils.push(await Swarm.join(config, quiet));
+emit({ sybils: sybils.map((s) => s.peerId) });
 // a gossipsub heartbeat or two so the pages have the rogue in their mesh
 await sleep(2_000);
 
