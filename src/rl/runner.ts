@@ -263,6 +263,7 @@ export class RoundRunner {
       localGroupsWithSignal: local.groups.filter((g) => g.advantages.some((a) => a !== 0)).length,
       localGroupsSampled: local.groups.length,
       externalGroups: chosen.filter((g) => g.source === 'external').length,
+      externalByPeer: countByPeer(chosen.filter((g) => g.source === 'external')),
       externalAvailable: external.length,
       externalDrops: drops,
       trainedSequences: step.sequences,
@@ -375,4 +376,10 @@ export class RoundRunner {
     this.emit({ type: 'eval', stats });
     return stats;
   }
+}
+
+function countByPeer(groups: RolloutGroup[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const g of groups) counts[g.peerId] = (counts[g.peerId] ?? 0) + 1;
+  return counts;
 }

@@ -18,6 +18,8 @@ export interface RoundStats {
   /** groups in the training step, by source */
   localGroups: number;
   externalGroups: number;
+  /** external groups in the step by sending peer (at most J entries): what shows that nobody took more than its share */
+  externalByPeer?: Record<string, number>;
   /** local groups sampled this round, and how many of them had advantage (not all right or all wrong) */
   localGroupsSampled?: number;
   localGroupsWithSignal?: number;

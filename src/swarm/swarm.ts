@@ -4,6 +4,7 @@
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
 import type { PrivateKey } from '@libp2p/interface';
 import { identityBindingVerifier } from './binding.ts';
+import { BindingAnnouncer, type RenewBinding, type SignedBindingWire } from './binding-announcer.ts';
 import { RoundClock } from './clock.ts';
 import type { SwarmConfig } from './config.ts';
 import { PROTOCOL_VERSION, swarmTopic } from './constants.ts';
@@ -46,7 +47,8 @@ export interface SwarmOptions {
   rolloutCheck?: RolloutContentCheck;
 }
 
-export type SignedBindingWire = BindingMessage['signed'];
+export type { RenewBinding, SignedBindingWire } from './binding-announcer.ts';
+export { BINDING_RENEW_MARGIN_S } from './binding-announcer.ts';
 
 /** A verified binding we heard: which account a peer belongs to, and until when (unix s). */
 export interface KnownBinding {
@@ -55,10 +57,6 @@ export interface KnownBinding {
 }
 
 const MAX_BINDINGS = 4096;
-/** our own binding goes out again when a peer joins, at most this often (receivers allow one per 30 s) */
-const REANNOUNCE_MIN_GAP_MS = 30_000;
-/** a binding is re-signed this long before its deadline */
-export const BINDING_RENEW_MARGIN_S = 10 * 60;
 
 export interface PeerLink {
   peerId: string;
@@ -81,10 +79,7 @@ export class Swarm {
   private answerPings = true;
   /** peer -> its verified binding (bounded; the newest kept) */
   private readonly bindings = new Map<string, KnownBinding>();
-  private ownBinding: SignedBindingWire | null = null;
-  private lastAnnouncedAt = -Infinity;
-  private announceTimer: ReturnType<typeof setTimeout> | null = null;
-  private renewTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly announcer: BindingAnnouncer;
   private readonly echoes = new EchoQueue((echoes) => {
     this.publish({ kind: 'echo', echoes }).catch((error: Error) => this.log(`echo: ${error.message}`));
   });
@@ -100,6 +95,11 @@ export class Swarm {
     this.validator = validator;
     this.clock = clock;
     this.log = log;
+    this.announcer = new BindingAnnouncer({
+      now: () => clock.now(),
+      publish: async (signed) => void (await this.publish({ kind: 'binding', signed })),
+      log,
+    });
     // microseconds since the epoch: unique across restarts of this peer without keeping state
     this.nonce = Date.now() * 1000;
   }
@@ -166,7 +166,7 @@ export class Swarm {
     });
     // a late joiner learns who is bound: everyone with a binding announces it again when a peer subscribes
     pubsub.addEventListener('subscription-change', (event) => {
-      if (event.detail.subscriptions.some((sub) => sub.topic === this.topic && sub.subscribe)) this.scheduleAnnounce();
+      if (event.detail.subscriptions.some((sub) => sub.topic === this.topic && sub.subscribe)) this.announcer.peerJoined();
     });
     pubsub.subscribe(this.topic);
     if (options.heartbeatStats) {
@@ -197,37 +197,10 @@ export class Swarm {
 
   /**
    * Gossips this peer's binding now, again whenever a peer joins (coalesced), and, with `renew`, re-signs it
-   * BINDING_RENEW_MARGIN_S before its deadline so it never lapses while the tab runs.
+   * BINDING_RENEW_MARGIN_S before its deadline so it never lapses while the tab runs (see binding-announcer.ts).
    */
-  async announceBinding(signed: SignedBindingWire, renew?: () => Promise<SignedBindingWire | null>): Promise<void> {
-    this.ownBinding = signed;
-    if (this.renewTimer) clearTimeout(this.renewTimer);
-    this.renewTimer = null;
-    if (renew) {
-      const renewInMs = Number(signed.binding.deadline) * 1000 - BINDING_RENEW_MARGIN_S * 1000 - this.clock.now();
-      // setTimeout's longest delay is ~24.8 days; a farther deadline is checked again then
-      this.renewTimer = setTimeout(() => {
-        this.renewTimer = null;
-        void renew()
-          .then((next) => (next ? this.announceBinding(next, renew) : undefined))
-          .catch((error: Error) => this.log(`binding renewal failed: ${error.message}`));
-      }, Math.max(0, Math.min(renewInMs, 2 ** 31 - 1)));
-    }
-    this.lastAnnouncedAt = Date.now();
-    await this.publish({ kind: 'binding', signed });
-  }
-
-  private scheduleAnnounce(): void {
-    if (!this.ownBinding || this.announceTimer) return;
-    const wait = Math.max(0, this.lastAnnouncedAt + REANNOUNCE_MIN_GAP_MS - Date.now());
-    // a short delay even when allowed now: the new peer's mesh needs a moment before it hears us
-    this.announceTimer = setTimeout(() => {
-      this.announceTimer = null;
-      const signed = this.ownBinding;
-      if (!signed) return;
-      this.lastAnnouncedAt = Date.now();
-      this.publish({ kind: 'binding', signed }).catch((error: Error) => this.log(`binding: ${error.message}`));
-    }, Math.max(wait, 1_000));
+  async announceBinding(signed: SignedBindingWire, renew?: RenewBinding): Promise<void> {
+    await this.announcer.announce(signed, renew);
   }
 
   onMessage(listener: (m: ReceivedMessage) => void): () => void {
@@ -283,8 +256,7 @@ export class Swarm {
 
   async stop(): Promise<void> {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    if (this.announceTimer) clearTimeout(this.announceTimer);
-    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.announcer.stop();
     this.echoes.close();
     this.messageListeners.clear();
     this.rejectListeners.clear();

@@ -192,6 +192,7 @@ export function toRoundStats(s: RlRoundStats, rollouts: number, swarm: SwarmScor
     swarmAccuracy: swarm.accuracy,
     localRollouts: rollouts,
     externalRollouts: s.externalGroups,
+    externalByPeer: s.externalByPeer ?? {},
     optimizerSteps: s.trainedSequences > 0 ? 1 : 0,
     peersHeard: swarm.peers,
     tokens: s.sampledTokens,

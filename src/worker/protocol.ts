@@ -79,6 +79,8 @@ export interface RoundStats {
   swarmAccuracy: number | null;
   localRollouts: number;
   externalRollouts: number;
+  /** external groups trained on this round, by sending peer (at most J entries) */
+  externalByPeer: Record<string, number>;
   /** optimizer steps this round took: 1, or 0 when no group carried signal (nothing to learn from) */
   optimizerSteps: number;
   peersHeard: number;

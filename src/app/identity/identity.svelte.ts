@@ -6,7 +6,7 @@ import type { PrivateKeyAccount } from 'viem/accounts';
 import type { PrivateKey } from '@libp2p/interface';
 import type { SwarmConfig } from '../../swarm/config.ts';
 import { chainClient, parseChainConfig, type SwarmChainConfig } from '../../identity/chain.ts';
-import { bindingTypedData, encodeSignedBinding, signPeerBinding, type SignedPeerBinding, type SignedPeerBindingWire } from '../../identity/binding.ts';
+import { bindingTypedData, encodeSignedBinding, signPeerBinding, type SignedPeerBinding, type SignedPeerBindingWire, type TypedDataSigner } from '../../identity/binding.ts';
 import {
   CoordinatorServiceClient,
   readBoundAccount,
@@ -44,11 +44,16 @@ export interface IdentitySnapshot {
   burnerKey: Hex | null;
   error: string | null;
   chainError: string | null;
+  /** the binding's re-sign before its deadline: asking the wallet, done, or declined (the tab runs on, unbound later) */
+  renewal: { state: 'asking' | 'renewed' | 'declined'; message: string } | null;
 }
 
+/** Re-signs this tab's binding for the swarm's renewal timer: the new binding, or null when it was not renewed. */
+export type RenewBinding = () => Promise<SignedPeerBindingWire | null>;
+
 export interface IdentityOptions {
-  /** Called with each new binding, for the app to gossip it. */
-  onBinding?: (signed: SignedPeerBindingWire) => void;
+  /** Called with each new binding, for the app to gossip it, and how to re-sign it before its deadline. */
+  onBinding?: (signed: SignedPeerBindingWire, renew: RenewBinding) => void;
   pollMs?: number;
 }
 
@@ -76,6 +81,7 @@ export class IdentityState {
   snapshot = $state.raw<IdentitySnapshot>({
     available: false, note: 'loading…', peerId: null, wallets: [], wallet: null, hasStoredBurner: false, step: 'idle', busy: null,
     signed: null, boundAccount: null, registration: null, relayer: false, round: null, leaderboard: [], burnerKey: null, error: null, chainError: null,
+    renewal: null,
   });
   private chain: SwarmChainConfig | null = null;
   private swarmId = '';
@@ -87,6 +93,9 @@ export class IdentityState {
   private signed: SignedPeerBinding | null = null;
   private roundStage: { round: bigint; stage: bigint } | null = null;
   private readonly cleanups: (() => void)[] = [];
+  /** the binding gossiped now (signed here, or replayed from an earlier visit): what a renewal replaces */
+  private gossiped: SignedPeerBindingWire | null = null;
+  private readonly renew: RenewBinding = () => this.renewBinding();
 
   constructor(private readonly options: IdentityOptions = {}) {}
 
@@ -125,7 +134,7 @@ export class IdentityState {
     const { peerId, boundAccount } = this.snapshot;
     if (!peerId || !boundAccount) return;
     const stored = await idbGet<SignedPeerBindingWire>(`binding-${peerId}`).catch(() => undefined);
-    if (stored && stored.binding.peerId === peerId && stored.binding.account.toLowerCase() === boundAccount.toLowerCase()) this.options.onBinding?.(stored);
+    if (stored && stored.binding.peerId === peerId && sameAddress(stored.binding.account, boundAccount)) this.handOver(stored);
   }
 
   stop(): void {
@@ -154,25 +163,83 @@ export class IdentityState {
   async disconnect(): Promise<void> {
     await this.wallet?.disconnect();
     this.burner = null;
-    this.resetBinding({ wallet: null, step: 'idle', burnerKey: null });
+    // the gossiped binding is left to lapse: nobody is connected to re-sign it
+    this.gossiped = null;
+    this.resetBinding({ wallet: null, step: 'idle', burnerKey: null, renewal: null });
   }
 
   /** Signs the binding with the wallet (EIP-712) and with the tab's libp2p key, over the same digest. */
   async sign(): Promise<void> {
     await this.task('Waiting for the wallet to sign…', async () => {
-      const { account, client, chain, peerKey, peerId } = this.ready();
-      const nonce = await readNonce(client, chain.coordinator, account);
-      const deadline = BigInt(Math.floor(Date.now() / 1000)) + BINDING_LIFETIME_S;
-      const binding = { account, peerId, swarmId: this.swarmId, nonce, deadline };
-      const domain = { chainId: chain.chainId, verifyingContract: chain.coordinator };
-      const signer = this.burner ?? { signTypedData: (typed: ReturnType<typeof bindingTypedData>) => this.requireWallet().signBinding(typed) };
-      this.signed = await signPeerBinding({ binding, domain, wallet: signer, peerKey });
-      const wire = encodeSignedBinding(this.signed);
-      this.update({ signed: wire, step: 'signed' });
-      this.options.onBinding?.(wire);
-      // Kept so that after a reload the app can gossip the binding again without asking the wallet.
-      await idbPut(`binding-${peerId}`, wire).catch(() => undefined);
+      const { account } = this.ready();
+      const wire = await this.signFresh(account, this.burner ?? this.walletSigner());
+      this.update({ step: 'signed', renewal: null });
+      this.handOver(wire);
     });
+  }
+
+  /**
+   * The swarm's renewal timer calls this shortly before the gossiped binding's deadline. The burner re-signs
+   * silently; a browser wallet asks the user, and `snapshot.renewal` says why the wallet pops up. A refusal,
+   * or no wallet for that account, returns null: the tab keeps training and shows as unbound after the deadline.
+   */
+  async renewBinding(): Promise<SignedPeerBindingWire | null> {
+    const old = this.gossiped;
+    if (!old) return null;
+    const account = old.binding.account as Address;
+    const lapseTime = new Date(Number(old.binding.deadline) * 1000).toLocaleString();
+    try {
+      const signer = await this.signerFor(account);
+      if (!signer) {
+        this.update({ renewal: { state: 'declined', message: `Your binding to ${account} lapses at ${lapseTime}: connect that wallet and sign again to stay bound. This tab keeps training; peers will show it unbound.` } });
+        return null;
+      }
+      if (signer.kind === 'browser') this.update({ renewal: { state: 'asking', message: `Your binding lapses at ${lapseTime}: your wallet asks you to sign it again so peers keep seeing your account.` } });
+      const wire = await this.signFresh(account, signer.signer);
+      this.update({ renewal: { state: 'renewed', message: `Binding re-signed, valid until ${new Date(Number(wire.binding.deadline) * 1000).toLocaleString()}.` } });
+      this.gossiped = wire;
+      return wire;
+    } catch (error) {
+      const why = error instanceof WalletError && error.rejected ? 'You declined to re-sign the binding' : `The binding was not re-signed (${describe(error)})`;
+      this.update({ renewal: { state: 'declined', message: `${why}: this tab keeps training, and peers show it unbound after ${lapseTime}. Sign again any time.` } });
+      return null;
+    }
+  }
+
+  /** who can sign for `account` now: the burner (this tab's, or the stored one after a reload) or the connected wallet */
+  private async signerFor(account: Address): Promise<{ kind: 'burner' | 'browser'; signer: TypedDataSigner } | null> {
+    if (this.burner && sameAddress(this.burner.address, account)) return { kind: 'burner', signer: this.burner };
+    const wallet = this.snapshot.wallet;
+    if (wallet?.kind === 'browser' && sameAddress(wallet.account, account)) return { kind: 'browser', signer: this.walletSigner() };
+    if (wallet) return null;
+    // a reloaded tab gossips its stored binding before anyone connects a wallet: the burner needs no user
+    const stored = await loadBurner().catch(() => null);
+    return stored && sameAddress(stored.address, account) ? { kind: 'burner', signer: stored } : null;
+  }
+
+  private walletSigner(): TypedDataSigner {
+    return { signTypedData: (typed: ReturnType<typeof bindingTypedData>) => this.requireWallet().signBinding(typed) };
+  }
+
+  private async signFresh(account: Address, signer: TypedDataSigner): Promise<SignedPeerBindingWire> {
+    const { client, chain, peerKey } = this;
+    const peerId = this.snapshot.peerId;
+    if (!client || !chain || !peerKey || !peerId) throw new WalletError('This swarm has no chain to register on.');
+    const nonce = await readNonce(client, chain.coordinator, account);
+    const deadline = BigInt(Math.floor(Date.now() / 1000)) + BINDING_LIFETIME_S;
+    const binding = { account, peerId, swarmId: this.swarmId, nonce, deadline };
+    const domain = { chainId: chain.chainId, verifyingContract: chain.coordinator };
+    this.signed = await signPeerBinding({ binding, domain, wallet: signer, peerKey });
+    const wire = encodeSignedBinding(this.signed);
+    this.update({ signed: wire });
+    // Kept so that after a reload the app can gossip the binding again without asking the wallet.
+    await idbPut(`binding-${peerId}`, wire).catch(() => undefined);
+    return wire;
+  }
+
+  private handOver(wire: SignedPeerBindingWire): void {
+    this.gossiped = wire;
+    this.options.onBinding?.(wire, this.renew);
   }
 
   /** Registration in a transaction from the user's own wallet (pays gas). */
@@ -276,6 +343,10 @@ export class IdentityState {
   private update(patch: Partial<IdentitySnapshot>): void {
     this.snapshot = { ...this.snapshot, ...patch };
   }
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 function describe(error: unknown): string {

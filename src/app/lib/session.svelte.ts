@@ -21,6 +21,9 @@ import { fetchWeights, modelFamily, sha256Hex, type ServedWeights } from '../../
 import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 
+/** refusals listed on the dashboard (the validator keeps more, for diagnostics) */
+const TRUST_RECENT = 8;
+
 /** What the session needs of the identity panel's state: reward reports for the coordinator. */
 export interface RewardReporter {
   reportReward(reward: number): Promise<boolean>;
@@ -74,6 +77,8 @@ export interface SessionSnapshot {
   averaged: { round: number | null; models: number } | null;
   /** what the last "Download the swarm model" did, in words */
   swarmModelStatus: string | null;
+  /** peers' messages this tab's validator accepted and refused, with the latest refusals' reasons (read once a second) */
+  trust: { accepted: number; refused: number; recent: { from: string; reason: string }[]; scores: Record<string, number> };
   /** the swarm model's memory needs against this tab's budget, known once its config.json is read */
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
 }
@@ -136,6 +141,7 @@ export class Session {
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
+    trust: { accepted: 0, refused: 0, recent: [], scores: {} },
   });
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
@@ -236,11 +242,14 @@ export class Session {
     this.reporter = reporter;
   }
 
-  /** Gossips a fresh dual-signed binding so peers can show which account this tab belongs to. */
-  async publishBinding(signed: SignedPeerBindingWire): Promise<void> {
+  /**
+   * Gossips a fresh dual-signed binding so peers can show which account this tab belongs to; `renew` re-signs
+   * it before its deadline (the identity panel's wallet or burner), so a tab that runs for days stays bound.
+   */
+  async publishBinding(signed: SignedPeerBindingWire, renew?: () => Promise<SignedPeerBindingWire | null>): Promise<void> {
     try {
       // announced again whenever a peer joins, so late joiners see this tab's account too
-      await this.swarm?.announceBinding(signed);
+      await this.swarm?.announceBinding(signed, renew);
     } catch (error) {
       this.warn(`binding not gossiped: ${(error as Error).message}`);
     }
@@ -473,7 +482,17 @@ export class Session {
     if (!swarm) return;
     const links = swarm.links();
     const relayConnected = links.some((l) => !l.direct && !l.addr.includes('/p2p-circuit'));
-    this.update({ links, relayConnected, topicPeers: swarm.topicPeers() });
+    // read from the validator's own bounded counters on this timer: a flood of refusals is not a flood of renders
+    const v = swarm.validator;
+    const topicPeers = swarm.topicPeers();
+    const trust = this.snapshot.trust.refused === v.rejected && this.snapshot.trust.accepted === v.accepted
+      ? this.snapshot.trust
+      : {
+        accepted: v.accepted, refused: v.rejected, recent: v.rejections.slice(-TRUST_RECENT).map((r) => ({ from: r.from, reason: r.reason })),
+        // only the peers on the topic now: as many as the node keeps connections, however many keys a flood used
+        scores: Object.fromEntries(topicPeers.map((p) => [p, v.scores.get(p)])),
+      };
+    this.update({ links, relayConnected, topicPeers, trust });
   }
 
   private heartbeat(): Record<string, number> {

@@ -39,7 +39,7 @@ class PeerContributor implements Contributor {
     this.trained.set(round, { heardRounds: received.map((b) => b.round), heardPeers: received.map((b) => b.peerId), gatheredAfterMs: Date.now() - start });
     return {
       round, stage: 'trained', ownReward: 0.5, ownAccuracy: 0.5, swarmReward: null, swarmAccuracy: null, localRollouts: 2,
-      externalRollouts: received.length, optimizerSteps: 1, peersHeard: received.length, tokens: 2, seconds: 0.001, tokensPerSecond: 1, rolloutsPerSecond: 1, samples: [],
+      externalRollouts: received.length, externalByPeer: {}, optimizerSteps: 1, peersHeard: received.length, tokens: 2, seconds: 0.001, tokensPerSecond: 1, rolloutsPerSecond: 1, samples: [],
     };
   }
   async evaluate(round: number): Promise<EvalPoint> {

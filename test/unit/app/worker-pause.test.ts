@@ -35,7 +35,7 @@ class SlowContributor implements Contributor {
     this.steps++;
     return {
       round, stage: 'trained', ownReward: 0, ownAccuracy: 0, swarmReward: null, swarmAccuracy: null, localRollouts: 1,
-      externalRollouts: 0, optimizerSteps: 1, peersHeard: 0, tokens: 1, seconds: 0.001, tokensPerSecond: 1, rolloutsPerSecond: 1, samples: [],
+      externalRollouts: 0, externalByPeer: {}, optimizerSteps: 1, peersHeard: 0, tokens: 1, seconds: 0.001, tokensPerSecond: 1, rolloutsPerSecond: 1, samples: [],
     };
   }
   async saveState() {

@@ -35,7 +35,7 @@ class CountingContributor implements Contributor {
     this.heard.push(transport.receivedRollouts(round).length);
     return {
       round, stage: 'train', ownReward: round / 10, ownAccuracy: 0.5, swarmReward: null, swarmAccuracy: null,
-      localRollouts: 4, externalRollouts: 0, optimizerSteps: 1, peersHeard: 0, tokens: 100, seconds: this.roundMs / 1000, tokensPerSecond: 2e4,
+      localRollouts: 4, externalRollouts: 0, externalByPeer: {}, optimizerSteps: 1, peersHeard: 0, tokens: 100, seconds: this.roundMs / 1000, tokensPerSecond: 2e4,
       rolloutsPerSecond: 800, samples: [],
     };
   }

@@ -73,6 +73,11 @@ describe('RoundRunner', () => {
       expect(s.externalGroups).toBe(3);
       expect(s.localGroups).toBe(2);
       expect(s.externalDrops).toMatchObject({ zeroAdvantage: 0, malformedGroups: 0, claimMismatches: 0 });
+      // by sender: only the two other peers, never itself, adding up to J, each within its 2 groups
+      const byPeer = s.externalByPeer ?? {};
+      expect(Object.keys(byPeer).every((p) => p !== s.peerId && ['p0', 'p1', 'p2'].includes(p))).toBe(true);
+      expect(Object.values(byPeer).reduce((x, y) => x + y, 0)).toBe(3);
+      for (const n of Object.values(byPeer)) expect(n).toBeLessThanOrEqual(2);
     }
     // external completions are re-encoded: the trained tokens end with EOS like local samples
     for (const seq of engines[0].trained) expect(seq.tokens[seq.tokens.length - 1]).toBe(charTokenizer.eosId);
