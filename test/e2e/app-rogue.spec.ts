@@ -5,15 +5,13 @@
 // message to the other page. Both pages must keep completing rounds, show the refusals on the dashboard,
 // train on no peer's groups beyond its B per round, keep the replayed author's score and its messages
 // accepted, stay under a heap bound; the relay stays up. Outcomes, never timings.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { spawnRogue } from './network/rogue-process.ts';
 import { expect, test, type Page } from '@playwright/test';
 import { encodeSwarmConfigParam, parseSwarmConfig } from '../../src/swarm/config.ts';
 import { runnerConfigFor } from '../../src/worker/plan.ts';
 import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
 const SYBILS = 8;
 const ATTACK_SECONDS = 30;
 /** an app page's JS heap stays under this through the attack (a training CPU page sits well below it) */
@@ -47,7 +45,7 @@ test('a rogue peer and its sybils cannot steer, starve or exhaust two contributi
   const apps: AppPage[] = [];
   const events: Record<string, unknown>[] = [];
   const seen = new Map<string, TrainedRound[]>();
-  let child: ReturnType<typeof spawn> | null = null;
+  let child: ChildProcess | null = null;
   const record = async (app: AppPage, id: string) => {
     const r = await trainedRound(app.page).catch(() => null);
     if (!r) return;
@@ -67,21 +65,9 @@ test('a rogue peer and its sybils cannot steer, starve or exhaust two contributi
     const heapBefore = await Promise.all(apps.map((x) => heap(x.page)));
     const roundBefore = await Promise.all(apps.map(async (x) => (await trainedRound(x.page))!.round));
 
-    child = spawn(
-      process.execPath,
-      ['--experimental-websocket', '--no-warnings=ExperimentalWarning', '--import', './scripts/register.mjs', 'test/e2e/network/rogue-peer.ts',
-        '--config', param, '--sybils', String(SYBILS), '--seconds', String(ATTACK_SECONDS), '--targets', ids.join(','), '--app', '--link-seconds', '300'],
-      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stderr!.on('data', (d: Buffer) => process.env.ROGUE_DEBUG && process.stderr.write(d));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        events.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not an event line
-      }
-    });
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    const rogue = spawnRogue(['--config', param, '--sybils', String(SYBILS), '--seconds', String(ATTACK_SECONDS), '--targets', ids.join(','), '--app', '--link-seconds', '300'], events);
+    child = rogue.child;
+    const exited = rogue.exited;
     await expect.poll(() => events.find((e) => e.rogue)?.rogue, { timeout: 120_000 }).toBeTruthy();
     const rogueId = events.find((e) => e.rogue)!.rogue as string;
     // generous: a WebRTC handshake with a page that is training on a loaded 2-core machine can take retries

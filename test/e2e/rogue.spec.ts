@@ -5,14 +5,12 @@
 // round loop the app uses) must keep completing rounds with each other, show the rejections with their
 // reasons, keep at most the swarm's B groups per round from any one sender, keep their clocks, stay under a
 // stated heap bound, and the relay must stay up. Outcomes, not timings.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { spawnRogue } from './network/rogue-process.ts';
 import { expect, test } from '@playwright/test';
 import { encodeSwarmConfigParam } from '../../src/swarm/config.ts';
 import { closeAll, e2eRelayAddrs, expectFullMesh, fullRounds, labConfig, openLab, snapshot, type LabPage } from './network/lab.ts';
 
-const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUND_MS = 4_000;
 const SYBILS = 8;
 const ATTACK_SECONDS = 40;
@@ -26,28 +24,16 @@ test('a rogue peer and its sybils cannot steer, starve, exhaust or shift two pag
   const config = labConfig('net-rogue', e2eRelayAddrs(), ROUND_MS);
   const labs: LabPage[] = [];
   const events: Record<string, unknown>[] = [];
-  let child: ReturnType<typeof spawn> | null = null;
+  let child: ChildProcess | null = null;
   try {
     labs.push(await openLab(browser, config), await openLab(browser, config));
     const [a, b] = labs;
     await expectFullMesh(labs);
     const heapBefore = await Promise.all(labs.map((l) => l.page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0)));
 
-    child = spawn(
-      process.execPath,
-      ['--experimental-websocket', '--no-warnings=ExperimentalWarning', '--import', './scripts/register.mjs', 'test/e2e/network/rogue-peer.ts',
-        '--config', encodeSwarmConfigParam(config), '--sybils', String(SYBILS), '--seconds', String(ATTACK_SECONDS), '--targets', `${a.peerId},${b.peerId}`],
-      { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stderr!.on('data', (d: Buffer) => process.env.ROGUE_DEBUG && process.stderr.write(d));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        events.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not an event line
-      }
-    });
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', resolve));
+    const rogue = spawnRogue(['--config', encodeSwarmConfigParam(config), '--sybils', String(SYBILS), '--seconds', String(ATTACK_SECONDS), '--targets', `${a.peerId},${b.peerId}`], events);
+    child = rogue.child;
+    const exited = rogue.exited;
     // generous: the rogue and its sybils each start a libp2p node, slow on a loaded 2-core machine
     await expect.poll(() => events.find((e) => e.rogue)?.rogue, { timeout: 120_000 }).toBeTruthy();
     const rogueId = events.find((e) => e.rogue)!.rogue as string;
