@@ -12,6 +12,7 @@
 // per peer at once. Every read, write and the whole exchange run under timeouts.
 import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import type { Libp2p } from 'libp2p';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { WEIGHTS } from './constants.ts';
 
 /** What a server hands out: the serialized weights and their content hash. */
@@ -203,6 +204,21 @@ export interface FetchOptions {
 }
 
 /** Fetches `peer`'s weights; throws WeightsRefusedError, WeightsRejectedError or WeightsTimeoutError with a reason. */
+/**
+ * The peers among `peers` that said (in identify) they serve the weight protocol: watch-only pages such as
+ * the conference screen share the topic but serve no weights, and asking them would only count a refusal.
+ */
+export async function weightServers(node: Libp2p, peers: readonly string[]): Promise<string[]> {
+  const serves = await Promise.all(peers.map(async (p) => {
+    try {
+      return (await node.peerStore.get(peerIdFromString(p))).protocols.includes(WEIGHTS.protocol);
+    } catch {
+      return false; // not in the peer store (yet): nothing known about what it serves
+    }
+  }));
+  return peers.filter((_, i) => serves[i]);
+}
+
 export async function fetchWeights(node: Libp2p, peer: PeerId, options: FetchOptions): Promise<FetchedWeights> {
   const timeoutMs = options.timeoutMs ?? WEIGHTS.timeoutMs;
   const want = options.want ?? 'current';

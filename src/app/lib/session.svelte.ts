@@ -17,7 +17,7 @@ import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
 import { parseConfig } from '../../engine/config.ts';
 import { estimateContributionBytes, runnerConfigFor } from '../../worker/plan.ts';
 import type { SignedPeerBindingWire } from '../../identity/binding.ts';
-import { fetchWeights, modelFamily, sha256Hex, type ServedWeights } from '../../swarm/weights.ts';
+import { fetchWeights, modelFamily, sha256Hex, weightServers, type ServedWeights } from '../../swarm/weights.ts';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 
@@ -295,7 +295,7 @@ export class Session {
     try {
       const own = await this.currentWeights();
       if (!own) throw new Error('this tab has no weights to average yet');
-      const peers = swarm.topicPeers().slice(0, MAX_AVERAGED_PEERS);
+      const peers = (await weightServers(swarm.node, swarm.topicPeers())).slice(0, MAX_AVERAGED_PEERS);
       this.update({ swarmModelStatus: `fetching weights from ${peers.length} peer${peers.length === 1 ? '' : 's'}…` });
       // same family, same tensors: a peer's file is this tab's size (plus room for a longer header)
       const maxBytes = own.bytes.length + 64 * 1024;
@@ -319,10 +319,10 @@ export class Session {
     const every = this.snapshot.swarm?.averageEveryRounds ?? 0;
     const swarm = this.swarm, worker = this.worker, family = this.family;
     if (every <= 0 || (round + 1) % every !== 0 || this.averaging || !swarm || !worker || !family) return;
-    const peers = swarm.topicPeers();
-    if (peers.length === 0) return;
     this.averaging = true;
     try {
+      const peers = await weightServers(swarm.node, swarm.topicPeers());
+      if (peers.length === 0) return;
       const own = await this.currentWeights();
       if (!own) return;
       const peer = peers[Math.floor(Math.random() * peers.length)];
