@@ -1,4 +1,4 @@
-// `npm run peer -- --relay <multiaddr> [--swarm id] [--lab] [--round-ms 20000] [--genesis-ms 0] [--seconds S] [--rl [DIR]]`
+// `npm run peer -- --relay <multiaddr> [--swarm id] [--lab] [--round-ms 3000] [--genesis-ms 0] [--seconds S] [--rl [DIR]]`
 // or `npm run peer -- --config <swarm.json | ?swarm= value>`: a headless Node peer. It joins the swarm over
 // the relay, dials peers over WebRTC (node-datachannel) and runs rounds. By default it publishes scripted
 // rollouts of the round's real tasks (the network alone; lab swarms only, it refuses any other); with --rl it runs the RL core's RoundRunner on the
@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { assertWebSocket } from '../src/node-polyfills.ts';
-import { decodeSwarmConfigParam, parseSwarmConfig, SwarmConfigError, type SwarmConfig } from '../src/swarm/config.ts';
+import { DEFAULT_ROUND_MS, decodeSwarmConfigParam, parseSwarmConfig, SwarmConfigError, type SwarmConfig } from '../src/swarm/config.ts';
 import { Swarm } from '../src/swarm/swarm.ts';
 import { transportLimitsFor, transportOver } from '../src/swarm/transport.ts';
 import { runRoundLoop } from '../src/swarm/rounds.ts';
@@ -36,7 +36,7 @@ function readConfig(values: Record<string, string | string[] | boolean | undefin
       local: true,
       // scripted rollouts only ever go to a swarm that says it is a lab
       lab: values.lab === true,
-      roundMs: Number(values['round-ms'] ?? 20_000),
+      roundMs: Number(values['round-ms'] ?? DEFAULT_ROUND_MS),
       genesisMs: Number(values['genesis-ms'] ?? 0),
     });
   } catch (error) {

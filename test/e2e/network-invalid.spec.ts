@@ -16,7 +16,7 @@ interface LabHandle {
 }
 
 test('bad schema, oversized, wrong round, forged sender and replayed messages are rejected and not forwarded', async ({ browser }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(180_000);
   const config = labConfig('net-invalid', e2eRelayAddrs(), ROUND_MS);
   const labs: LabPage[] = [];
   try {
@@ -29,9 +29,11 @@ test('bad schema, oversized, wrong round, forged sender and replayed messages ar
     expect(await directPeers(observer)).not.toContain(attacker.peerId);
     // the path exists: the attacker's valid heartbeats reach the observer, forwarded by `honest`
     await expect
-      .poll(async () => (await snapshot(observer)).feed.some((f) => f.from === attacker.peerId && f.kind === 'heartbeat' && f.via === honest.peerId), { timeout: 20_000 })
+      .poll(async () => (await snapshot(observer)).feed.some((f) => f.from === attacker.peerId && f.kind === 'heartbeat' && f.via === honest.peerId), { timeout: 30_000 })
       .toBe(true);
 
+    // the attacker's standing before the attack: its valid traffic so far has earned it up to SCORE.max
+    const scoreBefore = (await snapshot(honest)).scores[attacker.peerId] ?? 0;
     const sent = await attacker.page.evaluate(
       async ({ honestId, maxBytes }) => {
         const lab = (window as unknown as { __lab: LabHandle }).__lab;
@@ -57,24 +59,29 @@ test('bad schema, oversized, wrong round, forged sender and replayed messages ar
           const reasons = (await snapshot(honest)).rejections.filter((r) => r.from === attacker.peerId).map((r) => r.reason);
           return expected.filter((pattern) => !reasons.some((reason) => new RegExp(pattern).test(reason)));
         },
-        { timeout: 15_000 },
+        { timeout: 30_000, message: 'the honest page logged a rejection of each bad message' },
       )
       .toEqual([]);
     expect(honest.logs.some((line) => /rejected message from .* forged sender/.test(line))).toBe(true);
+    // the attacker paid for it in the honest page's scores: three provable faults (schema, size, forgery) at
+    // SCORE.rejectPenalty (10) each, less the few accepted heartbeats (+0.5 each) that arrived meanwhile.
+    // Measured against its own standing, not 0: under load its valid traffic keeps earning, and the score
+    // decays toward 0, so "below 0 rounds later" is a race, not the property
+    const scoreAfter = (await snapshot(honest)).scores[attacker.peerId] ?? 0;
+    expect(scoreAfter).toBeLessThan(scoreBefore - 20);
+    expect(scoreAfter).toBeLessThan((await snapshot(honest)).scores[observer.peerId] ?? 0);
 
     // a few rounds later: the observer never saw any of it, and honest traffic still flows
     const after = (await snapshot(honest)).round + 1;
-    await expect.poll(async () => (await fullRounds(observer, [honest.peerId], after)).length, { timeout: 4 * ROUND_MS + 10_000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await fullRounds(observer, [honest.peerId], after)).length, { timeout: 6 * ROUND_MS + 20_000 }).toBeGreaterThanOrEqual(1);
     const seen = await snapshot(observer);
-    expect(seen.rejected).toBe(0);
+    expect(seen.rejected, JSON.stringify(seen.rejections)).toBe(0);
     expect(seen.rejections).toEqual([]);
     expect(seen.feed.filter((f) => f.from === honest.peerId && f.via === honest.peerId).length).toBeGreaterThan(0);
     for (const lab of labs) {
-      expect(lab.errors).toEqual([]);
-      expect((await snapshot(lab)).phase).toBe('ready');
+      expect(lab.errors, `page errors of ${lab.peerId}`).toEqual([]);
+      expect((await snapshot(lab)).phase, `phase of ${lab.peerId}`).toBe('ready');
     }
-    // the attacker paid for it in the honest page's scores
-    expect((await snapshot(honest)).scores[attacker.peerId]).toBeLessThan(0);
   } finally {
     await closeAll(labs);
   }
