@@ -25,7 +25,7 @@ test('bad schema, oversized, wrong round, forged sender and replayed messages ar
     // the observer refuses any connection with the attacker, so whatever it hears from it came through `honest`
     const observer = await openLab(browser, config, { deny: attacker.peerId });
     labs.push(honest, attacker, observer);
-    await expect.poll(() => directPeers(honest), { timeout: 60_000, message: "honest dials the attacker and the observer directly" }).toEqual(expect.arrayContaining([attacker.peerId, observer.peerId]));
+    await expect.poll(() => directPeers(honest), { timeout: 60_000, message: 'honest dials the attacker and the observer directly' }).toEqual(expect.arrayContaining([attacker.peerId, observer.peerId]));
     expect(await directPeers(observer)).not.toContain(attacker.peerId);
     // the path exists: the attacker's valid heartbeats reach the observer, forwarded by `honest`
     await expect
