@@ -91,6 +91,13 @@ test('a Qwen3 with its real tokenizer, chosen by repo id from a configurable hub
     await expect.poll(() => ownRewards(page), { timeout: 180_000, intervals: [1_000] }).not.toEqual([]);
     await expect(page.getByTestId('saved-round')).toContainText(/Saved after round \d+/, { timeout: 60_000 });
     await expect(page.getByTestId('own-samples').locator('li').first()).toContainText(/reward \d/);
+    // a reload resumes the saved adapter on the same base (the checkpoint holds the adapter, not the model)
+    const saved = Number((await page.getByTestId('saved-round').textContent())!.match(/round (\d+)/)![1]);
+    const digest = (await page.getByTestId('weights-digest').textContent())!.trim();
+    await page.reload();
+    await expect(page.getByTestId('contributing')).toBeVisible({ timeout: 90_000 });
+    await expect(page.getByTestId('saved-round')).toContainText(`Saved after round ${saved};`);
+    await expect(page.getByTestId('weights-digest')).toHaveText(digest);
 
     // a second page chooses a model of another base: the first refuses its rollouts and says why
     const other = await openApp(browser, `./?backend=cpu&swarm=${param}`);
