@@ -1,4 +1,4 @@
-// npm run bench:vs-ort [-- --json FILE] [--quick | --model default|smollm2] [--batch B] [--prompt P] [--new N] [--reps R]
+// npm run bench:vs-ort [-- --json FILE] [--quick | --model default|smollm2] [--batch B] [--prompt P] [--new N] [--reps R] [--browser]
 // Our engine vs transformers.js on onnxruntime-web, same model, same prompt ids, same batch, greedy: prefill
 // and decode tokens/s. The model goes to transformers.js through our own ONNX export (onnx/model.onnx), so
 // both run exactly the same weights. Models: the shipped default model, and a SmolLM2-135M-shaped Llama with
@@ -7,8 +7,9 @@
 // transformers.js' default in a page without cross-origin isolation). Prefill time = generate(1 token);
 // decode tok/s = B·N / (time(N+1 tokens) − time(1 token)); median of R timed runs after one warm-up.
 // Also prints the GRPO-step memory estimate of a Qwen2.5-0.5B-shaped model, full fine-tuning vs LoRA r=16.
-// Runs in Node, not Chromium: this machine's Chromium has only SwiftShader WebGPU, and onnxruntime-web's
-// webgpu execution provider is not run here (it needs a browser's navigator.gpu); both stay to do.
+// By default in Node. --browser runs it in one headless Chromium page instead (scripts/bench-vs-ort-page.ts):
+// our CPU and WebGPU engines (the page's adapter) and transformers.js with onnxruntime-web's wasm and webgpu
+// execution providers; an engine that cannot run there is reported with its error, not left out.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,13 +26,14 @@ import { unpackWeights, type NamedTensor } from '../src/engine/layout.ts';
 import { estimateLoraTrainingBytes } from '../src/engine/lora.ts';
 import { estimateModelBytes, estimateTrainingBytes } from '../src/engine/memory.ts';
 import { exportOnnxFolder } from '../src/engine/onnx/export.ts';
+import { benchPrompts, measure, vsOrtRatios, type VsOrtRow } from './lib/vs-ort.ts';
 
 ortWebNode(true); // before transformers.js is imported
 
-interface Args { json?: string; models: ('default' | 'smollm2')[]; batch: number; prompt: number; newTokens: number; reps: number }
+interface Args { json?: string; models: ('default' | 'smollm2')[]; batch: number; prompt: number; newTokens: number; reps: number; browser: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { models: ['default', 'smollm2'], batch: 1, prompt: 32, newTokens: 16, reps: 3 };
+  const args: Args = { models: ['default', 'smollm2'], batch: 1, prompt: 32, newTokens: 16, reps: 3, browser: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const int = () => {
@@ -50,21 +52,13 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--prompt') args.prompt = int();
     else if (a === '--new') args.newTokens = int();
     else if (a === '--reps') args.reps = int();
+    else if (a === '--browser') args.browser = true;
     else throw new Error(`unknown argument ${a}`);
   }
   return args;
 }
 
-interface Row {
-  model: string;
-  engine: string;
-  B: number;
-  promptLen: number;
-  newTokens: number;
-  prefillTokPerS: number;
-  /** null when timing noise swamped the decode steps (the N+1-token run was not slower than the 1-token run) */
-  decodeTokPerS: number | null;
-}
+type Row = VsOrtRow;
 
 let dawn: GPU | null = null; // kept referenced: Dawn tears the instance down if it is collected
 async function nodeGpu(minBinding: number) {
@@ -76,22 +70,39 @@ async function nodeGpu(minBinding: number) {
   return requestGpu({ gpu: dawn, minStorageBufferBindingSize: minBinding });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** times generate(1) and generate(N+1) R times after a warm-up; returns tok/s */
-async function measure(generate: (n: number) => Promise<void>, B: number, P: number, N: number, reps: number): Promise<{ prefill: number; decode: number | null }> {
-  await generate(2);
-  const t1: number[] = [], tN: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    let t = performance.now();
-    await generate(1);
-    t1.push(performance.now() - t);
-    t = performance.now();
-    await generate(N + 1);
-    tN.push(performance.now() - t);
+/** the same measurements in one headless Chromium page (Vite serves scripts/bench-vs-ort.html) */
+async function runBrowser(a: Args): Promise<Row[]> {
+  const { createServer } = await import('vite');
+  const { chromium } = await import('playwright-core');
+  const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import('../test/setup/chromium.ts');
+  const root = new URL('..', import.meta.url).pathname;
+  const server = await createServer({
+    root, configFile: false, logLevel: 'error', server: { host: '127.0.0.1', port: 0 },
+    optimizeDeps: { entries: ['scripts/bench-vs-ort.html'] },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('vite did not start');
+  const profile = mkdtempSync(join(tmpdir(), 'bench-vs-ort-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const page = await context.newPage();
+    page.on('console', (m) => console.error(`  [page] ${m.text()}`));
+    await page.goto(`http://127.0.0.1:${address.port}/scripts/bench-vs-ort.html`);
+    await page.waitForFunction(() => 'runVsOrt' in window, undefined, { timeout: 120_000 });
+    const rows: Row[] = [];
+    for (const model of a.models) {
+      rows.push(...(await page.evaluate(
+        ([m, B, P, N, R]) => (window as unknown as { runVsOrt(m: string, B: number, P: number, N: number, R: number): Promise<Row[]> }).runVsOrt(m, B, P, N, R),
+        [model, a.batch, a.prompt, a.newTokens, a.reps] as const,
+      )));
+    }
+    return rows;
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+    await server.close();
   }
-  const one = median(t1) / 1000, all = median(tN) / 1000;
-  return { prefill: (B * P) / one, decode: all > one ? (B * N) / (all - one) : null };
 }
 
 async function benchModel(
@@ -99,7 +110,7 @@ async function benchModel(
 ): Promise<Row[]> {
   const rows: Row[] = [];
   const P = Math.min(a.prompt, config.max_position_embeddings - a.newTokens - 2);
-  const prompts = Array.from({ length: a.batch }, (_, b) => Array.from({ length: P }, (_, t) => (7 + 13 * t + 31 * b) % config.vocab_size));
+  const prompts = benchPrompts(a.batch, P, config.vocab_size);
   const record = (engine: string, m: { prefill: number; decode: number | null }) => {
     rows.push({ model: name, engine, B: a.batch, promptLen: P, newTokens: a.newTokens, prefillTokPerS: m.prefill, decodeTokPerS: m.decode });
     console.error(`${name.padEnd(22)} ${engine.padEnd(30)} prefill ${m.prefill.toFixed(1).padStart(9)} tok/s   decode ${(m.decode?.toFixed(2) ?? 'noise').padStart(8)} tok/s`);
@@ -147,6 +158,18 @@ function memoryFigures(): Record<string, number | string> {
 
 const args = parseArgs(process.argv.slice(2));
 const rows: Row[] = [];
+if (args.browser) {
+  rows.push(...(await runBrowser(args)));
+  const out = {
+    command: `npm run bench:vs-ort -- ${process.argv.slice(2).join(' ')}`.trim(), runtime: 'headless chromium (Debian package), one page', date: new Date().toISOString(),
+    note: 'WebGPU is the page\'s adapter (SwiftShader, a CPU, on this machine); onnxruntime-web wasm single-threaded (no cross-origin isolation)',
+    loadAverage: (await import('node:os')).loadavg()[0],
+    rows, ratios: vsOrtRatios(rows),
+  };
+  console.log(JSON.stringify(out, null, 2));
+  if (args.json) writeFileSync(args.json, `${JSON.stringify(out, null, 2)}\n`);
+  process.exit(0);
+}
 if (args.models.includes('default')) {
   const def = await loadHfModel(dirSource('public/models/default'));
   rows.push(...(await benchModel('default (123k)', def.config, def.flat, def.rawConfig, args)));

@@ -88,7 +88,7 @@ const rules = rolloutRules(
 
 /** the app tabs' round shape (same task mix from the swarm config), with this peer's B and J */
 function rlRunnerConfig(): RunnerConfig {
-  const app = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, taskMix: config.taskMix });
+  const app = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, taskMix: config.taskMix, ...(config.completionBudget !== undefined ? { completionBudget: config.completionBudget } : {}) });
   return defaultRunnerConfig({
     ...app,
     questions,

@@ -51,7 +51,7 @@ export interface ModelEngine extends Engine {
 interface TrainState<F> {
   grads: View<F>; m: View<F>; v: View<F>; decayMask: View<F>; norm: View<F>;
   /** the base's gradient views, null for a frozen base; the adapter's with LoRA */
-  G: ModelParams<F> | null; GL: Record<LoraTarget, LoraPair<F>>[] | null;
+  G: ModelParams<F> | null; GL: Partial<Record<LoraTarget, LoraPair<F>>>[] | null;
 }
 interface ForwardState<F, I> {
   shape: BatchShape; gather: Gather[]; lengths: number[];

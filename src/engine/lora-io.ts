@@ -5,8 +5,8 @@
 import type { ModelConfig } from './api.ts';
 import { ConfigError, SafetensorsError, WeightsMismatchError } from './errors.ts';
 import type { FileSink, FileSource } from './hf.ts';
-import { checkLora, loraLayout, type LoraConfig } from './lora.ts';
-import { LORA_TARGETS } from './lora-targets.ts';
+import { checkLora, loraLayout, loraTargetsOf, type LoraConfig } from './lora.ts';
+import { LORA_TARGETS, type LoraTarget } from './lora-targets.ts';
 import { parseSafetensors, serializeSafetensors } from './safetensors.ts';
 
 const PREFIX = 'base_model.model.';
@@ -18,7 +18,7 @@ export async function saveLoraAdapter(sink: FileSink, config: ModelConfig, lora:
   // lora_alpha = r: this engine's scale alpha / r is 1 (lora.ts)
   const adapterConfig = {
     peft_type: 'LORA', task_type: 'CAUSAL_LM', r: lora.rank, lora_alpha: lora.rank, lora_dropout: 0, bias: 'none',
-    target_modules: [...LORA_TARGETS], base_model_name_or_path: baseModel, fan_in_fan_out: false, inference_mode: true,
+    target_modules: loraTargetsOf(lora), base_model_name_or_path: baseModel, fan_in_fan_out: false, inference_mode: true,
   };
   await sink.write('adapter_config.json', new TextEncoder().encode(`${JSON.stringify(adapterConfig, null, 2)}\n`));
   await sink.write('adapter_model.safetensors', serializeSafetensors(tensors));
@@ -34,7 +34,15 @@ export async function loadLoraAdapter(src: FileSource, config: ModelConfig): Pro
     throw new ConfigError(`adapter_config.json is not valid JSON (${(e as Error).message})`);
   }
   if (raw.peft_type !== 'LORA') throw new ConfigError(`adapter_config.json: peft_type must be "LORA", got ${JSON.stringify(raw.peft_type)}`);
-  const lora = { rank: raw.r as number };
+  const lora: LoraConfig = { rank: raw.r as number };
+  if (raw.target_modules !== undefined) {
+    const t = raw.target_modules;
+    if (!Array.isArray(t) || t.length > LORA_TARGETS.length || !t.every((x) => typeof x === 'string')) {
+      throw new ConfigError(`adapter_config.json: target_modules must be a list of up to ${LORA_TARGETS.length} projection names`);
+    }
+    // all of them is the default: a full adapter reads back as it was written, without a targets list
+    if (t.length !== LORA_TARGETS.length || !LORA_TARGETS.every((x) => t.includes(x))) lora.targets = t as LoraTarget[];
+  }
   checkLora(config, lora);
   if (raw.lora_alpha !== undefined && raw.lora_alpha !== lora.rank) {
     throw new ConfigError(`adapter_config.json: lora_alpha ${JSON.stringify(raw.lora_alpha)} != r ${lora.rank} (this engine's scale is 1)`);

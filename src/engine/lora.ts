@@ -19,6 +19,13 @@ import { createRng, gaussian } from './sampling.ts';
 export interface LoraConfig {
   /** adapter rank r */
   rank: number;
+  /** the projections adapted, a subset of LORA_TARGETS (default: all of them); the rest stay frozen as they are */
+  targets?: readonly LoraTarget[];
+}
+
+/** the adapted projections of `lora`, in LORA_TARGETS order (a fixed order: the flat layout depends on it) */
+export function loraTargetsOf(lora: LoraConfig): LoraTarget[] {
+  return lora.targets === undefined ? [...LORA_TARGETS] : LORA_TARGETS.filter((t) => lora.targets!.includes(t));
 }
 
 /** ranks an honest adapter uses; bounds what a peer's or a config's adapter can make us allocate */
@@ -28,7 +35,13 @@ export function checkLora(config: ModelConfig, lora: LoraConfig): void {
   if (!Number.isInteger(lora.rank) || lora.rank < 1 || lora.rank > MAX_LORA_RANK) {
     throw new ShapeError(`LoRA rank must be an integer in [1, ${MAX_LORA_RANK}], got ${lora.rank}`);
   }
-  const smallest = Math.min(...LORA_TARGETS.flatMap((t) => loraShape(config, t)));
+  if (lora.targets !== undefined) {
+    const known = new Set<string>(LORA_TARGETS);
+    const bad = lora.targets.find((t) => !known.has(t));
+    if (bad !== undefined) throw new ShapeError(`LoRA target ${JSON.stringify(bad)} is not one of ${LORA_TARGETS.join(', ')}`);
+    if (lora.targets.length === 0 || new Set(lora.targets).size !== lora.targets.length) throw new ShapeError('LoRA targets must be a non-empty list without repeats');
+  }
+  const smallest = Math.min(...loraTargetsOf(lora).flatMap((t) => loraShape(config, t)));
   if (lora.rank > smallest) throw new ShapeError(`LoRA rank ${lora.rank} exceeds the smallest projection dimension ${smallest}`);
 }
 
@@ -42,8 +55,9 @@ export function loraLayout(config: ModelConfig, lora: LoraConfig): Layout {
   checkLora(config, lora);
   const tensors: TensorSpec[] = [];
   let offset = 0;
+  const targets = loraTargetsOf(lora);
   for (let l = 0; l < config.num_hidden_layers; l++) {
-    for (const t of LORA_TARGETS) {
+    for (const t of targets) {
       const [out, inp] = loraShape(config, t);
       for (const [which, shape] of [['A', [lora.rank, inp]], ['B', [out, lora.rank]]] as const) {
         const length = shape[0] * shape[1];
@@ -77,13 +91,15 @@ export function initLora(config: ModelConfig, lora: LoraConfig, seed: number, bS
 }
 
 /** per-layer adapter views of a flat adapter buffer (params or grads) */
-export function carveLora<F, I>(ops: Ops<F, I>, config: ModelConfig, flat: View<F>, layout: Layout): Record<LoraTarget, LoraPair<F>>[] {
+export function carveLora<F, I>(ops: Ops<F, I>, config: ModelConfig, flat: View<F>, layout: Layout): Partial<Record<LoraTarget, LoraPair<F>>>[] {
   const get = (name: string) => {
     const t = layout.byName.get(name)!;
     return ops.view(flat, t.offset, t.length);
   };
+  // a projection without an adapter in the layout has none here: model.ts then runs it as the plain base
+  const targets = LORA_TARGETS.filter((t) => layout.byName.has(loraName(0, t, 'A')));
   return Array.from({ length: config.num_hidden_layers }, (_, l) =>
-    Object.fromEntries(LORA_TARGETS.map((t) => [t, { a: get(loraName(l, t, 'A')), b: get(loraName(l, t, 'B')) }])) as Record<LoraTarget, LoraPair<F>>,
+    Object.fromEntries(targets.map((t) => [t, { a: get(loraName(l, t, 'A')), b: get(loraName(l, t, 'B')) }])) as Partial<Record<LoraTarget, LoraPair<F>>>,
   );
 }
 
@@ -92,9 +108,9 @@ export function mergeLora(config: ModelConfig, lora: LoraConfig, base: Float32Ar
   const pl = paramLayout(config), al = loraLayout(config, lora);
   if (base.length !== pl.size || adapter.length !== al.size) throw new ShapeError(`mergeLora: ${base.length}/${adapter.length} values, expected ${pl.size}/${al.size}`);
   const merged = base.slice();
-  const r = lora.rank;
+  const r = lora.rank, targets = loraTargetsOf(lora);
   for (let l = 0; l < config.num_hidden_layers; l++) {
-    for (const t of LORA_TARGETS) {
+    for (const t of targets) {
       const [out, inp] = loraShape(config, t);
       const w = pl.byName.get(`${layerPrefix(l)}${loraModule(t)}.${t}.weight`)!.offset;
       const a = al.byName.get(loraName(l, t, 'A'))!.offset, b = al.byName.get(loraName(l, t, 'B'))!.offset;
@@ -137,7 +153,9 @@ export function estimateLoraTrainingBytes(config: ModelConfig, lora: LoraConfig,
 
 /** SHA-256 of the adapter's bytes (with its rank and layout): what rollouts name instead of the whole model */
 export async function adapterHash(lora: LoraConfig, adapter: Float32Array): Promise<string> {
-  const head = new TextEncoder().encode(`tabswarm-lora/1 r=${lora.rank} n=${adapter.length}\n`);
+  // the targets are named only when they are not all of them, so a full adapter keeps the hash it had
+  const targets = lora.targets === undefined || loraTargetsOf(lora).length === LORA_TARGETS.length ? '' : ` t=${loraTargetsOf(lora).join(',')}`;
+  const head = new TextEncoder().encode(`tabswarm-lora/1 r=${lora.rank}${targets} n=${adapter.length}\n`);
   const bytes = new Uint8Array(head.length + adapter.byteLength);
   bytes.set(head);
   bytes.set(new Uint8Array(adapter.buffer, adapter.byteOffset, adapter.byteLength), head.length);

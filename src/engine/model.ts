@@ -19,7 +19,7 @@ export interface LoraPair<F> {
 export interface LayerParams<F> {
   ln1: View<F>; q: View<F>; qb?: View<F>; k: View<F>; kb?: View<F>; v: View<F>; vb?: View<F>; o: View<F>;
   qn?: View<F>; kn?: View<F>; // (D) Qwen3 q_norm / k_norm gains
-  lora?: Record<LoraTarget, LoraPair<F>>;
+  lora?: Partial<Record<LoraTarget, LoraPair<F>>>;
   ln2: View<F>; gate: View<F>; up: View<F>; down: View<F>;
 }
 export interface ModelParams<F> {
@@ -254,7 +254,7 @@ export function modelForward<F, I>(
  */
 export function modelBackward<F, I>(
   ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, G: ModelParams<F> | null, A: Acts<F>, S: GradScratch<F>,
-  ints: IntInputs<I>, { B, T, Ns, Rc = Ns }: BatchShape, gather: Gather[], GL: Record<LoraTarget, LoraPair<F>>[] | null = null,
+  ints: IntInputs<I>, { B, T, Ns, Rc = Ns }: BatchShape, gather: Gather[], GL: Partial<Record<LoraTarget, LoraPair<F>>>[] | null = null,
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
   const d = dimsOf(config, B, T);
@@ -283,8 +283,8 @@ export function modelBackward<F, I>(
   for (let l = L - 1; l >= 0; l--) {
     const p = P.layers[l], g = G?.layers[l], a = A.layers[l];
     const ad = (t: LoraTarget, inp: number): AdapterGrad<F> | undefined => {
-      const fwd = adapterOf(p, a, t, inp);
-      return fwd && GL ? { ...fwd, dA: GL[l][t].a, dB: GL[l][t].b, dt: ops.view(S.dLoraT!, 0, N * fwd.r) } : undefined;
+      const fwd = adapterOf(p, a, t, inp), grad = GL?.[l][t];
+      return fwd && grad ? { ...fwd, dA: grad.a, dB: grad.b, dt: ops.view(S.dLoraT!, 0, N * fwd.r) } : undefined;
     };
     // x_next = r + down(swiglu(gate(ln2), up(ln2))), ln2 = rmsnorm(r)
     ops.copy(S.dr, S.dx);

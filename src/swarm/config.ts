@@ -33,7 +33,22 @@ export interface SwarmConfig {
   lab?: boolean;
   /** peers with a verified on-chain binding fill a tab's external groups first (sybil resistance) */
   preferBound?: boolean;
+  /**
+   * Train a LoRA adapter of this rank on the frozen base (targets: projection names, default all seven);
+   * then rollouts name base fingerprint + adapter hash and peers exchange adapters, not whole models.
+   */
+  lora?: { rank: number; targets?: string[] };
+  /** tokens per completion every peer samples and checks others' completions against (1..1024) */
+  completionBudget?: number;
+  /** SHA-256 fingerprint of the base model (worker/adapter.ts baseFingerprint): a tab with another base is refused */
+  baseFingerprint?: string;
+  /** where Hugging Face repo ids resolve (default https://huggingface.co/): a mirror, or a local folder in tests */
+  hubUrl?: string;
 }
+
+/** bounds of what a swarm config may ask a tab for (the engine checks rank against the model) */
+export const MAX_CONFIG_LORA_RANK = 256;
+export const MAX_CONFIG_COMPLETION_TOKENS = 1024;
 
 export class SwarmConfigError extends Error {
   override name = 'SwarmConfigError';
@@ -80,6 +95,37 @@ function parseTaskMix(value: unknown): Record<string, number> {
   return mix;
 }
 
+function parseLora(value: unknown): { rank: number; targets?: string[] } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('lora must be an object {rank, targets?}');
+  const v = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(v.rank) || (v.rank as number) < 1 || (v.rank as number) > MAX_CONFIG_LORA_RANK) fail(`lora.rank must be an integer from 1 to ${MAX_CONFIG_LORA_RANK}`);
+  const out: { rank: number; targets?: string[] } = { rank: v.rank as number };
+  if (v.targets !== undefined) {
+    if (!Array.isArray(v.targets) || v.targets.length < 1 || v.targets.length > 7 || !v.targets.every((t) => typeof t === 'string' && /^[a-z_]{1,32}$/.test(t))) {
+      fail('lora.targets must be 1-7 projection names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)');
+    }
+    out.targets = [...(v.targets as string[])];
+  }
+  return out;
+}
+
+function parseExtras(v: Record<string, unknown>, config: SwarmConfig): void {
+  if (v.lora !== undefined && v.lora !== null) config.lora = parseLora(v.lora);
+  if (v.completionBudget !== undefined) {
+    const b = v.completionBudget;
+    if (!Number.isSafeInteger(b) || (b as number) < 1 || (b as number) > MAX_CONFIG_COMPLETION_TOKENS) fail(`completionBudget must be an integer from 1 to ${MAX_CONFIG_COMPLETION_TOKENS}`);
+    config.completionBudget = b as number;
+  }
+  if (v.baseFingerprint !== undefined) {
+    if (typeof v.baseFingerprint !== 'string' || !/^[0-9a-f]{64}$/.test(v.baseFingerprint)) fail('baseFingerprint must be 64 lowercase hex characters (SHA-256)');
+    config.baseFingerprint = v.baseFingerprint;
+  }
+  if (v.hubUrl !== undefined) {
+    if (typeof v.hubUrl !== 'string' || !/^https?:\/\/[^\s?#]{1,300}$/.test(v.hubUrl)) fail('hubUrl must be an http(s) URL without query or fragment');
+    config.hubUrl = v.hubUrl.endsWith('/') ? v.hubUrl : `${v.hubUrl}/`;
+  }
+}
+
 export function parseSwarmConfig(value: unknown): SwarmConfig {
   if (typeof value !== 'object' || value === null) fail('swarm config must be an object');
   const v = value as Record<string, unknown>;
@@ -112,6 +158,7 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
   };
   if ((averageEveryRounds as number) > 0) config.averageEveryRounds = averageEveryRounds as number;
   if (v.chain !== undefined && v.chain !== null) config.chain = parseChain(v.chain);
+  parseExtras(v, config);
   return config;
 }
 

@@ -1,8 +1,11 @@
 // Builds the Contributor the worker runs: the engine (WebGPU, or the CPU reference) loaded from a Hugging Face
 // folder, plus the RL round runner. Downloads report bytes; the memory guard runs on config.json alone, before
 // the weights are fetched, so a model that cannot fit never costs the download.
-import type { Engine, OptimizerState } from '../engine/api.ts';
-import { createEngine, parseConfig } from '../engine/index.ts';
+import type { OptimizerState } from '../engine/api.ts';
+import { createEngine, parseConfig, unpackWeights, type ModelEngine } from '../engine/index.ts';
+import { loraTargetsOf, mergeLora } from '../engine/lora.ts';
+import { adapterFamily, baseFingerprint, BaseMismatchError, LoraRun, loraFor, sameBaseOnly } from './adapter.ts';
+import { modelFamily } from '../swarm/weights.ts';
 import { checkMemory, estimateContributionBytes, runnerConfigFor } from './plan.ts';
 import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
@@ -14,7 +17,7 @@ import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
 import { rescorePeers, type SwarmScore } from './rescore.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
-import { chatTokenizer, type ChatTokenizerLike } from '../rl/chat-template.ts';
+import { chatTokenizer, generationSettings, type ChatTokenizerLike } from '../rl/chat-template.ts';
 import type { TextTokenizer } from '../rl/format.ts';
 import type { Contributor } from './loop.ts';
 import { CheckpointError, digestTensors, type Checkpoint } from './persist.ts';
@@ -219,18 +222,30 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
   const configBytes = await source.read('config.json');
   if (!configBytes) throw new Error(`no config.json at ${base}: is this a Hugging Face model folder?`);
   const config = parseConfig(JSON.parse(new TextDecoder().decode(configBytes)));
-  const runnerConfig = runnerConfigFor(options);
-  const { ops, maxBufferBytes, release, note } = await chooseOps(options, onProgress, estimateContributionBytes(config, runnerConfig).largest);
+  // the folder's generation_config (a few hundred bytes) may shorten the completion budget: read it before
+  // the memory estimate, which depends on the budget
+  const generation = await source.read('generation_config.json').catch(() => null);
+  const folderBudget = generation ? generationSettings(JSON.parse(new TextDecoder().decode(generation)), 0, config.vocab_size).maxNewTokens : null;
+  const runnerConfig = runnerConfigFor(options, folderBudget);
+  const lora = options.lora ? loraFor(config, options.lora) : null;
+  const { ops, maxBufferBytes, release, note } = await chooseOps(options, onProgress, estimateContributionBytes(config, runnerConfig, lora).largest);
   try {
-    checkMemory(config, runnerConfig, options.memoryBudgetBytes, maxBufferBytes);
+    checkMemory(config, runnerConfig, options.memoryBudgetBytes, maxBufferBytes, lora);
     const model = await loadHfModel(source);
+    const fingerprint = await baseFingerprint(config, model.flat);
+    if (options.baseFingerprint && options.baseFingerprint !== fingerprint) {
+      throw new BaseMismatchError(`this swarm trains the base model ${options.baseFingerprint.slice(0, 12)}…; ${base} holds ${fingerprint.slice(0, 12)}…`);
+    }
+    const loraRun = lora ? new LoraRun(config, lora, model.flat, fingerprint, options.swarmId) : null;
     onProgress({ stage: 'load', item: 'weights', loaded: 0, total: 1, percent: 0 });
     const tokenizer = await tokenizerFrom(source, config.vocab_size);
     const backend = (ops as { backend?: string }).backend === 'webgpu' ? 'webgpu' : 'cpu';
     const limits = maxBufferBytes ? { maxBufferBytes } : {};
-    let engine: Engine = createEngine(ops, config, model.flat, { limits });
+    let engine: ModelEngine = createEngine(ops, config, model.flat, { limits, ...(loraRun ? { lora: loraRun.engineLora() } : {}) });
+    const adapterOf = async () => (await engine.readAdapter())!;
     onProgress({ stage: 'load', item: 'weights', loaded: 1, total: 1, percent: 100 });
-    const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
+    // a LoRA run checkpoints under its own id: a full model's checkpoint is not an adapter's
+    const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}${lora ? `-lora${lora.rank}` : ''}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
     let runner: RoundRunner | null = null;
     const filesOf = async (weights: ReadonlyMap<string, NamedTensor>): Promise<Record<string, Uint8Array>> => {
       const folder = memoryFolder();
@@ -241,8 +256,24 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       }
       return Object.fromEntries(folder.files);
     };
-    const folderFiles = async (weights: ReadonlyMap<string, NamedTensor>): Promise<ExportedFile[]> =>
-      Object.entries(await filesOf(weights)).map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+    /** the merged model's folder and, with LoRA, the adapter's PEFT folder beside it (adapter/) */
+    const folderFiles = async (weights: ReadonlyMap<string, NamedTensor>, adapter?: Float32Array): Promise<ExportedFile[]> => {
+      const files = Object.entries(await filesOf(weights));
+      if (loraRun && adapter) files.push(...(await loraRun.files(adapter, options.modelUrl)));
+      return files.map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+    };
+    /** LoRA: a new engine on the same base with `adapter`, keeping Adam's moments */
+    const swapAdapter = async (adapter: Float32Array) => {
+      const next = createEngine(ops, config, model.flat, { limits, lora: loraRun!.engineLora(adapter) });
+      try {
+        await next.importOptimizerState(await engine.exportOptimizerState());
+      } catch (error) {
+        next.dispose();
+        throw error;
+      }
+      engine.dispose();
+      engine = next;
+    };
     /** the mean of the weights held now and `peers`' model.safetensors, as a loaded model (weights by name) */
     const averaged = async (peers: Uint8Array[]) => {
       // each peer's file is read against our config: another architecture fails with the loader's named error
@@ -266,6 +297,16 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       modelId,
       parameterCount: model.flat.length,
       note,
+      plan: {
+        baseFingerprint: fingerprint,
+        lora: lora ? { rank: lora.rank, targets: loraTargetsOf(lora) } : null,
+        weightsFamily: lora ? adapterFamily(modelFamily(config), lora, fingerprint) : null,
+        completionBudget: runnerConfig.sampling.maxNewTokens,
+      },
+      ...(loraRun ? {
+        modelCommitment: async () => loraRun.commitment(await adapterOf()),
+        admit: sameBaseOnly(fingerprint),
+      } : {}),
       async runRound(round, transport, signal, onStage, gather) {
         if (!runner || runner.transport !== transport || runner.engine !== engine) {
           runner = new RoundRunner(engine, tokenizer, transport, runnerConfig);
@@ -291,17 +332,20 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         return { round, accuracy: stats.passAt1, tasks: stats.tasks, formatRate: stats.formatRate, seconds: (performance.now() - started) / 1000 };
       },
       async saveState() {
-        const weights = await engine.exportWeights();
-        const tensors = new Map<string, NamedTensor>(weights);
+        // with LoRA only the adapter is saved: the base is the swarm's, re-read from its folder on resume
+        const own = loraRun ? loraRun.stateOf(await adapterOf()) : { tensors: new Map<string, NamedTensor>(await engine.exportWeights()), meta: {} };
+        const tensors = own.tensors;
         const { m, v, steps } = await engine.exportOptimizerState();
         tensors.set(ADAM_M, { shape: [m.length], data: m });
         tensors.set(ADAM_V, { shape: [v.length], data: v });
-        return { modelId, meta: { backend, steps }, tensors };
+        return { modelId, meta: { backend, steps, ...own.meta }, tensors };
       },
       async loadState(checkpoint: Checkpoint) {
         const weights = new Map<string, NamedTensor>();
         for (const [name, t] of checkpoint.tensors) if (!name.startsWith('adam.')) weights.set(name, t);
-        const next = createEngine(ops, config, weights, { limits });
+        const next = loraRun
+          ? createEngine(ops, config, model.flat, { limits, lora: loraRun.engineLora(loraRun.restore(checkpoint.meta, weights)) })
+          : createEngine(ops, config, weights, { limits });
         const adam = optimizerStateOf(checkpoint);
         // a checkpoint written before the moments were saved has none: the tab resumes with its weights and
         // fresh moments (bias correction restarts with them, so the first steps stay well scaled)
@@ -317,12 +361,15 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         engine = next;
       },
       async weightsDigest() {
-        return digestTensors(await engine.exportWeights());
+        // what the loop digests after a checkpoint: the adapter with LoRA, the weights otherwise
+        return digestTensors(loraRun ? loraRun.stateOf(await adapterOf()).tensors : await engine.exportWeights());
       },
       async exportModel(): Promise<ExportedFile[]> {
-        return folderFiles(await engine.exportWeights());
+        return folderFiles(await engine.exportWeights(), loraRun ? await adapterOf() : undefined);
       },
       async averageWith(peers: Uint8Array[]) {
+        // LoRA peers exchange adapter_model.safetensors (the weight protocol serves the adapter)
+        if (loraRun) return swapAdapter(await loraRun.mean(await adapterOf(), peers));
         const mean = await averaged(peers);
         const next = createEngine(ops, config, mean.weights, { limits });
         try {
@@ -335,6 +382,10 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         engine = next;
       },
       async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
+        if (loraRun) {
+          const mean = await loraRun.mean(await adapterOf(), peers);
+          return folderFiles(unpackWeights(config, mergeLora(config, loraRun.lora, model.flat, mean)), mean);
+        }
         return folderFiles((await averaged(peers)).weights);
       },
       dispose() {

@@ -136,7 +136,9 @@ export class WorkerHost {
     }
     const weightsDigest = await contributor.weightsDigest();
     const transport = new WorkerTransport(options.peerId, (batch) => this.emit({ kind: 'publish', batch }));
-    transport.modelCommitment = weightsDigest;
+    transport.modelCommitment = contributor.modelCommitment ? await contributor.modelCommitment() : weightsDigest;
+    if (contributor.admit) transport.admit = (batch) => contributor.admit!(batch);
+    transport.onRefused = (peer, reason) => this.emit({ kind: 'warning', message: `refused rollouts from ${peer.slice(-8)}: ${reason}` });
     const emit = (e: WorkerEvent) => {
       this.emit(e);
       // the loop reports a failed round as `${name}: ${message}`; a lost GPU is survivable on the CPU
@@ -151,6 +153,7 @@ export class WorkerHost {
     return {
       backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount,
       resumedRound, weightsDigest, note: contributor.note ?? null,
+      ...(contributor.plan ?? { baseFingerprint: '', lora: null, weightsFamily: null, completionBudget: 0 }),
     };
   }
 

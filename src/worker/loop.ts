@@ -2,7 +2,7 @@
 // measure held-out accuracy, rest so the GPU is busy only `duty` of the time. Pause and stop both abort the round in flight (between decode steps, phases
 // or micro-batches): the aborted round is dropped whole (no training step, no checkpoint, the completed
 // round unchanged), so resume runs it again, or the swarm's current round if the clock has moved on.
-import type { Transport } from '../rl/transport.ts';
+import type { RolloutBatch, Transport } from '../rl/transport.ts';
 import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
 import type { EvalPoint, ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
 
@@ -13,6 +13,15 @@ export interface Contributor {
   readonly parameterCount: number;
   /** something the user should know about how it runs (e.g. a fallback to the CPU) */
   readonly note?: string | null;
+  /** the base model, adapter and budget it runs with (absent: a fake in tests; the host fills neutral values) */
+  readonly plan?: { baseFingerprint: string; lora: { rank: number; targets: string[] } | null; weightsFamily: string | null; completionBudget: number };
+  /**
+   * what rollouts name as the weights that sampled them when that is not the weights digest (LoRA: base
+   * fingerprint + adapter hash, adapter.ts); cheap: called after every checkpoint
+   */
+  modelCommitment?(): Promise<string>;
+  /** refuses a peer's batch before it is merged, with the reason (LoRA: another base); null admits it */
+  admit?(batch: RolloutBatch): string | null;
   /**
    * Samples and publishes, awaits `gather` (the window in which peers' rollouts for the round arrive; it ends
    * early once `enough()` says the round holds what training wants), then trains on its own and the peers'
@@ -237,7 +246,7 @@ export class ContributionLoop {
     try {
       await contributor.averageWith(peers);
       const weightsDigest = await contributor.weightsDigest();
-      this.deps.transport.modelCommitment = weightsDigest;
+      this.deps.transport.modelCommitment = contributor.modelCommitment ? await contributor.modelCommitment() : weightsDigest;
       emit({ kind: 'averaged', round: this.lastRound, models: peers.length + 1, weightsDigest });
     } catch (error) {
       emit({ kind: 'warning', message: `averaging with peers skipped: ${(error as Error).message}` });
@@ -272,15 +281,16 @@ export class ContributionLoop {
   /** A failed save is reported but never stops training: the tab just resumes from an older round. */
   private async checkpoint(round: number, contributor: Contributor, store: CheckpointStore | null): Promise<void> {
     if (!store) {
-      // without a checkpoint the weights are not read back, so no fingerprint: send none rather than a stale one
-      this.deps.transport.modelCommitment = null;
+      // without a checkpoint the weights are not read back, so no fingerprint: send none rather than a stale
+      // one (a LoRA commitment reads only the adapter, so it is sent anyway)
+      this.deps.transport.modelCommitment = contributor.modelCommitment ? await contributor.modelCommitment().catch(() => null) : null;
       return;
     }
     try {
       const state = await contributor.saveState();
       const weightsDigest = digestTensors(state.tensors);
       // the next round samples with exactly these weights: peers can tell model versions apart by it
-      this.deps.transport.modelCommitment = weightsDigest;
+      this.deps.transport.modelCommitment = contributor.modelCommitment ? await contributor.modelCommitment() : weightsDigest;
       const bytes = await store.save({ ...state, round });
       this.deps.emit({ kind: 'saved', round, bytes, store: store.kind, weightsDigest });
     } catch (error) {

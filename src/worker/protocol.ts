@@ -24,6 +24,12 @@ export interface LoadOptions {
   memoryBudgetBytes?: number;
   /** the swarm's task family -> weight; empty or absent means the default mix */
   taskMix?: Record<string, number>;
+  /** train a LoRA adapter on the frozen base instead of every weight (the swarm config's `lora`) */
+  lora?: { rank: number; targets?: string[] };
+  /** the swarm config's tokens per completion; absent: the model folder's generation_config may shorten the default */
+  completionBudget?: number;
+  /** the base model's fingerprint the swarm names (adapter.ts baseFingerprint): another base is refused */
+  baseFingerprint?: string;
 }
 
 export interface LoadResult {
@@ -36,6 +42,14 @@ export interface LoadResult {
   note: string | null;
   /** digest of the weights now loaded (see digestTensors): equal before a reload and after resuming */
   weightsDigest: string;
+  /** SHA-256 of the base model as loaded, before any training (adapter.ts baseFingerprint) */
+  baseFingerprint: string;
+  /** the adapter trained (rank, targets), or null for full fine-tuning */
+  lora: { rank: number; targets: string[] } | null;
+  /** what the weight protocol exchanges: the adapter's family with LoRA (base, rank, targets in it), else null */
+  weightsFamily: string | null;
+  /** tokens per completion this tab samples */
+  completionBudget: number;
 }
 
 export interface RoundClock {

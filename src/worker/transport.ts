@@ -11,6 +11,11 @@ export class WorkerTransport implements Transport {
   private readonly byRound = new Map<number, Map<string, { batch: RolloutBatch; refs: Set<string> }>>();
   /** fingerprint of the weights this round samples with (the last checkpoint's), sent with our rollouts */
   modelCommitment: string | null = null;
+  /** refuses a peer's batch before it is merged, with the reason (e.g. another base model); null admits it */
+  admit: ((batch: RolloutBatch) => string | null) | null = null;
+  /** told once per peer of the first refusal (bounded like the peers it merges) */
+  onRefused: ((peerId: string, reason: string) => void) | null = null;
+  private readonly refused = new Set<string>();
 
   constructor(
     readonly peerId: string,
@@ -24,6 +29,14 @@ export class WorkerTransport implements Transport {
   /** Merges a part of a peer's batch for its round (repeated tasks count once); our own echoed back are ignored. */
   deliver(batch: RolloutBatch): void {
     if (batch.peerId === this.peerId || !Array.isArray(batch.rollouts)) return;
+    const refusal = this.admit?.(batch) ?? null;
+    if (refusal !== null) {
+      if (!this.refused.has(batch.peerId) && this.refused.size < WORKER_TRANSPORT_LIMITS.peersPerRound) {
+        this.refused.add(batch.peerId);
+        this.onRefused?.(batch.peerId, refusal);
+      }
+      return;
+    }
     let round = this.byRound.get(batch.round);
     if (!round) {
       const newest = Math.max(batch.round, ...this.byRound.keys());

@@ -15,7 +15,11 @@ export async function saveModelFolder(files: ExportedFile[], name: string): Prom
     }
     if (dir) {
       for (const file of files) {
-        const writable = await (await dir.getFileHandle(file.name, { create: true })).createWritable();
+        // "adapter/adapter_model.safetensors": the LoRA adapter's PEFT folder inside the model's
+        const parts = file.name.split('/');
+        let at = dir;
+        for (const sub of parts.slice(0, -1)) at = await at.getDirectoryHandle(sub, { create: true });
+        const writable = await (await at.getFileHandle(parts.at(-1)!, { create: true })).createWritable();
         await writable.write(file.data);
         await writable.close();
       }
@@ -27,7 +31,7 @@ export async function saveModelFolder(files: ExportedFile[], name: string): Prom
     const url = URL.createObjectURL(new Blob([file.data]));
     const a = document.createElement('a');
     a.href = url;
-    a.download = `${safe}-${file.name}`;
+    a.download = `${safe}-${file.name.replace(/\//g, '-')}`;
     a.click();
     // revoke later: Chromium starts the download asynchronously from the URL
     setTimeout(() => URL.revokeObjectURL(url), 10_000);

@@ -9,13 +9,14 @@ import { rolloutRules } from '../../worker/rescore.ts';
 import type { SwarmMessage } from '../../swarm/messages.ts';
 import type { RolloutBatch } from '../../rl/transport.ts';
 import { heldOutReport, SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
-import { resolveModelUrl } from './model-source.ts';
+import { describeEstimate, estimateModel, modelUrlFor, swarmLoadOptions } from './model-choice.ts';
+import { ADAPTER_DIR } from '../../worker/adapter.ts';
 import { Settings } from './settings.svelte.ts';
 import { saveModelFolder } from './download.ts';
 import type { PrivateKey } from '@libp2p/interface';
 import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
 import { parseConfig } from '../../engine/config.ts';
-import { estimateContributionBytes, runnerConfigFor } from '../../worker/plan.ts';
+import { runnerConfigFor } from '../../worker/plan.ts';
 import type { SignedPeerBindingWire } from '../../identity/binding.ts';
 import { fetchWeights, modelFamily, sha256Hex, weightServers, type ServedWeights } from '../../swarm/weights.ts';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -81,6 +82,10 @@ export interface SessionSnapshot {
   trust: { accepted: number; refused: number; recent: { from: string; reason: string }[]; scores: Record<string, number> };
   /** the swarm model's memory needs against this tab's budget, known once its config.json is read */
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
+  /** "Choose another model": what its config.json says it needs, or why it cannot be had (offline) */
+  modelChoice: { modelId: string; text: string; fits: boolean } | null;
+  /** the base model's fingerprint and the adapter (null: full fine-tuning) of what is loaded */
+  base: { fingerprint: string; lora: { rank: number; targets: string[] } | null; completionBudget: number } | null;
 }
 
 const TALLY_REFRESH_MS = 250;
@@ -141,7 +146,7 @@ export class Session {
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
-    trust: { accepted: 0, refused: 0, recent: [], scores: {} },
+    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, modelChoice: null, base: null,
   });
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
@@ -168,7 +173,7 @@ export class Session {
       const peerKey = this.options.watchOnly ? null : await loadOrCreatePeerKey().then((k) => k.key, () => null);
       this.update({ swarm: config, peerKey });
       // every tab of a swarm runs the same round shape: peers' rollouts are checked against it at gossip time
-      const shape = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, taskMix: config.taskMix });
+      const shape = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, ...swarmLoadOptions(config) });
       const rules = rolloutRules({ swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens });
       const swarm = await Swarm.join(config, {
         ...rules,
@@ -214,17 +219,19 @@ export class Session {
       return;
     }
     try {
-      const modelUrl = resolveModelUrl(modelOverride || swarm.modelId, this.appBase());
+      const modelUrl = modelUrlFor(modelOverride || swarm.modelId, swarm, this.appBase());
       this.update({ join: 'loading', joinError: null, modelUrl, progress: null });
       const loaded = await this.worker.load({
-        modelUrl, swarmId: swarm.swarmId, peerId, backend: this.backendChoice(), resume: true, memoryBudgetBytes: memoryBudget(), taskMix: swarm.taskMix,
+        modelUrl, swarmId: swarm.swarmId, peerId, backend: this.backendChoice(), resume: true, memoryBudgetBytes: memoryBudget(), ...swarmLoadOptions(swarm),
       });
       this.update({
         backend: loaded.backend, parameterCount: loaded.parameterCount, resumedRound: loaded.resumedRound,
         savedRound: loaded.resumedRound, weightsDigest: loaded.weightsDigest,
+        base: { fingerprint: loaded.baseFingerprint, lora: loaded.lora, completionBudget: loaded.completionBudget },
       });
       if (loaded.note) this.warn(loaded.note);
-      this.family = await this.familyOf(modelUrl);
+      // with LoRA the weight protocol exchanges adapters of this base, rank and targets only
+      this.family = loaded.weightsFamily ?? (await this.familyOf(modelUrl));
       await this.worker.throttle(this.settings.value.duty);
       const clock = this.swarm!.clock;
       // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries
@@ -340,7 +347,8 @@ export class Session {
     if (!this.worker || this.snapshot.join !== 'contributing') return null;
     const digest = this.snapshot.weightsDigest;
     if (this.served && this.served.digest === digest && digest !== null) return this.served;
-    const file = (await this.worker.exportModel()).find((f) => f.name === 'model.safetensors');
+    const files = await this.worker.exportModel();
+    const file = files.find((f) => f.name === `${ADAPTER_DIR}adapter_model.safetensors`) ?? files.find((f) => f.name === 'model.safetensors');
     if (!file) return null;
     const bytes = new Uint8Array(file.data);
     this.served = { bytes, hash: await sha256Hex(bytes), digest };
@@ -377,16 +385,22 @@ export class Session {
   /** Reads the model's config.json (a few hundred bytes) to say before the click whether the model fits. */
   private async checkCapability(swarm: SwarmConfig): Promise<void> {
     try {
-      const url = new URL('config.json', resolveModelUrl(swarm.modelId, this.appBase()));
-      const res = await fetch(url);
-      if (!res.ok) return;
-      const config = parseConfig(await res.json());
-      const runner = runnerConfigFor({ modelUrl: '', swarmId: swarm.swarmId, peerId: '', backend: 'auto', resume: false, taskMix: swarm.taskMix });
-      const neededBytes = estimateContributionBytes(config, runner).total;
-      const budgetBytes = memoryBudget();
-      this.update({ capability: { neededBytes, budgetBytes, fits: neededBytes <= budgetBytes } });
+      const { neededBytes, budgetBytes, fits } = await estimateModel(swarm.modelId, swarm, this.appBase(), memoryBudget());
+      this.update({ capability: { neededBytes, budgetBytes, fits } });
     } catch {
       // the estimate is a courtesy: the worker checks again, with a named error, before loading weights
+    }
+  }
+
+  /** "Choose another model": its size and memory needs (or why it cannot be had) before anything downloads */
+  async checkModel(modelId: string): Promise<void> {
+    const swarm = this.snapshot.swarm;
+    if (!swarm || !modelId.trim()) return;
+    try {
+      const e = await estimateModel(modelId.trim(), swarm, this.appBase(), memoryBudget());
+      this.update({ modelChoice: { modelId: e.modelId, text: describeEstimate(e), fits: e.fits } });
+    } catch (error) {
+      this.update({ modelChoice: { modelId: modelId.trim(), text: `${(error as Error).name}: ${(error as Error).message}`, fits: false } });
     }
   }
 

@@ -1,7 +1,7 @@
 // The worker's contributor path on a real chat architecture: a random Qwen3 (real architecture, real Qwen3
 // tokenizer with its chat template, Qwen3's generation_config) served as an HF folder, loaded through
 // createContributor, runs a whole round (templated prompts, sampling, scoring, GRPO step) and exports a
-// folder that carries the tokenizer. The e2e tier's app round with this model is not written yet.
+// folder that carries the tokenizer. The app round with this model (LoRA, from a stand-in hub) is test/e2e/app-qwen3.spec.ts.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -111,7 +111,11 @@ describe('round loop behind the protocol', () => {
     const c = new CountingContributor();
     const { api, events, waitFor, rounds } = setup(c);
     const loaded = await api.load(LOAD);
-    expect(loaded).toEqual({ backend: 'cpu', modelId: 'counting', parameterCount: 1, resumedRound: null, note: null, weightsDigest: digestTensors(new Map([['w', { data: new Float32Array([0]) }]])) });
+    // a contributor without a plan (this fake) gets neutral base / adapter / budget fields
+    expect(loaded).toEqual({
+      backend: 'cpu', modelId: 'counting', parameterCount: 1, resumedRound: null, note: null, weightsDigest: digestTensors(new Map([['w', { data: new Float32Array([0]) }]])),
+      baseFingerprint: '', lora: null, weightsFamily: null, completionBudget: 0,
+    });
     expect(events.find((e) => e.kind === 'progress')).toMatchObject({ progress: { stage: 'download', percent: 50 } });
     await api.start({});
     await waitFor(() => rounds().length >= 3);
