@@ -2,11 +2,13 @@
 // peer's answer stage (src/swarm/game-transport.ts): at most B groups of one completion, only on the round's
 // shared questions (gameTaskRefs: the same for every peer), claiming no reward (every receiver scores the
 // text itself). Anything else is a provable fault of its author, refused before it is forwarded.
-import { gameTaskRefs } from '../rl/game/stages.ts';
+import { defaultGameConfig, type GameConfig } from '../rl/game/runner.ts';
+import { gameTaskRefs, MAX_STUDENTS } from '../rl/game/stages.ts';
 import { taskRefKey } from '../rl/round-tasks.ts';
 import type { TaskMix } from '../rl/tasks/index.ts';
 import type { RolloutsMessage } from '../swarm/messages.ts';
 import type { RolloutContentCheck, RolloutShape } from '../swarm/validator.ts';
+import { runnerConfigFor } from './plan.ts';
 
 export interface GameShape {
   swarmId: string;
@@ -29,4 +31,13 @@ export function gameRolloutRules(shape: GameShape): { rolloutShape: RolloutShape
     return null;
   };
   return { rolloutShape, rolloutCheck };
+}
+
+/**
+ * The game a tab of this swarm plays: the swarm's task mix (as SAPO's runner reads it), two shared questions,
+ * four completions a stage, up to eight students; completion budgets as in `npm run experiment:game`.
+ */
+export function gameConfigFor(swarm: { swarmId: string; taskMix?: Record<string, number> }): GameConfig {
+  const tasks = runnerConfigFor({ swarmId: swarm.swarmId, taskMix: swarm.taskMix ?? {}, modelUrl: '', peerId: '', backend: 'cpu', resume: false }).tasks;
+  return defaultGameConfig({ swarmId: swarm.swarmId, tasks, questions: 2, completions: 4, students: MAX_STUDENTS, maxNewTokens: { answer: 16, critique: 14, resolve: 32 } });
 }

@@ -161,7 +161,7 @@ describe('GossipGameTransport', () => {
   it('the validator refuses game answers off the round\'s questions or claiming a reward; the transport refuses other shapes', async () => {
     const w = wire();
     gameTransportOver(w.join(PEER_B), { questions: 2 });
-    const head = { v: 1, swarmId: SWARM, round: 0, peerId: PEER_A, ts: Date.now() };
+    const head = { v: 1 as const, swarmId: SWARM, round: 0, peerId: PEER_A, ts: Date.now() };
     const [t0] = gameTaskRefs(SWARM, 0, config.tasks, 2);
     const other = { ...t0, seed: (t0.seed + 1) % 0xffff_ffff };
     await w.send(PEER_A, encodeMessage({ ...head, nonce: 1, kind: 'rollouts', rollouts: [{ task: other, completions: [{ text: 'a', reward: 0 }] }], part: 0, parts: 1 }));
@@ -176,7 +176,7 @@ describe('GossipGameTransport', () => {
 });
 
 describe('the resolve message kind', () => {
-  const head = { v: 1, swarmId: SWARM, round: 3, peerId: PEER_A, nonce: 1, ts: 1 };
+  const head = { v: 1 as const, swarmId: SWARM, round: 3, peerId: PEER_A, nonce: 1, ts: 1 };
   const task = { family: 'basic_arithmetic', seed: 5, difficulty: 1 };
   const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
   it('decodes a well-formed resolve and refuses extra fields, missing text and megabytes', () => {
