@@ -73,7 +73,8 @@ export class GamePlay {
  * (about 123k parameters) samples a stage in well under a second.
  */
 export async function loadCpuModel(modelUrl: string): Promise<{ engine: Engine; tokenizer: TextTokenizer }> {
-  const base = modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`;
+  // file URLs are resolved against the base: it must be absolute
+  const base = new URL(modelUrl.endsWith('/') ? modelUrl : `${modelUrl}/`, location.href).href;
   const source = progressSource(base, () => undefined);
   const model = await loadHfModel(source);
   const tokenizer = await tokenizerFrom(source, model.config.vocab_size);
