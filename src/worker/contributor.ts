@@ -11,6 +11,7 @@ import { averageParameters } from '../rl/meta.ts';
 import type { NamedTensor } from '../engine/layout.ts';
 import type { Ops } from '../engine/ops.ts';
 import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
+import { GameRunner } from '../rl/game/runner.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
 import { rescorePeers, type SwarmScore } from './rescore.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
@@ -281,6 +282,9 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         }
         const stats = await runner.trainRound(local, signal);
         return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, rescorePeers(transport.receivedRollouts(round), { swarmId: options.swarmId, round, selfPeerId: transport.peerId }));
+      },
+      createGameRunner(transport, gameConfig) {
+        return new GameRunner(engine, tokenizer, transport, gameConfig);
       },
       async evaluate(round, signal): Promise<EvalPoint> {
         if (signal.aborted) throw new DOMException('evaluation aborted', 'AbortError');

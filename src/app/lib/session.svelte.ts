@@ -20,6 +20,8 @@ import type { SignedPeerBindingWire } from '../../identity/binding.ts';
 import { fetchWeights, modelFamily, sha256Hex, weightServers, type ServedWeights } from '../../swarm/weights.ts';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
+import { GameBridge, gameSwarmRules } from './game-bridge.ts';
+import type { GameView } from './game-view.ts';
 
 /** refusals listed on the dashboard (the validator keeps more, for diagnostics) */
 const TRUST_RECENT = 8;
@@ -81,6 +83,8 @@ export interface SessionSnapshot {
   trust: { accepted: number; refused: number; recent: { from: string; reason: string }[]; scores: Record<string, number> };
   /** the swarm model's memory needs against this tab's budget, known once its config.json is read */
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
+  /** a game swarm's play (mode "game"), null otherwise */
+  game: GameView | null;
 }
 
 const TALLY_REFRESH_MS = 250;
@@ -141,8 +145,10 @@ export class Session {
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
-    trust: { accepted: 0, refused: 0, recent: [], scores: {} },
+    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, game: null,
   });
+  /** the game swarm's page half (game-bridge.ts); null on a sapo swarm */
+  game: GameBridge | null = null;
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
   private swarm: Swarm | null = null;
@@ -169,7 +175,7 @@ export class Session {
       this.update({ swarm: config, peerKey });
       // every tab of a swarm runs the same round shape: peers' rollouts are checked against it at gossip time
       const shape = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, taskMix: config.taskMix });
-      const rules = rolloutRules({ swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens });
+      const rules = config.mode === 'game' ? gameSwarmRules(config) : rolloutRules({ swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens });
       const swarm = await Swarm.join(config, {
         ...rules,
         ...(peerKey ? { privateKey: peerKey } : {}),
@@ -188,7 +194,8 @@ export class Session {
       const refresh = () => this.refreshLinks();
       swarm.node.addEventListener('connection:open', refresh);
       swarm.node.addEventListener('connection:close', refresh);
-      const timer = setInterval(refresh, 1_000);
+      // votes keep arriving after this tab cast its own: the game's standings are re-read with the links
+      const timer = setInterval(() => (refresh(), this.game?.refresh()), 1_000);
       this.cleanups.push(() => clearInterval(timer));
       this.update({ peerId: swarm.peerId });
       refresh();
@@ -228,7 +235,14 @@ export class Session {
       await this.worker.throttle(this.settings.value.duty);
       const clock = this.swarm!.clock;
       // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries
-      await this.worker.start({ clock: { genesisMs: clock.genesisMs - clock.offsetMs, roundMs: clock.roundMs } });
+      const workerClock = { genesisMs: clock.genesisMs - clock.offsetMs, roundMs: clock.roundMs };
+      if (swarm.mode === 'game') {
+        if (!this.game) {
+          this.game = new GameBridge(this.swarm!, this.worker, (m) => this.warn(m));
+          this.game.onView((game) => this.update({ game }));
+        }
+        await this.worker.startGame({ clock: workerClock, swarmId: swarm.swarmId, taskMix: swarm.taskMix });
+      } else await this.worker.start({ clock: workerClock });
       this.update({ join: 'contributing' });
       rememberContributing(swarm.swarmId, true);
     } catch (error) {
@@ -360,6 +374,7 @@ export class Session {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     if (this.tallyTimer) clearTimeout(this.tallyTimer);
     this.worker?.terminate();
+    await this.game?.close();
     await this.transport?.close();
     await this.swarm?.stop();
   }
@@ -440,6 +455,10 @@ export class Session {
         return this.update({ savedRound: event.round, weightsDigest: event.weightsDigest });
       case 'warning':
         return this.warn(event.message);
+      case 'gamePublish':
+      case 'game':
+        this.game?.handle(event);
+        return;
       default:
         event satisfies never;
     }
