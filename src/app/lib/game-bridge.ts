@@ -31,6 +31,8 @@ export class GameBridge {
   private readonly votes = new Map<number, Map<string, VoteMessage>>();
   private readonly listeners = new Set<(view: GameView) => void>();
   private readonly winnerListeners = new Set<(tally: Tally) => void>();
+  /** rounds this tab voted in whose winners are not reported yet */
+  private readonly pendingWinners = new Set<number>();
 
   constructor(
     private readonly swarm: Swarm,
@@ -52,7 +54,7 @@ export class GameBridge {
     return () => this.listeners.delete(listener);
   }
 
-  /** the round's tally once this tab has voted in it (what goes to the coordinator's submitWinners) */
+  /** a round's tally once its votes are in (what goes to the coordinator's submitWinners) */
   onWinners(listener: (tally: Tally) => void): () => void {
     this.winnerListeners.add(listener);
     return () => this.winnerListeners.delete(listener);
@@ -67,9 +69,15 @@ export class GameBridge {
     }
     if (event.kind !== 'game') return false;
     this.set(reduceGame(this.view, event.event));
-    if (event.event.type === 'votes') {
-      const tally = this.tally(event.event.round);
-      for (const l of this.winnerListeners) l(tally);
+    const e = event.event;
+    if (e.type === 'votes') this.pendingWinners.add(e.round);
+    // the votes of round r arrive while r + 1 answers: its winners are read once r + 1's critique is played
+    if (e.type === 'stage' && e.report.stage !== 'answer') {
+      for (const round of [...this.pendingWinners].filter((r) => r < e.report.round)) {
+        this.pendingWinners.delete(round);
+        const tally = this.tally(round);
+        if (tally.winners.length > 0) for (const l of this.winnerListeners) l(tally);
+      }
     }
     return true;
   }

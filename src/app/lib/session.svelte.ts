@@ -29,6 +29,8 @@ const TRUST_RECENT = 8;
 /** What the session needs of the identity panel's state: reward reports for the coordinator. */
 export interface RewardReporter {
   reportReward(reward: number): Promise<boolean>;
+  /** the swarm game's round winners, voted on chain (submitWinners) */
+  submitWinners?(winners: readonly string[]): Promise<boolean>;
 }
 
 export type JoinStep = 'landing' | 'loading' | 'contributing' | 'failed';
@@ -240,6 +242,7 @@ export class Session {
         if (!this.game) {
           this.game = new GameBridge(this.swarm!, this.worker, (m) => this.warn(m));
           this.game.onView((game) => this.update({ game }));
+          this.game.onWinners((tally) => void this.reporter?.submitWinners?.(tally.winners));
         }
         await this.worker.startGame({ clock: workerClock, swarmId: swarm.swarmId, taskMix: swarm.taskMix });
       } else await this.worker.start({ clock: workerClock });
