@@ -22,6 +22,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 import { GameBridge, gameSwarmRules } from './game-bridge.ts';
 import type { GameView } from './game-view.ts';
+import { GameWatch, type GameWatchView } from './game-watch.ts';
 
 /** refusals listed on the dashboard (the validator keeps more, for diagnostics) */
 const TRUST_RECENT = 8;
@@ -87,6 +88,8 @@ export interface SessionSnapshot {
   capability: { neededBytes: number; budgetBytes: number; fits: boolean } | null;
   /** a game swarm's play (mode "game"), null otherwise */
   game: GameView | null;
+  /** a game swarm as the watch-only screen hears it */
+  gameWatch: GameWatchView | null;
 }
 
 const TALLY_REFRESH_MS = 250;
@@ -147,7 +150,7 @@ export class Session {
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
-    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, game: null,
+    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, game: null, gameWatch: null,
   });
   /** the game swarm's page half (game-bridge.ts); null on a sapo swarm */
   game: GameBridge | null = null;
@@ -200,6 +203,10 @@ export class Session {
       const timer = setInterval(() => (refresh(), this.game?.refresh()), 1_000);
       this.cleanups.push(() => clearInterval(timer));
       this.update({ peerId: swarm.peerId });
+      if (config.mode === 'game' && this.options.watchOnly) {
+        const watch = new GameWatch(swarm, (gameWatch) => this.update({ gameWatch }));
+        this.cleanups.push(() => void watch.close());
+      }
       refresh();
       await probe;
       this.update({ phase: 'ready' });

@@ -1,0 +1,34 @@
+// Three app pages on a game swarm (mode "game"): the landing card names the mode; each page's engine worker
+// plays answer → critique → resolve on the swarm clock while the page gossips its stage messages over WebRTC;
+// every dashboard shows the stage, its students and the same winners for a round.
+import { expect, test } from '@playwright/test';
+import { encodeSwarmConfigParam, parseSwarmConfig } from '../../src/swarm/config.ts';
+import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
+
+test('three app pages play the swarm game in their workers and show the same winners', async ({ browser, baseURL }) => {
+  test.setTimeout(300_000);
+  const served = parseSwarmConfig(await (await fetch(new URL('swarm.json', baseURL))).json());
+  const { chain: _chain, ...rest } = served;
+  const param = encodeSwarmConfigParam({ ...rest, swarmId: 'e2e-app-game', mode: 'game', roundMs: 12_000 });
+  const opened: AppPage[] = [];
+  try {
+    opened.push(...(await Promise.all([0, 1, 2].map(() => openApp(browser, `./?backend=cpu&swarm=${param}`)))));
+    await Promise.all(opened.map(peerIdOf));
+    for (const app of opened) await expect(app.page.getByTestId('swarm-mode')).toContainText('swarm game');
+    for (const app of opened) await expect(app.page.getByTestId('contribute')).toBeEnabled({ timeout: 60_000 });
+    for (const app of opened) await app.page.getByTestId('contribute').click();
+    for (const app of opened) await expect(app.page.getByTestId('game-stage')).toContainText(/Round \d+: (answer|critique|resolve)/, { timeout: 60_000 });
+    // the three students of a question: every page's answer, ids hidden
+    await expect.poll(async () => Math.min(...(await Promise.all(opened.map((a) => a.page.getByTestId('game-students').first().locator('li').count())))), { timeout: 90_000 }).toBe(3);
+    // a round decided the same way everywhere: same heading (round and winners) on all three dashboards
+    await expect
+      .poll(async () => {
+        const headings = await Promise.all(opened.map((a) => a.page.getByTestId('game-winners').locator('h3').textContent({ timeout: 1_000 }).catch(() => null)));
+        return headings.every((h) => h !== null && h === headings[0]) ? headings[0] : headings.join(' | ');
+      }, { timeout: 120_000, intervals: [2_000] })
+      .toMatch(/^Round \d+ winners: …\w{6}/);
+    expect(opened.flatMap((a) => a.errors)).toEqual([]);
+  } finally {
+    await closeAll(opened);
+  }
+});
