@@ -82,11 +82,17 @@ export class WorkerHost {
         this.started = request.options;
         return this.reply(request.id, 'start', undefined);
       case 'pause':
-        await this.loaded?.game?.pause();
+        if (this.loaded?.game) {
+          await this.loaded.game.pause();
+          this.emit({ kind: 'phase', phase: 'paused', detail: 'the game sits out until resumed (it rejoins at the next answer stage)' });
+        }
         this.need('pause').loop.pause();
         return this.reply(request.id, 'pause', undefined);
       case 'resume':
-        this.loaded?.game?.start();
+        if (this.loaded?.game) {
+          this.loaded.game.start();
+          this.emit({ kind: 'phase', phase: 'running', detail: 'playing the swarm game' });
+        }
         this.need('resume').loop.resume();
         return this.reply(request.id, 'resume', undefined);
       case 'stop':

@@ -70,6 +70,11 @@ describe('the swarm game in the worker', () => {
     // both tabs are students on every question of a round both played from its start
     for (const q of played[1].questions) expect(q.students.map((s) => s.peerId).sort()).toEqual(['peer-a', 'peer-b']);
     expect(votes(a)[0].tally.standings.length).toBeGreaterThan(0);
+    // pause: the game sits out and says so; resume plays on
+    await a.api.pause();
+    expect(a.events.filter((e) => e.kind === 'phase').at(-1)).toMatchObject({ phase: 'paused' });
+    await a.api.resume();
+    expect(a.events.filter((e) => e.kind === 'phase').at(-1)).toMatchObject({ phase: 'running', detail: 'playing the swarm game' });
     for (const t of [a, b]) await t.api.stop();
     const n = a.events.length;
     await new Promise((r) => setTimeout(r, 700));
