@@ -29,6 +29,7 @@ const swarm = await startLocalSwarm({
   swarmId: options.swarmId,
   chain: options.chain,
   ...(options.roundMs ? { roundMs: options.roundMs } : {}),
+  ...(options.mode ? { mode: options.mode } : {}),
 });
 console.log(`\n  tabswarm is running (local swarm "${swarm.swarmConfig.swarmId}")\n`);
 console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);
@@ -39,7 +40,7 @@ if (chain) {
 } else {
   console.log('  chain   none (--no-chain): tabs run unregistered');
 }
-console.log(`  rounds  ${swarm.swarmConfig.roundMs} ms`);
+console.log(`  rounds  ${swarm.swarmConfig.roundMs} ms${swarm.swarmConfig.mode === 'game' ? ' (game: answer, critique, resolve a third each)' : ''}`);
 console.log(`  open    ${swarm.appUrl}\n`);
 console.log('  Ctrl-C stops everything.');
 

@@ -5,14 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { startRelayProcess, type RelayProcess } from './relay-process.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
 import { startLocalChainServices, type LocalChainServices } from './chain.ts';
-import { DEFAULT_ROUND_MS } from '../../src/swarm/config.ts';
+import { DEFAULT_GAME_ROUND_MS, DEFAULT_ROUND_MS, parseSwarmConfig } from '../../src/swarm/config.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface LocalSwarm {
   appUrl: string;
   relay: RelayProcess;
-  swarmConfig: { swarmId: string; relayAddrs: string[]; local: boolean; roundMs: number; genesisMs: number; chain?: LocalChainServices['config'] };
+  swarmConfig: { swarmId: string; mode?: 'game'; relayAddrs: string[]; local: boolean; roundMs: number; genesisMs: number; chain?: LocalChainServices['config'] };
   /** anvil + coordinator contract + coordinator service; null when started with `chain: false` */
   chain: LocalChainServices | null;
   stop(): Promise<void>;
@@ -28,12 +28,18 @@ export interface LocalSwarmOptions {
   coordinatorPort?: number;
   /** the served swarm config's round length (default DEFAULT_ROUND_MS) */
   roundMs?: number;
+  /** `game`: the served swarm plays answer → critique → resolve (rounds default to DEFAULT_GAME_ROUND_MS) */
+  mode?: 'game';
   /** the built app to serve (default dist/) */
   distDir?: string;
 }
 
 export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<LocalSwarm> {
   const swarmId = options.swarmId ?? 'local';
+  const roundMs = options.roundMs ?? (options.mode === 'game' ? DEFAULT_GAME_ROUND_MS : DEFAULT_ROUND_MS);
+  // the served config must be one a tab accepts (a game round's stages are whole milliseconds): checked
+  // before anything starts, so a bad flag leaves no process behind
+  parseSwarmConfig({ swarmId, relayAddrs: [], roundMs, ...(options.mode ? { mode: options.mode } : {}) });
   const relay = await startRelayProcess({ port: options.relayPort ?? 9090, swarmId });
   let chain: LocalChainServices | null = null;
   try {
@@ -44,7 +50,7 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
   }
   // Round 0 starts now (whole seconds), so a fresh local swarm counts rounds from zero.
   const genesisMs = Math.floor(Date.now() / 1000) * 1000;
-  const swarmConfig = { swarmId, relayAddrs: relay.multiaddrs, local: true, roundMs: options.roundMs ?? DEFAULT_ROUND_MS, genesisMs, ...(chain ? { chain: chain.config } : {}) };
+  const swarmConfig = { swarmId, ...(options.mode ? { mode: options.mode } : {}), relayAddrs: relay.multiaddrs, local: true, roundMs, genesisMs, ...(chain ? { chain: chain.config } : {}) };
   let app: StaticServer;
   try {
     app = await serveStatic(options.distDir ?? `${repo}dist`, { port: options.appPort ?? 5173, swarmConfig });

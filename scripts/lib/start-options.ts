@@ -14,12 +14,14 @@ export interface StartOptions {
   swarmId: string;
   build: boolean;
   chain: boolean;
-  /** round length of the served swarm config; undefined = the default */
+  /** round length of the served swarm config; undefined = the default (of the mode) */
   roundMs?: number;
+  /** `game`: serve a game swarm (answer → critique → resolve); absent: sapo */
+  mode?: 'game';
 }
 
 export const START_USAGE = `npm start -- [--port 5173] [--relay-port 9090] [--chain-port 8545] [--coordinator-port 9091]
-                 [--swarm local] [--round-ms 3000] [--no-chain] [--no-build]      (port 0 picks a free port)`;
+                 [--swarm local] [--mode sapo|game] [--round-ms 3000] [--no-chain] [--no-build]      (port 0 picks a free port)`;
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -41,6 +43,7 @@ export function parseStartOptions(args: string[]): StartOptions {
         'no-build': { type: 'boolean', default: false },
         'no-chain': { type: 'boolean', default: false },
         'round-ms': { type: 'string' },
+        mode: { type: 'string', default: 'sapo' },
       },
     }));
   } catch (error) {
@@ -56,6 +59,8 @@ export function parseStartOptions(args: string[]): StartOptions {
     build: !values['no-build'],
     chain: !values['no-chain'],
   };
+  if (values.mode !== 'sapo' && values.mode !== 'game') throw new StartOptionsError(`--mode must be sapo or game (got "${values.mode}")`);
+  if (values.mode === 'game') options.mode = 'game';
   if (values['round-ms'] !== undefined) {
     const ms = Number(values['round-ms']);
     if (!/^[0-9]{1,7}$/.test(values['round-ms']) || ms < 1_000 || ms > 3_600_000) throw new StartOptionsError(`--round-ms must be an integer from 1000 to 3600000 (got "${values['round-ms']}")`);

@@ -178,6 +178,29 @@ export class WalletConnection {
     return hash;
   }
 
+  /** The game's vote for a round's winners, paid by the connected account (the contract takes one per account per round). */
+  async submitWinners(coordinator: Address, round: bigint, winners: string[], peerId: string): Promise<Hex> {
+    if (!this.connector || !this.account) throw new WalletError('No wallet is connected.');
+    await this.ensureChain();
+    let hash: Hex;
+    try {
+      hash = await writeContract(this.config, {
+        address: coordinator,
+        abi: swarmCoordinatorAbi,
+        functionName: 'submitWinners',
+        args: [round, winners, peerId],
+        account: this.account,
+        connector: this.connector,
+        chainId: this.chain.chainId,
+      });
+    } catch (error) {
+      throw walletError('send the winners', error);
+    }
+    const receipt = await waitForTransactionReceipt(this.config, { hash, chainId: this.chain.chainId });
+    if (receipt.status !== 'success') throw new WalletError(`The winners transaction ${hash} reverted.`);
+    return hash;
+  }
+
   async disconnect(): Promise<void> {
     if (this.connector) await disconnect(this.config, { connector: this.connector }).catch(() => undefined);
     this.connector = null;

@@ -9,8 +9,13 @@ export interface ChainConfig {
   coordinatorService?: string;
 }
 
+/** `sapo`: RL Swarm era 2 rounds (the default); `game`: era 1's answer → critique → resolve, three stages a round */
+export type SwarmMode = 'sapo' | 'game';
+
 export interface SwarmConfig {
   swarmId: string;
+  /** absent: sapo */
+  mode?: SwarmMode;
   relayAddrs: string[];
   /** True for swarms on loopback / private networks (dev, booth): lets the browser dial ws:// and 127.0.0.1. */
   local: boolean;
@@ -61,6 +66,16 @@ export class SwarmConfigError extends Error {
  */
 export const DEFAULT_ROUND_MS = 3_000;
 export const DEFAULT_MODEL_ID = 'tabswarm-tiny';
+/**
+ * A game round is three stages of roundMs / 3, each a sampling pass and one GRPO step of the default model
+ * (the resolve prompt is the longest): 5 s a stage leaves a loaded CPU-only tab room.
+ */
+export const DEFAULT_GAME_ROUND_MS = 15_000;
+
+/** the length of one game stage: a third of the swarm's round, so game rounds are the swarm clock's rounds */
+export function gameStageMs(config: Pick<SwarmConfig, 'roundMs'>): number {
+  return config.roundMs / 3;
+}
 const ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 function fail(message: string): never {
@@ -145,8 +160,12 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
   }
   const averageEveryRounds = v.averageEveryRounds ?? 0;
   if (!Number.isSafeInteger(averageEveryRounds) || (averageEveryRounds as number) < 0 || (averageEveryRounds as number) > 100_000) fail('averageEveryRounds must be an integer from 0 (off) to 100000');
+  if (v.mode !== undefined && v.mode !== 'sapo' && v.mode !== 'game') fail(`mode must be "sapo" or "game" (got ${JSON.stringify(v.mode).slice(0, 40)})`);
+  // stages are whole milliseconds, each long enough for a sampling pass and a step
+  if (v.mode === 'game' && ((roundMs as number) % 3 !== 0 || (roundMs as number) < 3_000)) fail('a game swarm\'s roundMs must be a multiple of 3 and at least 3000 (three stages a round)');
   const config: SwarmConfig = {
     swarmId: v.swarmId,
+    ...(v.mode === undefined ? {} : { mode: v.mode as SwarmMode }),
     relayAddrs: v.relayAddrs as string[],
     local: v.local === true,
     roundMs: roundMs as number,

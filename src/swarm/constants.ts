@@ -32,6 +32,8 @@ export const LIMITS = {
   completionsPerRollout: 32,
   completionChars: 8192,
   critiqueChars: 4096,
+  /** a resolve is a majority tag and one answer block: far shorter than a critique may be */
+  resolveChars: 2048,
   commitmentHexChars: 128,
   /** wallet signature: 65 bytes for an EOA, up to 2 KiB for ERC-1271 contract wallets (0x + hex) */
   walletSignatureHexChars: 2 + 2 * 2048,
@@ -67,6 +69,7 @@ export const RATE_BUDGETS = {
   ping: { burst: 10, perSecond: 2 },
   echo: { burst: 6, perSecond: 2 },
   critique: { burst: 32, perSecond: 2 },
+  resolve: { burst: 32, perSecond: 2 },
   vote: { burst: 16, perSecond: 1 },
 } as const;
 

@@ -5,8 +5,8 @@
 import type { PublishedRollout, TaskRef } from '../rl/transport.ts';
 import { LIMITS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './constants.ts';
 
-export type MessageKind = 'binding' | 'rollouts' | 'heartbeat' | 'critique' | 'vote' | 'ping' | 'echo';
-export const MESSAGE_KINDS: readonly MessageKind[] = ['binding', 'rollouts', 'heartbeat', 'critique', 'vote', 'ping', 'echo'];
+export type MessageKind = 'binding' | 'rollouts' | 'heartbeat' | 'critique' | 'resolve' | 'vote' | 'ping' | 'echo';
+export const MESSAGE_KINDS: readonly MessageKind[] = ['binding', 'rollouts', 'heartbeat', 'critique', 'resolve', 'vote', 'ping', 'echo'];
 
 /** Fields every message carries. The network layer checks peerId against the gossipsub signer. */
 export interface MessageHeader {
@@ -65,6 +65,13 @@ export interface CritiqueMessage extends MessageHeader {
   text: string;
 }
 
+/** The game's third stage: the majority pick this peer read from the critiques, then its final answer. */
+export interface ResolveMessage extends MessageHeader {
+  kind: 'resolve';
+  task: TaskRef;
+  text: string;
+}
+
 export interface VoteMessage extends MessageHeader {
   kind: 'vote';
   votes: { task: TaskRef; peerId: string }[];
@@ -81,7 +88,7 @@ export interface EchoMessage extends MessageHeader {
   echoes: { peerId: string; nonce: number }[];
 }
 
-export type SwarmMessage = BindingMessage | RolloutsMessage | HeartbeatMessage | CritiqueMessage | VoteMessage | PingMessage | EchoMessage;
+export type SwarmMessage = BindingMessage | RolloutsMessage | HeartbeatMessage | CritiqueMessage | ResolveMessage | VoteMessage | PingMessage | EchoMessage;
 
 export type DecodeResult = { ok: true; message: SwarmMessage } | { ok: false; reason: string };
 
@@ -153,6 +160,7 @@ const FIELDS: Record<MessageKind, readonly string[]> = {
   rollouts: [...HEADER, 'rollouts', 'modelCommitment', 'logprobCommitment', 'part', 'parts'],
   heartbeat: [...HEADER, 'stats', 'heldOut'],
   critique: [...HEADER, 'task', 'about', 'text'],
+  resolve: [...HEADER, 'task', 'text'],
   vote: [...HEADER, 'votes'],
   ping: [...HEADER],
   echo: [...HEADER, 'echoes'],
@@ -249,6 +257,10 @@ function critique(m: Obj, h: MessageHeader): CritiqueMessage {
   };
 }
 
+function resolve(m: Obj, h: MessageHeader): ResolveMessage {
+  return { ...h, kind: 'resolve', task: taskRef(m.task, 'task'), text: string(m.text, 'text', LIMITS.resolveChars) };
+}
+
 function vote(m: Obj, h: MessageHeader): VoteMessage {
   const votes = list(m.votes, 'votes', LIMITS.votesPerMessage, 1).map((v, i) => {
     const o = object(v, `votes[${i}]`, ['task', 'peerId']);
@@ -295,6 +307,8 @@ export function decodeMessage(data: Uint8Array): DecodeResult {
         return { ok: true, message: heartbeat(m, h) };
       case 'critique':
         return { ok: true, message: critique(m, h) };
+      case 'resolve':
+        return { ok: true, message: resolve(m, h) };
       case 'vote':
         return { ok: true, message: vote(m, h) };
       case 'ping':

@@ -115,6 +115,7 @@ export class KindRateLimiter {
       ping: make(RATE_BUDGETS.ping),
       echo: make(RATE_BUDGETS.echo),
       critique: make(RATE_BUDGETS.critique),
+      resolve: make(RATE_BUDGETS.resolve),
       vote: make(RATE_BUDGETS.vote),
     };
   }

@@ -1,10 +1,12 @@
 // The page's side of the engine worker: request ids mapped to promises, events fanned out to listeners.
 // `MessagePortLike` lets the same client talk to a real Worker or to an in-thread host (tests).
 import type { RolloutBatch } from '../rl/transport.ts';
+import type { GameMessage } from '../rl/game/transport.ts';
 import {
   deserializeError,
   WorkerGoneError,
   type ExportedFile,
+  type GameOptions,
   type GpuProbe,
   type LoadOptions,
   type LoadResult,
@@ -76,6 +78,12 @@ export class ProtocolClient implements TabswarmWorkerApi {
   }
   average(models: ArrayBuffer[]): Promise<void> {
     return this.call<'average'>({ type: 'average', models });
+  }
+  startGame(options: GameOptions): Promise<void> {
+    return this.call<'startGame'>({ type: 'startGame', options });
+  }
+  deliverGame(message: GameMessage): Promise<void> {
+    return this.call<'deliverGame'>({ type: 'deliverGame', message });
   }
 
   onEvent(listener: (event: WorkerEvent) => void): () => void {

@@ -14,6 +14,7 @@ import { averageParameters } from '../rl/meta.ts';
 import type { NamedTensor } from '../engine/layout.ts';
 import type { Ops } from '../engine/ops.ts';
 import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
+import { GameRunner } from '../rl/game/runner.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
 import { rescorePeers, type SwarmScore } from './rescore.ts';
 import type { RoundStats as RlRoundStats } from '../rl/stats.ts';
@@ -169,7 +170,7 @@ async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void
  * The folder's tokenizer, built from the bytes already fetched: transformers.js' own loader resolves local
  * folders by path, which does not fit a model served from a URL (and would fetch the files a second time).
  */
-async function tokenizerFrom(source: FileSource, vocabSize: number): Promise<TextTokenizer> {
+export async function tokenizerFrom(source: FileSource, vocabSize: number): Promise<TextTokenizer> {
   const json = async (name: string) => {
     const bytes = await source.read(name);
     if (!bytes) throw new Error(`the model folder has no ${name}`);
@@ -322,6 +323,9 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         }
         const stats = await runner.trainRound(local, signal);
         return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, rescorePeers(transport.receivedRollouts(round), { swarmId: options.swarmId, round, selfPeerId: transport.peerId }));
+      },
+      createGameRunner(transport, gameConfig) {
+        return new GameRunner(engine, tokenizer, transport, gameConfig);
       },
       async evaluate(round, signal): Promise<EvalPoint> {
         if (signal.aborted) throw new DOMException('evaluation aborted', 'AbortError');

@@ -6,6 +6,7 @@ import {
   parseRequest,
   ProtocolError,
   serializeError,
+  type GameOptions,
   type GpuProbe,
   type LoadOptions,
   type LoadResult,
@@ -16,6 +17,8 @@ import {
   type WorkerRequest,
 } from './protocol.ts';
 import { WorkerTransport } from './transport.ts';
+import { WorkerGame } from './game-host.ts';
+import { gameConfigFor } from './game-rules.ts';
 
 export interface HostDeps {
   probe(): Promise<GpuProbe>;
@@ -30,6 +33,9 @@ export class NotLoadedError extends Error {
 }
 
 interface Loaded {
+  peerId: string;
+  /** the swarm game, when this tab plays one (a game swarm) instead of SAPO rounds */
+  game: WorkerGame | null;
   contributor: Contributor;
   transport: WorkerTransport;
   store: CheckpointStore | null;
@@ -76,13 +82,23 @@ export class WorkerHost {
         this.started = request.options;
         return this.reply(request.id, 'start', undefined);
       case 'pause':
+        if (this.loaded?.game) {
+          await this.loaded.game.pause();
+          this.emit({ kind: 'phase', phase: 'paused', detail: 'the game sits out until resumed (it rejoins at the next answer stage)' });
+        }
         this.need('pause').loop.pause();
         return this.reply(request.id, 'pause', undefined);
       case 'resume':
+        if (this.loaded?.game) {
+          this.loaded.game.start();
+          this.emit({ kind: 'phase', phase: 'running', detail: 'playing the swarm game' });
+        }
         this.need('resume').loop.resume();
         return this.reply(request.id, 'resume', undefined);
       case 'stop':
         this.started = null;
+        await this.loaded?.game?.stop();
+        if (this.loaded) this.loaded.game = null;
         await this.loaded?.loop.stop();
         return this.reply(request.id, 'stop', undefined);
       case 'throttle':
@@ -100,6 +116,12 @@ export class WorkerHost {
       case 'average':
         this.need('average').loop.averageWith(request.models.map((m) => new Uint8Array(m)));
         return this.reply(request.id, 'average', undefined);
+      case 'startGame':
+        this.startGame(request.options);
+        return this.reply(request.id, 'startGame', undefined);
+      case 'deliverGame':
+        this.need('deliver a game message').game?.transport.deliver(request.message);
+        return this.reply(request.id, 'deliverGame', undefined);
       case 'exportAverage':
         return this.reply(request.id, 'exportAverage', await this.need('export the swarm model').contributor.exportAverage(request.models.map((m) => new Uint8Array(m))));
       default:
@@ -148,7 +170,7 @@ export class WorkerHost {
     };
     const loop: ContributionLoop = new ContributionLoop({ contributor, transport, store, emit }, resumedRound);
     loop.setDuty(this.duty);
-    this.loaded = { contributor, transport, store, loop };
+    this.loaded = { peerId: options.peerId, game: null, contributor, transport, store, loop };
     this.emit({ kind: 'phase', phase: 'ready', detail: null });
     return {
       backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount,
@@ -176,6 +198,17 @@ export class WorkerHost {
     }
   }
 
+  private startGame(options: GameOptions): void {
+    const loaded = this.need('play the game');
+    const { contributor } = loaded;
+    if (!contributor.createGameRunner) throw new ProtocolError('this model cannot play the swarm game');
+    if (loaded.game) return;
+    const config = gameConfigFor({ swarmId: options.swarmId, taskMix: options.taskMix });
+    loaded.game = new WorkerGame((t) => contributor.createGameRunner!(t, config), loaded.peerId, options, (e) => this.emit(e));
+    loaded.game.start();
+    this.emit({ kind: 'phase', phase: 'running', detail: 'playing the swarm game' });
+  }
+
   private async reset(): Promise<void> {
     const loaded = this.loaded;
     if (!loaded) return;
@@ -190,6 +223,7 @@ export class WorkerHost {
     const loaded = this.loaded;
     this.loaded = null;
     if (!loaded) return;
+    await loaded.game?.stop();
     await loaded.loop.stop();
     await loaded.transport.close();
     loaded.contributor.dispose();

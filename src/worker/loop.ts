@@ -3,6 +3,8 @@
 // or micro-batches): the aborted round is dropped whole (no training step, no checkpoint, the completed
 // round unchanged), so resume runs it again, or the swarm's current round if the clock has moved on.
 import type { RolloutBatch, Transport } from '../rl/transport.ts';
+import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
+import type { GameTransport } from '../rl/game/transport.ts';
 import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
 import type { EvalPoint, ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
 
@@ -45,6 +47,8 @@ export interface Contributor {
   exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]>;
   /** replaces the weights held with the mean of theirs and `peers`' (Adam's moments kept); between rounds only */
   averageWith(peers: Uint8Array[]): Promise<void>;
+  /** a swarm-game runner on the engine and tokenizer held now (game swarms; absent: the tab cannot play) */
+  createGameRunner?(transport: GameTransport, config: GameConfig): GameRunner;
   dispose(): void;
 }
 

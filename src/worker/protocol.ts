@@ -2,6 +2,8 @@
 // reply names the id it answers; errors cross as {name, message, stack}. Events (progress, stats, rollouts to
 // publish) flow from the worker unasked. The same `TabswarmWorkerApi` is served behind a Worker and in-thread.
 import type { RolloutBatch } from '../rl/transport.ts';
+import type { GameEvent } from '../rl/game/runner.ts';
+import type { GameMessage } from '../rl/game/transport.ts';
 
 export interface GpuProbe {
   webgpu: boolean;
@@ -55,6 +57,13 @@ export interface LoadResult {
 export interface RoundClock {
   genesisMs: number;
   roundMs: number;
+}
+
+/** A game swarm (mode "game"): the worker plays answer → critique → resolve on the swarm clock. */
+export interface GameOptions {
+  clock: RoundClock;
+  swarmId: string;
+  taskMix?: Record<string, number>;
 }
 
 export interface RunOptions {
@@ -135,6 +144,10 @@ export type WorkerEvent =
   /** where the round in flight is: sampling, publishing, training */
   | { kind: 'stage'; round: number; stage: string }
   | { kind: 'publish'; batch: RolloutBatch }
+  /** a game stage's messages for the page to gossip (GossipGameTransport.publishAll) */
+  | { kind: 'gamePublish'; messages: GameMessage[] }
+  /** what the game runner did: a stage played, a message dropped, a stage missed, votes cast */
+  | { kind: 'game'; event: GameEvent }
   | { kind: 'saved'; round: number; bytes: number; store: 'opfs' | 'indexeddb'; weightsDigest: string }
   /** something went wrong that does not stop contributing (e.g. a checkpoint could not be written) */
   | { kind: 'warning'; message: string };
@@ -153,6 +166,8 @@ export interface Results {
   export: ExportedFile[];
   exportAverage: ExportedFile[];
   average: void;
+  startGame: void;
+  deliverGame: void;
 }
 
 export type WorkerRequest =
@@ -175,7 +190,11 @@ export type WorkerRequest =
    */
   | { id: number; type: 'exportAverage'; models: ArrayBuffer[] }
   /** periodic averaging (NoLoCo-style): take the mean of this tab's weights and these, between two rounds */
-  | { id: number; type: 'average'; models: ArrayBuffer[] };
+  | { id: number; type: 'average'; models: ArrayBuffer[] }
+  /** play the swarm game instead of SAPO rounds (a game swarm) */
+  | { id: number; type: 'startGame'; options: GameOptions }
+  /** a peer's game message, received and capped by the page's GossipGameTransport */
+  | { id: number; type: 'deliverGame'; message: GameMessage };
 
 export type RequestType = WorkerRequest['type'];
 
@@ -208,6 +227,8 @@ export interface TabswarmWorkerApi {
   exportModel(): Promise<ExportedFile[]>;
   exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]>;
   average(models: ArrayBuffer[]): Promise<void>;
+  startGame(options: GameOptions): Promise<void>;
+  deliverGame(message: GameMessage): Promise<void>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
   terminate(): void;
@@ -237,7 +258,7 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average',
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average', 'startGame', 'deliverGame',
 ]);
 
 /** Checks the envelope of something that arrived over postMessage before the host switches on it. */
@@ -253,6 +274,10 @@ export function parseRequest(value: unknown): WorkerRequest {
     if (!Array.isArray(models) || models.length > MAX_AVERAGED_PEERS || !models.every((m) => m instanceof ArrayBuffer)) {
       throw new ProtocolError(`${v.type} takes up to ${MAX_AVERAGED_PEERS} ArrayBuffers of model.safetensors bytes`);
     }
+  }
+  if (v.type === 'deliverGame') {
+    const m = (value as { message?: unknown }).message;
+    if (typeof m !== 'object' || m === null || typeof (m as { kind?: unknown }).kind !== 'string') throw new ProtocolError('deliverGame takes one game message object');
   }
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {
     throw new ProtocolError(`throttle duty must be in (0, 1], got ${String(v.duty)}`);

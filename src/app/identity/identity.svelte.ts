@@ -21,6 +21,7 @@ import { WalletConnection, WalletError, type WalletOption } from '../../identity
 import { exportBurnerKey, loadBurner, loadOrCreateBurner } from '../../identity/burner.ts';
 import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
 import { idbGet, idbPut } from '../../identity/idb.ts';
+import { planWinners } from './winners.ts';
 
 export type IdentityStep = 'idle' | 'busy' | 'connected' | 'signed' | 'registered';
 
@@ -46,6 +47,8 @@ export interface IdentitySnapshot {
   chainError: string | null;
   /** the binding's re-sign before its deadline: asking the wallet, done, or declined (the tab runs on, unbound later) */
   renewal: { state: 'asking' | 'renewed' | 'declined'; message: string } | null;
+  /** the game's last vote on chain (submitWinners), or why the last one was not sent */
+  winners: { round: string; winners: string[]; txHash: Hex } | { skipped: string } | null;
 }
 
 /** Re-signs this tab's binding for the swarm's renewal timer: the new binding, or null when it was not renewed. */
@@ -80,7 +83,7 @@ async function resolveChain(swarm: SwarmConfig): Promise<SwarmChainConfig | null
 export class IdentityState {
   snapshot = $state.raw<IdentitySnapshot>({
     available: false, note: 'loading…', peerId: null, wallets: [], wallet: null, hasStoredBurner: false, step: 'idle', busy: null,
-    signed: null, boundAccount: null, registration: null, relayer: false, round: null, leaderboard: [], burnerKey: null, error: null, chainError: null,
+    signed: null, boundAccount: null, registration: null, relayer: false, round: null, leaderboard: [], burnerKey: null, error: null, chainError: null, winners: null,
     renewal: null,
   });
   private chain: SwarmChainConfig | null = null;
@@ -286,6 +289,34 @@ export class IdentityState {
       return true;
     } catch (error) {
       this.update({ chainError: `reward report not accepted: ${(error as Error).message}` });
+      return false;
+    }
+  }
+
+  private lastWinnersRound: bigint | null = null;
+
+  /**
+   * For the swarm game: votes for a round's winners on chain, once per coordinator round, from the bound
+   * browser wallet; winners not registered are left out (the contract would revert). Never throws.
+   */
+  async submitWinners(winners: readonly string[]): Promise<boolean> {
+    const { chain, roundStage } = this;
+    const { peerId, boundAccount, wallet, leaderboard } = this.snapshot;
+    const canPay = wallet?.kind === 'browser' && boundAccount !== null && sameAddress(wallet.account, boundAccount);
+    const registered = new Set(leaderboard.filter((e) => e.account !== null).map((e) => e.peerId));
+    const plan = planWinners({ winners, registered, chainRound: roundStage?.round ?? null, lastVoted: this.lastWinnersRound, canPay });
+    if (!plan.ok || !chain || !peerId) {
+      this.update({ winners: { skipped: plan.ok ? 'no chain' : plan.reason } });
+      return false;
+    }
+    this.lastWinnersRound = plan.round;
+    try {
+      const txHash = await this.requireWallet().submitWinners(chain.coordinator, plan.round, plan.winners, peerId);
+      this.update({ winners: { round: String(plan.round), winners: plan.winners, txHash } });
+      await this.refresh();
+      return true;
+    } catch (error) {
+      this.update({ winners: { skipped: (error as Error).message }, chainError: `winners not recorded: ${(error as Error).message}` });
       return false;
     }
   }

@@ -10,6 +10,9 @@ import { assertLabSwarm, demoRoundShape, scriptedProducer } from './demo-rollout
 import { PROTOCOL_VERSION } from '../../swarm/constants.ts';
 import type { Rejection } from '../../swarm/validator.ts';
 import { GossipProbe } from '../../swarm/probe.ts';
+import { gameConfigFor, gameRolloutRules } from '../../worker/game-rules.ts';
+import { GamePlay, loadCpuModel } from '../lib/game-play.ts';
+import type { GameView } from '../lib/game-view.ts';
 
 export interface FeedEntry {
   at: number;
@@ -47,6 +50,8 @@ export interface LabSnapshot {
   scores: Record<string, number>;
   /** ms from navigation start to the first direct (WebRTC) link; null until there is one */
   firstDirectMs: number | null;
+  /** a game swarm's play (mode "game"): the stages this page played, students, picks, votes, drops */
+  game: GameView | null;
 }
 
 const KEEP = 60;
@@ -78,6 +83,7 @@ export class LabSession {
     rejected: 0,
     scores: {},
     firstDirectMs: null,
+    game: null,
   });
   swarm: Swarm | null = null;
   transport: Libp2pTransport | null = null;
@@ -87,6 +93,7 @@ export class LabSession {
   private timer: ReturnType<typeof setInterval> | null = null;
   private probe: GossipProbe | null = null;
   private firstDirectMs: number | null = null;
+  play: GamePlay | null = null;
 
   async start(params: URLSearchParams): Promise<void> {
     try {
@@ -94,8 +101,10 @@ export class LabSession {
       const deny = (params.get('deny') ?? '').split(',').filter(Boolean);
       // the lab publishes scripted rollouts: never on a real swarm
       assertLabSwarm(config, 'the swarm lab');
+      const game = config.mode === 'game' ? gameConfigFor(config) : null;
       this.swarm = await Swarm.join(config, {
-        ...rolloutRules(demoRoundShape(config.swarmId)),
+        // a game swarm's rollouts are its answer stage; a sapo lab's are the demo script's
+        ...(game ? gameRolloutRules({ swarmId: config.swarmId, tasks: game.tasks, questions: game.questions, maxTextChars: game.maxTextChars }) : rolloutRules(demoRoundShape(config.swarmId))),
         denyPeers: deny,
         heartbeatStats: () => ({ round: this.swarm?.clock.currentRound() ?? 0, peers: this.swarm?.topicPeers().length ?? 0 }),
         heartbeatMs: Number(params.get('heartbeatMs') ?? 5_000),
@@ -111,7 +120,12 @@ export class LabSession {
         this.feed.push({ at: receivedAt, kind: message.kind, from: message.peerId, via, round: message.round, latencyMs: receivedAt - message.ts });
         if (this.feed.length > KEEP) this.feed.shift();
       });
-      if (params.get('rounds') !== '0') {
+      if (game) {
+        // the game plays the shipped model on the CPU in this page: the lab has no worker
+        const { engine, tokenizer } = await loadCpuModel(params.get('model') ?? './models/default/');
+        this.play = new GamePlay({ swarm, engine, tokenizer, config: game, log: (line) => console.warn(`[lab] ${line}`) });
+        this.play.start();
+      } else if (params.get('rounds') !== '0') {
         this.stopLoop = runRoundLoop({
           transport: this.transport,
           clock: swarm.clock,
@@ -157,6 +171,7 @@ export class LabSession {
       rejected: swarm.validator.rejected,
       scores: swarm.validator.scores.snapshot(),
       firstDirectMs: this.firstDirectMs,
+      game: this.play?.refresh() ?? null,
     };
   }
 
@@ -207,6 +222,7 @@ export class LabSession {
   }
 
   async stop(): Promise<void> {
+    await this.play?.stop();
     this.probe?.stop();
     this.stopLoop?.();
     if (this.timer) clearInterval(this.timer);

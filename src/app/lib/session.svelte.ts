@@ -21,6 +21,9 @@ import type { SignedPeerBindingWire } from '../../identity/binding.ts';
 import { fetchWeights, modelFamily, sha256Hex, weightServers, type ServedWeights } from '../../swarm/weights.ts';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
+import { GameBridge, gameSwarmRules } from './game-bridge.ts';
+import type { GameView } from './game-view.ts';
+import { GameWatch, type GameWatchView } from './game-watch.ts';
 
 /** refusals listed on the dashboard (the validator keeps more, for diagnostics) */
 const TRUST_RECENT = 8;
@@ -28,6 +31,8 @@ const TRUST_RECENT = 8;
 /** What the session needs of the identity panel's state: reward reports for the coordinator. */
 export interface RewardReporter {
   reportReward(reward: number): Promise<boolean>;
+  /** the swarm game's round winners, voted on chain (submitWinners) */
+  submitWinners?(winners: readonly string[]): Promise<boolean>;
 }
 
 export type JoinStep = 'landing' | 'loading' | 'contributing' | 'failed';
@@ -86,6 +91,10 @@ export interface SessionSnapshot {
   modelChoice: { modelId: string; text: string; fits: boolean } | null;
   /** the base model's fingerprint and the adapter (null: full fine-tuning) of what is loaded */
   base: { fingerprint: string; lora: { rank: number; targets: string[] } | null; completionBudget: number } | null;
+  /** a game swarm's play (mode "game"), null otherwise */
+  game: GameView | null;
+  /** a game swarm as the watch-only screen hears it */
+  gameWatch: GameWatchView | null;
 }
 
 const TALLY_REFRESH_MS = 250;
@@ -146,8 +155,10 @@ export class Session {
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
-    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, modelChoice: null, base: null,
+    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, modelChoice: null, base: null, game: null, gameWatch: null,
   });
+  /** the game swarm's page half (game-bridge.ts); null on a sapo swarm */
+  game: GameBridge | null = null;
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
   private swarm: Swarm | null = null;
@@ -174,7 +185,7 @@ export class Session {
       this.update({ swarm: config, peerKey });
       // every tab of a swarm runs the same round shape: peers' rollouts are checked against it at gossip time
       const shape = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, ...swarmLoadOptions(config) });
-      const rules = rolloutRules({ swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens });
+      const rules = config.mode === 'game' ? gameSwarmRules(config) : rolloutRules({ swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens });
       const swarm = await Swarm.join(config, {
         ...rules,
         ...(peerKey ? { privateKey: peerKey } : {}),
@@ -193,9 +204,14 @@ export class Session {
       const refresh = () => this.refreshLinks();
       swarm.node.addEventListener('connection:open', refresh);
       swarm.node.addEventListener('connection:close', refresh);
-      const timer = setInterval(refresh, 1_000);
+      // votes keep arriving after this tab cast its own: the game's standings are re-read with the links
+      const timer = setInterval(() => (refresh(), this.game?.refresh()), 1_000);
       this.cleanups.push(() => clearInterval(timer));
       this.update({ peerId: swarm.peerId });
+      if (config.mode === 'game' && this.options.watchOnly) {
+        const watch = new GameWatch(swarm, (gameWatch) => this.update({ gameWatch }));
+        this.cleanups.push(() => void watch.close());
+      }
       refresh();
       await probe;
       this.update({ phase: 'ready' });
@@ -235,7 +251,15 @@ export class Session {
       await this.worker.throttle(this.settings.value.duty);
       const clock = this.swarm!.clock;
       // the worker keeps local time: shift genesis by the swarm-time offset so both agree on round boundaries
-      await this.worker.start({ clock: { genesisMs: clock.genesisMs - clock.offsetMs, roundMs: clock.roundMs } });
+      const workerClock = { genesisMs: clock.genesisMs - clock.offsetMs, roundMs: clock.roundMs };
+      if (swarm.mode === 'game') {
+        if (!this.game) {
+          this.game = new GameBridge(this.swarm!, this.worker, (m) => this.warn(m));
+          this.game.onView((game) => this.update({ game }));
+          this.game.onWinners((tally) => void this.reporter?.submitWinners?.(tally.winners));
+        }
+        await this.worker.startGame({ clock: workerClock, swarmId: swarm.swarmId, taskMix: swarm.taskMix });
+      } else await this.worker.start({ clock: workerClock });
       this.update({ join: 'contributing' });
       rememberContributing(swarm.swarmId, true);
     } catch (error) {
@@ -368,6 +392,7 @@ export class Session {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     if (this.tallyTimer) clearTimeout(this.tallyTimer);
     this.worker?.terminate();
+    await this.game?.close();
     await this.transport?.close();
     await this.swarm?.stop();
   }
@@ -454,6 +479,10 @@ export class Session {
         return this.update({ savedRound: event.round, weightsDigest: event.weightsDigest });
       case 'warning':
         return this.warn(event.message);
+      case 'gamePublish':
+      case 'game':
+        this.game?.handle(event);
+        return;
       default:
         event satisfies never;
     }

@@ -5,3 +5,4 @@ export * from './stages.ts';
 export * from './train.ts';
 export * from './transport.ts';
 export * from './winners.ts';
+export * from './driver.ts';

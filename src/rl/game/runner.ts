@@ -283,6 +283,7 @@ export class GameRunner {
   }
 
   private async publishStage(round: number, stage: Stage, s: RoundState): Promise<void> {
+    const messages: StageMessage[] = [];
     for (let q = 0; q < s.tasks.length; q++) {
       const text = s.own.get(`${stage}/${q}`);
       if (text === undefined) continue;
@@ -294,11 +295,13 @@ export class GameRunner {
         if (pick === null) continue;
         message.about = view.students[pick - 1].peerId;
       }
-      try {
-        await this.transport.publish(message);
-      } catch {
-        // the network is not the game's to fail on: the stage counts locally, others simply miss it
-      }
+      messages.push(message);
+    }
+    if (messages.length === 0) return;
+    try {
+      await this.transport.publishAll(messages);
+    } catch {
+      // the network is not the game's to fail on: the stage counts locally, others simply miss it
     }
   }
 

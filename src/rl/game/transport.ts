@@ -1,9 +1,9 @@
 // How a game peer talks to others: the rl Transport's shape for the game's messages. The RL core stays
-// network-free; the in-memory bus below joins peers in one process (tests, the experiment), and a gossip
-// implementation maps these onto the swarm's message kinds:
-//   answer   → a `rollouts` message with one completion per question
+// network-free; the in-memory bus below joins peers in one process (tests, the experiment), and the gossip
+// implementation (src/swarm/game-transport.ts) maps these onto the swarm's message kinds:
+//   answer   → one `rollouts` message per stage: one group per question, one completion each
 //   critique → `critique` {task, about, text}: `about` = the peer id of the student the critique names
-//   resolve  → no kind yet (a `critique` with a stage field, or a `resolve` kind, would carry it)
+//   resolve  → `resolve` {task, text}
 //   vote     → `vote` {votes: [{task, peerId}]}
 import type { Stage } from './stages.ts';
 import type { TaskRef } from '../transport.ts';
@@ -35,6 +35,8 @@ export interface GameTransport {
   readonly peerId: string;
   /** hand a message to the network; never waits on peers */
   publish(message: GameMessage): Promise<void>;
+  /** a stage's messages at once (one per question), so a transport can carry them in fewer network messages */
+  publishAll(messages: readonly GameMessage[]): Promise<void>;
   /** called for every message another peer publishes (the runner's inbox judges it) */
   onMessage(handler: (message: GameMessage) => void): void;
   close(): Promise<void>;
@@ -97,6 +99,10 @@ class BusGameTransport implements GameTransport {
   async publish(message: GameMessage): Promise<void> {
     if (this.closed) throw new Error('transport is closed');
     this.bus.deliver(message);
+  }
+
+  async publishAll(messages: readonly GameMessage[]): Promise<void> {
+    for (const m of messages) await this.publish(m);
   }
 
   onMessage(handler: (message: GameMessage) => void): void {

@@ -31,7 +31,9 @@ export async function openLab(browser: Browser, config: SwarmConfig, extra: Reco
   page.on('console', (m) => logs.push(m.text()));
   const params = new URLSearchParams({ swarm: encodeSwarmConfigParam(config), ...extra });
   await page.goto(`./lab.html?${params}`);
-  await expect(page.getByTestId('lab-phase')).toHaveText('ready', { timeout: 30_000 });
+  await expect(page.getByTestId('lab-phase')).toHaveText(/ready|error/, { timeout: 30_000 });
+  // a page that failed to start says why: name it rather than time out on the phase
+  if ((await page.getByTestId('lab-phase').textContent()) === 'error') throw new Error(`lab page failed: ${await page.getByTestId('lab-error').textContent()}`);
   const peerId = (await page.getByTestId('lab-peer-id').textContent())!.trim();
   return { page, context, peerId, errors, logs };
 }

@@ -29,6 +29,15 @@ describe('npm start options', () => {
     // Without a chain its ports are unused, so they may clash with nothing.
     expect(parseStartOptions(['--relay-port', '9091', '--no-chain']).relayPort).toBe(9091);
     expect(parseStartOptions(['--round-ms', '5000']).roundMs).toBe(5000);
+    expect(parseStartOptions(['--mode', 'game']).mode).toBe('game');
+    expect(parseStartOptions(['--mode', 'sapo']).mode).toBeUndefined();
+    expect(() => parseStartOptions(['--mode', 'chess'])).toThrow(/--mode must be sapo or game/);
+  });
+});
+
+describe('a game swarm', () => {
+  it('refuses a round its three stages cannot split, before starting anything', async () => {
+    await expect(startLocalSwarm({ mode: 'game', roundMs: 10_000, relayPort: 0, appPort: 0, chain: false })).rejects.toThrow(/multiple of 3/);
   });
 });
 

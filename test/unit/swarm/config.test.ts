@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSwarmConfigParam, encodeSwarmConfigParam, parseSwarmConfig, SwarmConfigError, DEFAULT_ROUND_MS } from '../../../src/swarm/config.ts';
+import { decodeSwarmConfigParam, encodeSwarmConfigParam, parseSwarmConfig, SwarmConfigError, DEFAULT_ROUND_MS, DEFAULT_GAME_ROUND_MS, gameStageMs } from '../../../src/swarm/config.ts';
 
 const minimal = { swarmId: 'local', relayAddrs: ['/ip4/127.0.0.1/tcp/9090/ws'], local: true };
 
@@ -47,6 +47,18 @@ describe('parseSwarmConfig', () => {
   ])('rejects %j with a named error', (value, message) => {
     expect(() => parseSwarmConfig(value)).toThrow(SwarmConfigError);
     expect(() => parseSwarmConfig(value)).toThrow(message);
+  });
+
+  it('has two modes: sapo by default, game with whole-millisecond stages', () => {
+    expect(parseSwarmConfig(minimal).mode).toBeUndefined();
+    expect(parseSwarmConfig({ ...minimal, mode: 'sapo' }).mode).toBe('sapo');
+    const game = parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 15_000 });
+    expect(game.mode).toBe('game');
+    expect(gameStageMs(game)).toBe(5_000);
+    expect(() => parseSwarmConfig({ ...minimal, mode: 'chess' })).toThrow(/mode must be "sapo" or "game"/);
+    expect(() => parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 10_000 })).toThrow(/multiple of 3/);
+    expect(() => parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 1_500 })).toThrow(SwarmConfigError);
+    expect(parseSwarmConfig({ ...minimal, mode: 'game', roundMs: DEFAULT_GAME_ROUND_MS }).roundMs).toBe(15_000);
   });
 
   it('treats a missing local flag as a public swarm', () => {

@@ -35,6 +35,8 @@ export function validMessages(): SwarmMessage[] {
     },
     { ...header, kind: 'ping' },
     { ...header, kind: 'echo', echoes: [{ peerId: PEER_B, nonce: 1_732_000_000_000_000 }, { peerId: PEER_A, nonce: 0 }] },
+    // last, so the tests that pick kinds by position keep their indices
+    { ...header, kind: 'resolve', task, text: '<majority>Student #2</majority><answer>42</answer>' },
   ];
 }
 

@@ -1,0 +1,56 @@
+// Drives a GameRunner by a clock: every tick reads the position (genesis + fixed-length stages, three to a
+// round) and moves the runner there. Ticks never overlap: a stage that runs past its time is finished first,
+// and the stage machine then reports what the clock skipped, so a slow tab plays late rather than twice.
+// The clock is injected (the swarm clock in the app, a hand-moved one in tests): nothing here knows the network.
+import { positionAt, type StagePosition } from './machine.ts';
+import type { GameRunner, StageReport } from './runner.ts';
+
+export interface GameDriverOptions {
+  runner: GameRunner;
+  /** swarm time, unix ms */
+  now: () => number;
+  genesisMs: number;
+  stageMs: number;
+  /** how often the clock is read */
+  tickMs?: number;
+  onError?: (error: Error) => void;
+}
+
+export class GameDriver {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private busy: Promise<StageReport[]> | null = null;
+  /** the last position handed to the runner */
+  position: StagePosition | null = null;
+
+  constructor(private readonly options: GameDriverOptions) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.tick(), this.options.tickMs ?? 250);
+    void this.tick();
+  }
+
+  /** one reading of the clock; resolves when the runner has played what it asked for */
+  async tick(): Promise<StageReport[]> {
+    if (this.busy) return [];
+    const position = positionAt(this.options.now(), this.options.genesisMs, this.options.stageMs);
+    if (!position || (this.position && this.position.round === position.round && this.position.stage === position.stage)) return [];
+    this.position = position;
+    this.busy = this.options.runner.advance(position);
+    try {
+      return await this.busy;
+    } catch (error) {
+      this.options.onError?.(error as Error);
+      return [];
+    } finally {
+      this.busy = null;
+    }
+  }
+
+  /** stops reading the clock; a stage in flight finishes */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.busy?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,89 @@
+// The swarm game inside the worker. WebRTC lives on the page, so the game's transport here is a bridge:
+// what the runner publishes leaves as a `gamePublish` event (the page gossips it through its
+// GossipGameTransport), and peers' messages come in as `deliverGame` requests, already capped per (round,
+// sender) by the page; the runner's own inbox judges them again (open stage, one per question, size).
+// The driver reads the worker's clock against the genesis the page shifted by its swarm-time offset.
+import { GameDriver } from '../rl/game/driver.ts';
+import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
+import type { GameMessage, GameTransport } from '../rl/game/transport.ts';
+import type { GameOptions, WorkerEvent } from './protocol.ts';
+
+export class WorkerGameTransport implements GameTransport {
+  private readonly handlers: ((m: GameMessage) => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly peerId: string,
+    private readonly send: (messages: GameMessage[]) => void,
+  ) {}
+
+  async publish(message: GameMessage): Promise<void> {
+    await this.publishAll([message]);
+  }
+
+  async publishAll(messages: readonly GameMessage[]): Promise<void> {
+    if (this.closed) throw new Error('the game transport is closed');
+    this.send([...messages]);
+  }
+
+  onMessage(handler: (message: GameMessage) => void): void {
+    this.handlers.push(handler);
+  }
+
+  deliver(message: GameMessage): void {
+    if (this.closed) return;
+    for (const h of this.handlers) {
+      try {
+        h(message);
+      } catch {
+        // one handler's bug must not stop delivery to the others
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.handlers.length = 0;
+  }
+}
+
+export class WorkerGame {
+  readonly transport: WorkerGameTransport;
+  readonly runner: GameRunner;
+  private readonly driver: GameDriver;
+
+  constructor(
+    makeRunner: (transport: GameTransport) => GameRunner,
+    peerId: string,
+    options: GameOptions,
+    emit: (event: WorkerEvent) => void,
+    now: () => number = () => Date.now(),
+  ) {
+    this.transport = new WorkerGameTransport(peerId, (messages) => emit({ kind: 'gamePublish', messages }));
+    this.runner = makeRunner(this.transport);
+    this.runner.on((event) => emit({ kind: 'game', event }));
+    this.driver = new GameDriver({
+      runner: this.runner,
+      now,
+      genesisMs: options.clock.genesisMs,
+      stageMs: options.clock.roundMs / 3,
+      onError: (error) => emit({ kind: 'warning', message: `game: ${error.name}: ${error.message}` }),
+    });
+  }
+
+  start(): void {
+    this.driver.start();
+  }
+
+  /** stops at the end of the stage in flight; `start` goes on from the clock's position then */
+  async pause(): Promise<void> {
+    await this.driver.stop();
+  }
+
+  async stop(): Promise<void> {
+    await this.driver.stop();
+    await this.transport.close();
+  }
+}
+
+export type { GameConfig };

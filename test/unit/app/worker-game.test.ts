@@ -1,0 +1,91 @@
+// The swarm game through the worker protocol: two in-thread workers (messages structured-cloned, as
+// postMessage does) play on one clock, each page's part played by the test: a worker's `gamePublish` events
+// are delivered to the other as `deliverGame` requests. Both play every stage, see each other as students,
+// and vote; stop ends the game.
+import { describe, expect, it } from 'vitest';
+import { GameRunner } from '../../../src/rl/game/runner.ts';
+import { createInThreadWorker } from '../../../src/worker/in-thread.ts';
+import type { Contributor } from '../../../src/worker/loop.ts';
+import type { LoadOptions, WorkerEvent } from '../../../src/worker/protocol.ts';
+import { charTokenizer, ScriptedEngine } from '../rl/fakes.ts';
+import { MemoryStore } from './memory-store.ts';
+
+const sumOf = (prompt: string) => {
+  const m = /(\d+)\+(\d+)/.exec(prompt);
+  return m ? Number(m[1]) + Number(m[2]) : 0;
+};
+const play = (prompt: string): string => {
+  if (prompt.endsWith('<identify>Student #')) return '1</identify>';
+  if (prompt.endsWith('<majority>Student #')) return `1</majority><answer>${sumOf(prompt)}</answer>`;
+  return `<answer>${sumOf(prompt)}</answer>`;
+};
+
+function contributor(): Contributor {
+  const engine = new ScriptedEngine(play);
+  return {
+    backend: 'cpu', modelId: 'scripted', parameterCount: 1,
+    runRound: async () => { throw new Error('a game tab runs no SAPO rounds'); },
+    saveState: async () => ({ modelId: 'scripted', meta: {}, tensors: new Map() }),
+    loadState: async () => undefined,
+    weightsDigest: async () => '00',
+    exportModel: async () => [],
+    exportAverage: async () => [],
+    averageWith: async () => undefined,
+    createGameRunner: (transport, config) => new GameRunner(engine, charTokenizer, transport, { ...config, completions: 2 }),
+    dispose: () => undefined,
+  };
+}
+
+function tab(peerId: string) {
+  const api = createInThreadWorker({ probe: async () => ({ webgpu: false, adapter: null, reason: 'test' }), createContributor: async () => contributor(), openStore: async () => new MemoryStore() });
+  const events: WorkerEvent[] = [];
+  api.onEvent((e) => events.push(e));
+  const load: LoadOptions = { modelUrl: './m/', swarmId: 'g', peerId, backend: 'cpu', resume: false };
+  return { api, events, peerId, load };
+}
+
+describe('the swarm game in the worker', () => {
+  it('two workers play rounds over the bridge: stages, students, votes', async () => {
+    const a = tab('peer-a');
+    const b = tab('peer-b');
+    for (const [from, to] of [[a, b], [b, a]] as const) {
+      from.api.onEvent((e) => {
+        if (e.kind === 'gamePublish') for (const m of e.messages) void to.api.deliverGame(m);
+      });
+    }
+    await Promise.all([a.api.load(a.load), b.api.load(b.load)]);
+    // stages of 300 ms, starting at the next round boundary
+    const roundMs = 900;
+    const genesisMs = Date.now() - (Date.now() % roundMs);
+    for (const t of [a, b]) await t.api.startGame({ clock: { genesisMs, roundMs }, swarmId: 'g' });
+    const votes = (t: typeof a) => t.events.flatMap((e) => (e.kind === 'game' && e.event.type === 'votes' ? [e.event] : []));
+    const until = Date.now() + 8_000;
+    while ((votes(a).length < 1 || votes(b).length < 1) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(votes(a).length).toBeGreaterThan(0);
+    expect(votes(b).length).toBeGreaterThan(0);
+    const stages = a.events.flatMap((e) => (e.kind === 'game' && e.event.type === 'stage' ? [e.event.report] : []));
+    const round = votes(a)[0].round;
+    const played = stages.filter((r) => r.round === round);
+    expect(played.map((r) => r.stage)).toEqual(['answer', 'critique', 'resolve']);
+    // both tabs are students on every question of a round both played from its start
+    for (const q of played[1].questions) expect(q.students.map((s) => s.peerId).sort()).toEqual(['peer-a', 'peer-b']);
+    expect(votes(a)[0].tally.standings.length).toBeGreaterThan(0);
+    // pause: the game sits out and says so; resume plays on
+    await a.api.pause();
+    expect(a.events.filter((e) => e.kind === 'phase').at(-1)).toMatchObject({ phase: 'paused' });
+    await a.api.resume();
+    expect(a.events.filter((e) => e.kind === 'phase').at(-1)).toMatchObject({ phase: 'running', detail: 'playing the swarm game' });
+    for (const t of [a, b]) await t.api.stop();
+    const n = a.events.length;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(a.events.slice(n).filter((e) => e.kind === 'game')).toEqual([]);
+    for (const t of [a, b]) t.api.terminate();
+  }, 15_000);
+
+  it('refuses a malformed deliverGame request by name', async () => {
+    const t = tab('peer-c');
+    await t.api.load(t.load);
+    await expect(t.api.deliverGame(null as never)).rejects.toThrow(/deliverGame takes one game message/);
+    t.api.terminate();
+  });
+});
