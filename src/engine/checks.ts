@@ -31,12 +31,12 @@ export function checkRopeArgs(op: string, x: AnyView, positions: AnyView, B: num
   need(op, 'positions', positions, B * T);
 }
 
-export function checkAttentionForwardArgs(out: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, keyMask: AnyView, d: AttentionDims): void {
+export function checkAttentionForwardArgs(out: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, keyMask: AnyView, d: AttentionDims, attElements: number): void {
   const op = 'attentionForward';
   checkAttention(op, d);
   const { B, T, H, Hkv, D } = d;
   need(op, 'out', out, B * T * H * D);
-  need(op, 'att', att, B * H * T * T);
+  need(op, 'att', att, attElements);
   need(op, 'q', q, B * T * H * D);
   need(op, 'k', k, B * T * Hkv * D);
   need(op, 'v', v, B * T * Hkv * D);
@@ -44,14 +44,14 @@ export function checkAttentionForwardArgs(out: AnyView, att: AnyView, q: AnyView
 }
 
 export function checkAttentionBackwardArgs(
-  dq: AnyView, dk: AnyView, dv: AnyView, dOut: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, d: AttentionDims,
+  dq: AnyView, dk: AnyView, dv: AnyView, dOut: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, d: AttentionDims, attElements: number,
 ): void {
   const op = 'attentionBackward';
   checkAttention(op, d);
   const { B, T, H, Hkv, D } = d;
   for (const [name, x] of [['dq', dq], ['dOut', dOut], ['q', q]] as const) need(op, name, x, B * T * H * D);
   for (const [name, x] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) need(op, name, x, B * T * Hkv * D);
-  need(op, 'att', att, B * H * T * T);
+  need(op, 'att', att, attElements);
 }
 
 export function checkAttentionDecodeArgs(

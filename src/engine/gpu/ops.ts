@@ -259,12 +259,16 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     checkRopeArgs('ropeBackward', dx, positions, B, T, Hn, D);
     this.k.rope.backward(dx, positions, B, T, Hn, D, theta);
   }
+  attentionStateSize(d: AttentionDims): number {
+    dims('attentionStateSize', { ...d });
+    return this.k.attention.stateSize(d);
+  }
   attentionForward(out: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, keyMask: GpuViewF, d: AttentionDims): void {
-    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d);
+    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d, this.attentionStateSize(d));
     this.k.attention.forward(out, att, q, k, v, keyMask, d);
   }
   attentionBackward(dq: GpuViewF, dk: GpuViewF, dv: GpuViewF, dOut: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, d: AttentionDims): void {
-    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d);
+    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d, this.attentionStateSize(d));
     this.k.attention.backward(dq, dk, dv, dOut, att, q, k, v, d);
   }
   attentionDecode(out: GpuViewF, q: GpuViewF, kCache: GpuViewF, vCache: GpuViewF, keyMask: GpuViewF, B: number, S: number, H: number, Hkv: number, D: number): void {
@@ -338,12 +342,11 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     if (this.k.reduce) this.k.reduce.sumSquares(out, x, n);
     else this.k.adamw.sumSquares(out, x, n);
   }
-  adamw(params: GpuViewF, grads: GpuViewF, m: GpuViewF, v: GpuViewF, decayMask: GpuViewF, n: number, p: AdamWParams): void {
-    dims('adamw', { n, step: p.step });
-    for (const [name, x] of [['params', params], ['grads', grads], ['m', m], ['v', v], ['decayMask', decayMask]] as const) {
-      need('adamw', name, x, n);
-    }
+  adamw(params: GpuViewF, grads: GpuViewF, m: GpuViewF, v: GpuViewF, decay: GpuViewI, n: number, ranges: number, p: AdamWParams): void {
+    dims('adamw', { n, ranges, step: p.step });
+    for (const [name, x] of [['params', params], ['grads', grads], ['m', m], ['v', v]] as const) need('adamw', name, x, n);
+    need('adamw', 'decay', decay, 2 * ranges);
     if (p.step < 1) throw new ShapeError(`adamw: step must be >= 1 (bias correction), got ${p.step}`);
-    this.k.adamw.adamw(params, grads, m, v, decayMask, n, p);
+    this.k.adamw.adamw(params, grads, m, v, decay, n, ranges, p);
   }
 }

@@ -94,6 +94,8 @@ export class Recorder {
   profiler: Profiler | null = null;
   /** work recorded since creation, for benchmarks and tests: dispatches, compute passes, alias copies, submits, readbacks */
   readonly counts = { dispatches: 0, passes: 0, aliasCopies: 0, submits: 0, reads: 0, readBytes: 0 };
+  /** alias copies by kernel name: where a layout still lets a writable binding overlap another */
+  readonly aliasCopiesByKernel = new Map<string, number>();
 
   constructor(readonly device: GPUDevice) {
     this.slotStride = Math.max(SLOT_WORDS, device.limits.minUniformBufferOffsetAlignment / 4);
@@ -185,6 +187,7 @@ export class Recorder {
         });
         this.copy(buffer, start, tmp, 0, end - start);
         this.counts.aliasCopies++;
+        this.aliasCopiesByKernel.set(kernel.name, (this.aliasCopiesByKernel.get(kernel.name) ?? 0) + 1);
         if (b.write) copyBack.push({ tmp, buffer, at: start, bytes: end - start });
         this.destroyLater(tmp);
         // the whole (16-byte sized) copy: a vec4 binding needs at least 16 bytes
