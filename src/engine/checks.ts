@@ -17,6 +17,15 @@ export function need(op: string, name: string, v: View<{ readonly length: number
   }
 }
 
+export function checkHalfMatmulArgs(out: View<{ readonly length: number }>, x: View<{ readonly length: number }>, w: View<{ readonly length: number }>, M: number, N: number, K: number): void {
+  const op = 'matmulHalfWeights';
+  dims(op, { M, N, K });
+  if (K % 2 !== 0) throw new ShapeError(`${op}: K = ${K} must be even (halves are packed in pairs)`);
+  need(op, 'out', out, M * N);
+  need(op, 'x', x, M * K);
+  need(op, 'w', w, (N * K) / 2);
+}
+
 export function checkAttention(op: string, { B, T, H, Hkv, D }: AttentionDims): void {
   dims(op, { B, T, H, Hkv, D });
   if (Hkv === 0 || H % Hkv !== 0) throw new ShapeError(`${op}: H=${H} is not a multiple of Hkv=${Hkv}`);

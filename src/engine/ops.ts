@@ -82,6 +82,11 @@ export interface Ops<F, I> {
   // ---- layers -------------------------------------------------------------------------------------------
   /** out(M,N) = op(a) op(b); a (M,K) or (K,M) with transA; b (K,N) or (N,K) with transB */
   matmul(out: View<F>, a: View<F>, b: View<F>, M: number, N: number, K: number, options?: MatmulOptions): void;
+  /**
+   * out(M,N) (+)= x (M,K) Wᵀ where W (N,K) is stored as f16: w holds (N, K/2) words of packed halves
+   * (half.ts packHalves), K even; f32 arithmetic. For frozen weights kept at half the bytes.
+   */
+  matmulHalfWeights(out: View<F>, x: View<F>, w: View<I>, M: number, N: number, K: number, options?: { accumulate?: boolean }): void;
   /** out (M,N) += bias (N) broadcast over rows */
   addBias(out: View<F>, bias: View<F>, M: number, N: number): void;
   /** dBias (N) += column sums of dOut (M,N) */

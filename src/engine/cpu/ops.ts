@@ -6,7 +6,8 @@
 import { TOKEN_NON_FINITE, type AdamWParams, type AttentionDims, type MatmulOptions, type Ops, type SamplerParams, type View } from '../ops.ts';
 import { EngineStateError, ShapeError, TokenRangeError } from '../errors.ts';
 import { chooseToken } from '../sampling.ts';
-import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkHalfMatmulArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { unpackHalves } from '../half.ts';
 import { matmulInto } from './matmul.ts';
 import { attentionBackwardCpu, attentionDecodeCpu, attentionForwardCpu } from './attention.ts';
 
@@ -93,6 +94,12 @@ export class CpuOps implements Ops<F, I> {
   }
 
   // ---- layers -------------------------------------------------------------------------------------------
+  matmulHalfWeights(out: VF, x: VF, w: VI, M: number, N: number, K: number, options: { accumulate?: boolean } = {}): void {
+    checkHalfMatmulArgs(out, x, w, M, N, K);
+    // the reference widens the very halves the GPU reads, then runs its own f32 matmul
+    const wide = unpackHalves(w.buffer, w.offset, (N * K) / 2);
+    matmulInto(out.buffer, out.offset, x.buffer, x.offset, wide, 0, M, N, K, false, true, options.accumulate === true);
+  }
   matmul(out: VF, a: VF, b: VF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
     dims('matmul', { M, N, K });
     need('matmul', 'out', out, M * N);

@@ -8,7 +8,8 @@ import type { GpuContext } from '../device.ts';
 import { createStorage, type GpuF32, type GpuI32, type GpuViewF, type GpuViewI } from '../buffers.ts';
 import { ModelTooLargeError, ShapeError } from '../errors.ts';
 import { GpuDeviceLostError, GpuValidationError } from '../device.ts';
-import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkHalfMatmulArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { createHalfMatmulKernels } from '../kernels/matmul-half.ts';
 import { Recorder } from './recorder.ts';
 import { createMatmulKernels } from '../kernels/matmul.ts';
 import { createResidualKernels } from '../kernels/residual.ts';
@@ -35,7 +36,7 @@ export function isCpuAdapter(gpu: GpuContext): boolean {
 }
 
 async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, family: KernelFamily, cpuLike: boolean) {
-  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce] = await Promise.all([
+  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce, half] = await Promise.all([
     createMatmulKernels(gpu, rec, family),
     createResidualKernels(gpu, rec),
     createBiasKernels(gpu, rec),
@@ -48,8 +49,9 @@ async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: nu
     createAdamwKernels(gpu, rec, scratch, cpuLike),
     createSampleKernels(gpu, rec),
     family === 'gpu' ? createReduceKernels(gpu, rec, scratch) : null,
+    createHalfMatmulKernels(gpu, rec),
   ]);
-  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce };
+  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce, half };
 }
 
 export interface GpuOpsOptions {
@@ -206,6 +208,16 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     need('matmul', 'b', b, K * N);
     this.rec();
     this.k.matmul.matmul(out, a, b, M, N, K, options);
+  }
+  matmulHalfWeights(out: GpuViewF, x: GpuViewF, w: GpuViewI, M: number, N: number, K: number, options: { accumulate?: boolean } = {}): void {
+    checkHalfMatmulArgs(out, x, w, M, N, K);
+    if (M === 0 || N === 0) return;
+    if (K === 0) {
+      if (!options.accumulate) this.zero(this.view(out, 0, M * N));
+      return;
+    }
+    this.rec();
+    this.k.half.matmul(out, x, w, M, N, K, options.accumulate === true);
   }
   addBias(out: GpuViewF, bias: GpuViewF, M: number, N: number): void {
     dims('addBias', { M, N });

@@ -3,6 +3,7 @@
 // shapes are odd on purpose (not multiples of tiles or workgroups), with GQA, padding masks and aliasing.
 
 import type { AttentionDims, MatmulOptions, Ops, View } from '../../../src/engine/ops.ts';
+import { packHalves } from '../../../src/engine/half.ts';
 
 export type Init = 'rand' | 'positive' | 'zero' | readonly number[];
 
@@ -111,6 +112,17 @@ export function opCases(): OpCase[] {
   cases.push(matmulCase(13, 9, 21, { transB: true, accumulate: true }), matmulCase(13, 9, 21, { transA: true, accumulate: true }));
   cases.push(matmulCase(40, 12, 28, { transB: true, accumulate: true }), matmulCase(40, 12, 28, { transA: true, accumulate: true }));
   cases.push(matmulCase(6, 4, 0, {}));
+  // f16-stored weights (frozen projections at half the bytes): both backends widen the same halves
+  for (const [hM, hN, hK, accumulate] of [[1, 70, 66, false], [3, 33, 128, true], [5, 9, 2, false], [2, 1030, 36, false]] as const) {
+    const w = packHalves(Float32Array.from(range(hN * hK, (k) => Math.sin(k * 0.37 + hN) * 0.8)));
+    cases.push({
+      name: `matmulHalfWeights M=${hM} N=${hN} K=${hK}${accumulate ? ' +=' : ''}`,
+      tensors: [f('out', hM * hN), f('x', hM * hK), i('w', Array.from(w))],
+      run: (ops, t) => ops.matmulHalfWeights(t.f('out'), t.f('x'), t.i('w'), hM, hN, hK, { accumulate }),
+      outputs: ['out'],
+      tolerance: 2e-6 * Math.max(8, hK),
+    });
+  }
 
   const M = 11, N = 19;
   cases.push(
