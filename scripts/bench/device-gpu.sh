@@ -9,6 +9,7 @@
 #   TABSWARM_PEAK_TFLOPS=67 bash scripts/bench/device-gpu.sh   # fp32 peak when the device is not in the table
 #   TABSWARM_VULKAN_LIB=/path/dir                       # a directory holding libvulkan.so.1, if not installed
 #   TABSWARM_DEVICE_QUICK=1                             # tiny shapes: checks the script on SwiftShader
+#   TABSWARM_DEVICE_TIMEOUT=900                         # seconds for the goals part (170; SwiftShader compiles for minutes)
 # Budget: ~5 minutes in all; each part runs under its own timeout and writes its JSON as it finishes.
 set -u
 cd "$(dirname "$0")/../.."
@@ -36,14 +37,14 @@ log "node $(node --version); Vulkan ICDs: $(tr '\n' ' ' <"$out/vulkan-icds.txt")
 node_ts() { node --experimental-websocket --no-warnings=ExperimentalWarning --import ./scripts/register.mjs "$@"; }
 
 log "goals: matmul 2048³, decode batch 1, GRPO step 16x128"
-timeout 170 bash -c "$(declare -f node_ts); node_ts scripts/bench/device-gpu.ts --json '$out/device-gpu.json' ${quick[*]:-} ${peak[*]:-}" \
+timeout "${TABSWARM_DEVICE_TIMEOUT:-170}" bash -c "$(declare -f node_ts); node_ts scripts/bench/device-gpu.ts --json '$out/device-gpu.json' ${quick[*]:-} ${peak[*]:-}" \
   >"$out/device-gpu.stdout" 2> >(tee -a "$out/device-gpu.log" >&2)
 rc=$?
 log "device-gpu.ts exit $rc"
 
 if [ -z "${TABSWARM_DEVICE_QUICK:-}" ]; then
   log "bench:engine, both kernel families, with per-kernel timings"
-  timeout 110 bash -c "$(declare -f node_ts); node_ts scripts/bench-engine.ts --backend webgpu --kernels both --profile --json '$out/bench-engine.json'" \
+  timeout "${TABSWARM_BENCH_TIMEOUT:-110}" bash -c "$(declare -f node_ts); node_ts scripts/bench-engine.ts --backend webgpu --kernels both --profile --json '$out/bench-engine.json'" \
     >"$out/bench-engine.stdout" 2> >(tee -a "$out/device-gpu.log" >&2)
   log "bench:engine exit $? ($(tail -n 1 "$out/bench-engine.stdout" 2>/dev/null))"
 fi
