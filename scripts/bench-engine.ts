@@ -187,8 +187,11 @@ async function main(): Promise<void> {
   } else {
     for (const plan of plans) {
       for (const backend of args.backends) {
-        if (backend === 'cpu') rows.push(await runNode(plan, backend, args.profile));
-        else for (const k of args.kernels) rows.push(await runNode(plan, backend, args.profile, k));
+        for (const k of backend === 'cpu' ? [undefined] : args.kernels) {
+          rows.push(await runNode(plan, backend, args.profile, k));
+          // each row as it is measured: a long run stopped early keeps what it had
+          if (args.json) writeFileSync(args.json, JSON.stringify(rows, null, 2) + '\n');
+        }
       }
     }
   }

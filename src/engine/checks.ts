@@ -17,6 +17,15 @@ export function need(op: string, name: string, v: View<{ readonly length: number
   }
 }
 
+export function checkHalfMatmulArgs(out: View<{ readonly length: number }>, x: View<{ readonly length: number }>, w: View<{ readonly length: number }>, M: number, N: number, K: number): void {
+  const op = 'matmulHalfWeights';
+  dims(op, { M, N, K });
+  if (K % 2 !== 0) throw new ShapeError(`${op}: K = ${K} must be even (halves are packed in pairs)`);
+  need(op, 'out', out, M * N);
+  need(op, 'x', x, M * K);
+  need(op, 'w', w, (N * K) / 2);
+}
+
 export function checkAttention(op: string, { B, T, H, Hkv, D }: AttentionDims): void {
   dims(op, { B, T, H, Hkv, D });
   if (Hkv === 0 || H % Hkv !== 0) throw new ShapeError(`${op}: H=${H} is not a multiple of Hkv=${Hkv}`);
@@ -31,12 +40,12 @@ export function checkRopeArgs(op: string, x: AnyView, positions: AnyView, B: num
   need(op, 'positions', positions, B * T);
 }
 
-export function checkAttentionForwardArgs(out: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, keyMask: AnyView, d: AttentionDims): void {
+export function checkAttentionForwardArgs(out: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, keyMask: AnyView, d: AttentionDims, attElements: number): void {
   const op = 'attentionForward';
   checkAttention(op, d);
   const { B, T, H, Hkv, D } = d;
   need(op, 'out', out, B * T * H * D);
-  need(op, 'att', att, B * H * T * T);
+  need(op, 'att', att, attElements);
   need(op, 'q', q, B * T * H * D);
   need(op, 'k', k, B * T * Hkv * D);
   need(op, 'v', v, B * T * Hkv * D);
@@ -44,14 +53,14 @@ export function checkAttentionForwardArgs(out: AnyView, att: AnyView, q: AnyView
 }
 
 export function checkAttentionBackwardArgs(
-  dq: AnyView, dk: AnyView, dv: AnyView, dOut: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, d: AttentionDims,
+  dq: AnyView, dk: AnyView, dv: AnyView, dOut: AnyView, att: AnyView, q: AnyView, k: AnyView, v: AnyView, d: AttentionDims, attElements: number,
 ): void {
   const op = 'attentionBackward';
   checkAttention(op, d);
   const { B, T, H, Hkv, D } = d;
   for (const [name, x] of [['dq', dq], ['dOut', dOut], ['q', q]] as const) need(op, name, x, B * T * H * D);
   for (const [name, x] of [['dk', dk], ['dv', dv], ['k', k], ['v', v]] as const) need(op, name, x, B * T * Hkv * D);
-  need(op, 'att', att, B * H * T * T);
+  need(op, 'att', att, attElements);
 }
 
 export function checkAttentionDecodeArgs(

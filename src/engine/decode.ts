@@ -12,7 +12,7 @@
 // the next one (their KV cache slots are rewritten before anything attends to them).
 
 import type { ModelConfig, SampleOptions, SampleResult } from './api.ts';
-import { TOKEN_CHOOSE_ON_CPU, TOKEN_NON_FINITE, type Ops, type View } from './ops.ts';
+import { TOKEN_CHOOSE_ON_CPU, TOKEN_NON_FINITE, type AttentionDims, type Ops, type View } from './ops.ts';
 import { headDim } from './config.ts';
 import { EngineStateError } from './errors.ts';
 import { headActLayout, intLayout, kvLayerLayout, layerActLayout, type Layout } from './layout.ts';
@@ -63,8 +63,9 @@ export async function decodeSample<F, I>(ctx: DecodeContext<F, I>, prompts: numb
   const Bu = unique.length;
   const preShape = { B: Bu, T: Tp, Ns: Bu }, decShape = { B, T: 1, Ns: B };
   const rank = ctx.loraRank ?? 0;
-  const preL = layerActLayout(config, preShape, rank), preH = headActLayout(config, preShape);
-  const decL = layerActLayout(config, decShape, rank), decH = headActLayout(config, decShape);
+  const attState = (d: AttentionDims) => ops.attentionStateSize(d);
+  const preL = layerActLayout(config, preShape, rank, attState), preH = headActLayout(config, preShape);
+  const decL = layerActLayout(config, decShape, rank, attState), decH = headActLayout(config, decShape);
   const kvL = kvLayerLayout(config, B, S);
   const preIL = intLayout(preShape), decIL = intLayout(decShape);
   // per step: the decode ints (tokens | positions | targets) then the cache slots (B); one spare token row

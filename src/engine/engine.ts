@@ -3,11 +3,11 @@
 // with its KV cache in decode.ts; this file decides what goes where.
 
 import type { AdamWConfig, Engine, ModelConfig, OptimizerState, SampleOptions, SampleResult, TrainSequence } from './api.ts';
-import type { Ops, View } from './ops.ts';
+import type { AttentionDims, Ops, View } from './ops.ts';
 import { parseConfig } from './config.ts';
 import { EngineStateError, ModelTooLargeError, ShapeError, TokenRangeError, WeightsMismatchError } from './errors.ts';
 import {
-  gradScratchLayout, headActLayout, intLayout, layerActLayout, logitChunkRows, packWeights, paramLayout, unpackWeights,
+  decayRanges, gradScratchLayout, headActLayout, intLayout, layerActLayout, logitChunkRows, packWeights, paramLayout, unpackWeights,
   type BatchShape, type Layout, type NamedTensor,
 } from './layout.ts';
 import {
@@ -48,8 +48,10 @@ export interface ModelEngine extends Engine {
   readAdapter(): Promise<Float32Array | null>;
 }
 
-interface TrainState<F> {
-  grads: View<F>; m: View<F>; v: View<F>; decayMask: View<F>; norm: View<F>;
+interface TrainState<F, I> {
+  grads: View<F>; m: View<F>; v: View<F>; norm: View<F>;
+  /** (ranges, 2) where AdamW decays (layout.ts decayRanges) */
+  decay: View<I>; ranges: number;
   /** the base's gradient views, null for a frozen base; the adapter's with LoRA */
   G: ModelParams<F> | null; GL: Partial<Record<LoraTarget, LoraPair<F>>>[] | null;
 }
@@ -108,8 +110,10 @@ export function createEngine<F, I>(
   }
   checkFits('model weights', estimateModelBytes(config), limits);
   const L = config.num_hidden_layers;
+  // the activation tables hold what this backend's attention keeps (no (B,H,T,T) for flash kernels)
+  const attState = (d: AttentionDims) => ops.attentionStateSize(d);
 
-  let train: TrainState<F> | null = null;
+  let train: TrainState<F, I> | null = null;
   let fwd: ForwardState<F, I> | null = null;
   let steps = 0;
   let disposed = false;
@@ -117,7 +121,8 @@ export function createEngine<F, I>(
   const alive = () => {
     if (disposed) throw new EngineStateError('engine used after dispose()');
   };
-  const heldBytes = () => layout.size * 4 + (loraL ? loraL.size * 4 : 0) + (train ? trainLayout.size * 16 : 0);
+  // grads and Adam's m and v: 12 bytes per trained element (the decay ranges are a few hundred bytes)
+  const heldBytes = () => layout.size * 4 + (loraL ? loraL.size * 4 : 0) + (train ? trainLayout.size * 12 : 0);
 
   // Allocates a group of buffers, freeing the ones already made if a later one fails. An allocation the
   // runtime refuses (RangeError: typed array or GPU buffer too large / out of memory) becomes
@@ -152,19 +157,26 @@ export function createEngine<F, I>(
   }
   const trainLayout = loraL ?? layout;
 
-  function ensureTrain(): TrainState<F> {
+  function ensureTrain(): TrainState<F, I> {
     if (train) return train;
     const size = trainLayout.size;
-    const [grads, m, v, decayMask, norm] = allocGroup([
+    const ranges = decayRanges(trainLayout);
+    const [grads, m, v, norm] = allocGroup([
       () => ops.allocF32(size, 'grads'), () => ops.allocF32(size, 'adam.m'), () => ops.allocF32(size, 'adam.v'),
-      () => ops.allocF32(size, 'decayMask'), () => ops.allocF32(1, 'gradNorm'),
+      () => ops.allocF32(1, 'gradNorm'),
     ]);
-    const mask = new Float32Array(size);
-    for (const t of trainLayout.tensors) if (t.decay) mask.fill(1, t.offset, t.offset + t.length);
-    ops.writeF32(decayMask, mask);
+    let decay: View<I>;
+    try {
+      [decay] = allocGroup([() => ops.allocI32(Math.max(1, ranges.length), 'decayRanges')]);
+    } catch (e) {
+      for (const x of [grads, m, v, norm]) ops.free(x);
+      throw e;
+    }
+    ops.writeI32(decay, ranges);
+    const common = { grads, m, v, norm, decay, ranges: ranges.length / 2 };
     train = loraL
-      ? { grads, m, v, decayMask, norm, G: null, GL: carveLora(ops, config, grads, loraL) }
-      : { grads, m, v, decayMask, norm, G: carveParams(ops, config, grads, layout), GL: null };
+      ? { ...common, G: null, GL: carveLora(ops, config, grads, loraL) }
+      : { ...common, G: carveParams(ops, config, grads, layout), GL: null };
     return train;
   }
 
@@ -215,10 +227,10 @@ export function createEngine<F, I>(
     const Rc = Math.max(1, Math.min(Ns, options.logitRows ?? logitChunkRows(config, Ns)));
     const shape = { B, T, Ns, Rc };
     // the estimate counts the training buffers whether or not they exist yet; the params are held already
-    const estimate = lora ? estimateLoraTrainingBytes(config, lora, B, T, Ns, Rc) : estimateTrainingBytes(config, B, T, Ns, Rc);
+    const estimate = lora ? estimateLoraTrainingBytes(config, lora, B, T, Ns, Rc, attState) : estimateTrainingBytes(config, B, T, Ns, Rc, attState);
     checkFits('training step', estimate, limits, layout.size * 4);
     ensureTrain();
-    const lL = layerActLayout(config, shape, rank), hL = headActLayout(config, shape);
+    const lL = layerActLayout(config, shape, rank, attState), hL = headActLayout(config, shape);
     const sL = gradScratchLayout(config, shape, rank), iL = intLayout(shape);
     // The last forward's buffers are reused when they are big enough (every activation is written before it
     // is read, so stale contents do not matter): a training loop then allocates once, not every micro-batch.
@@ -316,7 +328,7 @@ export function createEngine<F, I>(
     if (!Number.isFinite(gradNorm)) return { gradNorm };
     const gradScale = c.maxGradNorm > 0 && gradNorm > c.maxGradNorm ? c.maxGradNorm / gradNorm : 1;
     steps++;
-    ops.adamw(adapterFlat ?? paramsFlat, t.grads, t.m, t.v, t.decayMask, trainLayout.size, {
+    ops.adamw(adapterFlat ?? paramsFlat, t.grads, t.m, t.v, t.decay, trainLayout.size, t.ranges, {
       lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, step: steps, gradScale,
     });
     ops.flush();
@@ -365,7 +377,7 @@ export function createEngine<F, I>(
     }
     const result: SampleResult = { tokens: prompts.map(() => []), logprobs: prompts.map(() => []), finish: prompts.map(() => 'length') };
     if (o.maxNewTokens === 0) return result;
-    checkFits('sampling', estimateSamplingBytes(config, B, Tp, o.maxNewTokens), limits, heldBytes());
+    checkFits('sampling', estimateSamplingBytes(config, B, Tp, o.maxNewTokens, attState), limits, heldBytes());
     return decodeSample({
       ops, config, P, allocGroup,
       stepsPerSubmit: options.decodeStepsPerSubmit,
@@ -408,7 +420,10 @@ export function createEngine<F, I>(
       if (disposed) return;
       disposed = true;
       releaseForward();
-      if (train) for (const v of [train.grads, train.m, train.v, train.decayMask, train.norm]) ops.free(v);
+      if (train) {
+        for (const v of [train.grads, train.m, train.v, train.norm]) ops.free(v);
+        ops.free(train.decay);
+      }
       ops.free(paramsFlat);
       if (adapterFlat) ops.free(adapterFlat);
     },

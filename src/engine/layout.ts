@@ -1,8 +1,14 @@
 // One table of [Hugging Face name, shape] rows, in a fixed order, lays out every flat per-role buffer:
 // params, grads (the same layout), Adam m and v. The flat params buffer is what is saved. Activations are
 // laid out the same way from their own table, per batch shape.
+//
+// Every row starts on a multiple of ROW_ALIGN (64) elements, 256 bytes: WebGPU binds a storage range only
+// at minStorageBufferOffsetAlignment (256 bytes on every adapter we know), so a tensor that shared a
+// 256-byte block with its neighbour could not be bound writable beside it, and the recorder would route it
+// through a temporary copy (an "alias copy"). The gaps are zeros that no op reads or writes.
 
 import type { ModelConfig } from './api.ts';
+import type { AttentionDims } from './ops.ts';
 import { headDim } from './config.ts';
 import { WeightsMismatchError } from './errors.ts';
 import { LORA_TARGETS } from './lora-targets.ts';
@@ -20,8 +26,16 @@ export interface TensorSpec {
 export interface Layout {
   tensors: TensorSpec[];
   byName: Map<string, TensorSpec>;
-  /** total elements */
+  /** total elements, alignment gaps included (what a buffer for this table holds) */
   size: number;
+}
+
+/** Elements between row starts: 256 bytes, WebGPU's storage-binding offset alignment. */
+export const ROW_ALIGN = 64;
+
+/** n rounded up to a multiple of ROW_ALIGN. */
+export function alignRow(n: number): number {
+  return Math.ceil(n / ROW_ALIGN) * ROW_ALIGN;
 }
 
 function build(rows: [string, number[], boolean][]): Layout {
@@ -30,9 +44,33 @@ function build(rows: [string, number[], boolean][]): Layout {
   for (const [name, shape, decay] of rows) {
     const length = shape.reduce((a, b) => a * b, 1);
     tensors.push({ name, shape, offset, length, decay });
-    offset += length;
+    offset = alignRow(offset + length);
   }
   return { tensors, byName: new Map(tensors.map((t) => [t.name, t])), size: offset };
+}
+
+/**
+ * Where AdamW decays: [start, end) pairs over the table's decayed tensors, flattened. Neighbouring decayed
+ * tensors (and the zero gaps between them, which stay zero under AdamW) merge into one range, so a Llama
+ * layer gives two (q..o, gate..down) and the whole model about 2 per layer: a few hundred bytes where a
+ * mask would be as large as the params.
+ */
+export function decayRanges(layout: Layout): Int32Array {
+  const out: number[] = [];
+  let open = false;
+  for (const t of layout.tensors) {
+    if (t.decay && t.length > 0) {
+      if (open) out[out.length - 1] = t.offset + t.length;
+      else out.push(t.offset, t.offset + t.length);
+      open = true;
+    } else if (!t.decay && t.length > 0) open = false;
+  }
+  return Int32Array.from(out);
+}
+
+/** Elements of real tensors in a table (its size less the alignment gaps): a model's parameter count. */
+export function tensorElements(layout: Layout): number {
+  return layout.tensors.reduce((a, t) => a + t.length, 0);
 }
 
 export function layerPrefix(l: number): string {
@@ -85,12 +123,17 @@ export function logitChunkRows(config: ModelConfig, Ns: number): number {
   return Math.max(1, Math.min(Ns, Math.floor(2 ** 23 / config.vocab_size)));
 }
 
+/** Elements attention keeps between forward and backward at some dims (Ops.attentionStateSize). */
+export type AttentionStateSize = (d: AttentionDims) => number;
+/** The CPU reference's (and the 'cpu' kernel family's) (B,H,T,T) probabilities: the most any backend keeps. */
+export const attentionProbsSize: AttentionStateSize = ({ B, H, T }) => B * H * T * T;
+
 /**
  * One layer's activations (what its backward needs). Each layer gets its own buffer from this table, so no
  * single buffer grows with depth (WebGPU caps one binding, often at 128 MiB - 2 GiB); inference keeps one
  * and every layer reuses it.
  */
-export function layerActLayout(config: ModelConfig, { B, T }: BatchShape, loraRank = 0): Layout {
+export function layerActLayout(config: ModelConfig, { B, T }: BatchShape, loraRank = 0, attState: AttentionStateSize = attentionProbsSize): Layout {
   const C = config.hidden_size, I = config.intermediate_size;
   const D = headDim(config);
   const H = config.num_attention_heads, Hkv = config.num_key_value_heads;
@@ -99,7 +142,8 @@ export function layerActLayout(config: ModelConfig, { B, T }: BatchShape, loraRa
     ['x', [N, C], false], // residual stream entering the layer
     ['ln1', [N, C], false], ['rstd1', [N], false],
     ['q', [N, H * D], false], ['k', [N, Hkv * D], false], ['v', [N, Hkv * D], false],
-    ['att', [B, H, T, T], false], ['attOut', [N, H * D], false],
+    // what attention keeps for its backward: (B,H,T,T) probabilities, or a flash kernel's lse and mask
+    ['att', [attState({ B, T, H, Hkv, D })], false], ['attOut', [N, H * D], false],
     ['r', [N, C], false], // residual after attention
     ['ln2', [N, C], false], ['rstd2', [N], false],
     ['gate', [N, I], false], ['up', [N, I], false], ['act', [N, I], false],

@@ -53,7 +53,7 @@ export function createLogitsScorer<F, I>(
     const Ns = gather.reduce((a, g) => a + g.count, 0);
     if (Ns === 0) return batch.map(() => new Float32Array(0));
     const shape = { B, T, Ns, Rc: Ns };
-    const lL = layerActLayout(config, shape), hL = headActLayout(config, shape), iL = intLayout(shape);
+    const lL = layerActLayout(config, shape, 0, (d) => ops.attentionStateSize(d)), hL = headActLayout(config, shape), iL = intLayout(shape);
     const bufs: (View<F> | View<I>)[] = [];
     try {
       const layer = ops.allocF32(lL.size, 'scorer.layer');

@@ -4,12 +4,15 @@
 // the learning rate. B starts at zero, so a fresh adapter leaves the model exactly as it was. The adapter
 // is one flat buffer laid out from its own table (PEFT's tensor names), like the params.
 //
-// Memory per trained parameter: full fine-tuning holds params + grads + Adam m, v + decay mask = 20 bytes
-// per base weight; LoRA holds the base (4 bytes) and 20 bytes per adapter weight, which is ~1% of the base
-// at r = 16 for a 0.5B model, so training state shrinks ~5x (estimateLoraTrainingBytes).
+// Memory per trained parameter: full fine-tuning holds params + grads + Adam m, v = 16 bytes per base
+// weight; LoRA holds the base (4 bytes) and 16 bytes per adapter weight, which is ~1% of the base at
+// r = 16 for a 0.5B model, so training state shrinks ~4x (estimateLoraTrainingBytes).
 import type { ModelConfig } from './api.ts';
 import { ShapeError } from './errors.ts';
-import { gradScratchLayout, headActLayout, intLayout, layerActLayout, layerPrefix, logitChunkRows, paramLayout, type Layout, type TensorSpec } from './layout.ts';
+import {
+  attentionProbsSize, gradScratchLayout, headActLayout, intLayout, layerActLayout, layerPrefix, logitChunkRows, paramLayout,
+  type AttentionStateSize, type Layout, type TensorSpec,
+} from './layout.ts';
 import { LORA_TARGETS, loraModule, loraShape, type LoraTarget } from './lora-targets.ts';
 import type { MemoryEstimate } from './memory.ts';
 import type { LoraPair } from './model.ts';
@@ -136,13 +139,15 @@ export function loraParamCount(config: ModelConfig, lora: LoraConfig): number {
  * Training memory with a frozen base: adapter grads, Adam m/v and decay mask, the activations (with each
  * projection's x Aᵀ) and scratch. Same roles as estimateTrainingBytes, so the same guard (checkFits) applies.
  */
-export function estimateLoraTrainingBytes(config: ModelConfig, lora: LoraConfig, B: number, T: number, Ns = B * T, Rc = logitChunkRows(config, Ns)): MemoryEstimate {
+export function estimateLoraTrainingBytes(
+  config: ModelConfig, lora: LoraConfig, B: number, T: number, Ns = B * T, Rc = logitChunkRows(config, Ns), attState: AttentionStateSize = attentionProbsSize,
+): MemoryEstimate {
   const a = loraParamCount(config, lora) * 4;
   const shape = { B, T, Ns, Rc };
-  const layer = layerActLayout(config, shape, lora.rank).size * 4, head = headActLayout(config, shape).size * 4;
+  const layer = layerActLayout(config, shape, lora.rank, attState).size * 4, head = headActLayout(config, shape).size * 4;
   const scratch = gradScratchLayout(config, shape, lora.rank).size * 4, ints = intLayout(shape).size * 4;
   const buffers = {
-    adapter: a, grads: a, adamM: a, adamV: a, decayMask: a,
+    adapter: a, grads: a, adamM: a, adamV: a, decayRanges: 8, // one range: the whole adapter decays
     activations: config.num_hidden_layers * layer + head, gradScratch: scratch, ints,
   };
   const singles: Record<string, number> = { adapter: a, 'activations (one layer)': layer, 'activations (head)': head, gradScratch: scratch, ints };

@@ -5,7 +5,10 @@
 
 import type { ModelConfig } from './api.ts';
 import { ModelTooLargeError } from './errors.ts';
-import { gradScratchLayout, headActLayout, intLayout, kvLayerLayout, layerActLayout, logitChunkRows, paramLayout } from './layout.ts';
+import {
+  attentionProbsSize, decayRanges, gradScratchLayout, headActLayout, intLayout, kvLayerLayout, layerActLayout, logitChunkRows, paramLayout,
+  type AttentionStateSize,
+} from './layout.ts';
 
 export interface MemoryEstimate {
   /** bytes per buffer role (a role may be several allocations: one per layer) */
@@ -45,29 +48,34 @@ export function estimateModelBytes(config: ModelConfig): MemoryEstimate {
   return finish({ params: paramBytes(config) });
 }
 
-/** Grads, Adam moments, decay mask and the training activations for B sequences of up to T tokens. */
-export function estimateTrainingBytes(config: ModelConfig, B: number, T: number, Ns = B * T, Rc = logitChunkRows(config, Ns)): MemoryEstimate {
+/** Grads, Adam moments, decay ranges and the training activations for B sequences of up to T tokens. */
+/** attState: what the backend's attention keeps (Ops.attentionStateSize); default the (B,H,T,T) probabilities */
+export function estimateTrainingBytes(
+  config: ModelConfig, B: number, T: number, Ns = B * T, Rc = logitChunkRows(config, Ns), attState: AttentionStateSize = attentionProbsSize,
+): MemoryEstimate {
   const p = paramBytes(config);
   const shape = { B, T, Ns, Rc };
-  const layer = layerActLayout(config, shape).size * 4, head = headActLayout(config, shape).size * 4;
+  const layer = layerActLayout(config, shape, 0, attState).size * 4, head = headActLayout(config, shape).size * 4;
   const scratch = gradScratchLayout(config, shape).size * 4, ints = intLayout(shape).size * 4;
   const roles = {
-    grads: p, adamM: p, adamV: p, decayMask: p,
+    grads: p, adamM: p, adamV: p, decayRanges: decayRanges(paramLayout(config)).length * 4,
     activations: config.num_hidden_layers * layer + head, gradScratch: scratch, ints,
   };
   return finish(roles, { grads: p, 'activations (one layer)': layer, 'activations (head)': head, gradScratch: scratch, ints });
 }
 
 /** Prefill scratch, KV cache and decode scratch for B prompts of up to promptLen tokens. */
-export function estimateSamplingBytes(config: ModelConfig, B: number, promptLen: number, maxNewTokens: number): MemoryEstimate {
+export function estimateSamplingBytes(
+  config: ModelConfig, B: number, promptLen: number, maxNewTokens: number, attState: AttentionStateSize = attentionProbsSize,
+): MemoryEstimate {
   const pre = { B, T: promptLen, Ns: B }, dec = { B, T: 1, Ns: B };
   const S = promptLen + maxNewTokens;
-  const preLayer = layerActLayout(config, pre).size * 4, preHead = headActLayout(config, pre).size * 4;
+  const preLayer = layerActLayout(config, pre, 0, attState).size * 4, preHead = headActLayout(config, pre).size * 4;
   const kvLayer = kvLayerLayout(config, B, S).size * 4;
   const roles = {
     prefill: preLayer + preHead,
     kvCache: config.num_hidden_layers * kvLayer + B * S * 4,
-    decode: (layerActLayout(config, dec).size + headActLayout(config, dec).size) * 4,
+    decode: (layerActLayout(config, dec, 0, attState).size + headActLayout(config, dec).size) * 4,
     ints: (intLayout(pre).size + intLayout(dec).size + B) * 4,
   };
   return finish(roles, { 'prefill (layer)': preLayer, 'prefill (head)': preHead, 'kvCache (one layer)': kvLayer });

@@ -82,6 +82,11 @@ export interface Ops<F, I> {
   // ---- layers -------------------------------------------------------------------------------------------
   /** out(M,N) = op(a) op(b); a (M,K) or (K,M) with transA; b (K,N) or (N,K) with transB */
   matmul(out: View<F>, a: View<F>, b: View<F>, M: number, N: number, K: number, options?: MatmulOptions): void;
+  /**
+   * out(M,N) (+)= x (M,K) Wᵀ where W (N,K) is stored as f16: w holds (N, K/2) words of packed halves
+   * (half.ts packHalves), K even; f32 arithmetic. For frozen weights kept at half the bytes.
+   */
+  matmulHalfWeights(out: View<F>, x: View<F>, w: View<I>, M: number, N: number, K: number, options?: { accumulate?: boolean }): void;
   /** out (M,N) += bias (N) broadcast over rows */
   addBias(out: View<F>, bias: View<F>, M: number, N: number): void;
   /** dBias (N) += column sums of dOut (M,N) */
@@ -99,9 +104,13 @@ export interface Ops<F, I> {
   /** in place on dx (B,T,Hn,D): the inverse rotation */
   ropeBackward(dx: View<F>, positions: View<I>, B: number, T: number, Hn: number, D: number, theta: number): void;
   /**
-   * causal self-attention with GQA. out (B,T,H,D); att (B,H,T,T) what the backward needs: the softmax
-   * probabilities (CPU reference, 'cpu' kernel family) or, for flash kernels, only the rows' log-sum-exp
-   * (B,H,T) and the key mask (B,T) at its start;
+   * Elements of the `att` state attentionForward keeps for attentionBackward at these dims: the (B,H,T,T)
+   * softmax probabilities (CPU reference, 'cpu' kernel family), or for flash kernels only each row's
+   * log-sum-exp (B,H,T) and the key mask (B,T). Activation tables size their `att` row from it.
+   */
+  attentionStateSize(dims: AttentionDims): number;
+  /**
+   * causal self-attention with GQA. out (B,T,H,D); att (attentionStateSize) what the backward needs;
    * q (B,T,H,D), k (B,T,Hkv,D), v (B,T,Hkv,D); keyMask (B,T) 1 = real token, 0 = padding (never attended).
    */
   attentionForward(out: View<F>, att: View<F>, q: View<F>, k: View<F>, v: View<F>, keyMask: View<F>, dims: AttentionDims): void;
@@ -140,6 +149,9 @@ export interface Ops<F, I> {
   // ---- optimizer ----------------------------------------------------------------------------------------
   /** sum of squares of x (n), resolved on read; for global-norm clipping */
   sumSquares(out: View<F>, x: View<F>, n: number): void;
-  /** one AdamW step over flat params/grads/m/v (n); decoupled weight decay applied where decayMask = 1 */
-  adamw(params: View<F>, grads: View<F>, m: View<F>, v: View<F>, decayMask: View<F>, n: number, p: AdamWParams): void;
+  /**
+   * one AdamW step over flat params/grads/m/v (n); decoupled weight decay applied inside the decay ranges:
+   * decay (ranges, 2) holds [start, end) element ranges, sorted, disjoint, within [0, n) (layout.ts decayRanges)
+   */
+  adamw(params: View<F>, grads: View<F>, m: View<F>, v: View<F>, decay: View<I>, n: number, ranges: number, p: AdamWParams): void;
 }

@@ -6,7 +6,8 @@ import { getTestGpu } from './gpu-env.ts';
 import { CpuOps } from '../../src/engine/cpu/ops.ts';
 import { createGpuOps, type GpuOps } from '../../src/engine/gpu/ops.ts';
 import { chooseKernelFamily, type KernelFamily } from '../../src/engine/gpu/family.ts';
-import { opCases } from './checks/op-cases.ts';
+import { opCases, type OpCase } from './checks/op-cases.ts';
+import { ShapeError } from '../../src/engine/errors.ts';
 import { checkCase, type Placement } from './checks/op-check.ts';
 
 it('finds a WebGPU adapter and picks the cpu family for a CPU-backed one', async () => {
@@ -38,6 +39,42 @@ describe.each(['cpu', 'gpu'] as KernelFamily[])('WebGPU ops (%s kernel family) a
       cases.push({ c, k, placement: 'aligned' });
     }
   }
+
+  // What attention keeps for its backward is the backend's own business (ops.attentionStateSize): the flash
+  // kernels run on exactly what they ask for, (B,H,T) lse + (B,T) mask, never a (B,H,T,T) probabilities buffer.
+  it('attention forward and backward on an att buffer of exactly attentionStateSize elements', async () => {
+    const d = { B: 2, T: 70, H: 4, Hkv: 2, D: 8 };
+    const probs = d.B * d.H * d.T * d.T;
+    const size = gpu.attentionStateSize(d);
+    expect(size).toBe(family === 'gpu' ? d.B * d.H * d.T + d.B * d.T : probs);
+    expect(cpu.attentionStateSize(d)).toBe(probs);
+    const mask = Array.from({ length: d.B * d.T }, (_, k) => (k >= d.T && k - d.T < 3 ? 0 : 1));
+    const qn = d.B * d.T * d.H * d.D, kn = d.B * d.T * d.Hkv * d.D;
+    const c: OpCase = {
+      name: 'attention with its own state size',
+      tensors: [
+        { name: 'out', length: qn }, { name: 'att', length: size }, { name: 'q', length: qn }, { name: 'k', length: kn },
+        { name: 'v', length: kn }, { name: 'mask', length: mask.length, init: mask }, { name: 'dq', length: qn },
+        { name: 'dk', length: kn }, { name: 'dv', length: kn }, { name: 'dOut', length: qn },
+      ],
+      run: (ops, t) => {
+        // the CPU reference gets its (B,H,T,T) from a buffer of its own: the case's att is sized for the GPU
+        const att = ops === (cpu as unknown) ? ops.allocF32(probs, 'att.cpu') : t.f('att');
+        ops.attentionForward(t.f('out'), att, t.f('q'), t.f('k'), t.f('v'), t.f('mask'), d);
+        ops.attentionBackward(t.f('dq'), t.f('dk'), t.f('dv'), t.f('dOut'), att, t.f('q'), t.f('k'), t.f('v'), d);
+      },
+      outputs: ['out', 'dq', 'dk', 'dv'],
+      tolerance: 2e-5,
+    };
+    const result = await checkCase(cpu, gpu, c, 77, 'aligned');
+    for (const o of result.outputs) expect(o.maxAbsValue, o.name).toBeGreaterThan(0);
+    expect(result.worst, JSON.stringify(result.outputs)).toBeLessThanOrEqual(c.tolerance);
+    // one element short of what this backend keeps is a named error, not a silent overrun
+    const short = gpu.allocF32(size - 1, 'att.short');
+    const x = gpu.allocF32(qn, 'x'), kv = gpu.allocF32(kn, 'kv'), m = gpu.allocF32(d.B * d.T, 'm');
+    expect(() => gpu.attentionForward(x, short, x, kv, kv, m, d)).toThrow(ShapeError);
+    for (const v of [short, x, kv, m]) gpu.free(v);
+  });
 
   cases.forEach(({ c, k, placement }) => {
     it(`${c.name}${placement === 'aligned' ? ' [aligned]' : ''}`, async () => {

@@ -6,7 +6,8 @@
 import { TOKEN_NON_FINITE, type AdamWParams, type AttentionDims, type MatmulOptions, type Ops, type SamplerParams, type View } from '../ops.ts';
 import { EngineStateError, ShapeError, TokenRangeError } from '../errors.ts';
 import { chooseToken } from '../sampling.ts';
-import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkHalfMatmulArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { unpackHalves } from '../half.ts';
 import { matmulInto } from './matmul.ts';
 import { attentionBackwardCpu, attentionDecodeCpu, attentionForwardCpu } from './attention.ts';
 
@@ -93,6 +94,12 @@ export class CpuOps implements Ops<F, I> {
   }
 
   // ---- layers -------------------------------------------------------------------------------------------
+  matmulHalfWeights(out: VF, x: VF, w: VI, M: number, N: number, K: number, options: { accumulate?: boolean } = {}): void {
+    checkHalfMatmulArgs(out, x, w, M, N, K);
+    // the reference widens the very halves the GPU reads, then runs its own f32 matmul
+    const wide = unpackHalves(w.buffer, w.offset, (N * K) / 2);
+    matmulInto(out.buffer, out.offset, x.buffer, x.offset, wide, 0, M, N, K, false, true, options.accumulate === true);
+  }
   matmul(out: VF, a: VF, b: VF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
     dims('matmul', { M, N, K });
     need('matmul', 'out', out, M * N);
@@ -205,14 +212,18 @@ export class CpuOps implements Ops<F, I> {
     rope(dx, positions, B, T, Hn, D, theta, -1);
   }
 
+  /** the reference keeps the (B,H,T,T) probabilities */
+  attentionStateSize({ B, H, T }: AttentionDims): number {
+    return B * H * T * T;
+  }
   attentionForward(out: VF, att: VF, q: VF, k: VF, v: VF, keyMask: VF, d: AttentionDims): void {
-    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d);
+    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d, this.attentionStateSize(d));
     attentionForwardCpu(out.buffer, out.offset, att.buffer, att.offset, q.buffer, q.offset, k.buffer, k.offset,
       v.buffer, v.offset, keyMask.buffer, keyMask.offset, d);
   }
 
   attentionBackward(dq: VF, dk: VF, dv: VF, dOut: VF, att: VF, q: VF, k: VF, v: VF, d: AttentionDims): void {
-    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d);
+    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d, this.attentionStateSize(d));
     attentionBackwardCpu(dq.buffer, dq.offset, dk.buffer, dk.offset, dv.buffer, dv.offset, dOut.buffer, dOut.offset,
       att.buffer, att.offset, q.buffer, q.offset, k.buffer, k.offset, v.buffer, v.offset, d);
   }
@@ -351,16 +362,25 @@ export class CpuOps implements Ops<F, I> {
     }
   }
 
-  adamw(params: VF, grads: VF, m: VF, v: VF, decayMask: VF, n: number, p: AdamWParams): void {
-    dims('adamw', { n, step: p.step });
-    for (const [name, x] of [['params', params], ['grads', grads], ['m', m], ['v', v], ['decayMask', decayMask]] as const) {
-      need('adamw', name, x, n);
-    }
+  adamw(params: VF, grads: VF, m: VF, v: VF, decay: VI, n: number, ranges: number, p: AdamWParams): void {
+    dims('adamw', { n, ranges, step: p.step });
+    for (const [name, x] of [['params', params], ['grads', grads], ['m', m], ['v', v]] as const) need('adamw', name, x, n);
+    need('adamw', 'decay', decay, 2 * ranges);
     if (p.step < 1) throw new ShapeError(`adamw: step must be >= 1 (bias correction), got ${p.step}`);
+    const db = decay.buffer, d0 = decay.offset;
+    for (let r = 0; r < ranges; r++) {
+      const start = db[d0 + 2 * r], end = db[d0 + 2 * r + 1];
+      if (!(start < end && end <= n && (r === 0 || start >= db[d0 + 2 * r - 1]))) {
+        throw new ShapeError(`adamw: decay range ${r} [${start}, ${end}) is empty, out of [0, ${n}) or out of order`);
+      }
+    }
     const bc1 = 1 - Math.pow(p.beta1, p.step);
     const bc2 = 1 - Math.pow(p.beta2, p.step);
-    const pb = params.buffer, gb = grads.buffer, mb = m.buffer, vb = v.buffer, db = decayMask.buffer;
+    const pb = params.buffer, gb = grads.buffer, mb = m.buffer, vb = v.buffer;
+    let r = 0; // the range that may hold i: ranges are sorted and i only grows
     for (let i = 0; i < n; i++) {
+      while (r < ranges && db[d0 + 2 * r + 1] <= i) r++;
+      const decays = r < ranges && i >= db[d0 + 2 * r] ? 1 : 0;
       const g = gb[grads.offset + i] * p.gradScale;
       const mi = p.beta1 * mb[m.offset + i] + (1 - p.beta1) * g;
       const vi = p.beta2 * vb[v.offset + i] + (1 - p.beta2) * g * g;
@@ -368,7 +388,7 @@ export class CpuOps implements Ops<F, I> {
       vb[v.offset + i] = vi;
       // decoupled decay first, as torch.optim.AdamW does
       let w = pb[params.offset + i];
-      w -= p.lr * p.weightDecay * db[decayMask.offset + i] * w;
+      w -= p.lr * p.weightDecay * decays * w;
       w -= (p.lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + p.eps);
       pb[params.offset + i] = w;
     }

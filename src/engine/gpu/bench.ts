@@ -60,6 +60,8 @@ export interface BenchResult {
   kernels?: KernelFamily;
   /** WebGPU: bindings the recorder had to route through a temporary copy (overlapping a writable one) over the whole run */
   alias_copies?: number;
+  /** the same by kernel: which op's views still share a 256-byte block (empty with the 64-element layout) */
+  alias_copies_by_kernel?: Record<string, number>;
   /** WebGPU: dispatches and submissions over the whole run, and readbacks per sampled token */
   dispatches?: number;
   submits?: number;
@@ -245,6 +247,7 @@ export async function benchEngine(
     ...(profileOps ? {
       kernels: profileOps.family,
       alias_copies: profileOps.recorder.counts.aliasCopies,
+      alias_copies_by_kernel: Object.fromEntries(profileOps.recorder.aliasCopiesByKernel),
       dispatches: profileOps.recorder.counts.dispatches,
       submits: profileOps.recorder.counts.submits,
       decode_reads_per_token: decodeReads / plan.newTokens,

@@ -8,7 +8,8 @@ import type { GpuContext } from '../device.ts';
 import { createStorage, type GpuF32, type GpuI32, type GpuViewF, type GpuViewI } from '../buffers.ts';
 import { ModelTooLargeError, ShapeError } from '../errors.ts';
 import { GpuDeviceLostError, GpuValidationError } from '../device.ts';
-import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { checkAttentionBackwardArgs, checkAttentionDecodeArgs, checkAttentionForwardArgs, checkHalfMatmulArgs, checkRopeArgs, dims, need } from '../checks.ts';
+import { createHalfMatmulKernels } from '../kernels/matmul-half.ts';
 import { Recorder } from './recorder.ts';
 import { createMatmulKernels } from '../kernels/matmul.ts';
 import { createResidualKernels } from '../kernels/residual.ts';
@@ -35,7 +36,7 @@ export function isCpuAdapter(gpu: GpuContext): boolean {
 }
 
 async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, family: KernelFamily, cpuLike: boolean) {
-  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce] = await Promise.all([
+  const [matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce, half] = await Promise.all([
     createMatmulKernels(gpu, rec, family),
     createResidualKernels(gpu, rec),
     createBiasKernels(gpu, rec),
@@ -48,8 +49,9 @@ async function compileAll(gpu: GpuContext, rec: Recorder, scratch: (elements: nu
     createAdamwKernels(gpu, rec, scratch, cpuLike),
     createSampleKernels(gpu, rec),
     family === 'gpu' ? createReduceKernels(gpu, rec, scratch) : null,
+    createHalfMatmulKernels(gpu, rec),
   ]);
-  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce };
+  return { matmul, residual, bias, embedding, rmsnorm, rope, attention, swiglu, logprobs, adamw, sample, reduce, half };
 }
 
 export interface GpuOpsOptions {
@@ -207,6 +209,16 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     this.rec();
     this.k.matmul.matmul(out, a, b, M, N, K, options);
   }
+  matmulHalfWeights(out: GpuViewF, x: GpuViewF, w: GpuViewI, M: number, N: number, K: number, options: { accumulate?: boolean } = {}): void {
+    checkHalfMatmulArgs(out, x, w, M, N, K);
+    if (M === 0 || N === 0) return;
+    if (K === 0) {
+      if (!options.accumulate) this.zero(this.view(out, 0, M * N));
+      return;
+    }
+    this.rec();
+    this.k.half.matmul(out, x, w, M, N, K, options.accumulate === true);
+  }
   addBias(out: GpuViewF, bias: GpuViewF, M: number, N: number): void {
     dims('addBias', { M, N });
     need('addBias', 'out', out, M * N);
@@ -259,12 +271,16 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     checkRopeArgs('ropeBackward', dx, positions, B, T, Hn, D);
     this.k.rope.backward(dx, positions, B, T, Hn, D, theta);
   }
+  attentionStateSize(d: AttentionDims): number {
+    dims('attentionStateSize', { ...d });
+    return this.k.attention.stateSize(d);
+  }
   attentionForward(out: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, keyMask: GpuViewF, d: AttentionDims): void {
-    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d);
+    checkAttentionForwardArgs(out, att, q, k, v, keyMask, d, this.attentionStateSize(d));
     this.k.attention.forward(out, att, q, k, v, keyMask, d);
   }
   attentionBackward(dq: GpuViewF, dk: GpuViewF, dv: GpuViewF, dOut: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, d: AttentionDims): void {
-    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d);
+    checkAttentionBackwardArgs(dq, dk, dv, dOut, att, q, k, v, d, this.attentionStateSize(d));
     this.k.attention.backward(dq, dk, dv, dOut, att, q, k, v, d);
   }
   attentionDecode(out: GpuViewF, q: GpuViewF, kCache: GpuViewF, vCache: GpuViewF, keyMask: GpuViewF, B: number, S: number, H: number, Hkv: number, D: number): void {
@@ -338,12 +354,11 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     if (this.k.reduce) this.k.reduce.sumSquares(out, x, n);
     else this.k.adamw.sumSquares(out, x, n);
   }
-  adamw(params: GpuViewF, grads: GpuViewF, m: GpuViewF, v: GpuViewF, decayMask: GpuViewF, n: number, p: AdamWParams): void {
-    dims('adamw', { n, step: p.step });
-    for (const [name, x] of [['params', params], ['grads', grads], ['m', m], ['v', v], ['decayMask', decayMask]] as const) {
-      need('adamw', name, x, n);
-    }
+  adamw(params: GpuViewF, grads: GpuViewF, m: GpuViewF, v: GpuViewF, decay: GpuViewI, n: number, ranges: number, p: AdamWParams): void {
+    dims('adamw', { n, ranges, step: p.step });
+    for (const [name, x] of [['params', params], ['grads', grads], ['m', m], ['v', v]] as const) need('adamw', name, x, n);
+    need('adamw', 'decay', decay, 2 * ranges);
     if (p.step < 1) throw new ShapeError(`adamw: step must be >= 1 (bias correction), got ${p.step}`);
-    this.k.adamw.adamw(params, grads, m, v, decayMask, n, p);
+    this.k.adamw.adamw(params, grads, m, v, decay, n, ranges, p);
   }
 }

@@ -18,11 +18,15 @@ export interface Kernel {
    * WebGPU refuses a buffer bound read-only and writable in the same dispatch (whatever the ranges), and the
    * engine keeps many tensors in one buffer per role. So a kernel with `read` bindings also compiles with
    * some of them `read_write`: key = the demoted binding numbers, sorted, joined by ','. The recorder picks
-   * the variant that demotes exactly the read bindings that share a buffer with a writable one.
+   * the variant that demotes exactly the read bindings that share a buffer with a writable one. Variants are
+   * compiled on first use (most are never needed, and compiling is most of a cold start on a CPU adapter).
    */
-  readonly variants: ReadonlyMap<string, Kernel>;
+  readonly variants: Map<string, Kernel>;
   /** true: one variant per subset of read bindings; false: only all-read and all-read_write */
   readonly perBinding: boolean;
+  /** the WGSL and entry point a variant is compiled from */
+  readonly source: string;
+  readonly entryPoint: string;
 }
 
 const READ_BINDING = /@binding\((\d+)\)\s*var<storage,\s*read>/g;
@@ -31,27 +35,27 @@ function demote(source: string, bindings: readonly number[]): string {
   return source.replace(READ_BINDING, (m, n: string) => (bindings.includes(Number(n)) ? m.replace(/read>$/, 'read_write>') : m));
 }
 
-async function compileOne(gpu: GpuContext, source: string, entryPoint: string, name: string): Promise<Omit<Kernel, 'variants' | 'perBinding'>> {
-  const pipeline = await gpu.pipeline(source, entryPoint, name);
-  const readOnly = new Set<number>();
-  for (const m of source.matchAll(READ_BINDING)) readOnly.add(Number(m[1]));
-  return { name, pipeline, layout: pipeline.getBindGroupLayout(0), readOnly };
+function readBindings(source: string): Set<number> {
+  return new Set([...source.matchAll(READ_BINDING)].map((m) => Number(m[1])));
 }
 
-/** perBinding: compile every subset of demoted read bindings (for kernels with 2 or 3 of them, like matmul). */
+/** perBinding: a variant per subset of demoted read bindings (for kernels with 2 or 3 of them, like matmul). */
 export async function compileKernel(gpu: GpuContext, source: string, entryPoint: string, name: string, perBinding = false): Promise<Kernel> {
-  const reads = [...new Set([...source.matchAll(READ_BINDING)].map((m) => Number(m[1])))].sort((x, y) => x - y);
-  const subsets: number[][] = [];
-  if (perBinding) {
-    for (let mask = 1; mask < 1 << reads.length; mask++) subsets.push(reads.filter((_, i) => (mask & (1 << i)) !== 0));
-  } else if (reads.length > 0) subsets.push(reads);
-  const [base, ...others] = await Promise.all([
-    compileOne(gpu, source, entryPoint, name),
-    ...subsets.map((sub) => compileOne(gpu, demote(source, sub), entryPoint, `${name}.rw${sub.join('_')}`)),
-  ]);
-  const variants = new Map<string, Kernel>();
-  others.forEach((k, i) => variants.set(subsets[i].join(','), { ...k, variants: new Map(), perBinding }));
-  return { ...base, variants, perBinding };
+  const pipeline = await gpu.pipeline(source, entryPoint, name);
+  return { name, pipeline, layout: pipeline.getBindGroupLayout(0), readOnly: readBindings(source), variants: new Map(), perBinding, source, entryPoint };
+}
+
+/**
+ * The variant of `base` with `bindings` demoted to read_write, compiled synchronously on first use: its
+ * source differs from the base's (which compiled) only in access modes, so it cannot fail to compile; a
+ * failure would still surface, as an uncaptured validation error that checkFaults() names.
+ */
+function compileVariant(device: GPUDevice, base: Kernel, bindings: readonly number[]): Kernel {
+  const source = demote(base.source, bindings);
+  const name = `${base.name}.rw${bindings.join('_')}`;
+  const module = device.createShaderModule({ code: source, label: name });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: base.entryPoint }, label: name });
+  return { name, pipeline, layout: pipeline.getBindGroupLayout(0), readOnly: readBindings(source), variants: new Map(), perBinding: base.perBinding, source, entryPoint: base.entryPoint };
 }
 
 /**
@@ -94,6 +98,8 @@ export class Recorder {
   profiler: Profiler | null = null;
   /** work recorded since creation, for benchmarks and tests: dispatches, compute passes, alias copies, submits, readbacks */
   readonly counts = { dispatches: 0, passes: 0, aliasCopies: 0, submits: 0, reads: 0, readBytes: 0 };
+  /** alias copies by kernel name: where a layout still lets a writable binding overlap another */
+  readonly aliasCopiesByKernel = new Map<string, number>();
 
   constructor(readonly device: GPUDevice) {
     this.slotStride = Math.max(SLOT_WORDS, device.limits.minUniformBufferOffsetAlignment / 4);
@@ -185,6 +191,7 @@ export class Recorder {
         });
         this.copy(buffer, start, tmp, 0, end - start);
         this.counts.aliasCopies++;
+        this.aliasCopiesByKernel.set(kernel.name, (this.aliasCopiesByKernel.get(kernel.name) ?? 0) + 1);
         if (b.write) copyBack.push({ tmp, buffer, at: start, bytes: end - start });
         this.destroyLater(tmp);
         // the whole (16-byte sized) copy: a vec4 binding needs at least 16 bytes
@@ -230,9 +237,13 @@ export class Recorder {
       if (buf && kernel.readOnly.has(i + 1) && written.has(buf)) demoted.push(i + 1);
     });
     if (demoted.length === 0) return kernel;
-    const key = kernel.perBinding ? demoted.join(',') : [...kernel.readOnly].sort((x, y) => x - y).join(',');
-    const variant = kernel.variants.get(key);
-    if (!variant) throw new Error(`${kernel.name}: no variant with bindings ${key} read_write`);
+    const rw = kernel.perBinding ? demoted : [...kernel.readOnly].sort((x, y) => x - y);
+    const key = rw.join(',');
+    let variant = kernel.variants.get(key);
+    if (!variant) {
+      variant = compileVariant(this.device, kernel, rw);
+      kernel.variants.set(key, variant);
+    }
     return variant;
   }
 

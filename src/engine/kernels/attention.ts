@@ -27,6 +27,10 @@ export async function createAttentionKernels(gpu: GpuContext, rec: Recorder, scr
   const blocks = (T: number) => Math.ceil(T / WG);
   return {
     ...rows,
+    /** flash kernels keep each row's lse (B,H,T) and the key mask (B,T); wider heads fall back to probabilities */
+    stateSize(d: AttentionDims): number {
+      return d.D > FLASH_MAX_D ? rows.stateSize(d) : d.B * d.H * d.T + d.B * d.T;
+    },
     forward(out: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, keyMask: GpuViewF, d: AttentionDims): void {
       if (d.D > FLASH_MAX_D) return rows.forward(out, att, q, k, v, keyMask, d);
       const { B, T, H, Hkv, D } = d;
@@ -53,6 +57,10 @@ async function createRowAttentionKernels(gpu: GpuContext, rec: Recorder, scratch
   );
   const head = (B: number, T: number, H: number, Hkv: number, D: number) => [B, T, H, Hkv, D, f32bits(1 / Math.sqrt(D))];
   return {
+    /** the row kernels keep the (B,H,T,T) probabilities, as the CPU reference does */
+    stateSize({ B, H, T }: AttentionDims): number {
+      return B * H * T * T;
+    },
     forward(out: GpuViewF, att: GpuViewF, q: GpuViewF, k: GpuViewF, v: GpuViewF, keyMask: GpuViewF, { B, T, H, Hkv, D }: AttentionDims): void {
       rec.dispatchFlat(forward, [wr(out), wr(att), rd(q), rd(k), rd(v), rd(keyMask)], (o) => [...head(B, T, H, Hkv, D), ...o], B * H * T, WG);
     },

@@ -3,6 +3,7 @@
 // shapes are odd on purpose (not multiples of tiles or workgroups), with GQA, padding masks and aliasing.
 
 import type { AttentionDims, MatmulOptions, Ops, View } from '../../../src/engine/ops.ts';
+import { packHalves } from '../../../src/engine/half.ts';
 
 export type Init = 'rand' | 'positive' | 'zero' | readonly number[];
 
@@ -111,6 +112,17 @@ export function opCases(): OpCase[] {
   cases.push(matmulCase(13, 9, 21, { transB: true, accumulate: true }), matmulCase(13, 9, 21, { transA: true, accumulate: true }));
   cases.push(matmulCase(40, 12, 28, { transB: true, accumulate: true }), matmulCase(40, 12, 28, { transA: true, accumulate: true }));
   cases.push(matmulCase(6, 4, 0, {}));
+  // f16-stored weights (frozen projections at half the bytes): both backends widen the same halves
+  for (const [hM, hN, hK, accumulate] of [[1, 70, 66, false], [3, 33, 128, true], [5, 9, 2, false], [2, 1030, 36, false]] as const) {
+    const w = packHalves(Float32Array.from(range(hN * hK, (k) => Math.sin(k * 0.37 + hN) * 0.8)));
+    cases.push({
+      name: `matmulHalfWeights M=${hM} N=${hN} K=${hK}${accumulate ? ' +=' : ''}`,
+      tensors: [f('out', hM * hN), f('x', hM * hK), i('w', Array.from(w))],
+      run: (ops, t) => ops.matmulHalfWeights(t.f('out'), t.f('x'), t.i('w'), hM, hN, hK, { accumulate }),
+      outputs: ['out'],
+      tolerance: 2e-6 * Math.max(8, hK),
+    });
+  }
 
   const M = 11, N = 19;
   cases.push(
@@ -255,10 +267,12 @@ export function opCases(): OpCase[] {
   for (const n of [1, 1000, 70001, 4096]) {
     cases.push({ name: `sumSquares n=${n}`, tensors: [f('out', 1), f('x', n)], run: (o, t) => o.sumSquares(t.f('out'), t.f('x'), n), outputs: ['out'], tolerance: 1e-5 });
   }
-  for (const an of [1001, 4000]) cases.push({
-    name: `adamw n=${an} (decay mask, grad scale, step 3)`,
-    tensors: [f('p', an), f('g', an), f('m', an), f('v', an, 'positive'), f('mask', an, range(an, (k) => (k % 3 === 0 ? 0 : 1)))],
-    run: (o, t) => o.adamw(t.f('p'), t.f('g'), t.f('m'), t.f('v'), t.f('mask'), an, {
+  // decay ranges with gaps, one of a single element, and boundaries inside vec4 items (n = 4000 runs the vec4
+  // kernel: a range may start or end between the lanes of one item)
+  for (const [an, ranges] of [[1001, [0, 1, 5, 300, 301, 999]], [4000, [3, 65, 128, 1030, 1031, 1032, 2047, 4000]]] as const) cases.push({
+    name: `adamw n=${an} (${ranges.length / 2} decay ranges, grad scale, step 3)`,
+    tensors: [f('p', an), f('g', an), f('m', an), f('v', an, 'positive'), i('decay', ranges)],
+    run: (o, t) => o.adamw(t.f('p'), t.f('g'), t.f('m'), t.f('v'), t.i('decay'), an, ranges.length / 2, {
       lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step: 3, gradScale: 0.5,
     }),
     outputs: ['p', 'm', 'v'],

@@ -8,6 +8,7 @@ import { checkGrad, dot, randn } from './helpers.ts';
 const ops = new CpuOps();
 const f = (data: Float32Array): View<Float32Array> => ({ buffer: data, offset: 0, length: data.length });
 const i32 = (data: number[]): View<Int32Array> => ({ buffer: Int32Array.from(data), offset: 0, length: data.length });
+const i = (data: Int32Array): View<Int32Array> => ({ buffer: data, offset: 0, length: data.length });
 
 function naiveMatmul(a: Float32Array, b: Float32Array, M: number, N: number, K: number, transA: boolean, transB: boolean): Float32Array {
   const out = new Float32Array(M * N);
@@ -243,17 +244,24 @@ describe('CpuOps objective and optimizer', () => {
     expect(out[0]).toBe(30);
   });
 
-  it('adamw: one step by hand, decay only where the mask says, grads scaled', () => {
-    const params = Float32Array.from([1, -2]), grads = Float32Array.from([0.5, 0.5]);
-    const m = new Float32Array(2), v = new Float32Array(2), mask = Float32Array.from([1, 0]);
+  it('adamw: one step by hand, decay only inside the decay ranges, grads scaled', () => {
+    const params = Float32Array.from([1, -2, 3]), grads = Float32Array.from([0.5, 0.5, 0.5]);
+    const m = new Float32Array(3), v = new Float32Array(3), ranges = Int32Array.from([0, 1, 2, 3]);
     const p = { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.5, step: 1, gradScale: 0.5 };
-    ops.adamw(f(params), f(grads), f(m), f(v), f(mask), 2, p);
+    ops.adamw(f(params), f(grads), f(m), f(v), i(ranges), 3, 2, p);
     // step 1: mhat = g, vhat = g^2 => update = sign(g) (up to eps); g = 0.25 after scaling
     expect(m[0]).toBeCloseTo(0.1 * 0.25, 7);
     expect(v[0]).toBeCloseTo(0.01 * 0.0625, 7);
     expect(params[0]).toBeCloseTo(1 - 0.1 * 0.5 * 1 - 0.1, 6);
     expect(params[1]).toBeCloseTo(-2 - 0.1, 6);
-    expect(() => ops.adamw(f(params), f(grads), f(m), f(v), f(mask), 2, { ...p, step: 0 })).toThrow(ShapeError);
+    expect(params[2]).toBeCloseTo(3 - 0.1 * 0.5 * 3 - 0.1, 6);
+    expect(() => ops.adamw(f(params), f(grads), f(m), f(v), i(ranges), 3, 2, { ...p, step: 0 })).toThrow(ShapeError);
+    // ranges must be non-empty, inside [0, n) and in order: a bad table is refused before anything changes
+    const before = params.slice();
+    for (const bad of [[0, 0], [1, 4], [2, 3, 0, 1]]) {
+      expect(() => ops.adamw(f(params), f(grads), f(m), f(v), i(Int32Array.from(bad)), 3, bad.length / 2, p)).toThrow(/decay range/);
+    }
+    expect(params).toEqual(before);
   });
 });
 
