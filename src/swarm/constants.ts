@@ -33,6 +33,9 @@ export const LIMITS = {
   completionChars: 8192,
   critiqueChars: 4096,
   commitmentHexChars: 128,
+  /** committed sampling settings: the longest completion and the most stop tokens a batch may name */
+  samplingMaxNewTokens: 4096,
+  samplingStopTokens: 16,
   /** wallet signature: 65 bytes for an EOA, up to 2 KiB for ERC-1271 contract wallets (0x + hex) */
   walletSignatureHexChars: 2 + 2 * 2048,
   heartbeatStats: 32,
