@@ -143,8 +143,11 @@ export class RoundRunner {
   /** null unless config.curriculum; its levels shape this peer's task refs */
   readonly curriculum: Curriculum | null;
 
-  /** this peer's committed batches and the weights they name, to answer challenges (see verify/keeper.ts) */
-  readonly keeper = new CommitmentKeeper();
+  /**
+   * this peer's committed batches and the weights they name, to answer challenges (see verify/keeper.ts);
+   * an owner that outlives runners (the worker's contributor) hands its own in
+   */
+  keeper = new CommitmentKeeper();
 
   get peerId(): string {
     return this.transport.peerId;

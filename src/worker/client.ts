@@ -1,6 +1,7 @@
 // The page's side of the engine worker: request ids mapped to promises, events fanned out to listeners.
 // `MessagePortLike` lets the same client talk to a real Worker or to an in-thread host (tests).
 import type { RolloutBatch } from '../rl/transport.ts';
+import type { VerifyReply, VerifyRequest } from './verify-protocol.ts';
 import {
   deserializeError,
   WorkerGoneError,
@@ -76,6 +77,9 @@ export class ProtocolClient implements TabswarmWorkerApi {
   }
   average(models: ArrayBuffer[]): Promise<void> {
     return this.call<'average'>({ type: 'average', models });
+  }
+  verify(request: VerifyRequest): Promise<VerifyReply> {
+    return this.call<'verify'>({ type: 'verify', request });
   }
 
   onEvent(listener: (event: WorkerEvent) => void): () => void {

@@ -8,7 +8,9 @@ import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
 import { averageParameters } from '../rl/meta.ts';
-import type { NamedTensor } from '../engine/layout.ts';
+import { unpackWeights, type NamedTensor } from '../engine/layout.ts';
+import { CommitmentKeeper } from '../rl/verify/keeper.ts';
+import { VerifyService } from './verify.ts';
 import type { Ops } from '../engine/ops.ts';
 import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
@@ -232,6 +234,8 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     onProgress({ stage: 'load', item: 'weights', loaded: 1, total: 1, percent: 100 });
     const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
     let runner: RoundRunner | null = null;
+    // outlives the runner (a new transport or engine makes a new one): challenges name earlier rounds
+    const keeper = new CommitmentKeeper();
     const filesOf = async (weights: ReadonlyMap<string, NamedTensor>): Promise<Record<string, Uint8Array>> => {
       const folder = memoryFolder();
       await saveHfModel(folder, config, weights, { rawConfig: model.rawConfig });
@@ -260,6 +264,10 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       return own;
     };
     const heldOut = heldOutTasks(runnerConfig.tasks, HELD_OUT_PER_ENTRY);
+    const verifier = new VerifyService({
+      config, configBytes, tokenizer, keeper: () => keeper,
+      safetensorsOf: async (flat) => (await filesOf(unpackWeights(config, flat)))['model.safetensors'],
+    });
 
     return {
       backend,
@@ -269,6 +277,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       async runRound(round, transport, signal, onStage, gather) {
         if (!runner || runner.transport !== transport || runner.engine !== engine) {
           runner = new RoundRunner(engine, tokenizer, transport, runnerConfig);
+          runner.keeper = keeper;
           runner.on((event) => {
             if (event.type === 'phase') onStage?.(event.round, event.phase);
           });
@@ -337,7 +346,9 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
         return folderFiles((await averaged(peers)).weights);
       },
+      verify: (request) => verifier.handle(request),
       dispose() {
+        verifier.dispose();
         engine.dispose();
         release();
       },

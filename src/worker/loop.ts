@@ -3,6 +3,7 @@
 // or micro-batches): the aborted round is dropped whole (no training step, no checkpoint, the completed
 // round unchanged), so resume runs it again, or the swarm's current round if the clock has moved on.
 import type { Transport } from '../rl/transport.ts';
+import type { VerifyReply, VerifyRequest } from './verify-protocol.ts';
 import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
 import type { EvalPoint, ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
 
@@ -36,6 +37,8 @@ export interface Contributor {
   exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]>;
   /** replaces the weights held with the mean of theirs and `peers`' (Adam's moments kept); between rounds only */
   averageWith(peers: Uint8Array[]): Promise<void>;
+  /** verified work (src/worker/verify.ts): answer a challenge, give kept weights, spot-check a peer's batch */
+  verify?(request: Exclude<VerifyRequest, { op: 'exclude' }>): Promise<VerifyReply>;
   dispose(): void;
 }
 

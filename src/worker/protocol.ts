@@ -2,6 +2,7 @@
 // reply names the id it answers; errors cross as {name, message, stack}. Events (progress, stats, rollouts to
 // publish) flow from the worker unasked. The same `TabswarmWorkerApi` is served behind a Worker and in-thread.
 import type { RolloutBatch } from '../rl/transport.ts';
+import { isVerifyRequest, type VerifyReply, type VerifyRequest } from './verify-protocol.ts';
 
 export interface GpuProbe {
   webgpu: boolean;
@@ -139,6 +140,7 @@ export interface Results {
   export: ExportedFile[];
   exportAverage: ExportedFile[];
   average: void;
+  verify: VerifyReply;
 }
 
 export type WorkerRequest =
@@ -161,7 +163,9 @@ export type WorkerRequest =
    */
   | { id: number; type: 'exportAverage'; models: ArrayBuffer[] }
   /** periodic averaging (NoLoCo-style): take the mean of this tab's weights and these, between two rounds */
-  | { id: number; type: 'average'; models: ArrayBuffer[] };
+  | { id: number; type: 'average'; models: ArrayBuffer[] }
+  /** verified work: answer a challenge, give kept weights, spot-check a batch, exclude a peer (src/worker/verify.ts) */
+  | { id: number; type: 'verify'; request: VerifyRequest };
 
 export type RequestType = WorkerRequest['type'];
 
@@ -194,6 +198,7 @@ export interface TabswarmWorkerApi {
   exportModel(): Promise<ExportedFile[]>;
   exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]>;
   average(models: ArrayBuffer[]): Promise<void>;
+  verify(request: VerifyRequest): Promise<VerifyReply>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
   terminate(): void;
@@ -223,7 +228,7 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average',
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average', 'verify',
 ]);
 
 /** Checks the envelope of something that arrived over postMessage before the host switches on it. */
@@ -240,6 +245,7 @@ export function parseRequest(value: unknown): WorkerRequest {
       throw new ProtocolError(`${v.type} takes up to ${MAX_AVERAGED_PEERS} ArrayBuffers of model.safetensors bytes`);
     }
   }
+  if (v.type === 'verify' && !isVerifyRequest((value as { request?: unknown }).request)) throw new ProtocolError('verify takes a request with an op of answer, weights, check or exclude');
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {
     throw new ProtocolError(`throttle duty must be in (0, 1], got ${String(v.duty)}`);
   }
