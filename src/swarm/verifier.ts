@@ -90,6 +90,11 @@ export class VerifyLedger {
   snapshot(): Record<string, PeerRecord> {
     return Object.fromEntries([...this.peers].map(([k, v]) => [k, { ...v }]));
   }
+
+  /** the newest `n` batch decisions, keyed `${peerId}@${round}` */
+  recentBatches(n: number): Record<string, BatchStatus> {
+    return Object.fromEntries([...this.batches].slice(-n));
+  }
 }
 
 export interface SpotCheckerDeps {
