@@ -33,6 +33,8 @@ export interface SwarmConfig {
   lab?: boolean;
   /** peers with a verified on-chain binding fill a tab's external groups first (sybil resistance) */
   preferBound?: boolean;
+  /** share of peers' complete batches each tab spot-checks (0..1; default VERIFY.rate) */
+  verifyRate?: number;
 }
 
 export class SwarmConfigError extends Error {
@@ -111,6 +113,10 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
     preferBound: v.preferBound === true,
   };
   if ((averageEveryRounds as number) > 0) config.averageEveryRounds = averageEveryRounds as number;
+  if (v.verifyRate !== undefined) {
+    if (typeof v.verifyRate !== 'number' || !(v.verifyRate >= 0 && v.verifyRate <= 1)) fail('verifyRate must be a number from 0 to 1');
+    config.verifyRate = v.verifyRate;
+  }
   if (v.chain !== undefined && v.chain !== null) config.chain = parseChain(v.chain);
   return config;
 }

@@ -168,7 +168,7 @@ async function chooseOps(options: LoadOptions, onProgress: (p: Progress) => void
  * The folder's tokenizer, built from the bytes already fetched: transformers.js' own loader resolves local
  * folders by path, which does not fit a model served from a URL (and would fetch the files a second time).
  */
-async function tokenizerFrom(source: FileSource, vocabSize: number): Promise<TextTokenizer> {
+export async function tokenizerFrom(source: FileSource, vocabSize: number): Promise<TextTokenizer> {
   const json = async (name: string) => {
     const bytes = await source.read(name);
     if (!bytes) throw new Error(`the model folder has no ${name}`);

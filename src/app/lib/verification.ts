@@ -72,6 +72,7 @@ export class Verification {
       onOutcome: (o, r) => this.consequences(o, r),
       ...(peerKey ? { sign: async (bytes: Uint8Array) => toHex(await peerKey.sign(bytes)) } : {}),
       challenger: swarm.peerId,
+      ...(swarm.config.verifyRate !== undefined ? { rate: swarm.config.verifyRate } : {}),
     });
   }
 
