@@ -145,6 +145,8 @@ export const VERIFY = {
   /** spot checks this tab runs at once, and at most this many per minute */
   inFlight: 2,
   perMinute: 12,
+  /** "busy" refusals in a row taken as honest; the next one counts as unanswered */
+  busyRefusalsAllowed: 3,
   /** failed checks after which a peer's rollouts are left out of J altogether */
   excludeAfterFailures: 2,
   /** weight versions (by hash) a verifier keeps fetched */

@@ -69,6 +69,11 @@ export class VerifyLedger {
     if (this.batches.size > VERIFY.maxLedgerPeers * 4) this.batches.delete(this.batches.keys().next().value as string);
   }
 
+  /** a check that ended without a verdict (not checked here, or the peer busy): the batch is unverified again */
+  forget(peerId: string, round: number): void {
+    if (this.batches.get(`${peerId}@${round}`) === 'pending') this.batches.delete(`${peerId}@${round}`);
+  }
+
   batch(peerId: string, round: number): BatchStatus | null {
     return this.batches.get(`${peerId}@${round}`) ?? null;
   }
@@ -103,6 +108,11 @@ export interface SpotCheckerDeps {
   family(): string | null;
   /** the most bytes a peer's weights may take: this swarm's model serialized, plus header room */
   maxWeightBytes(): number | null;
+  /**
+   * weights this tab holds itself under `hash` (its own kept versions, the swarm's starting model): used
+   * before asking the author, so naming public weights over a thin (relayed) link still gets checked
+   */
+  localWeights?(hash: string): Promise<FetchedWeights | null>;
   /** the complete batch this tab holds for (peer, round) */
   batchOf(peerId: string, round: number): RolloutBatch | null;
   /** the check proper (teacher-forced forward on the fetched weights) */
@@ -138,12 +148,16 @@ export class SpotChecker {
   private readonly decided = new Set<string>();
   private readonly weights = new Map<string, FetchedWeights>();
   private inFlight = 0;
+  /** peers with a check in flight: one at a time per peer, as the answering side serves them */
+  private readonly checking = new Set<string>();
+  /** consecutive "busy" refusals per peer: a peer that is always busy is treated as one that never answers */
+  private readonly busy = new Map<string, number>();
   private recent: number[] = [];
   private readonly random: () => number;
   private readonly now: () => number;
   private stopped = false;
   /** checks started and finished (tests and the lab page read these) */
-  readonly counts = { offered: 0, challenged: 0, verified: 0, failed: 0, skippedBusy: 0 };
+  readonly counts = { offered: 0, challenged: 0, verified: 0, failed: 0, skippedBusy: 0, refusedBusy: 0 };
 
   constructor(private readonly deps: SpotCheckerDeps) {
     this.random = deps.random ?? secureRandom;
@@ -170,15 +184,19 @@ export class SpotChecker {
     if (this.random() >= (this.deps.rate ?? VERIFY.rate)) return null;
     const t = this.now();
     this.recent = this.recent.filter((x) => t - x < 60_000);
-    if (this.inFlight >= VERIFY.inFlight || this.recent.length >= VERIFY.perMinute) {
+    if (this.inFlight >= VERIFY.inFlight || this.recent.length >= VERIFY.perMinute || this.checking.has(batch.peerId)) {
       this.counts.skippedBusy++;
       return null;
     }
     this.recent.push(t);
     this.inFlight++;
+    this.checking.add(batch.peerId);
     this.counts.challenged++;
     this.ledger.pending(batch.peerId, batch.round);
-    return this.run(batch).finally(() => this.inFlight--);
+    return this.run(batch).finally(() => {
+      this.inFlight--;
+      this.checking.delete(batch.peerId);
+    });
   }
 
   private async run(batch: RolloutBatch): Promise<CheckOutcome> {
@@ -191,8 +209,20 @@ export class SpotChecker {
       response = await sendChallenge(this.deps.node, peer, challenge, { maxBytes: maxResponseBytes(c, challenge.rows.length), ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) });
     } catch (error) {
       response = null;
-      verdict = { ok: false, reasons: [`challenge unanswered (${(error as Error).name}: ${(error as Error).message.slice(0, 160)})`], checkedTokens: 0, maxLogprobDelta: 0, maxCdfOvershoot: 0 };
+      const why = `${(error as Error).name}: ${(error as Error).message.slice(0, 160)}`;
+      // busy answering others is an honest state, a few times in a row; always busy is never answering
+      const busy = (error as Error).name === 'ChallengeRefusedError' && /refused: (busy|rate):/.test((error as Error).message);
+      const times = busy ? (this.busy.get(batch.peerId) ?? 0) + 1 : 0;
+      if (busy) this.busy.set(batch.peerId, times);
+      if (this.busy.size > VERIFY.maxLedgerPeers) this.busy.delete(this.busy.keys().next().value as string);
+      if (busy && times < VERIFY.busyRefusalsAllowed) {
+        this.counts.refusedBusy++;
+        this.ledger.forget(batch.peerId, batch.round);
+        return { peerId: batch.peerId, round: batch.round, ok: true, reasons: [`not checked: ${why}`], checkedTokens: 0, at: this.now(), evidence: null };
+      }
+      verdict = { ok: false, reasons: [`challenge unanswered (${why})`], checkedTokens: 0, maxLogprobDelta: 0, maxCdfOvershoot: 0 };
     }
+    if (response) this.busy.delete(batch.peerId);
     if (response) {
       const weights = await this.weightsFor(peer, c.weightsHash).catch((error: Error) => error);
       verdict = weights instanceof Error
@@ -208,6 +238,7 @@ export class SpotChecker {
       : null;
     const outcome: CheckOutcome = { peerId: batch.peerId, round: batch.round, ok: verdict!.ok, reasons: verdict!.reasons, checkedTokens: verdict!.checkedTokens, at, evidence };
     if (outcome.ok && outcome.checkedTokens === 0) {
+      this.ledger.forget(batch.peerId, batch.round);
       return outcome; // nothing was checked: neither verified nor failed
     }
     const record = this.ledger.record(outcome);
@@ -228,6 +259,8 @@ export class SpotChecker {
     const key = `${peer.toString()}:${hash}`;
     const kept = this.weights.get(key);
     if (kept) return kept;
+    const local = await this.deps.localWeights?.(hash).catch(() => null);
+    if (local) return local;
     const family = this.deps.family(), maxBytes = this.deps.maxWeightBytes();
     if (!family || maxBytes === null) throw new Error('no model loaded here to check against');
     const got = await fetchWeights(this.deps.node, peer, { family, want: hash, maxBytes, ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) });

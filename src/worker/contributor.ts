@@ -236,6 +236,8 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     let runner: RoundRunner | null = null;
     // outlives the runner (a new transport or engine makes a new one): challenges name earlier rounds
     const keeper = new CommitmentKeeper();
+    // the model as loaded (the swarm's starting point when fresh): a peer's batch may name it, and it is ours to check with
+    await keeper.pin(model.flat);
     const filesOf = async (weights: ReadonlyMap<string, NamedTensor>): Promise<Record<string, Uint8Array>> => {
       const folder = memoryFolder();
       await saveHfModel(folder, config, weights, { rawConfig: model.rawConfig });

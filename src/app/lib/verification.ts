@@ -61,6 +61,11 @@ export class Verification {
         const own = deps.ownWeightBytes();
         return own === null ? null : own + 64 * 1024;
       },
+      localWeights: async (hash) => {
+        const w = await this.weightsByHash(hash);
+        const family = deps.family();
+        return w && family ? { ...w, family, peerId: swarm.peerId } : null;
+      },
       batchOf: (peerId, round) => transport.receivedRollouts(round).find((b) => b.peerId === peerId) ?? null,
       check: async (batch, challenge, response, weights) => {
         const worker = deps.worker();

@@ -21,6 +21,8 @@ export const KEEPER_DEFAULTS: KeeperLimits = { rounds: 4, weightVersions: 3, max
 export class CommitmentKeeper {
   private readonly batches = new Map<number, CommittedBatch>();
   private readonly weights = new Map<string, Float32Array>();
+  /** versions never evicted: the swarm's starting model, which anyone may name (see pin) */
+  private readonly pinned = new Map<string, Float32Array>();
   /** the last flat array hashed and its hash: the weights do not change between a round's training steps */
   private last: { flat: Float32Array; hash: string } | null = null;
 
@@ -45,9 +47,19 @@ export class CommitmentKeeper {
     return hash;
   }
 
+  /**
+   * Keeps `flat` for good (not counted against the limits): the swarm's starting model is public, so a
+   * rollout may name it whoever sent it, and a verifier holding it checks without fetching anything.
+   */
+  async pin(flat: Float32Array): Promise<string> {
+    const hash = await weightsHash(flat);
+    this.pinned.set(hash, flat.slice());
+    return hash;
+  }
+
   /** the weights named by `hash`, when still kept (a copy the caller may keep) */
   weightsFor(hash: string): Float32Array | null {
-    return this.weights.get(hash)?.slice() ?? null;
+    return (this.weights.get(hash) ?? this.pinned.get(hash))?.slice() ?? null;
   }
 
   get latestHash(): string | null {
