@@ -82,7 +82,15 @@ test('a model-free rogue is challenged, fails, is penalised and left out of J; t
     const answered = events.filter((e) => e.counts).at(-1)?.counts as { challenged: number } | undefined;
     expect(answered?.challenged ?? 0, 'the rogue answered challenges (it failed on content, not silence)').toBeGreaterThan(0);
   } finally {
-    if (process.env.ROGUE_DEBUG) console.log(JSON.stringify({ events: events.slice(-5) }).slice(0, 4000));
+    if (process.env.ROGUE_DEBUG) {
+      console.log(JSON.stringify({ events: events.slice(-5) }).slice(0, 4000));
+      for (const app of apps) {
+        const el = app.page.getByTestId('verify-counts');
+        console.log(await el.evaluate((e) => JSON.stringify({ ...(e as HTMLElement).dataset, text: e.textContent })).catch(() => 'no counts'));
+        console.log(await failures(app.page).catch(() => 'no failures'));
+        console.log((await app.page.getByTestId('trust').textContent().catch(() => '')) ?? '');
+      }
+    }
     if (child && child.exitCode === null) child.kill('SIGKILL');
     await closeAll(apps);
   }

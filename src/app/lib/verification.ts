@@ -16,6 +16,9 @@ import type { TabswarmWorkerApi } from '../../worker/protocol.ts';
 
 /** what the page shows: per peer, per recent batch, and the latest outcomes with their reasons */
 export interface VerificationSnapshot {
+  /** complete batches seen, and those not challenged because this tab was at its check budget */
+  offered: number;
+  skippedBusy: number;
   challenged: number;
   verified: number;
   failed: number;
@@ -29,7 +32,7 @@ export interface VerificationSnapshot {
   evidence: Evidence[];
 }
 
-export const EMPTY_VERIFICATION: VerificationSnapshot = { challenged: 0, verified: 0, failed: 0, verifiedRollouts: 0, peers: {}, batches: {}, recent: [], evidence: [] };
+export const EMPTY_VERIFICATION: VerificationSnapshot = { offered: 0, skippedBusy: 0, challenged: 0, verified: 0, failed: 0, verifiedRollouts: 0, peers: {}, batches: {}, recent: [], evidence: [] };
 
 const RECENT = 12;
 const BATCHES_SHOWN = 200;
@@ -107,10 +110,8 @@ export class Verification {
   offer(added: RolloutBatch): void {
     if (!this.deps.worker()) return;
     const started = this.checker.offer(added);
-    if (started) {
-      this.publish();
-      void started.then(() => this.publish(), () => this.publish());
-    }
+    if (started) void started.then(() => this.publish(), () => this.publish());
+    this.publish();
   }
 
   /** whether the worker should get this batch at all: an excluded peer's never, a failed batch's never again */
@@ -146,7 +147,7 @@ export class Verification {
   private publish(): void {
     const c = this.checker.counts;
     const batches = this.checker.ledger.recentBatches(BATCHES_SHOWN);
-    this.state = { ...this.state, challenged: c.challenged, verified: c.verified, failed: c.failed, peers: this.checker.ledger.snapshot(), batches };
+    this.state = { ...this.state, offered: c.offered, skippedBusy: c.skippedBusy, challenged: c.challenged, verified: c.verified, failed: c.failed, peers: this.checker.ledger.snapshot(), batches };
     this.deps.onChange(this.state);
   }
 
