@@ -145,7 +145,7 @@ export const VERIFY = {
   /** spot checks this tab runs at once, and at most this many per minute */
   inFlight: 2,
   perMinute: 12,
-  /** "busy" refusals in a row taken as honest; the next one counts as unanswered */
+  /** missing answers in a row taken as honest ("busy", the link failing); the next one counts as unanswered */
   busyRefusalsAllowed: 3,
   /** failed checks after which a peer's rollouts are left out of J altogether */
   excludeAfterFailures: 2,

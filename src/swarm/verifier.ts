@@ -27,6 +27,11 @@ export interface CheckOutcome {
   checkedTokens: number;
   at: number;
   evidence: Evidence | null;
+  /**
+   * the author's own revealed data failed the check: its signed commitment and reveal prove the fault, so
+   * one such failure excludes it; a missing answer or weights is only held against it when repeated
+   */
+  conclusive?: boolean;
 }
 
 export interface PeerRecord {
@@ -47,13 +52,13 @@ export class VerifyLedger {
     this.setBatch(peerId, round, 'pending');
   }
 
-  record(o: Pick<CheckOutcome, 'peerId' | 'round' | 'ok' | 'reasons'>): PeerRecord {
+  record(o: Pick<CheckOutcome, 'peerId' | 'round' | 'ok' | 'reasons' | 'conclusive'>): PeerRecord {
     const r = this.peers.get(o.peerId) ?? { verified: 0, failed: 0, lastReason: null, excluded: false };
     if (o.ok) r.verified++;
     else {
       r.failed++;
       r.lastReason = o.reasons[0] ?? 'failed';
-      r.excluded = r.failed >= this.excludeAfter;
+      r.excluded = r.excluded || o.conclusive === true || r.failed >= this.excludeAfter;
     }
     this.peers.delete(o.peerId);
     this.peers.set(o.peerId, r);
@@ -205,29 +210,22 @@ export class SpotChecker {
     const peer = peerIdFromString(batch.peerId);
     let response: ChallengeResponse | null = null;
     let verdict: Verdict;
+    let conclusive = false;
     try {
       response = await sendChallenge(this.deps.node, peer, challenge, { maxBytes: maxResponseBytes(c, challenge.rows.length), ...(this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {}) });
     } catch (error) {
       response = null;
       const why = `${(error as Error).name}: ${(error as Error).message.slice(0, 160)}`;
-      // busy answering others is an honest state, a few times in a row; always busy is never answering
-      const busy = (error as Error).name === 'ChallengeRefusedError' && /refused: (busy|rate):/.test((error as Error).message);
-      const times = busy ? (this.busy.get(batch.peerId) ?? 0) + 1 : 0;
-      if (busy) this.busy.set(batch.peerId, times);
-      if (this.busy.size > VERIFY.maxLedgerPeers) this.busy.delete(this.busy.keys().next().value as string);
-      if (busy && times < VERIFY.busyRefusalsAllowed) {
-        this.counts.refusedBusy++;
-        this.ledger.forget(batch.peerId, batch.round);
-        return { peerId: batch.peerId, round: batch.round, ok: true, reasons: [`not checked: ${why}`], checkedTokens: 0, at: this.now(), evidence: null };
-      }
+      if (this.excused(batch.peerId, error as Error)) return this.unchecked(batch, why);
       verdict = { ok: false, reasons: [`challenge unanswered (${why})`], checkedTokens: 0, maxLogprobDelta: 0, maxCdfOvershoot: 0 };
     }
-    if (response) this.busy.delete(batch.peerId);
     if (response) {
       const weights = await this.weightsFor(peer, c.weightsHash).catch((error: Error) => error);
+      if (weights instanceof Error && this.excused(batch.peerId, weights)) return this.unchecked(batch, `${weights.name}: ${weights.message.slice(0, 160)}`);
+      if (!(weights instanceof Error)) this.busy.delete(batch.peerId);
       verdict = weights instanceof Error
         ? { ok: false, reasons: [`the named weights ${c.weightsHash.slice(0, 12)}… were not served (${weights.name}: ${weights.message.slice(0, 160)})`], checkedTokens: 0, maxLogprobDelta: 0, maxCdfOvershoot: 0 }
-        : await this.deps.check(batch, challenge, response, weights).catch((error: Error): Verdict => (
+        : await this.deps.check(batch, challenge, response, weights).then((v) => ((conclusive = !v.ok), v), (error: Error): Verdict => (
           // our own failure to check is not the peer's fault: recorded, never counted against it
           { ok: true, reasons: [`not checked here: ${error.message.slice(0, 160)}`], checkedTokens: 0, maxLogprobDelta: 0, maxCdfOvershoot: 0 }
         ));
@@ -236,7 +234,7 @@ export class SpotChecker {
     const evidence = this.deps.sign
       ? await makeEvidence({ commitment: c, challenge, response, verdict: verdict!, challenger: this.deps.challenger, at }, this.deps.sign).catch(() => null)
       : null;
-    const outcome: CheckOutcome = { peerId: batch.peerId, round: batch.round, ok: verdict!.ok, reasons: verdict!.reasons, checkedTokens: verdict!.checkedTokens, at, evidence };
+    const outcome: CheckOutcome = { peerId: batch.peerId, round: batch.round, ok: verdict!.ok, reasons: verdict!.reasons, checkedTokens: verdict!.checkedTokens, at, evidence, conclusive };
     if (outcome.ok && outcome.checkedTokens === 0) {
       this.ledger.forget(batch.peerId, batch.round);
       return outcome; // nothing was checked: neither verified nor failed
@@ -252,6 +250,30 @@ export class SpotChecker {
       }
     }
     return outcome;
+  }
+
+  /**
+   * Whether a missing answer is excused: "busy" / "rate" refusals and the link failing (dials, timeouts,
+   * resets) happen to honest peers on a loaded machine or a churning link, a few times in a row. A peer that
+   * never gets through is treated as one that never answers; a refusal on content (round or weights not
+   * held, a malformed or oversized reply) is never excused.
+   */
+  private excused(peerId: string, error: Error): boolean {
+    // a peer that does not speak the protocol at all will never answer: nothing to excuse
+    const content = error.name === 'ChallengeRejectedError' || error.name === 'WeightsRejectedError' || error.name === 'UnsupportedProtocolError'
+      || ((error.name === 'ChallengeRefusedError' || error.name === 'WeightsRefusedError') && !/refused: (busy|rate)\b/.test(error.message));
+    if (content) return false;
+    const times = (this.busy.get(peerId) ?? 0) + 1;
+    this.busy.delete(peerId);
+    this.busy.set(peerId, times);
+    if (this.busy.size > VERIFY.maxLedgerPeers) this.busy.delete(this.busy.keys().next().value as string);
+    return times < VERIFY.busyRefusalsAllowed;
+  }
+
+  private unchecked(batch: RolloutBatch, why: string): CheckOutcome {
+    this.counts.refusedBusy++;
+    this.ledger.forget(batch.peerId, batch.round);
+    return { peerId: batch.peerId, round: batch.round, ok: true, reasons: [`not checked: ${why}`], checkedTokens: 0, at: this.now(), evidence: null };
   }
 
   /** cached per (author, hash): the hash is the author's word until the check re-hashes the parameters */

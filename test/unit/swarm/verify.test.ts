@@ -133,24 +133,25 @@ describe('spot checks over /tabswarm/verify/1', () => {
     const caught = await spot.offer(fake)!;
     expect(caught.ok).toBe(false);
     expect(caught.reasons[0]).toMatch(/committed logprob|seeded uniform|outside the top-k/);
-    expect(outcomes.at(-1)).toMatchObject({ ok: false, excluded: false });
+    // its own signed reveal failed the check: conclusive, so it is left out of J at once
+    expect(outcomes.at(-1)).toMatchObject({ ok: false, excluded: true });
     expect(spot.ledger.keeps(rogueId, 3)).toBe(false);
-    expect(spot.ledger.keeps(rogueId, 4)).toBe(true);
-    // a second failure (another round) excludes the peer from J altogether
+    expect(spot.ledger.keeps(rogueId, 4)).toBe(false);
     const committed4 = await keeper.commit({ swarmId: 's', round: 4, peerId: rogueId, weightsHash: hash, settings: { ...good.sampling!.settings, maxNewTokens: 40 }, tokens: rows.tokens, logprobs: rows.logprobs });
     const fake4 = { ...fake, round: 4, sampling: committed4.commitment };
     batches.set(`${rogueId}@4`, fake4);
     expect((await spot.offer(fake4)!).ok).toBe(false);
-    expect(outcomes.at(-1)!.excluded).toBe(true);
-    expect(spot.ledger.keeps(rogueId, 9)).toBe(false);
+    expect(spot.ledger.peer(rogueId)).toMatchObject({ failed: 2, excluded: true });
 
-    // a peer that never answers (serves no challenge protocol) fails as unanswered
+    // a peer that never answers (serves no challenge protocol) fails as unanswered; a refusal on content
+    // is never excused, and it is not conclusive: one such failure does not exclude it
     const silentId = silent.peerId.toString();
     const quiet = { ...good, peerId: silentId, sampling: { ...good.sampling!, peerId: silentId } };
     batches.set(`${silentId}@3`, quiet);
     const unanswered = await spot.offer(quiet)!;
     expect(unanswered.ok).toBe(false);
     expect(unanswered.reasons[0]).toMatch(/^challenge unanswered/);
+    expect(spot.ledger.peer(silentId)).toMatchObject({ failed: 1, excluded: false });
     expect(spot.counts).toMatchObject({ challenged: 4, verified: 1, failed: 3 });
   }, 60_000);
 
