@@ -16,7 +16,9 @@ export interface KeeperLimits {
   maxWeightBytes: number;
 }
 
-export const KEEPER_DEFAULTS: KeeperLimits = { rounds: 4, weightVersions: 3, maxWeightBytes: 64 * 1024 * 1024 };
+// as many weight versions as batches: a batch whose weights are gone can be revealed but not checked, which
+// an honest peer training every round would fail (checks on a loaded machine run rounds behind)
+export const KEEPER_DEFAULTS: KeeperLimits = { rounds: 8, weightVersions: 8, maxWeightBytes: 64 * 1024 * 1024 };
 
 export class CommitmentKeeper {
   private readonly batches = new Map<number, CommittedBatch>();

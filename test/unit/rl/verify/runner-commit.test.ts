@@ -75,7 +75,7 @@ describe('committed sampling from the round runner', () => {
     await runner.sampleRound(1);
     expect(runner.keeper.batchOf(1)!.commitment.weightsHash).not.toBe(first);
     expect(runner.keeper.weightsFor(first)).not.toBeNull();
-    for (let r = 2; r < 6; r++) await runner.sampleRound(r);
+    for (let r = 2; r < 10; r++) await runner.sampleRound(r);
     expect(runner.keeper.batchOf(0)).toBeNull();
     expect(() => runner.keeper.answer({ v: 1, swarmId: 's', round: 0, peerId: 'sender', root: '00'.repeat(32), rows: [0], nonce: 'x' })).toThrow(/not kept any more/);
   });
