@@ -6,6 +6,7 @@
 // batches each; then cost (verification vs generation time) and bytes per token. Prints one JSON object
 // and writes it to --json when given.
 
+import { VERIFY } from '../src/swarm/constants.ts';
 import { existsSync, writeFileSync } from 'node:fs';
 import { requestGpu } from '../src/engine/device.ts';
 import { createGpuEngine, createGpuOps } from '../src/engine/gpu/index.ts';
@@ -117,6 +118,7 @@ const honest: Record<string, {
 const genMs: number[] = [], verifyMs: number[] = [], tokensPerBatch: number[] = [];
 let commitBytes = 0, revealBytesAll = 0, revealBytesWithProofs = 0, revealTokens = 0;
 const deadline = performance.now() + args.seconds * 1000;
+const verifyRowsMs: number[] = [];
 let round = 0;
 while (performance.now() < deadline) {
   round++;
@@ -141,7 +143,11 @@ while (performance.now() < deadline) {
     for (const [vb, scorer] of Object.entries(scorers)) {
       const key = `${sb}->${vb}`;
       const v = await check(batch, prompts, scorer);
-      if (sb === 'cpu' && vb === 'cpu') verifyMs.push(v.ms);
+      if (sb === 'cpu' && vb === 'cpu') {
+        verifyMs.push(v.ms);
+        // what a tab's spot check does on the network: VERIFY.rows rows of the batch
+        verifyRowsMs.push((await check(batch, prompts, scorer, Math.min(VERIFY.rows, batch.commitment.completions))).ms);
+      }
       const h = (honest[key] ??= { batches: 0, tokens: 0, failures: 0, maxLogprobDelta: 0, maxRawLogprobDelta: 0, maxCdfOvershoot: 0 });
       const raw = await teacherForcedLogprobs(scorer, prompts, r.tokens);
       raw.forEach((row, i) => row.forEach((lp, t) => (h.maxRawLogprobDelta = Math.max(h.maxRawLogprobDelta, Math.abs(lp - r.logprobs[i][t])))));
@@ -226,7 +232,7 @@ for (const [name, cheat] of Object.entries(cheats)) {
 
 // 3. cost and bytes
 const sum = (x: number[]) => x.reduce((s, v) => s + v, 0);
-const challengeRate = 0.1;
+const challengeRate = VERIFY.rate;
 const tokensTotal = sum(tokensPerBatch);
 const report = {
   command: `npm run bench:verify -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -242,7 +248,10 @@ const report = {
     verifyOverGenerationFullChallenge: sum(verifyMs) / sum(genMs),
     challengeRate,
     verifyOverGenerationAtChallengeRate: (challengeRate * sum(verifyMs)) / sum(genMs),
-    note: 'CPU reference for both; a challenged batch has every row checked; the challenge rate is the fraction of received batches challenged',
+    rowsChallengedOnNetwork: VERIFY.rows,
+    rowsChallengeVerifyMsPerBatch: sum(verifyRowsMs) / verifyRowsMs.length,
+    verifyOverGenerationRowsAtChallengeRate: (challengeRate * sum(verifyRowsMs)) / sum(genMs),
+    note: 'CPU reference for both; full: every row of a challenged batch checked; rows: VERIFY.rows rows (what SpotChecker asks); the challenge rate is the fraction of received batches challenged',
   },
   bytes: {
     commitmentPerBatch: commitBytes / genMs.length,

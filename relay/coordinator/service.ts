@@ -46,6 +46,13 @@ export interface CoordinatorServiceOptions {
   auditMs?: number;
   /** A failed reward batch is tried again this many times in all, waiting baseMs, 2 baseMs, 4 baseMs… between. */
   retry?: { attempts?: number; baseMs?: number };
+  /**
+   * Rewards the chain can trust: the reward this service re-scored itself from the peer's gossiped rollouts
+   * for (round, stage), or null when it holds none. With it, a report that disagrees, or one it cannot
+   * re-score, is refused with the reason, and only re-scored values are queued. Without it (no gossip
+   * re-scorer attached) reports are taken as signed, within the bounds.
+   */
+  rescored?: (report: RewardReport) => Promise<bigint | null> | bigint | null;
   /** Limits per caller; tests lower them. Each is [burst, per minute]. */
   limits?: Partial<Record<LimitName, [number, number]>>;
   log?: (line: string) => void;
@@ -191,6 +198,11 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     const { round, stage } = current;
     if (report.round > round || (report.round === round && report.stage > stage)) throw new HttpError(409, 'round-not-open', `round ${report.round} stage ${report.stage} has not started`);
     if (report.round + window < round) throw new HttpError(410, 'round-closed', `rewards are taken for rounds ${round - window} to ${round} only`);
+    if (options.rescored) {
+      const expected = await options.rescored(report);
+      if (expected === null) throw new HttpError(409, 'not-rescored', `no gossiped rollouts of this peer for round ${report.round} stage ${report.stage} were re-scored here`);
+      if (expected !== report.reward) throw new HttpError(409, 'disagrees-with-rescore', `reported ${report.reward} units, the rollouts re-score to ${expected}`);
+    }
     if (queue.size >= MAX_QUEUE) throw new HttpError(503, 'busy', 'reward queue is full; retry later');
     queue.set(`${report.round}/${report.stage}/${report.peerId}`, report);
     return { queued: true };

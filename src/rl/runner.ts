@@ -18,6 +18,8 @@ import { collectExternalGroups, EXTERNAL_DEFAULTS, makeGroup, selectTrainingGrou
 import type { EvalStats, RlEvent, RoundStats, SampleShown } from './stats.ts';
 import { generateTask, scoreCompletion, type Task, type TaskMix } from './tasks/index.ts';
 import type { RolloutBatch, TaskRef, Transport } from './transport.ts';
+import { CommitmentKeeper } from './verify/keeper.ts';
+import { packWeights } from '../engine/layout.ts';
 
 export interface SamplingConfig {
   temperature: number;
@@ -62,6 +64,12 @@ export interface RunnerConfig {
    * 0.2 / 0.28 clip bounds how far they move. Default 1: then the clip never binds.
    */
   policyEpochs?: number;
+  /**
+   * Committed sampling (src/rl/verify): each published batch names the exact weights, settings and derived
+   * seed, with a Merkle root over its tokens and quantised logprobs, so a receiver can challenge it. On by
+   * default; `false` publishes bare rollouts (in-process simulations that nobody checks).
+   */
+  commitSampling?: boolean;
 }
 
 export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): RunnerConfig {
@@ -135,6 +143,12 @@ export class RoundRunner {
   /** null unless config.curriculum; its levels shape this peer's task refs */
   readonly curriculum: Curriculum | null;
 
+  /**
+   * this peer's committed batches and the weights they name, to answer challenges (see verify/keeper.ts);
+   * an owner that outlives runners (the worker's contributor) hands its own in
+   */
+  keeper = new CommitmentKeeper();
+
   get peerId(): string {
     return this.transport.peerId;
   }
@@ -181,16 +195,21 @@ export class RoundRunner {
     const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions, this.curriculum?.levels());
     const tasks = refs.map(generateTask);
     const prompts = tasks.flatMap((task) => Array.from({ length: config.completions }, () => encodePrompt(tokenizer, task)));
+    // the weights as sampled with: hashed before sampling, since nothing trains while this round samples
+    const weightsHash = config.commitSampling === false ? null : await this.hashWeights(round);
     const start = now();
+    const settings = { ...config.sampling, maxNewTokens: this.completionBudget(prompts), stopTokens: stopTokens(tokenizer) };
     const result = await this.engine.sample(prompts, {
-      ...config.sampling,
-      maxNewTokens: this.completionBudget(prompts),
+      ...settings,
       seed: hashParts('tabswarm/sample', roundSeed(config.swarmId, round, this.peerId)),
-      stopTokens: stopTokens(tokenizer),
       ...(signal ? { signal } : {}),
     });
     throwIfAborted(signal, 'before publishing');
     const sampleSeconds = now() - start;
+    const committed = weightsHash === null ? null : await this.keeper.commit({
+      swarmId: config.swarmId, round, peerId: this.peerId, weightsHash, tokens: result.tokens, logprobs: result.logprobs,
+      settings: { temperature: settings.temperature, topP: settings.topP, topK: settings.topK, maxNewTokens: settings.maxNewTokens, stopTokens: settings.stopTokens },
+    });
     let sampledTokens = 0;
     const groups = tasks.map((task, q) => {
       const completions = Array.from({ length: config.completions }, (_, j) => {
@@ -209,6 +228,7 @@ export class RoundRunner {
       round,
       peerId: this.peerId,
       rollouts: groups.map((g) => ({ task: g.ref, completions: g.completions.map((c) => ({ text: c.text, reward: c.reward })) })),
+      ...(committed ? { sampling: committed.commitment } : {}),
     };
     try {
       await this.transport.publishRollouts(batch);
@@ -279,6 +299,16 @@ export class RoundRunner {
     };
     this.emit({ type: 'round', stats });
     return stats;
+  }
+
+  /** the content hash of the weights held now (kept for challenges), or null when the engine cannot export them */
+  private async hashWeights(round: number): Promise<string | null> {
+    try {
+      return await this.keeper.remember(packWeights(this.engine.config, await this.engine.exportWeights()));
+    } catch (e) {
+      this.emit({ type: 'warning', peerId: this.peerId, round, message: `publishing without a sampling commitment: ${e instanceof Error ? e.message : String(e)}` });
+      return null;
+    }
   }
 
   /** maxNewTokens, shortened so the longest prompt plus its completion fits the model's context */

@@ -2,6 +2,8 @@
 // rollouts and takes what peers published for a round. Implementations: the solo transport and the
 // in-memory bus (src/rl), libp2p gossipsub (src/swarm).
 
+import type { SamplingCommitment } from './verify/commit.ts';
+
 /** Enough to re-derive a task anywhere: generator family, seed and difficulty. */
 export interface TaskRef {
   family: string;
@@ -32,6 +34,11 @@ export interface RolloutBatch {
   rollouts: PublishedRollout[];
   /** hash of the sender's weights (hex), so others can tell model versions apart */
   modelCommitment?: string;
+  /**
+   * Committed sampling (src/rl/verify/commit.ts): the weights' content hash, the settings, the derived seed
+   * and a Merkle root over the batch's tokens and quantised logprobs, row = question * G + completion.
+   */
+  sampling?: SamplingCommitment;
   /**
    * Set by the RECEIVING network layer (never read from the wire): the sender holds a verified binding and
    * the swarm prefers bound peers, so its groups fill J first.

@@ -49,6 +49,8 @@ export interface SwarmConfig {
   baseFingerprint?: string;
   /** where Hugging Face repo ids resolve (default https://huggingface.co/): a mirror, or a local folder in tests */
   hubUrl?: string;
+  /** share of peers' complete batches each tab spot-checks (0..1; default VERIFY.rate) */
+  verifyRate?: number;
 }
 
 /** bounds of what a swarm config may ask a tab for (the engine checks rank against the model) */
@@ -176,6 +178,10 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
     preferBound: v.preferBound === true,
   };
   if ((averageEveryRounds as number) > 0) config.averageEveryRounds = averageEveryRounds as number;
+  if (v.verifyRate !== undefined) {
+    if (typeof v.verifyRate !== 'number' || !(v.verifyRate >= 0 && v.verifyRate <= 1)) fail('verifyRate must be a number from 0 to 1');
+    config.verifyRate = v.verifyRate;
+  }
   if (v.chain !== undefined && v.chain !== null) config.chain = parseChain(v.chain);
   parseExtras(v, config);
   return config;

@@ -35,6 +35,9 @@ export const LIMITS = {
   /** a resolve is a majority tag and one answer block: far shorter than a critique may be */
   resolveChars: 2048,
   commitmentHexChars: 128,
+  /** committed sampling settings: the longest completion and the most stop tokens a batch may name */
+  samplingMaxNewTokens: 4096,
+  samplingStopTokens: 16,
   /** wallet signature: 65 bytes for an EOA, up to 2 KiB for ERC-1271 contract wallets (0x + hex) */
   walletSignatureHexChars: 2 + 2 * 2048,
   heartbeatStats: 32,
@@ -123,4 +126,34 @@ export const WEIGHTS = {
   maxHeaderBytes: 1024,
   /** slices written at a time, so a big model never sits whole in a stream buffer */
   chunkBytes: 64 * 1024,
+} as const;
+
+/**
+ * The challenge protocol (src/swarm/verify.ts) and the spot checks run over it (src/swarm/verifier.ts).
+ * An honest peer is challenged by each receiver on about `rate` of its batches, so its answers per minute
+ * stay a few; everything beyond is refused.
+ */
+export const VERIFY = {
+  protocol: '/tabswarm/verify/1',
+  timeoutMs: 10_000,
+  maxRequestBytes: 4096,
+  servesPerPeer: 1,
+  servesTotal: 4,
+  perPeerPerMinute: 12,
+  maxTrackedPeers: 1024,
+  /** share of received batches challenged (randomness drawn after receipt) */
+  rate: 0.1,
+  /** completions revealed per challenge */
+  rows: 8,
+  /** spot checks this tab runs at once, and at most this many per minute */
+  inFlight: 2,
+  perMinute: 12,
+  /** missing answers in a row taken as honest ("busy", the link failing); the next one counts as unanswered */
+  busyRefusalsAllowed: 3,
+  /** failed checks after which a peer's rollouts are left out of J altogether */
+  excludeAfterFailures: 2,
+  /** weight versions (by hash) a verifier keeps fetched */
+  cachedWeights: 3,
+  /** peers whose verification record is kept (the least recently checked forgotten first) */
+  maxLedgerPeers: 512,
 } as const;

@@ -3,6 +3,7 @@
 // wrong types, out-of-range numbers and over-long strings or lists are all refusals, so nothing a peer
 // sends can smuggle extra bytes or crash a handler downstream.
 import type { PublishedRollout, TaskRef } from '../rl/transport.ts';
+import { MAX_COMMITTED_COMPLETIONS, type SamplingCommitment } from '../rl/verify/commit.ts';
 import { LIMITS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION } from './constants.ts';
 
 export type MessageKind = 'binding' | 'rollouts' | 'heartbeat' | 'critique' | 'resolve' | 'vote' | 'ping' | 'echo';
@@ -31,11 +32,16 @@ export interface BindingMessage extends MessageHeader {
   };
 }
 
+/** A batch's committed sampling on the wire: src/rl/verify's commitment less what the header says. */
+export type WireSampling = Omit<SamplingCommitment, 'swarmId' | 'round' | 'peerId'>;
+
 export interface RolloutsMessage extends MessageHeader {
   kind: 'rollouts';
   rollouts: PublishedRollout[];
   modelCommitment?: string;
   logprobCommitment?: string;
+  /** every part of a split batch carries the same one */
+  sampling?: WireSampling;
   /** a round's batch may be split across messages: this is part `part` of `parts` (0-based) */
   part: number;
   parts: number;
@@ -157,7 +163,7 @@ function taskRef(value: unknown, what: string): TaskRef {
 const HEADER = ['v', 'kind', 'swarmId', 'round', 'peerId', 'nonce', 'ts'] as const;
 const FIELDS: Record<MessageKind, readonly string[]> = {
   binding: [...HEADER, 'signed'],
-  rollouts: [...HEADER, 'rollouts', 'modelCommitment', 'logprobCommitment', 'part', 'parts'],
+  rollouts: [...HEADER, 'rollouts', 'modelCommitment', 'logprobCommitment', 'sampling', 'part', 'parts'],
   heartbeat: [...HEADER, 'stats', 'heldOut'],
   critique: [...HEADER, 'task', 'about', 'text'],
   resolve: [...HEADER, 'task', 'text'],
@@ -192,7 +198,33 @@ function rollouts(m: Obj, h: MessageHeader): RolloutsMessage {
   const out: RolloutsMessage = { ...h, kind: 'rollouts', rollouts: items, part: integer(m.part, 'part', 0, parts - 1), parts };
   if (m.modelCommitment !== undefined) out.modelCommitment = string(m.modelCommitment, 'modelCommitment', LIMITS.commitmentHexChars, HEX);
   if (m.logprobCommitment !== undefined) out.logprobCommitment = string(m.logprobCommitment, 'logprobCommitment', LIMITS.commitmentHexChars, HEX);
+  if (m.sampling !== undefined) out.sampling = sampling(m.sampling);
   return out;
+}
+
+const HASH_HEX = /^[0-9a-f]{64}$/;
+
+/** Bounds: what the verifier's checks accept (src/rl/verify), so nothing past them reaches a spot check. */
+function sampling(value: unknown): WireSampling {
+  const s = object(value, 'sampling', ['v', 'weightsHash', 'settings', 'seed', 'completions', 'logprobQuantum', 'root']);
+  const st = object(s.settings, 'sampling.settings', ['temperature', 'topP', 'topK', 'maxNewTokens', 'stopTokens']);
+  if (s.v !== 1) bad('sampling.v must be 1');
+  const settings: WireSampling['settings'] = {
+    temperature: finite(st.temperature, 'sampling.settings.temperature', 0, 100),
+    maxNewTokens: integer(st.maxNewTokens, 'sampling.settings.maxNewTokens', 1, LIMITS.samplingMaxNewTokens),
+    stopTokens: list(st.stopTokens, 'sampling.settings.stopTokens', LIMITS.samplingStopTokens).map((t, i) => integer(t, `sampling.settings.stopTokens[${i}]`, 0, 0xffff_ffff)),
+  };
+  if (st.topP !== undefined) settings.topP = finite(st.topP, 'sampling.settings.topP', 0, 1);
+  if (st.topK !== undefined) settings.topK = integer(st.topK, 'sampling.settings.topK', 0, 0xffff_ffff);
+  return {
+    v: 1,
+    weightsHash: string(s.weightsHash, 'sampling.weightsHash', 64, HASH_HEX),
+    settings,
+    seed: integer(s.seed, 'sampling.seed', 0, 0xffff_ffff),
+    completions: integer(s.completions, 'sampling.completions', 1, MAX_COMMITTED_COMPLETIONS),
+    logprobQuantum: finite(s.logprobQuantum, 'sampling.logprobQuantum', 0, 1),
+    root: string(s.root, 'sampling.root', 64, HASH_HEX),
+  };
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;

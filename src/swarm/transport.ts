@@ -3,9 +3,10 @@
 // de-duplicated by task and capped per (peer, round) in groups, bytes and parts, for a bounded number of
 // peers and rounds: memory per sender is what an honest sender needs, whatever it sends.
 import type { PublishedRollout, RolloutBatch, Transport } from '../rl/transport.ts';
+import type { SamplingCommitment } from '../rl/verify/commit.ts';
 import type { SwarmConfig } from './config.ts';
 import { KEEP_ROUNDS, LIMITS, MAX_MESSAGE_BYTES, PER_PEER_ROUND } from './constants.ts';
-import { MessageTooLargeError, type RolloutsMessage } from './messages.ts';
+import { MessageTooLargeError, type RolloutsMessage, type WireSampling } from './messages.ts';
 import { Swarm, type SwarmOptions } from './swarm.ts';
 
 export class TransportError extends Error {
@@ -127,6 +128,7 @@ class GossipTransport implements Libp2pTransport {
         part,
         parts: parts.length,
         ...(batch.modelCommitment ? { modelCommitment: batch.modelCommitment } : {}),
+        ...(batch.sampling ? { sampling: wireSampling(batch.sampling) } : {}),
       });
     }
   }
@@ -146,13 +148,19 @@ class GossipTransport implements Libp2pTransport {
     if (!entry) {
       if (byPeer.size >= limits.maxPeers) return void this.dropped++;
       entry = {
-        batch: { v: 1, swarmId: message.swarmId, round: message.round, peerId: message.peerId, rollouts: [], ...(message.modelCommitment ? { modelCommitment: message.modelCommitment } : {}) },
+        batch: {
+          v: 1, swarmId: message.swarmId, round: message.round, peerId: message.peerId, rollouts: [],
+          ...(message.modelCommitment ? { modelCommitment: message.modelCommitment } : {}),
+          ...(message.sampling ? { sampling: { ...message.sampling, swarmId: message.swarmId, round: message.round, peerId: message.peerId } } : {}),
+        },
         parts: new Set(),
         refs: new Set(),
         bytes: 0,
       };
       byPeer.set(message.peerId, entry);
     }
+    // one commitment per batch: a part naming another (or none, after one that did) would mix rows of two
+    if (!sameSampling(entry.batch.sampling, message.sampling)) return void this.dropped++;
     // a repeated part index (new nonce, same part) would double-count a peer's rollouts
     if (entry.parts.has(message.part) || entry.parts.size >= Math.min(message.parts, limits.maxParts)) return void this.dropped++;
     entry.parts.add(message.part);
@@ -202,6 +210,17 @@ class GossipTransport implements Libp2pTransport {
     this.listeners.clear();
     if (this.ownsSwarm) await this.swarm.stop();
   }
+}
+
+/** the wire form of a commitment: the message header already says swarm, round and peer */
+function wireSampling(c: SamplingCommitment): WireSampling {
+  const { swarmId: _s, round: _r, peerId: _p, ...rest } = c;
+  return rest;
+}
+
+function sameSampling(kept: SamplingCommitment | undefined, sent: WireSampling | undefined): boolean {
+  if (!kept || !sent) return !kept && !sent;
+  return kept.root === sent.root && kept.weightsHash === sent.weightsHash && kept.completions === sent.completions;
 }
 
 /** A Transport on an already-joined swarm; closing it leaves the swarm running. */

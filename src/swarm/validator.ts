@@ -4,6 +4,7 @@
 // plugs in: task refs, claimed rewards), for bindings both signatures. Each refusal has a reason; only a
 // `reject` (a provable fault of the author) costs score, so a replay or a message judged late from where
 // we stand costs its author nothing. gossipsub turns a refusal into Reject or Ignore: it goes no further.
+import { samplingSeed } from '../rl/verify/seed.ts';
 import type { RoundClock } from './clock.ts';
 import { LAB_ROLLOUTS_BUDGET, LIMITS, RATE_BUDGETS, RATE_LIMIT, SCORE } from './constants.ts';
 import { decodeMessage, type BindingMessage, type MessageKind, type RolloutsMessage, type SwarmMessage } from './messages.ts';
@@ -218,6 +219,11 @@ export class SwarmValidator {
           if (r.completions.some((c) => c.text.length > shape.completionChars)) return reject(`rollouts: a completion over ${shape.completionChars} characters`);
         }
       }
+      // the seed is derived, never chosen: a different one is a forged claim whoever checks it
+      if (m.sampling && m.sampling.seed !== samplingSeed(m.swarmId, m.round, m.peerId)) return reject('rollouts: sampling seed is not the one derived from (swarm, round, peer)');
+      // a whole batch in one message says how many rows its commitment must cover (split ones: the spot check)
+      const rows = m.rollouts.reduce((n, r) => n + r.completions.length, 0);
+      if (m.sampling && m.parts === 1 && m.sampling.completions !== rows) return reject(`rollouts: the sampling commitment covers ${m.sampling.completions} completions, the batch holds ${rows}`);
       const problem = this.options.rolloutCheck?.(m) ?? null;
       if (problem !== null) return reject(`rollouts: ${problem}`);
     }

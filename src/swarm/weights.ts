@@ -20,6 +20,11 @@ export interface ServedWeights {
   bytes: Uint8Array;
   /** SHA-256 hex of `bytes` */
   hash: string;
+  /**
+   * the parameters' content hash (src/rl/verify weightsHash) when known: what a rollout's sampling
+   * commitment names; the receiver re-hashes the parameters itself before trusting it
+   */
+  params?: string;
 }
 
 export interface FetchedWeights extends ServedWeights {
@@ -51,7 +56,7 @@ const FAMILY = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-function frame(json: object): Uint8Array {
+export function frame(json: object): Uint8Array {
   const body = utf8.encode(JSON.stringify(json));
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
@@ -64,7 +69,7 @@ function chunkBytes(chunk: Uint8Array | { subarray(): Uint8Array }): Uint8Array 
 }
 
 /** Reads exact byte counts off a stream, each read under a deadline; a stream ending early is an error. */
-class StreamReader {
+export class StreamReader {
   private readonly it: AsyncIterator<Uint8Array | { subarray(): Uint8Array }>;
   private buffered: Uint8Array[] = [];
   private have = 0;
@@ -112,7 +117,7 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -139,6 +144,11 @@ export interface ServeOptions {
   family: string | (() => string | null);
   /** this tab's current weights (null: none to give yet); called once per request */
   current(): Promise<ServedWeights | null>;
+  /**
+   * an earlier version this tab still keeps (a rollout of last round names the weights it sampled with),
+   * looked up by file or parameter hash; null when not kept
+   */
+  byHash?(hash: string): Promise<ServedWeights | null>;
   /** concurrent serves per peer (default WEIGHTS.servesPerPeer) and in all (WEIGHTS.servesTotal) */
   servesPerPeer?: number;
   servesTotal?: number;
@@ -182,10 +192,12 @@ export async function serveWeights(node: Libp2p, options: ServeOptions): Promise
     const family = typeof options.family === 'function' ? options.family() : options.family;
     if (family === null) return refuse('no model loaded yet');
     if (r.family !== family) return refuse(`wrong model family: this peer trains ${family}`);
-    const weights = await options.current();
-    if (!weights) return refuse('no weights to give yet');
-    if (r.want !== 'current' && r.want !== weights.hash) return refuse(`not held: this peer's weights are now ${weights.hash}`);
-    stream.send(frame({ ok: true, family, hash: weights.hash, bytes: weights.bytes.length }));
+    const current = await options.current();
+    if (!current) return refuse('no weights to give yet');
+    const wanted = r.want === 'current' || r.want === current.hash || r.want === current.params ? current : HASH.test(r.want) ? await options.byHash?.(r.want) : null;
+    if (!wanted) return refuse(`not held: this peer's weights are now ${current.hash}`);
+    const weights = wanted;
+    stream.send(frame({ ok: true, family, hash: weights.hash, bytes: weights.bytes.length, ...(weights.params ? { params: weights.params } : {}) }));
     await writeAll(stream, weights.bytes, timeoutMs);
     await stream.close({ signal: AbortSignal.timeout(timeoutMs) });
   };
@@ -237,7 +249,8 @@ export async function fetchWeights(node: Libp2p, peer: PeerId, options: FetchOpt
       throw new WeightsRejectedError('malformed reply header');
     }
     if (header.family !== options.family) throw new WeightsRejectedError(`wrong model family: asked for ${options.family}, the peer sent ${header.family.slice(0, 64)}`);
-    if (want !== 'current' && header.hash !== want) throw new WeightsRejectedError(`asked for weights ${want}, the peer announced ${header.hash}`);
+    // a parameter hash is only the peer's word here: whoever uses it re-hashes the parameters (spot checks do)
+    if (want !== 'current' && header.hash !== want && header.params !== want) throw new WeightsRejectedError(`asked for weights ${want}, the peer announced ${header.hash}`);
     const length = header.bytes as number;
     if (length > options.maxBytes) throw new WeightsRejectedError(`oversize: the peer announced ${length} bytes, this swarm's model takes at most ${options.maxBytes}`);
     const bytes = (await reader.read(length, 'weights')).slice();

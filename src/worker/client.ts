@@ -2,6 +2,7 @@
 // `MessagePortLike` lets the same client talk to a real Worker or to an in-thread host (tests).
 import type { RolloutBatch } from '../rl/transport.ts';
 import type { GameMessage } from '../rl/game/transport.ts';
+import type { VerifyReply, VerifyRequest } from './verify-protocol.ts';
 import {
   deserializeError,
   WorkerGoneError,
@@ -84,6 +85,9 @@ export class ProtocolClient implements TabswarmWorkerApi {
   }
   deliverGame(message: GameMessage): Promise<void> {
     return this.call<'deliverGame'>({ type: 'deliverGame', message });
+  }
+  verify(request: VerifyRequest): Promise<VerifyReply> {
+    return this.call<'verify'>({ type: 'verify', request });
   }
 
   onEvent(listener: (event: WorkerEvent) => void): () => void {

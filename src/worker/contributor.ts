@@ -12,6 +12,8 @@ import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
 import { averageParameters } from '../rl/meta.ts';
 import type { NamedTensor } from '../engine/layout.ts';
+import { CommitmentKeeper } from '../rl/verify/keeper.ts';
+import { VerifyService } from './verify.ts';
 import type { Ops } from '../engine/ops.ts';
 import { heldOutTasks, RoundRunner, SoloTransport } from '../rl/index.ts';
 import { GameRunner } from '../rl/game/runner.ts';
@@ -248,6 +250,10 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     // a LoRA run checkpoints under its own id: a full model's checkpoint is not an adapter's
     const modelId = `${config.model_type}-${config.hidden_size}x${config.num_hidden_layers}${lora ? `-lora${lora.rank}` : ''}-${base.replace(/[^\w]+/g, '_').slice(-60)}`;
     let runner: RoundRunner | null = null;
+    // outlives the runner (a new transport or engine makes a new one): challenges name earlier rounds
+    const keeper = new CommitmentKeeper();
+    // the model as loaded (the swarm's starting point when fresh): a peer's batch may name it, and it is ours to check with
+    await keeper.pin(model.flat);
     const filesOf = async (weights: ReadonlyMap<string, NamedTensor>): Promise<Record<string, Uint8Array>> => {
       const folder = memoryFolder();
       await saveHfModel(folder, config, weights, { rawConfig: model.rawConfig });
@@ -292,6 +298,10 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       return own;
     };
     const heldOut = heldOutTasks(runnerConfig.tasks, HELD_OUT_PER_ENTRY);
+    const verifier = new VerifyService({
+      config, configBytes, tokenizer, keeper: () => keeper,
+      safetensorsOf: async (flat) => (await filesOf(unpackWeights(config, flat)))['model.safetensors'],
+    });
 
     return {
       backend,
@@ -311,6 +321,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       async runRound(round, transport, signal, onStage, gather) {
         if (!runner || runner.transport !== transport || runner.engine !== engine) {
           runner = new RoundRunner(engine, tokenizer, transport, runnerConfig);
+          runner.keeper = keeper;
           runner.on((event) => {
             if (event.type === 'phase') onStage?.(event.round, event.phase);
           });
@@ -392,7 +403,9 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         }
         return folderFiles((await averaged(peers)).weights);
       },
+      verify: (request) => verifier.handle(request),
       dispose() {
+        verifier.dispose();
         engine.dispose();
         release();
       },

@@ -124,6 +124,16 @@ export class WorkerHost {
         return this.reply(request.id, 'deliverGame', undefined);
       case 'exportAverage':
         return this.reply(request.id, 'exportAverage', await this.need('export the swarm model').contributor.exportAverage(request.models.map((m) => new Uint8Array(m))));
+      case 'verify': {
+        const loaded = this.need('verify');
+        const r = request.request;
+        if (r.op === 'exclude') {
+          loaded.transport.exclude(r.peerId, r.round);
+          return this.reply(request.id, 'verify', { op: 'exclude' });
+        }
+        if (!loaded.contributor.verify) throw new ProtocolError('this model does not take part in verified work');
+        return this.reply(request.id, 'verify', await loaded.contributor.verify(r));
+      }
       default:
         throw new ProtocolError(`unhandled request ${(request satisfies never as { type: string }).type}`);
     }

@@ -5,6 +5,7 @@
 import type { RolloutBatch, Transport } from '../rl/transport.ts';
 import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
 import type { GameTransport } from '../rl/game/transport.ts';
+import type { VerifyReply, VerifyRequest } from './verify-protocol.ts';
 import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
 import type { EvalPoint, ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
 
@@ -49,6 +50,8 @@ export interface Contributor {
   averageWith(peers: Uint8Array[]): Promise<void>;
   /** a swarm-game runner on the engine and tokenizer held now (game swarms; absent: the tab cannot play) */
   createGameRunner?(transport: GameTransport, config: GameConfig): GameRunner;
+  /** verified work (src/worker/verify.ts): answer a challenge, give kept weights, spot-check a peer's batch */
+  verify?(request: Exclude<VerifyRequest, { op: 'exclude' }>): Promise<VerifyReply>;
   dispose(): void;
 }
 

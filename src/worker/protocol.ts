@@ -4,6 +4,7 @@
 import type { RolloutBatch } from '../rl/transport.ts';
 import type { GameEvent } from '../rl/game/runner.ts';
 import type { GameMessage } from '../rl/game/transport.ts';
+import { isVerifyRequest, type VerifyReply, type VerifyRequest } from './verify-protocol.ts';
 
 export interface GpuProbe {
   webgpu: boolean;
@@ -168,6 +169,7 @@ export interface Results {
   average: void;
   startGame: void;
   deliverGame: void;
+  verify: VerifyReply;
 }
 
 export type WorkerRequest =
@@ -194,7 +196,9 @@ export type WorkerRequest =
   /** play the swarm game instead of SAPO rounds (a game swarm) */
   | { id: number; type: 'startGame'; options: GameOptions }
   /** a peer's game message, received and capped by the page's GossipGameTransport */
-  | { id: number; type: 'deliverGame'; message: GameMessage };
+  | { id: number; type: 'deliverGame'; message: GameMessage }
+  /** verified work: answer a challenge, give kept weights, spot-check a batch, exclude a peer (src/worker/verify.ts) */
+  | { id: number; type: 'verify'; request: VerifyRequest };
 
 export type RequestType = WorkerRequest['type'];
 
@@ -229,6 +233,7 @@ export interface TabswarmWorkerApi {
   average(models: ArrayBuffer[]): Promise<void>;
   startGame(options: GameOptions): Promise<void>;
   deliverGame(message: GameMessage): Promise<void>;
+  verify(request: VerifyRequest): Promise<VerifyReply>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
   terminate(): void;
@@ -258,7 +263,7 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average', 'startGame', 'deliverGame',
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average', 'startGame', 'deliverGame', 'verify',
 ]);
 
 /** Checks the envelope of something that arrived over postMessage before the host switches on it. */
@@ -279,6 +284,7 @@ export function parseRequest(value: unknown): WorkerRequest {
     const m = (value as { message?: unknown }).message;
     if (typeof m !== 'object' || m === null || typeof (m as { kind?: unknown }).kind !== 'string') throw new ProtocolError('deliverGame takes one game message object');
   }
+  if (v.type === 'verify' && !isVerifyRequest((value as { request?: unknown }).request)) throw new ProtocolError('verify takes a request with an op of answer, weights, check or exclude');
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {
     throw new ProtocolError(`throttle duty must be in (0, 1], got ${String(v.duty)}`);
   }

@@ -61,7 +61,21 @@ export class WorkerTransport implements Transport {
   }
 
   receivedRollouts(round: number): RolloutBatch[] {
-    return [...(this.byRound.get(round)?.values() ?? [])].map((e) => ({ ...e.batch, rollouts: [...e.batch.rollouts] }));
+    return [...(this.byRound.get(round)?.values() ?? [])]
+      .filter((e) => !this.excludedPeers.has(e.batch.peerId) && !this.failedBatches.has(`${e.batch.peerId}@${round}`))
+      .map((e) => ({ ...e.batch, rollouts: [...e.batch.rollouts] }));
+  }
+
+  /** peers left out of J after repeated failed spot checks, and single (peer, round) batches that failed one */
+  private readonly excludedPeers = new Set<string>();
+  private readonly failedBatches = new Set<string>();
+
+  /** leaves `peerId`'s rollouts of `round` (or, with null, of every round from now on) out of training */
+  exclude(peerId: string, round: number | null): void {
+    const set = round === null ? this.excludedPeers : this.failedBatches;
+    set.add(round === null ? peerId : `${peerId}@${round}`);
+    // bounded like everything a flood can grow: the oldest entries go first
+    if (set.size > WORKER_TRANSPORT_LIMITS.peersPerRound * WORKER_TRANSPORT_LIMITS.rounds) set.delete(set.values().next().value as string);
   }
 
   prune(round: number): void {

@@ -24,6 +24,7 @@ import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 import { GameBridge, gameSwarmRules } from './game-bridge.ts';
 import type { GameView } from './game-view.ts';
 import { GameWatch, type GameWatchView } from './game-watch.ts';
+import { EMPTY_VERIFICATION, Verification, VerifiedReports, type VerificationSnapshot } from './verification.ts';
 
 /** refusals listed on the dashboard (the validator keeps more, for diagnostics) */
 const TRUST_RECENT = 8;
@@ -95,6 +96,10 @@ export interface SessionSnapshot {
   game: GameView | null;
   /** a game swarm as the watch-only screen hears it */
   gameWatch: GameWatchView | null;
+  /** spot checks of peers' batches and their outcomes (src/app/lib/verification.ts) */
+  verification: VerificationSnapshot;
+  /** the sum of what peers report they verified (heartbeats): the conference screen's count */
+  reportedVerified: { verifiedRollouts: number; failed: number };
 }
 
 const TALLY_REFRESH_MS = 250;
@@ -156,11 +161,14 @@ export class Session {
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
     trust: { accepted: 0, refused: 0, recent: [], scores: {} }, modelChoice: null, base: null, game: null, gameWatch: null,
+    verification: EMPTY_VERIFICATION, reportedVerified: { verifiedRollouts: 0, failed: 0 },
   });
   /** the game swarm's page half (game-bridge.ts); null on a sapo swarm */
   game: GameBridge | null = null;
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
+  private verification: Verification | null = null;
+  private readonly verifiedReports = new VerifiedReports();
   private swarm: Swarm | null = null;
   private transport: Libp2pTransport | null = null;
   private tally = new SwarmTally();
@@ -192,11 +200,12 @@ export class Session {
         heartbeatStats: () => this.heartbeat(),
         heartbeatHeldOut: () => heldOutReport(this.snapshot.evals),
         heartbeatMs: 5_000,
-        ...(this.options.watchOnly ? {} : { weights: { family: () => this.family, current: () => this.currentWeights() } }),
+        ...(this.options.watchOnly ? {} : { weights: { family: () => this.family, current: () => this.currentWeights(), byHash: async (h: string) => (await this.verification?.weightsByHash(h)) ?? null } }),
       });
       this.swarm = swarm;
       this.transport = transportOver(swarm, transportLimitsFor(rules.rolloutShape));
       this.tally = new SwarmTally(swarm.peerId);
+      if (!this.options.watchOnly) await this.startVerification(swarm, this.transport, peerKey);
       this.cleanups.push(swarm.onMessage(({ message }) => this.onSwarmMessage(message)));
       // only what each message added (de-duplicated, capped per peer and round): the tally counts a task
       // once and the worker is never handed the merged batch again
@@ -492,6 +501,11 @@ export class Session {
     const now = Date.now();
     if (message.kind === 'rollouts') {
       return; // counted by onNewRollouts, after the transport's de-duplication and caps
+    } else if (message.kind === 'heartbeat' && (message.stats.verifiedRollouts !== undefined || message.stats.verifyFailed !== undefined)) {
+      this.verifiedReports.add(message.peerId, message.stats);
+      this.update({ reportedVerified: this.verifiedReports.totals() });
+      if (message.heldOut) this.tally.addHeldOut(message.peerId, message.heldOut, message.round, now);
+      else this.tally.seen(message.peerId, now);
     } else if (message.kind === 'heartbeat' && message.heldOut) {
       this.tally.addHeldOut(message.peerId, message.heldOut, message.round, now);
     } else if (message.kind === 'binding') {
@@ -502,9 +516,22 @@ export class Session {
     this.publishTally();
   }
 
+  private async startVerification(swarm: Swarm, transport: Libp2pTransport, peerKey: PrivateKey | null): Promise<void> {
+    const v = new Verification({
+      swarm, transport, peerKey, family: () => this.family,
+      worker: () => (this.snapshot.join === 'contributing' ? this.worker : null),
+      ownWeightBytes: () => (this.snapshot.parameterCount === null ? null : this.snapshot.parameterCount * 4),
+      onChange: (verification) => this.update({ verification }),
+    });
+    await v.start();
+    this.verification = v;
+    this.cleanups.push(() => void v.stop());
+  }
+
   private onNewRollouts(added: RolloutBatch): void {
     this.tally.addRollouts(added.peerId, added.round, added.rollouts, Date.now());
-    if (this.snapshot.join === 'contributing') void this.worker?.deliver(added).catch(() => undefined);
+    this.verification?.offer(added);
+    if (this.snapshot.join === 'contributing' && (this.verification?.keeps(added.peerId, added.round) ?? true)) void this.worker?.deliver(added).catch(() => undefined);
     this.publishTally();
   }
 
@@ -540,7 +567,7 @@ export class Session {
 
   private heartbeat(): Record<string, number> {
     const s = this.snapshot.lastStats;
-    return s ? { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, rollouts: s.localRollouts } : { round: -1 };
+    return { ...(s ? { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, rollouts: s.localRollouts } : { round: -1 }), ...this.verification?.stats() };
   }
 
   private async onVisibility(): Promise<void> {

@@ -6,6 +6,9 @@ import type { Engine, SampleOptions } from '../../engine/api.ts';
 import type { LogitsScorer } from '../../engine/logits.ts';
 import { cdfPlacement } from './sampler.ts';
 import { samplingSeed } from './seed.ts';
+import { completionText, encodeCompletion, type TextTokenizer } from '../format.ts';
+import { generateTask } from '../tasks/index.ts';
+import type { TaskRef } from '../transport.ts';
 
 export interface SampledRows {
   tokens: number[][];
@@ -73,4 +76,21 @@ export function perturbWeights(flat: Float32Array, scale: number, rand: () => nu
     out[i] = flat[i] + g * scale * rms;
   }
   return out;
+}
+
+/**
+ * Model-free "perfect" rollouts: every completion is the task's answer key written in the right format (the
+ * key is derivable from the task seed), with logprobs the cheater makes up (or, in the strongest form, takes
+ * from `teacherForcedLogprobs` on public weights it names). Rows in batch order: question * G + completion.
+ */
+export function answerKeyRows(tokenizer: TextTokenizer, refs: readonly TaskRef[], G: number, logprob = -0.05): SampledRows {
+  const tokens: number[][] = [], logprobs: number[][] = [];
+  for (const ref of refs) {
+    const row = encodeCompletion(tokenizer, completionText(generateTask(ref).answer));
+    for (let j = 0; j < G; j++) {
+      tokens.push(row.slice());
+      logprobs.push(row.map(() => logprob));
+    }
+  }
+  return { tokens, logprobs };
 }

@@ -4,7 +4,8 @@
 // of fresh-key sybils. Floods come before the provable faults in each lap: once its score falls, the pages'
 // gossipsub graylists it and nothing more of it reaches their validators. One JSON line per event on stdout; it exits after --seconds.
 //   node --experimental-websocket --import ./scripts/register.mjs test/e2e/network/rogue-peer.ts \
-//     --config <?swarm= value> --sybils 8 --seconds 60 [--app]
+//     --config <?swarm= value> --sybils 8 --seconds 60 [--app] [--model-free]
+// With --model-free it sends no floods: it publishes committed answer keys written by no model (model-free.ts).
 // With --app the honest-shape batches follow the app's round shape (src/worker/plan.ts), so the sybils' groups
 // are valid and reach J: what shows that J is shared out per peer. It also replays, verbatim (the author's
 // gossipsub signature and seqno untouched), one signed message of each target to the other target.
@@ -18,8 +19,9 @@ import { generateTask, scoreCompletion } from '../../../src/rl/tasks/index.ts';
 import { roundTaskRefs } from '../../../src/rl/round-tasks.ts';
 import { runnerConfigFor } from '../../../src/worker/plan.ts';
 import type { Message } from '@libp2p/gossipsub';
+import { runModelFree } from './model-free.ts';
 
-const { values } = parseArgs({ options: { config: { type: 'string' }, sybils: { type: 'string', default: '8' }, seconds: { type: 'string', default: '60' }, targets: { type: 'string', default: '' }, app: { type: 'boolean', default: false }, 'link-seconds': { type: 'string', default: '150' } } });
+const { values } = parseArgs({ options: { config: { type: 'string' }, sybils: { type: 'string', default: '8' }, seconds: { type: 'string', default: '60' }, targets: { type: 'string', default: '' }, app: { type: 'boolean', default: false }, 'model-free': { type: 'boolean', default: false }, 'link-seconds': { type: 'string', default: '150' } } });
 assertWebSocket();
 const config = decodeSwarmConfigParam(values.config!);
 const targets = values.targets!.split(',').filter(Boolean);
@@ -78,6 +80,12 @@ async function raw(swarm: Swarm, body: Record<string, unknown>, header: Record<s
 const deadline = Date.now() + Number(values['link-seconds']) * 1000;
 while (Date.now() < deadline && !targets.every((t) => rogue.topicPeers().includes(t))) await sleep(250);
 emit({ linked: rogue.topicPeers() });
+if (values['model-free']) {
+  const done = await runModelFree(rogue, config, Number(values.seconds), emit);
+  emit({ done });
+  await rogue.stop().catch(() => undefined);
+  process.exit(0);
+}
 const sybils: Swarm[] = [];
 for (let i = 0; i < Number(values.sybils); i++) sybils.push(await Swarm.join(config, quiet));
 emit({ sybils: sybils.map((s) => s.peerId) });

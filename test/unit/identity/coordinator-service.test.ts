@@ -96,6 +96,30 @@ describe('coordinator service', () => {
     expect(await fx.read('totalRewards', [peer.peerId])).toBe(1250n);
   });
 
+  it('with a re-scorer, queues only re-scored rewards and refuses disagreeing or unknown reports with a reason', async () => {
+    const rescores = new Map<string, bigint>();
+    const strict = await startFixtureService(fx, { rescored: (r) => rescores.get(r.peerId) ?? null });
+    try {
+      const client = new CoordinatorServiceClient(strict.url);
+      const ctx = { chainId: fx.chain.chainId, coordinator: fx.coordinator };
+      const [honest, liar, unseen] = [await newPeer(), await newPeer(), await newPeer()];
+      for (const [p, who] of [[honest, fx.actors.user1], [liar, fx.actors.user2], [unseen, fx.actors.user2]] as const) {
+        await client.register(encodeSignedBinding(await signedBinding(fx, who.account, p)));
+      }
+      rescores.set(honest.peerId, rewardToUnits(0.6));
+      rescores.set(liar.peerId, rewardToUnits(0.1));
+      const report = (p: typeof honest, reward: number) => signRewardReport({ peerId: p.peerId, round: 0n, stage: 0n, reward: rewardToUnits(reward) }, ctx, p.key);
+      expect(await client.reportReward(await report(honest, 0.6))).toEqual({ queued: true });
+      expect(await failure(client.reportReward(await report(liar, 1.1)))).toMatchObject({ status: 409, code: 'disagrees-with-rescore', message: expect.stringMatching(/reported 1100 units, the rollouts re-score to 100/) });
+      expect(await failure(client.reportReward(await report(unseen, 0.5)))).toMatchObject({ status: 409, code: 'not-rescored' });
+      expect(await strict.flushRewards()).toBe(1);
+      expect(await fx.read('totalRewards', [honest.peerId])).toBe(rewardToUnits(0.6));
+      expect(await fx.read('totalRewards', [liar.peerId])).toBe(0n);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('rate-limits reports per peer id', async () => {
     const peer = await newPeer();
     await api.register(encodeSignedBinding(await signedBinding(fx, fx.actors.deployer.account, peer)));

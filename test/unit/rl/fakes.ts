@@ -3,6 +3,7 @@
 // in engine-grpo.test.ts.
 import type { AdamWConfig, Engine, ModelConfig, OptimizerState, SampleOptions, SampleResult, TrainSequence } from '../../../src/engine/api.ts';
 import type { TextTokenizer } from '../../../src/rl/format.ts';
+import { paramLayout, unpackWeights } from '../../../src/engine/layout.ts';
 
 export const charTokenizer: TextTokenizer = {
   bosId: 1,
@@ -56,8 +57,9 @@ export class ScriptedEngine implements Engine {
   async importOptimizerState(state: OptimizerState): Promise<void> {
     this.steps = state.steps;
   }
+  /** zeros in the config's layout: enough for the runner to hash "the weights" it commits to */
   async exportWeights() {
-    return new Map();
+    return unpackWeights(this.config, new Float32Array(paramLayout(this.config).size));
   }
   dispose(): void {}
 }

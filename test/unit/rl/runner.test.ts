@@ -158,7 +158,9 @@ describe('RoundRunner ratio and policy epochs', () => {
       return { ...out, logprobs: out.logprobs.map((l) => l.slice(1)) };
     };
     const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
-    await expect(runner.runRound(0)).rejects.toThrow(/differ in length/);
+    // committed sampling refuses the batch first (a leaf binds each token to its logprob)
+    await expect(runner.runRound(0)).rejects.toThrow(/tokens but \d+ logprobs/);
+    await expect(new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig({ commitSampling: false })).runRound(0)).rejects.toThrow(/differ in length/);
     expect(engine.steps).toBe(0);
   });
 
