@@ -9,7 +9,7 @@
 import type { AdamWConfig, Engine, TrainSequence } from '../engine/api.ts';
 import { yieldToEventLoop } from '../engine/engine.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, stopTokens, type TextTokenizer } from './format.ts';
-import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
+import { GRPO_DEFAULTS, grpoLoss, trainingAdvantages, type GrpoConfig, type GrpoSequence } from './grpo.ts';
 import { Curriculum } from './curriculum.ts';
 import { zeroSignalPreference } from './selection.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
@@ -56,6 +56,11 @@ export interface RunnerConfig {
    * relative to 1 for the rest (selection.ts); 0 or absent = SAPO's uniform draw
    */
   preferenceBoost?: number;
+  /**
+   * local slots whose groups had no signal go to external groups (sapo.ts selectTrainingGroups
+   * fillUnusedLocal): the step keeps its I + J budget of groups that carry signal; off = SAPO's fixed J
+   */
+  fillUnusedLocal?: boolean;
   /**
    * μ: optimizer steps on each batch. Step 1 has ratio 1 (the weights that sampled); later steps see the
    * ratio to the sampler's logprobs (local) or to the step-1 logprobs (external, re-encoded), and the
@@ -238,7 +243,7 @@ export class RoundRunner {
     }
     const rng = new Rng(hashParts('tabswarm/mix', roundSeed(config.swarmId, round, this.peerId)));
     const preference = config.preferenceBoost ? zeroSignalPreference(local.groups, config.preferenceBoost) : undefined;
-    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups, preference);
+    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups, preference, { fillUnusedLocal: config.fillUnusedLocal ?? false });
     // the next round's levels follow this round's success; updated after the draw so it cannot change this step
     this.curriculum?.update(local.groups);
 
@@ -304,12 +309,13 @@ export class RoundRunner {
     const items: { seq: TrainSequence; oldLogprobs: number[] | null; advantage: number }[] = [];
     for (const g of groups) {
       const prompt = encodePrompt(tokenizer, g.task);
+      const advantages = trainingAdvantages(g.completions.map((c) => c.reward), config.grpo);
       g.completions.forEach((c, i) => {
         const completion = c.tokens ?? encodeCompletion(tokenizer, c.text);
         // zero advantage carries no gradient; over-long re-encodings would not fit the context
-        if (g.advantages[i] === 0 || completion.length === 0 || prompt.length + completion.length > maxLen) return;
+        if (advantages[i] === 0 || completion.length === 0 || prompt.length + completion.length > maxLen) return;
         if (!c.tokens && completion.length > config.sampling.maxNewTokens + 1) return;
-        items.push({ seq: { tokens: [...prompt, ...completion], completionStart: prompt.length }, oldLogprobs: c.oldLogprobs ?? null, advantage: g.advantages[i] });
+        items.push({ seq: { tokens: [...prompt, ...completion], completionStart: prompt.length }, oldLogprobs: c.oldLogprobs ?? null, advantage: advantages[i] });
       });
     }
     const totalTokens = items.reduce((s, it) => s + it.seq.tokens.length - it.seq.completionStart, 0);
