@@ -34,6 +34,7 @@ const { values: a } = parseArgs({
     model: { type: 'string', default: 'public/models/default' },
     json: { type: 'string' },
     'no-std': { type: 'boolean', default: false },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const num = (name: keyof typeof a) => {
@@ -45,6 +46,7 @@ if (a.set !== 'validation' && a.set !== 'heldout') throw new Error(`--set must b
 const B = num('questions');
 const runner = defaultRunnerConfig({ swarmId: a.swarm!, tasks: DEFAULT_TASK_MIX, questions: B, completions: num('completions'), localGroups: B, externalGroups: 0 });
 runner.adamw = { ...runner.adamw, lr: num('lr'), beta2: num('beta2'), weightDecay: num('weight-decay'), maxGradNorm: num('max-grad-norm') };
+runner.lrWarmupSteps = num('warmup');
 runner.grpo = { ...runner.grpo, scaleByStd: !a['no-std'] };
 runner.sampling = { ...runner.sampling, temperature: num('temperature'), topP: num('top-p') };
 const folder = await loadModelFolder(a.model!);
@@ -57,7 +59,7 @@ const first = result.evals[0];
 const last = result.evals[result.evals.length - 1];
 const gains = last.perPeer.map((x, i) => x - first.perPeer[i]);
 const ci = confidenceInterval95(gains);
-const setting = `lr ${runner.adamw.lr} T ${runner.sampling.temperature} top-p ${runner.sampling.topP} beta2 ${runner.adamw.beta2} wd ${runner.adamw.weightDecay} clip ${runner.adamw.maxGradNorm} B=${B}${a['no-std'] ? ' no-std' : ''}`;
+const setting = `lr ${runner.adamw.lr} T ${runner.sampling.temperature} top-p ${runner.sampling.topP} beta2 ${runner.adamw.beta2} wd ${runner.adamw.weightDecay} clip ${runner.adamw.maxGradNorm} B=${B} warmup ${runner.lrWarmupSteps}${a['no-std'] ? ' no-std' : ''}`;
 const curve = result.evals.map((e) => `${e.afterRounds}:${(100 * e.passAt1).toFixed(1)}`).join(' ');
 const trainAcc = (from: number, to: number) => result.rounds.slice(from, to).reduce((s, r) => s + r.accuracy, 0) / Math.max(1, to - from);
 console.log(`${setting}: ${a.set} greedy ${curve}; change ${(100 * ci.mean).toFixed(1)} points [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}] over ${gains.length} tabs; ` +

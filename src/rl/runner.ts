@@ -57,6 +57,12 @@ export interface RunnerConfig {
    */
   preferenceBoost?: number;
   /**
+   * Optimizer steps over which the learning rate ramps linearly up to adamw.lr (0 or absent = none). Adam's
+   * first steps move every parameter by about lr whatever its gradient's size (m / sqrt(v) is ±1 at step 1),
+   * so a fresh optimizer on a pretrained model takes its largest steps on its noisiest estimates.
+   */
+  lrWarmupSteps?: number;
+  /**
    * local slots whose groups had no signal go to external groups (sapo.ts selectTrainingGroups
    * fillUnusedLocal): the step keeps its I + J budget of groups that carry signal; off = SAPO's fixed J
    */
@@ -134,6 +140,8 @@ export class RoundRunner {
     if (config.microBatch < 1) throw new RunnerError('microBatch must be >= 1');
     const mu = config.policyEpochs ?? 1;
     if (!Number.isInteger(mu) || mu < 1) throw new RunnerError(`policyEpochs must be an integer >= 1, got ${mu}`);
+    const warmup = config.lrWarmupSteps ?? 0;
+    if (!Number.isInteger(warmup) || warmup < 0) throw new RunnerError(`lrWarmupSteps must be an integer >= 0, got ${warmup}`);
     this.curriculum = config.curriculum ? new Curriculum(config.tasks) : null;
   }
 
@@ -286,6 +294,15 @@ export class RoundRunner {
     return stats;
   }
 
+  /** optimizer steps this runner has taken (the warmup's clock) */
+  private optimizerSteps = 0;
+
+  private adamwForNextStep(): AdamWConfig {
+    const warmup = this.config.lrWarmupSteps ?? 0;
+    if (!(warmup > 0) || this.optimizerSteps >= warmup) return this.config.adamw;
+    return { ...this.config.adamw, lr: (this.config.adamw.lr * (this.optimizerSteps + 1)) / warmup };
+  }
+
   /** maxNewTokens, shortened so the longest prompt plus its completion fits the model's context */
   private completionBudget(prompts: readonly number[][]): number {
     const longest = prompts.reduce((m, p) => Math.max(m, p.length), 0);
@@ -350,7 +367,8 @@ export class RoundRunner {
       }
       // the last check: past it the step is taken whole (the optimizer step itself is one dispatch)
       await abortPoint(signal, 'before the optimizer step');
-      ({ gradNorm } = await engine.optimizerStep(config.adamw));
+      ({ gradNorm } = await engine.optimizerStep(this.adamwForNextStep()));
+      this.optimizerSteps++;
     }
     return { loss, gradNorm, sequences: items.length, tokens: totalTokens, clippedTokens };
   }

@@ -52,6 +52,21 @@ describe('RoundRunner', () => {
     expect(events.map((e) => (e.type === 'phase' ? e.phase : e.type))).toEqual(['sampling', 'publishing', 'training', 'round']);
   });
 
+  it('ramps the learning rate over lrWarmupSteps optimizer steps, then holds it; rounds without a step do not count', async () => {
+    let silent = false;
+    const engine = new ScriptedEngine((prompt, row) => (silent ? '<answer>x</answer>' : alternating(prompt, row)));
+    const config = defaultRunnerConfig({ swarmId: 's', questions: 2, completions: 4, localGroups: 2, lrWarmupSteps: 4 });
+    config.adamw = { ...config.adamw, lr: 0.002 };
+    const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), config);
+    for (let r = 0; r < 3; r++) await runner.runRound(r);
+    silent = true;
+    await runner.runRound(3);
+    silent = false;
+    for (let r = 4; r < 7; r++) await runner.runRound(r);
+    expect(engine.lrs).toEqual([0.0005, 0.001, 0.0015, 0.002, 0.002, 0.002]);
+    expect(() => new RoundRunner(engine, charTokenizer, new SoloTransport('p'), { ...config, lrWarmupSteps: -1 })).toThrow(RunnerError);
+  });
+
   it('skips the optimizer step when no group has signal', async () => {
     const engine = new ScriptedEngine(() => '<answer>x</answer>');
     const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
