@@ -40,7 +40,7 @@ export const ARMS: readonly ArmSpec[] = [
 ];
 
 /** the default full run: what fits about an hour on 2 cores at 4 peers (the other arms: --arms all) */
-export const FULL_ARMS = ['swarm', 'isolated-train', 'isolated-sample', 'swarm-prefer', 'swarm-average'] as const;
+export const FULL_ARMS = ['swarm', 'isolated-train', 'isolated-sample', 'swarm-fill', 'swarm-average'] as const;
 
 /** which arm each arm is compared with (paired by seed), besides isolated-train and isolated-sample */
 export const COMPARISONS: readonly [string, string][] = [
