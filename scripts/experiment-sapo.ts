@@ -5,7 +5,8 @@
 // curves; per comparison: the paired difference over seeds with a 95% t interval. Jobs (arm × seed) run
 // on worker threads, one per core by default. Writes JSON + SVG into --out.
 //
-//   npm run experiment:sapo                 full: 5 seeds × 200 rounds × 4 peers, the five FULL_ARMS
+//   npm run experiment:sapo                 full: 5 seeds × 200 rounds × 4 peers, the five FULL_ARMS (the
+//                                           runner's default settings: lr, warmup; see defaultRunnerConfig)
 //   npm run experiment:sapo -- --arms all   every arm (ARMS), about twice as long
 //   npm run experiment:sapo -- --quick      CI-sized: 3 seeds × 30 rounds × 3 peers, three arms (< 5 min here)
 //   options: --seeds N --rounds R --peers P --arms a,b,c --threads T --completions G --lr X
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ARMS, COMPARISONS, FULL_ARMS, compare, seedFigures, type Comparison, type JobResult, type JobSpec } from './model/experiment.ts';
 import { renderSvg, type Series } from './model/plot.ts';
+import { defaultRunnerConfig } from '../src/rl/runner.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -27,7 +29,8 @@ const { values: a } = parseArgs({
     arms: { type: 'string' },
     threads: { type: 'string', default: String(availableParallelism()) },
     completions: { type: 'string', default: '8' },
-    lr: { type: 'string', default: '0.001' },
+    // the runner's defaults (what a tab runs), unless the command says otherwise
+    lr: { type: 'string', default: String(defaultRunnerConfig().adamw.lr) },
     'eval-every': { type: 'string' },
     'eval-per': { type: 'string' },
     model: { type: 'string', default: 'public/models/default' },
@@ -64,7 +67,7 @@ const seedIds = Array.from({ length: seeds }, (_, i) => `sapo-seed-${i}`);
 // seed by seed (every arm of a seed before the next seed), so a run cut short still has complete pairs;
 // the report is rewritten after every job
 const jobs: JobSpec[] = seedIds.flatMap((seed) => arms.map((arm) => ({ arm, seed, peers, rounds, completions, lr, evalEvery, evalPerEntry })));
-console.log(`${arms.length} arms × ${seeds} seeds × ${rounds} rounds × ${peers} peers (G=${completions}, lr ${lr}) on ${Math.min(threads, jobs.length)} worker threads`);
+console.log(`${arms.length} arms × ${seeds} seeds × ${rounds} rounds × ${peers} peers (G=${completions}, lr ${lr}, lr warmup ${defaultRunnerConfig().lrWarmupSteps ?? 0} steps) on ${Math.min(threads, jobs.length)} worker threads`);
 
 const started = performance.now();
 const results: JobResult[] = [];
@@ -88,7 +91,7 @@ const pct = (d: { mean: number; low: number; high: number } | undefined, scale =
 function report(complete: boolean) {
   const perArm = perArmOf();
   const comparisons = COMPARISONS.filter(([x, y]) => armNames.includes(x) && armNames.includes(y)).map(([x, y]) => compare(results, x, y)).filter((c): c is Comparison => c !== null);
-  const summary = { complete, jobsDone: results.length, jobs: jobs.length, seeds: seedIds, rounds, peers, completions, lr, evalEvery, evalPerEntry, threads, seconds: (performance.now() - started) / 1000, perArm, comparisons };
+  const summary = { complete, jobsDone: results.length, jobs: jobs.length, seeds: seedIds, rounds, peers, completions, lr, lrWarmupSteps: defaultRunnerConfig().lrWarmupSteps ?? 0, evalEvery, evalPerEntry, threads, seconds: (performance.now() - started) / 1000, perArm, comparisons };
   writeFileSync(join(outDir, 'sapo.json'), JSON.stringify({ summary, jobs: results }, null, 1));
   const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
   const svg = renderSvg([

@@ -20,7 +20,7 @@ const { values: a } = parseArgs({
     questions: { type: 'string' },
     completions: { type: 'string', default: '8' },
     tasks: { type: 'string', default: 'default' },
-    lr: { type: 'string', default: '0.001' },
+    lr: { type: 'string', default: String(defaultRunnerConfig().adamw.lr) },
     json: { type: 'string' },
     model: { type: 'string', default: 'public/models/default' },
     'eval-every': { type: 'string', default: '5' },

@@ -21,12 +21,15 @@ export interface ArmSpec {
   heterogeneous?: boolean;
   averageEvery?: number;
   policyEpochs?: number;
+  /** local slots without signal go to external groups (the step keeps I + J groups with signal) */
+  fillUnusedLocal?: boolean;
 }
 
 export const ARMS: readonly ArmSpec[] = [
   { name: 'swarm', label: 'swarm I=4 J=4 (SAPO, uniform)', local: 4, external: 4 },
   { name: 'isolated-train', label: 'isolated I=8 J=0 (equal training)', local: 8, external: 0 },
   { name: 'isolated-sample', label: 'isolated I=4 J=0 (equal sampling)', local: 4, external: 0 },
+  { name: 'swarm-fill', label: 'swarm I=4 J=4, local slots without signal filled from peers (≤ 8 groups)', local: 4, external: 4, fillUnusedLocal: true },
   { name: 'swarm-prefer', label: 'swarm I=4 J=4, prefer zero-signal families ×4', local: 4, external: 4, preferenceBoost: 4 },
   { name: 'swarm-curriculum', label: 'swarm I=4 J=4 + per-family curriculum', local: 4, external: 4, curriculum: true },
   { name: 'isolated-curriculum', label: 'isolated I=8 J=0 + per-family curriculum', local: 8, external: 0, curriculum: true },
@@ -37,12 +40,14 @@ export const ARMS: readonly ArmSpec[] = [
 ];
 
 /** the default full run: what fits about an hour on 2 cores at 4 peers (the other arms: --arms all) */
-export const FULL_ARMS = ['swarm', 'isolated-train', 'isolated-sample', 'swarm-prefer', 'swarm-average'] as const;
+export const FULL_ARMS = ['swarm', 'isolated-train', 'isolated-sample', 'swarm-fill', 'swarm-average'] as const;
 
 /** which arm each arm is compared with (paired by seed), besides isolated-train and isolated-sample */
 export const COMPARISONS: readonly [string, string][] = [
   ['swarm', 'isolated-train'],
   ['swarm', 'isolated-sample'],
+  ['swarm-fill', 'isolated-train'],
+  ['swarm-fill', 'swarm'],
   ['swarm-prefer', 'swarm'],
   ['swarm-prefer', 'isolated-train'],
   ['swarm-curriculum', 'isolated-curriculum'],
@@ -76,7 +81,7 @@ export function armConfig(spec: JobSpec, peerId?: string): RunnerConfig {
   const base = defaultRunnerConfig({
     swarmId: spec.seed, tasks: DEFAULT_TASK_MIX, questions: arm.local, completions: spec.completions,
     localGroups: arm.local, externalGroups: arm.external, preferenceBoost: arm.preferenceBoost ?? 0,
-    curriculum: arm.curriculum ?? false, policyEpochs: arm.policyEpochs ?? 1,
+    curriculum: arm.curriculum ?? false, policyEpochs: arm.policyEpochs ?? 1, fillUnusedLocal: arm.fillUnusedLocal ?? false,
   });
   base.adamw = { ...base.adamw, lr: spec.lr };
   if (!arm.heterogeneous || peerId === undefined) return base;

@@ -4,7 +4,7 @@
 import type { ModelEngine } from '../../src/engine/engine.ts';
 import { createCpuEngine } from '../../src/engine/index.ts';
 import { InMemoryBus, SoloTransport } from '../../src/rl/bus.ts';
-import { generalisationTasks, heldOutTasks } from '../../src/rl/heldout.ts';
+import { generalisationTasks, heldOutTasks, validationTasks } from '../../src/rl/heldout.ts';
 import { averageParameters } from '../../src/rl/meta.ts';
 import { hashParts, Rng } from '../../src/rl/rng.ts';
 import { RoundRunner, type RunnerConfig } from '../../src/rl/runner.ts';
@@ -24,6 +24,11 @@ export interface SimulationOptions {
   /** the full mix: held-out (reserved content) and generalisation (one level up) sets come from it */
   evalMix: TaskMix[];
   evalPerEntry: number;
+  /**
+   * 'validation' evaluates on reserved prompts disjoint from the held-out set (heldout.ts validationTasks):
+   * for choosing settings without looking at the figures that are reported
+   */
+  evalSet?: 'heldout' | 'validation';
   /** also evaluate on the generalisation set (default true) */
   generalisation?: boolean;
   /**
@@ -69,6 +74,9 @@ export interface SimulationResult {
   perPeerRounds: RoundStats[][];
 }
 
+/** the validation set leaves out every held-out prompt up to this many per entry (the reports use ≤ 16) */
+export const VALIDATION_EXCLUDES_PER_ENTRY = 16;
+
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
 
 export async function simulate(folder: LoadedFolder, options: SimulationOptions): Promise<SimulationResult> {
@@ -83,7 +91,7 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
     const config = options.peerConfig?.(peerId, p) ?? options.runner;
     runners.push(new RoundRunner(await makeEngine(folder, options.backend), folder.tokenizer, transport, config));
   }
-  const held = heldOutTasks(options.evalMix, options.evalPerEntry);
+  const held = options.evalSet === 'validation' ? validationTasks(options.evalMix, options.evalPerEntry, VALIDATION_EXCLUDES_PER_ENTRY) : heldOutTasks(options.evalMix, options.evalPerEntry);
   const general: Task[] = options.generalisation === false ? [] : generalisationTasks(options.evalMix, options.evalPerEntry);
   const result: SimulationResult = { rounds: [], evals: [], perPeerRounds: runners.map(() => []) };
   const evaluate = async (afterRounds: number) => {

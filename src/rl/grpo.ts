@@ -17,6 +17,13 @@ export interface GrpoConfig {
   clipHigh: number;
   /** added to the group std before dividing */
   advantageEps: number;
+  /**
+   * false: A_i = r_i - mean(r), no division by the group std (Dr. GRPO, Liu et al. 2025). Dividing by the
+   * std gives a group whose rewards differ only by the 0.1 format term the same push as one that differs
+   * by correctness, so a group of wrong answers, one of them malformed, strongly reinforces the wrong but
+   * well-formed ones. Absent = true (GRPO as published).
+   */
+  scaleByStd?: boolean;
 }
 
 export const GRPO_DEFAULTS: GrpoConfig = { clipLow: 0.2, clipHigh: 0.28, advantageEps: 1e-6 };
@@ -36,6 +43,13 @@ export function groupAdvantages(rewards: readonly number[], eps = GRPO_DEFAULTS.
   // equal rewards must give exactly 0, not rounding noise divided by eps
   if (std <= ZERO_ADVANTAGE_STD) return rewards.map(() => 0);
   return rewards.map((r) => (r - mean) / (std + eps));
+}
+
+/** the advantages one training step uses under `config` (the group std or not) */
+export function trainingAdvantages(rewards: readonly number[], config: GrpoConfig = GRPO_DEFAULTS): number[] {
+  if (config.scaleByStd !== false) return groupAdvantages(rewards, config.advantageEps);
+  const { mean, std } = groupStats(rewards);
+  return std <= ZERO_ADVANTAGE_STD ? rewards.map(() => 0) : rewards.map((r) => r - mean);
 }
 
 export function hasAdvantage(rewards: readonly number[]): boolean {

@@ -75,6 +75,16 @@ export function heldOutTasks(mix: readonly TaskMix[], perEntry: number): Task[] 
   return mix.flatMap((m) => reservedTasks(m.family, mixLevels(m), perEntry, 'tabswarm/heldout', seen));
 }
 
+/**
+ * A validation set for choosing settings: reserved prompts (never trained or pretrained on) from another
+ * stream, minus every prompt of heldOutTasks(mix, testPerEntry), so settings tuned on it are not tuned on
+ * the held-out figures the README reports. Fewer per entry where the reserved content runs out.
+ */
+export function validationTasks(mix: readonly TaskMix[], perEntry: number, testPerEntry: number): Task[] {
+  const seen = new Set(heldOutTasks(mix, testPerEntry).map((t) => `${t.family}\u0000${t.prompt}`));
+  return mix.flatMap((m) => reservedTasks(m.family, mixLevels(m), perEntry, 'tabswarm/validation', seen));
+}
+
 /** reserved prompts one level above each entry's highest training level (entries already at 5 are skipped) */
 export function generalisationTasks(mix: readonly TaskMix[], perEntry: number): Task[] {
   const seen = new Set<string>();

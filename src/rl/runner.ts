@@ -9,7 +9,7 @@
 import type { AdamWConfig, Engine, TrainSequence } from '../engine/api.ts';
 import { yieldToEventLoop } from '../engine/engine.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, stopTokens, type TextTokenizer } from './format.ts';
-import { GRPO_DEFAULTS, grpoLoss, type GrpoConfig, type GrpoSequence } from './grpo.ts';
+import { GRPO_DEFAULTS, grpoLoss, trainingAdvantages, type GrpoConfig, type GrpoSequence } from './grpo.ts';
 import { Curriculum } from './curriculum.ts';
 import { zeroSignalPreference } from './selection.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
@@ -59,6 +59,17 @@ export interface RunnerConfig {
    */
   preferenceBoost?: number;
   /**
+   * Optimizer steps over which the learning rate ramps linearly up to adamw.lr (0 or absent = none). Adam's
+   * first steps move every parameter by about lr whatever its gradient's size (m / sqrt(v) is ±1 at step 1),
+   * so a fresh optimizer on a pretrained model takes its largest steps on its noisiest estimates.
+   */
+  lrWarmupSteps?: number;
+  /**
+   * local slots whose groups had no signal go to external groups (sapo.ts selectTrainingGroups
+   * fillUnusedLocal): the step keeps its I + J budget of groups that carry signal; off = SAPO's fixed J
+   */
+  fillUnusedLocal?: boolean;
+  /**
    * μ: optimizer steps on each batch. Step 1 has ratio 1 (the weights that sampled); later steps see the
    * ratio to the sampler's logprobs (local) or to the step-1 logprobs (external, re-encoded), and the
    * 0.2 / 0.28 clip bounds how far they move. Default 1: then the clip never binds.
@@ -81,7 +92,10 @@ export function defaultRunnerConfig(overrides: Partial<RunnerConfig> = {}): Runn
     localGroups: 4,
     externalGroups: 0,
     sampling: { temperature: 1, topP: 1, topK: 0, maxNewTokens: 24 },
-    adamw: { lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 },
+    // lr 2e-4, not 1e-3: on the default model at 1e-3 a lone tab's greedy accuracy on reserved validation
+    // prompts fell 4.1 points in 60 rounds (4 tabs), at 5e-4 and 2e-4 it held (-0.9, -0.0) while its sampled
+    // training accuracy rose about 4 points (scripts/tune-solo.ts; README "Choosing the learning rate")
+    adamw: { lr: 2e-4, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 },
     grpo: GRPO_DEFAULTS,
     microBatch: 16,
     showSamples: 3,
@@ -137,6 +151,8 @@ export class RoundRunner {
     if (config.microBatch < 1) throw new RunnerError('microBatch must be >= 1');
     const mu = config.policyEpochs ?? 1;
     if (!Number.isInteger(mu) || mu < 1) throw new RunnerError(`policyEpochs must be an integer >= 1, got ${mu}`);
+    const warmup = config.lrWarmupSteps ?? 0;
+    if (!Number.isInteger(warmup) || warmup < 0) throw new RunnerError(`lrWarmupSteps must be an integer >= 0, got ${warmup}`);
     this.curriculum = config.curriculum ? new Curriculum(config.tasks) : null;
   }
 
@@ -258,7 +274,7 @@ export class RoundRunner {
     }
     const rng = new Rng(hashParts('tabswarm/mix', roundSeed(config.swarmId, round, this.peerId)));
     const preference = config.preferenceBoost ? zeroSignalPreference(local.groups, config.preferenceBoost) : undefined;
-    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups, preference);
+    const chosen = selectTrainingGroups(rng, local.groups, external, config.localGroups, config.externalGroups, preference, { fillUnusedLocal: config.fillUnusedLocal ?? false });
     // the next round's levels follow this round's success; updated after the draw so it cannot change this step
     this.curriculum?.update(local.groups);
 
@@ -311,6 +327,15 @@ export class RoundRunner {
     }
   }
 
+  /** optimizer steps this runner has taken (the warmup's clock) */
+  private optimizerSteps = 0;
+
+  private adamwForNextStep(): AdamWConfig {
+    const warmup = this.config.lrWarmupSteps ?? 0;
+    if (!(warmup > 0) || this.optimizerSteps >= warmup) return this.config.adamw;
+    return { ...this.config.adamw, lr: (this.config.adamw.lr * (this.optimizerSteps + 1)) / warmup };
+  }
+
   /** maxNewTokens, shortened so the longest prompt plus its completion fits the model's context */
   private completionBudget(prompts: readonly number[][]): number {
     const longest = prompts.reduce((m, p) => Math.max(m, p.length), 0);
@@ -334,12 +359,13 @@ export class RoundRunner {
     const items: { seq: TrainSequence; oldLogprobs: number[] | null; advantage: number }[] = [];
     for (const g of groups) {
       const prompt = encodePrompt(tokenizer, g.task);
+      const advantages = trainingAdvantages(g.completions.map((c) => c.reward), config.grpo);
       g.completions.forEach((c, i) => {
         const completion = c.tokens ?? encodeCompletion(tokenizer, c.text);
         // zero advantage carries no gradient; over-long re-encodings would not fit the context
-        if (g.advantages[i] === 0 || completion.length === 0 || prompt.length + completion.length > maxLen) return;
+        if (advantages[i] === 0 || completion.length === 0 || prompt.length + completion.length > maxLen) return;
         if (!c.tokens && completion.length > config.sampling.maxNewTokens + 1) return;
-        items.push({ seq: { tokens: [...prompt, ...completion], completionStart: prompt.length }, oldLogprobs: c.oldLogprobs ?? null, advantage: g.advantages[i] });
+        items.push({ seq: { tokens: [...prompt, ...completion], completionStart: prompt.length }, oldLogprobs: c.oldLogprobs ?? null, advantage: advantages[i] });
       });
     }
     const totalTokens = items.reduce((s, it) => s + it.seq.tokens.length - it.seq.completionStart, 0);
@@ -374,7 +400,8 @@ export class RoundRunner {
       }
       // the last check: past it the step is taken whole (the optimizer step itself is one dispatch)
       await abortPoint(signal, 'before the optimizer step');
-      ({ gradNorm } = await engine.optimizerStep(config.adamw));
+      ({ gradNorm } = await engine.optimizerStep(this.adamwForNextStep()));
+      this.optimizerSteps++;
     }
     return { loss, gradNorm, sequences: items.length, tokens: totalTokens, clippedTokens };
   }

@@ -213,6 +213,11 @@ function encodeCapped(text: string, limits: ExternalLimits): number[] | null | u
  * group from each, so no peer gets a second slot before every other peer had its first. Bound peers' groups
  * (when marked) fill J before anyone else's. `preference` (non-negative) weighs the choice among ONE peer's
  * groups only; a group weighing 0 is never chosen. When fewer qualify, fewer are used (no padding).
+ *
+ * `fillUnusedLocal`: the local slots left empty because this peer's own groups had no signal (all right or
+ * all wrong: zero advantage, no gradient) go to external groups too, so the step trains on up to I + J groups
+ * that all carry signal, the same budget as an isolated I + J tab that can only fill it from its own
+ * samples. This is SAPO's mechanism made explicit; the extra slots are filled by the same peer-by-peer draw.
  */
 export function selectTrainingGroups(
   rng: Rng,
@@ -221,9 +226,11 @@ export function selectTrainingGroups(
   I: number,
   J: number,
   preference?: (g: RolloutGroup) => number,
+  options: { fillUnusedLocal?: boolean } = {},
 ): RolloutGroup[] {
   const usefulLocal = local.filter((g) => hasAdvantage(g.completions.map((c) => c.reward)));
   const chosen = rng.sample(usefulLocal, I);
+  if (options.fillUnusedLocal && J > 0) J += Math.max(0, Math.floor(I) - chosen.length);
   const weight = (g: RolloutGroup) => {
     if (!preference) return 1;
     const w = preference(g);

@@ -47,8 +47,11 @@ export class ScriptedEngine implements Engine {
     this.dLogprobs.push(...d);
   }
   zeroGrads(): void {}
-  async optimizerStep(_config: AdamWConfig): Promise<{ gradNorm: number }> {
+  /** the learning rate of each optimizer step */
+  lrs: number[] = [];
+  async optimizerStep(config: AdamWConfig): Promise<{ gradNorm: number }> {
     this.steps++;
+    this.lrs.push(config.lr);
     return { gradNorm: 1 };
   }
   async exportOptimizerState(): Promise<OptimizerState> {

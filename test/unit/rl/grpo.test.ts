@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GrpoError, groupAdvantages, grpoLoss, hasAdvantage } from '../../../src/rl/grpo.ts';
+import { GRPO_DEFAULTS, GrpoError, groupAdvantages, grpoLoss, hasAdvantage, trainingAdvantages } from '../../../src/rl/grpo.ts';
 
 describe('group advantages', () => {
   it('(r - mean) / (std + eps) with the population std', () => {
@@ -14,6 +14,20 @@ describe('group advantages', () => {
     expect(groupAdvantages([0.1, 0.1, 0.1])).toEqual([0, 0, 0]);
     expect(hasAdvantage([0.1, 0.1, 0.1])).toBe(false);
     expect(hasAdvantage([0.1, 1.1])).toBe(true);
+  });
+});
+
+describe('training advantages', () => {
+  it('scaleByStd false: r - mean, so a format-only group pushes ten times less than a correctness group', () => {
+    const noStd = { ...GRPO_DEFAULTS, scaleByStd: false };
+    const formatOnly = trainingAdvantages([0.1, 0.1, 0.1, 0], noStd);
+    const correctness = trainingAdvantages([1.1, 0.1, 0.1, 0.1], noStd);
+    expect(formatOnly[3]).toBeCloseTo(-0.075, 12);
+    expect(correctness[0]).toBeCloseTo(0.75, 12);
+    // with the std both groups get the same magnitudes: the wrong-but-formatted answers are pushed up as hard
+    expect(Math.abs(trainingAdvantages([0.1, 0.1, 0.1, 0])[3])).toBeCloseTo(Math.abs(trainingAdvantages([1.1, 0.1, 0.1, 0.1])[0]), 3);
+    expect(trainingAdvantages([0.1, 0.1], noStd)).toEqual([0, 0]);
+    expect(trainingAdvantages([1.1, 0.1])).toEqual(groupAdvantages([1.1, 0.1]));
   });
 });
 

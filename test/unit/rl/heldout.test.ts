@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { transcript } from '../../../scripts/model/corpus.ts';
 import { DEFAULT_TASK_MIX } from '../../../src/rl/defaults.ts';
-import { expandLevels, generalisationTasks, HeldOutError, heldOutTasks, isReservedPrompt, MIN_DISTINCT_PROMPTS, mixLevels, RESERVE_MODULUS } from '../../../src/rl/heldout.ts';
+import { expandLevels, generalisationTasks, HeldOutError, heldOutTasks, isReservedPrompt, MIN_DISTINCT_PROMPTS, mixLevels, RESERVE_MODULUS, validationTasks } from '../../../src/rl/heldout.ts';
 import { checkRoundTaskRefs, roundTaskRefs, heldOutTasks as fromRunner } from '../../../src/rl/runner.ts';
 import { generateTask } from '../../../src/rl/tasks/index.ts';
 
@@ -23,6 +23,19 @@ describe('content-disjoint held-out split', () => {
       expect(general.filter((t) => t.family === m.family).every((t) => t.difficulty === Math.max(...mixLevels(m)) + 1)).toBe(true);
     }
     expect(fromRunner(DEFAULT_TASK_MIX, 32)).toEqual(held);
+  });
+
+  it('the validation split is reserved content with no prompt of the held-out set it excludes', () => {
+    const validation = validationTasks(DEFAULT_TASK_MIX, 12, 16);
+    const test16 = new Set(heldOutTasks(DEFAULT_TASK_MIX, 16).map(key));
+    expect(validation.length).toBeGreaterThan(100);
+    expect(new Set(validation.map(key)).size).toBe(validation.length);
+    for (const t of validation) {
+      expect(isReservedPrompt(t.prompt)).toBe(true);
+      expect(test16.has(key(t))).toBe(false);
+    }
+    // every entry keeps some validation content, even the smallest reserved pools
+    for (const m of DEFAULT_TASK_MIX) expect(validation.some((t) => t.family === m.family)).toBe(true);
   });
 
   it('reserves about one prompt in RESERVE_MODULUS', () => {

@@ -52,6 +52,21 @@ describe('RoundRunner', () => {
     expect(events.map((e) => (e.type === 'phase' ? e.phase : e.type))).toEqual(['sampling', 'publishing', 'training', 'round']);
   });
 
+  it('ramps the learning rate over lrWarmupSteps optimizer steps, then holds it; rounds without a step do not count', async () => {
+    let silent = false;
+    const engine = new ScriptedEngine((prompt, row) => (silent ? '<answer>x</answer>' : alternating(prompt, row)));
+    const config = defaultRunnerConfig({ swarmId: 's', questions: 2, completions: 4, localGroups: 2, lrWarmupSteps: 4 });
+    config.adamw = { ...config.adamw, lr: 0.002 };
+    const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), config);
+    for (let r = 0; r < 3; r++) await runner.runRound(r);
+    silent = true;
+    await runner.runRound(3);
+    silent = false;
+    for (let r = 4; r < 7; r++) await runner.runRound(r);
+    expect(engine.lrs).toEqual([0.0005, 0.001, 0.0015, 0.002, 0.002, 0.002]);
+    expect(() => new RoundRunner(engine, charTokenizer, new SoloTransport('p'), { ...config, lrWarmupSteps: -1 })).toThrow(RunnerError);
+  });
+
   it('skips the optimizer step when no group has signal', async () => {
     const engine = new ScriptedEngine(() => '<answer>x</answer>');
     const runner = new RoundRunner(engine, charTokenizer, new SoloTransport('p'), defaultRunnerConfig());
@@ -81,6 +96,24 @@ describe('RoundRunner', () => {
     }
     // external completions are re-encoded: the trained tokens end with EOS like local samples
     for (const seq of engines[0].trained) expect(seq.tokens[seq.tokens.length - 1]).toBe(charTokenizer.eosId);
+  });
+
+  it('fillUnusedLocal: a peer whose own groups had no signal fills those slots from its peers, each within its share', async () => {
+    const bus = new InMemoryBus();
+    const config = defaultRunnerConfig({ swarmId: 's', questions: 3, completions: 2, localGroups: 3, externalGroups: 1, fillUnusedLocal: true });
+    // p0 answers everything wrong (no local signal); p1 and p2 alternate (every group has signal)
+    const engines = [new ScriptedEngine(() => '<answer>x</answer>'), new ScriptedEngine(alternating), new ScriptedEngine(alternating)];
+    const runners = engines.map((e, i) => new RoundRunner(e, charTokenizer, bus.connect(`p${i}`), config));
+    const locals: LocalRound[] = [];
+    for (const r of runners) locals.push(await r.sampleRound(2));
+    const [lost, ...others] = await Promise.all(runners.map((r, i) => r.trainRound(locals[i])));
+    // 3 empty local slots + J = 1: four external groups, two from each of the two other peers
+    expect(lost).toMatchObject({ localGroups: 0, externalGroups: 4, externalByPeer: { p1: 2, p2: 2 } });
+    // peers with full local slots keep J = 1
+    for (const s of others) expect(s).toMatchObject({ localGroups: 3, externalGroups: 1 });
+    const plain = new RoundRunner(new ScriptedEngine(() => '<answer>x</answer>'), charTokenizer, bus.connect('p3'), { ...config, fillUnusedLocal: false });
+    await runners[1].sampleRound(3);
+    expect((await plain.trainRound(await plain.sampleRound(3))).externalGroups).toBe(1);
   });
 
   it('evaluates greedy pass@1 on held-out tasks', async () => {

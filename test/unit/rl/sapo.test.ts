@@ -189,6 +189,36 @@ describe('selectTrainingGroups', () => {
   });
 });
 
+describe('selectTrainingGroups with fillUnusedLocal', () => {
+  const mk = (source: 'local' | 'external', texts: string[], id: string) =>
+    makeGroup(source, id, ref, task, texts.map((text) => ({ ...scoreCompletion(task, text), text })));
+
+  it('local slots whose groups had no signal go to external groups, still peer by peer', () => {
+    // 4 local slots, only one local group with signal: 3 slots go to external groups on top of J = 2
+    const local = [mk('local', [right, wrong], 'self'), mk('local', [right, right], 'self'), mk('local', [wrong, wrong], 'self'), mk('local', [wrong, wrong], 'self')];
+    const external = ['x', 'y', 'z'].flatMap((p) => Array.from({ length: 4 }, () => mk('external', [right, wrong], p)));
+    for (let s = 0; s < 30; s++) {
+      const filled = selectTrainingGroups(new Rng(s), local, external, 4, 2, undefined, { fillUnusedLocal: true });
+      expect(filled.filter((g) => g.source === 'local')).toHaveLength(1);
+      const ext = filled.filter((g) => g.source === 'external');
+      expect(ext).toHaveLength(5);
+      // 5 slots over 3 peers: nobody gets a third before everyone has a second
+      const counts = ['x', 'y', 'z'].map((p) => ext.filter((g) => g.peerId === p).length);
+      expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+      // without the option J stays 2
+      expect(selectTrainingGroups(new Rng(s), local, external, 4, 2).filter((g) => g.source === 'external')).toHaveLength(2);
+    }
+  });
+
+  it('an isolated tab (J = 0) stays isolated, and full local slots leave J as it is', () => {
+    const local = [mk('local', [wrong, wrong], 'self'), mk('local', [right, wrong], 'self')];
+    const external = Array.from({ length: 6 }, (_, i) => mk('external', [right, wrong], `p${i}`));
+    expect(selectTrainingGroups(new Rng(1), local, external, 2, 0, undefined, { fillUnusedLocal: true }).every((g) => g.source === 'local')).toBe(true);
+    const full = [mk('local', [right, wrong], 'self'), mk('local', [wrong, right], 'self')];
+    expect(selectTrainingGroups(new Rng(1), full, external, 2, 3, undefined, { fillUnusedLocal: true })).toHaveLength(5);
+  });
+});
+
 describe('transports', () => {
   it('the bus delivers copies to every other peer, by round, and prunes', async () => {
     const bus = new InMemoryBus();

@@ -19,6 +19,8 @@ describe('solo RL on the default model', () => {
     const folder = await loadModelFolder('public/models/default');
     const engine = await makeEngine(folder, 'cpu');
     const config = defaultRunnerConfig({ swarmId: 'solo-test', tasks: MIX, questions: 8, completions: 8, localGroups: 8 });
+    // the rate this test was measured at (one family learns fast there; the default mix needs the default's lower rate)
+    config.adamw = { ...config.adamw, lr: 1e-3 };
     const runner = new RoundRunner(engine, folder.tokenizer, new SoloTransport('solo'), config);
     const held = heldOutTasks(MIX, 64);
     expect(held.length).toBe(64);
