@@ -306,7 +306,8 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     return {
       backend,
       modelId,
-      parameterCount: model.flat.length,
+      // the model's own parameters: the flat buffer also holds the zero gaps that align each row to 64 elements
+      parameterCount: [...model.weights.values()].reduce((n, t) => n + t.data.length, 0),
       note,
       plan: {
         baseFingerprint: fingerprint,
