@@ -11,7 +11,7 @@ import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
 import { averageParameters } from '../rl/meta.ts';
-import type { NamedTensor } from '../engine/layout.ts';
+import { paramLayout, tensorElements, type NamedTensor } from '../engine/layout.ts';
 import { CommitmentKeeper } from '../rl/verify/keeper.ts';
 import { VerifyService } from './verify.ts';
 import type { Ops } from '../engine/ops.ts';
@@ -269,9 +269,8 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       if (loraRun && adapter) files.push(...(await loraRun.files(adapter, options.modelUrl)));
       return files.map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
     };
-    /** LoRA: a new engine on the same base with `adapter`, keeping Adam's moments */
-    const swapAdapter = async (adapter: Float32Array) => {
-      const next = createEngine(ops, config, model.flat, { limits, lora: loraRun!.engineLora(adapter) });
+    /** switches to `next`, carrying Adam's moments over; on failure the engine held now stays */
+    const replaceEngine = async (next: ModelEngine) => {
       try {
         await next.importOptimizerState(await engine.exportOptimizerState());
       } catch (error) {
@@ -281,6 +280,8 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       engine.dispose();
       engine = next;
     };
+    /** LoRA: a new engine on the same base with `adapter`, keeping Adam's moments */
+    const swapAdapter = (adapter: Float32Array) => replaceEngine(createEngine(ops, config, model.flat, { limits, lora: loraRun!.engineLora(adapter) }));
     /** the mean of the weights held now and `peers`' model.safetensors, as a loaded model (weights by name) */
     const averaged = async (peers: Uint8Array[]) => {
       // each peer's file is read against our config: another architecture fails with the loader's named error
@@ -307,7 +308,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       backend,
       modelId,
       // the model's own parameters: the flat buffer also holds the zero gaps that align each row to 64 elements
-      parameterCount: [...model.weights.values()].reduce((n, t) => n + t.data.length, 0),
+      parameterCount: tensorElements(paramLayout(config)),
       note,
       plan: {
         baseFingerprint: fingerprint,
@@ -387,15 +388,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         // LoRA peers exchange adapter_model.safetensors (the weight protocol serves the adapter)
         if (loraRun) return swapAdapter(await loraRun.mean(await adapterOf(), peers));
         const mean = await averaged(peers);
-        const next = createEngine(ops, config, mean.weights, { limits });
-        try {
-          await next.importOptimizerState(await engine.exportOptimizerState());
-        } catch (error) {
-          next.dispose();
-          throw error;
-        }
-        engine.dispose();
-        engine = next;
+        await replaceEngine(createEngine(ops, config, mean.weights, { limits }));
       },
       async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
         if (loraRun) {
