@@ -48,8 +48,17 @@ function vitestTier(name) {
   ]);
   const report = readJson(file);
   if (!report) return { code, passed: 0, failed: 1, skipped: 0, note: 'no report written' };
+  const failures = [];
+  for (const f of report.testResults ?? []) {
+    const where = f.name.replace(repo, '');
+    if (f.status === 'failed' && !(f.assertionResults ?? []).some((t) => t.status === 'failed')) failures.push({ where, title: '(file)', message: f.message ?? '' });
+    for (const t of f.assertionResults ?? []) {
+      if (t.status === 'failed') failures.push({ where, title: t.fullName ?? t.title, message: (t.failureMessages ?? []).join('\n') });
+    }
+  }
   return {
     code,
+    failures,
     passed: report.numPassedTests,
     failed: report.numFailedTests + (report.numRuntimeErrorTestSuites ?? 0) + (code !== 0 && report.numFailedTests === 0 ? 1 : 0),
     skipped: report.numPendingTests + report.numTodoTests,
@@ -65,8 +74,21 @@ function e2eTier() {
   const report = readJson(file);
   if (!report) return { code, passed: 0, failed: 1, skipped: 0, note: 'no report written' };
   const s = report.stats;
+  const failures = [];
+  const walk = (suite) => {
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests ?? []) {
+        if (test.status !== 'unexpected') continue;
+        const last = test.results?.at(-1);
+        failures.push({ where: `${spec.file}:${spec.line}`, title: spec.title, message: last?.error?.message ?? last?.errors?.map((e) => e.message).join('\n') ?? '' });
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child);
+  };
+  for (const suite of report.suites ?? []) walk(suite);
   return {
     code,
+    failures,
     passed: s.expected + s.flaky,
     failed: s.unexpected + (code !== 0 && s.unexpected === 0 ? 1 : 0),
     skipped: s.skipped,
@@ -92,6 +114,14 @@ for (const r of results) {
   if (r.passed === 0 && r.failed === 0) failed += 1; // a tier that ran nothing is a failure
   const status = r.failed === 0 && r.passed > 0 ? 'ok  ' : 'FAIL';
   console.log(`${status} ${r.tier.padEnd(9)} ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.seconds} s)${r.note ? ` — ${r.note}` : ''}`);
+}
+// the failures again, short, so the tail of a CI log names them
+const strip = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
+for (const r of results) {
+  for (const f of (r.failures ?? []).slice(0, 10)) {
+    console.log(`FAILED [${r.tier}] ${f.where} › ${f.title}`);
+    console.log(strip(f.message).split('\n').slice(0, 6).map((l) => `    ${l.slice(0, 300)}`).join('\n'));
+  }
 }
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed === 0 && existsSync(out) ? 0 : 1);

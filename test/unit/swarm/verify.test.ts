@@ -87,7 +87,8 @@ function checker(batches: Map<string, RolloutBatch>, outcomes: { ok: boolean; re
     sign: async (bytes) => toHex(await sha256(bytes)),
     challenger: verifier.peerId.toString(),
     rate: 1,
-    timeoutMs: 3000,
+    // generous: a loaded CI machine took over 3 s for the weights and the timeout is excused as "not checked"
+    timeoutMs: 20_000,
   });
 }
 
@@ -109,7 +110,7 @@ describe('spot checks over /tabswarm/verify/1', () => {
     const [good] = listener.receivedRollouts(3);
     batches.set(`${good.peerId}@3`, good);
     const outcome = await spot.offer(good)!;
-    expect(outcome.reasons).toEqual([]);
+    expect(outcome.reasons, JSON.stringify(outcome.reasons)).toEqual([]);
     expect(outcome.ok).toBe(true);
     expect(outcome.checkedTokens).toBeGreaterThan(8);
     expect(spot.ledger.batch(good.peerId, 3)).toBe('verified');
