@@ -96,7 +96,9 @@ export class StreamReader {
   }
 
   async readFrame(maxBytes: number, what: string): Promise<unknown> {
-    const length = new DataView((await this.read(4, `${what} length`)).slice().buffer).getUint32(0);
+    // not head.slice().buffer: a Node Buffer's slice is a view, its .buffer the whole pool
+    const head = await this.read(4, `${what} length`);
+    const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
     if (length > maxBytes) throw new WeightsRejectedError(`${what} of ${length} bytes is over the ${maxBytes}-byte limit`);
     try {
       return JSON.parse(fromUtf8.decode(await this.read(length, what)));

@@ -267,7 +267,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     const folderFiles = async (weights: ReadonlyMap<string, NamedTensor>, adapter?: Float32Array): Promise<ExportedFile[]> => {
       const files = Object.entries(await filesOf(weights));
       if (loraRun && adapter) files.push(...(await loraRun.files(adapter, options.modelUrl)));
-      return files.map(([name, bytes]) => ({ name, data: bytes.slice().buffer as ArrayBuffer }));
+      return files.map(([name, bytes]) => ({ name, data: new Uint8Array(bytes).buffer }));
     };
     /** switches to `next`, carrying Adam's moments over; on failure the engine held now stays */
     const replaceEngine = async (next: ModelEngine) => {

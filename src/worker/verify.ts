@@ -41,7 +41,7 @@ export class VerifyService {
         const flat = this.deps.keeper().weightsFor(request.hash);
         if (!flat) return { op: 'weights', version: null };
         const bytes = await this.deps.safetensorsOf(flat);
-        return { op: 'weights', version: { bytes: bytes.slice().buffer as ArrayBuffer, params: request.hash } };
+        return { op: 'weights', version: { bytes: new Uint8Array(bytes).buffer, params: request.hash } };
       }
       case 'check':
         return { op: 'check', verdict: await this.check(request.batch, request.challenge, request.response, new Uint8Array(request.weights)) };

@@ -342,7 +342,7 @@ export class Session {
       const results = await Promise.allSettled(peers.map((p) => fetchWeights(swarm.node, peerIdFromString(p), { family, maxBytes })));
       const got = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const refused = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as Error).name}: ${(r.reason as Error).message}`] : []));
-      const files = await worker.exportAverage(got.map((w) => w.bytes.slice().buffer as ArrayBuffer));
+      const files = await worker.exportAverage(got.map((w) => new Uint8Array(w.bytes).buffer));
       await saveModelFolder(files, `${this.snapshot.swarm?.modelId ?? 'model'}-swarm`);
       const n = got.length + 1;
       this.update({ swarmModelStatus: `Swarm model: the mean of ${n} model${n === 1 ? '' : 's'} (this tab's and ${got.length} peer${got.length === 1 ? '\u2019s' : 's\u2019'})${refused.length ? `; ${refused.length} refused: ${refused[0].slice(0, 160)}` : ''}.` });
@@ -367,7 +367,7 @@ export class Session {
       if (!own) return;
       const peer = peers[Math.floor(Math.random() * peers.length)];
       const got = await fetchWeights(swarm.node, peerIdFromString(peer), { family, maxBytes: own.bytes.length + 64 * 1024 });
-      await worker.average([got.bytes.slice().buffer as ArrayBuffer]);
+      await worker.average([new Uint8Array(got.bytes).buffer]);
     } catch (error) {
       this.warn(`averaging after round ${round} skipped: ${(error as Error).message}`);
     } finally {

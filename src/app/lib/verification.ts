@@ -73,7 +73,7 @@ export class Verification {
       check: async (batch, challenge, response, weights) => {
         const worker = deps.worker();
         if (!worker || !weights) throw new Error('no model loaded here');
-        const reply = await worker.verify({ op: 'check', batch, challenge, response, weights: weights.bytes.slice().buffer as ArrayBuffer });
+        const reply = await worker.verify({ op: 'check', batch, challenge, response, weights: new Uint8Array(weights.bytes).buffer });
         if (reply.op !== 'check') throw new Error(`the worker answered ${reply.op} to a check`);
         return reply.verdict;
       },

@@ -251,7 +251,7 @@ describe('urlSource', () => {
       seen.push(url.pathname);
       const name = url.pathname.split('/').pop()!;
       const bytes = folder.files.get(name);
-      if (bytes) return new Response(bytes.slice().buffer, { headers: { 'content-type': 'application/octet-stream' } });
+      if (bytes) return new Response(new Uint8Array(bytes).buffer, { headers: { 'content-type': 'application/octet-stream' } });
       if (name.endsWith('.json')) return new Response('not found', { status: 404 });
       return new Response('<!doctype html>', { headers: { 'content-type': 'text/html' } });
     }) as typeof fetch;

@@ -79,7 +79,7 @@ function checker(batches: Map<string, RolloutBatch>, outcomes: { ok: boolean; re
     maxWeightBytes: () => 4 * weights.length * 4,
     batchOf: (peer, round) => batches.get(`${peer}@${round}`) ?? null,
     check: async (batch, challenge, response, w) => {
-      const reply = await service.handle({ op: 'check', batch, challenge, response, weights: w!.bytes.slice().buffer as ArrayBuffer });
+      const reply = await service.handle({ op: 'check', batch, challenge, response, weights: new Uint8Array(w!.bytes).buffer });
       if (reply.op !== 'check') throw new Error('unexpected reply');
       return reply.verdict;
     },
