@@ -1,0 +1,148 @@
+// Rewards the chain can trust: what the coordinator service re-scores itself from gossiped rollouts. Pure code:
+// no network, no chain (relay/coordinator/verified.ts runs it against both).
+//
+// The mapping between the two clocks. The swarm's clock counts rounds r (genesis + r * roundMs); the contract
+// counts (round R, stage S) and moves only when the stage manager calls advanceStage. The service makes the chain
+// follow the swarm clock, so that the chain's n-th stage step ("slot" n = R * stagesPerRound + S) covers exactly
+// the swarm rounds
+//     base + n * roundsPerStage  ..  base + (n + 1) * roundsPerStage - 1
+// where `base` is the swarm round that was current when the service took over the chain at slot `baseSlot`
+// (base - baseSlot * roundsPerStage, so that slot 0 maps to its rounds even when the service restarts mid-way).
+// A peer's reward for a slot is the mean re-scored reward of every completion it published in those rounds, in
+// thousandths (REWARD_SCALE): with roundsPerStage = 1 that is the `meanReward` the tab reports for its round.
+import { claimedLevels, roundTaskRefs, taskRefKey } from '../../src/rl/round-tasks.ts';
+import { generateTask, scoreCompletion, type Task } from '../../src/rl/tasks/index.ts';
+import type { RolloutBatch } from '../../src/rl/transport.ts';
+import type { RoundShape } from '../../src/worker/rescore.ts';
+import { completionCharCap } from '../../src/worker/rescore.ts';
+import { REWARD_SCALE } from '../../src/identity/coordinator.ts';
+
+export class RoundMappingError extends Error {
+  override name = 'RoundMappingError';
+}
+
+export interface RoundMapping {
+  /** the swarm round where chain slot 0 begins (may be negative when the chain was ahead of the service) */
+  baseSwarmRound: number;
+  /** swarm rounds per chain stage (1: one stage per swarm round) */
+  roundsPerStage: number;
+  /** the contract's stagesPerRound */
+  stagesPerRound: number;
+}
+
+export interface ChainSlot {
+  round: bigint;
+  stage: bigint;
+  /** R * stagesPerRound + S */
+  slot: number;
+}
+
+export function checkMapping(m: RoundMapping): RoundMapping {
+  if (!Number.isSafeInteger(m.baseSwarmRound)) throw new RoundMappingError('baseSwarmRound must be a safe integer');
+  if (!Number.isSafeInteger(m.roundsPerStage) || m.roundsPerStage < 1 || m.roundsPerStage > 1024) throw new RoundMappingError('roundsPerStage must be an integer 1-1024');
+  if (!Number.isSafeInteger(m.stagesPerRound) || m.stagesPerRound < 1 || m.stagesPerRound > 16) throw new RoundMappingError('stagesPerRound must be an integer 1-16');
+  return m;
+}
+
+/** A mapping whose slot `chainSlot` (the chain's current step) covers the swarm round `swarmRound`. */
+export function mappingAt(swarmRound: number, chainSlot: number, roundsPerStage: number, stagesPerRound: number): RoundMapping {
+  return checkMapping({ baseSwarmRound: swarmRound - chainSlot * roundsPerStage, roundsPerStage, stagesPerRound });
+}
+
+export function slotParts(slot: number, m: RoundMapping): ChainSlot {
+  return { round: BigInt(Math.floor(slot / m.stagesPerRound)), stage: BigInt(slot % m.stagesPerRound), slot };
+}
+
+/** The chain slot covering swarm round `r`, or null for a round before the mapping's slot 0. */
+export function chainSlotOf(swarmRound: number, m: RoundMapping): ChainSlot | null {
+  if (!Number.isSafeInteger(swarmRound) || swarmRound < m.baseSwarmRound) return null;
+  return slotParts(Math.floor((swarmRound - m.baseSwarmRound) / m.roundsPerStage), m);
+}
+
+/** The swarm rounds [first, last] of the chain's (round, stage); null when the stage does not exist. */
+export function swarmRoundsOf(round: bigint, stage: bigint, m: RoundMapping): { first: number; last: number; slot: number } | null {
+  if (round < 0n || stage < 0n || stage >= BigInt(m.stagesPerRound)) return null;
+  const slotBig = round * BigInt(m.stagesPerRound) + stage;
+  if (slotBig > BigInt(Number.MAX_SAFE_INTEGER) / BigInt(m.roundsPerStage)) return null;
+  const slot = Number(slotBig);
+  const first = m.baseSwarmRound + slot * m.roundsPerStage;
+  return { first, last: first + m.roundsPerStage - 1, slot };
+}
+
+/** One peer's re-scored round: the sum of its completions' rewards in units, and how many completions. */
+export interface RescoredRound {
+  units: number;
+  completions: number;
+}
+
+export type RescoreVerdict = ({ ok: true } & RescoredRound) | { ok: false; reason: string };
+
+/** a claimed reward this far from ours is a lie, not rounding (the same tolerance as the gossip validator) */
+const CLAIM_TOLERANCE = 1e-6;
+
+/**
+ * Re-scores one peer's batch for one swarm round, as any receiver would: the tasks must be exactly the sender's
+ * B tasks for the round (re-derived from (swarm, round, peer), never chosen by it), each with G completions
+ * (a partial batch could leave out the groups it did badly on), and every claimed reward must equal the
+ * re-score (a forged claim is a provable fault: the round earns nothing). Work is at most B x G verifier calls.
+ */
+export function rescoreBatch(batch: RolloutBatch, shape: RoundShape): RescoreVerdict {
+  if (batch?.swarmId !== shape.swarmId) return { ok: false, reason: 'batch of another swarm' };
+  if (!Array.isArray(batch.rollouts) || batch.rollouts.length !== shape.questions) {
+    return { ok: false, reason: `batch holds ${Array.isArray(batch?.rollouts) ? batch.rollouts.length : 'no'} groups, an honest one ${shape.questions}` };
+  }
+  const levels = claimedLevels(batch.rollouts.map((r) => r.task), shape.tasks);
+  const assigned = new Set(roundTaskRefs(shape.swarmId, batch.round, batch.peerId, shape.tasks, shape.questions, levels).map(taskRefKey));
+  const seen = new Set<string>();
+  const charCap = completionCharCap(shape.maxNewTokens);
+  let units = 0;
+  let completions = 0;
+  for (const rollout of batch.rollouts) {
+    const key = rollout?.task ? taskRefKey(rollout.task) : '?';
+    if (!assigned.has(key) || seen.has(key)) return { ok: false, reason: `task ${key} is not one of the sender's tasks for round ${batch.round}` };
+    seen.add(key);
+    let task: Task;
+    try {
+      task = generateTask(rollout.task);
+    } catch {
+      return { ok: false, reason: `task ${key} cannot be generated` };
+    }
+    if (!Array.isArray(rollout.completions) || rollout.completions.length !== shape.completions) {
+      return { ok: false, reason: `task ${key} has ${Array.isArray(rollout.completions) ? rollout.completions.length : 'no'} completions, an honest group ${shape.completions}` };
+    }
+    for (const c of rollout.completions) {
+      if (typeof c?.text !== 'string' || c.text.length > charCap) return { ok: false, reason: `a completion of task ${key} is not text of at most ${charCap} characters` };
+      const reward = scoreCompletion(task, c.text).reward;
+      if (typeof c.reward !== 'number' || Math.abs(c.reward - reward) > CLAIM_TOLERANCE) return { ok: false, reason: `claimed reward ${c.reward} for a completion that scores ${reward}` };
+      // whole units per completion, summed as integers: the total does not depend on the order parts arrived in
+      units += Math.round(reward * REWARD_SCALE);
+      completions++;
+    }
+  }
+  return { ok: true, units, completions };
+}
+
+/** The reward of a slot from its rounds: the mean units per completion, rounded; null with no completion. */
+export function slotReward(rounds: readonly RescoredRound[]): bigint | null {
+  let units = 0;
+  let completions = 0;
+  for (const r of rounds) {
+    units += r.units;
+    completions += r.completions;
+  }
+  return completions === 0 ? null : BigInt(Math.round(units / completions));
+}
+
+/** At most this many winners per round (the contract's MAX_WINNERS). */
+export const MAX_ROUND_WINNERS = 32;
+
+/**
+ * A chain round's winners from the same verified scores: the peers with the highest positive total, all of them
+ * when tied (by peer id, at most MAX_ROUND_WINNERS). Nobody wins a round where nobody scored.
+ */
+export function roundWinners(totals: ReadonlyMap<string, bigint>): string[] {
+  let best = 0n;
+  for (const v of totals.values()) if (v > best) best = v;
+  if (best === 0n) return [];
+  return [...totals].filter(([, v]) => v === best).map(([peer]) => peer).sort().slice(0, MAX_ROUND_WINNERS);
+}
