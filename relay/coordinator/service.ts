@@ -52,11 +52,26 @@ export interface CoordinatorServiceOptions {
    * re-score, is refused with the reason, and only re-scored values are queued. Without it (no gossip
    * re-scorer attached) reports are taken as signed, within the bounds.
    */
-  rescored?: (report: RewardReport) => Promise<bigint | null> | bigint | null;
+  rescored?: (report: RewardReport) => Promise<Rescore> | Rescore;
+  /**
+   * The service puts its own re-scored values on chain (relay/coordinator/verified.ts): a report that agrees is
+   * answered and not queued, since it adds nothing to what the service submits itself.
+   */
+  submitsOwnRewards?: boolean;
+  /** Called with every refused reward report (peer id, what it concerned, why). */
+  onRefusal?: (peerId: string, what: string, reason: string) => void;
+  /** Extra state shown at GET /health (the swarm-round mapping) and GET /refusals. */
+  describe?: () => { mapping?: unknown; refusals?: unknown[] };
   /** Limits per caller; tests lower them. Each is [burst, per minute]. */
   limits?: Partial<Record<LimitName, [number, number]>>;
   log?: (line: string) => void;
 }
+
+/** A re-scored reward in units; null or a reason when there is none. */
+export type Rescore = bigint | null | { reason: string };
+
+/** A report agrees with the re-score within this many units: the tab rounds a float mean, the service an integer sum. */
+export const REPORT_TOLERANCE_UNITS = 1n;
 
 type LimitName = 'registerIp' | 'registerAccount' | 'registerPeer' | 'rewardIp' | 'rewardPeer' | 'rewardAccount';
 const DEFAULT_LIMITS: Record<LimitName, [number, number]> = {
@@ -78,6 +93,16 @@ export interface CoordinatorService {
   /** Batches that failed and wait for another try. */
   pendingBatches(): number;
   advanceStage(): Promise<{ round: bigint; stage: bigint }>;
+  readRoundStage(): Promise<{ round: bigint; stage: bigint }>;
+  /** Sends one batch of rewards for (round, stage) now, retried like any batch; false when it did not go through. */
+  submitRewards(round: bigint, stage: bigint, reports: RewardReport[]): Promise<boolean>;
+  /** The round's winners from verified scores (submitRoundWinners); false when the chain refused them. */
+  submitRoundWinners(round: bigint, winners: string[]): Promise<boolean>;
+  /** Whether the peer id has a live binding on chain (cached for a minute). */
+  isRegistered(peerId: string): Promise<boolean>;
+  maxRewardPerReport: bigint;
+  rewardWindowRounds: bigint;
+  stagesPerRound: number;
   /** Checks registrations since the last audit; resolves to the peer ids it revoked. */
   auditRegistrations(): Promise<string[]>;
   stop(): Promise<void>;
@@ -132,6 +157,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   const queue = new Map<string, RewardReport>(); // "round/stage/peer" -> report
   const window = await client.readContract({ address, abi: swarmCoordinatorAbi, functionName: 'rewardWindowRounds' });
   const maxReward = await client.readContract({ address, abi: swarmCoordinatorAbi, functionName: 'maxRewardPerReport' });
+  const stagesPerRound = await client.readContract({ address, abi: swarmCoordinatorAbi, functionName: 'stagesPerRound' });
   const retryAttempts = Math.max(1, options.retry?.attempts ?? 5);
   const retryBaseMs = options.retry?.baseMs ?? 2_000;
   interface Batch {
@@ -200,8 +226,16 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     if (report.round + window < round) throw new HttpError(410, 'round-closed', `rewards are taken for rounds ${round - window} to ${round} only`);
     if (options.rescored) {
       const expected = await options.rescored(report);
-      if (expected === null) throw new HttpError(409, 'not-rescored', `no gossiped rollouts of this peer for round ${report.round} stage ${report.stage} were re-scored here`);
-      if (expected !== report.reward) throw new HttpError(409, 'disagrees-with-rescore', `reported ${report.reward} units, the rollouts re-score to ${expected}`);
+      const refuse = (code: string, reason: string) => {
+        options.onRefusal?.(report.peerId, `report for round ${report.round} stage ${report.stage}`, reason);
+        log(`refused the report of ${report.peerId} for round ${report.round} stage ${report.stage}: ${reason}`);
+        return new HttpError(409, code, reason);
+      };
+      if (expected === null) throw refuse('not-rescored', `no gossiped rollouts of this peer for round ${report.round} stage ${report.stage} were re-scored here`);
+      if (typeof expected === 'object') throw refuse('not-rescored', expected.reason);
+      const gap = expected > report.reward ? expected - report.reward : report.reward - expected;
+      if (gap > REPORT_TOLERANCE_UNITS) throw refuse('disagrees-with-rescore', `reported ${report.reward} units, the rollouts re-score to ${expected}`);
+      if (options.submitsOwnRewards) return { queued: false, agreed: true, rescored: expected.toString() };
     }
     if (queue.size >= MAX_QUEUE) throw new HttpError(503, 'busy', 'reward queue is full; retry later');
     queue.set(`${report.round}/${report.stage}/${report.peerId}`, report);
@@ -209,7 +243,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   }
 
   /** Reverts that no retry can cure: the batch is dropped at once. */
-  const PERMANENT = new Set(['RoundClosed', 'BatchTooLarge', 'LengthMismatch']);
+  const PERMANENT = new Set(['RoundClosed', 'BatchTooLarge', 'LengthMismatch', 'RoundNotOpen']);
 
   async function sendBatch(batch: Batch): Promise<boolean> {
     const { round, stage, reports } = batch;
@@ -261,6 +295,22 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     return flushing;
   }
 
+  async function submitRewards(round: bigint, stage: bigint, reports: RewardReport[]): Promise<boolean> {
+    if (reports.length === 0) return true;
+    return sendBatch({ round, stage, reports, attempts: 0, nextAt: 0 });
+  }
+
+  async function submitRoundWinners(round: bigint, winners: string[]): Promise<boolean> {
+    try {
+      const { result, hash } = await send('submitRoundWinners', [round, winners]);
+      log(`recorded ${String(result)} of ${winners.length} winners for round ${round} (${hash})`);
+      return true;
+    } catch (error) {
+      log(`winners for round ${round} not recorded: ${revertName(error) ?? (error as Error).message.split('\n')[0]}`);
+      return false;
+    }
+  }
+
   async function advanceStage() {
     const { result } = await send('advanceStage', []);
     const [round, stage] = result as [bigint, bigint];
@@ -310,8 +360,10 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     if (path === null) return reply(400, { error: 'bad-url', reason: 'the request URL does not parse' });
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (req.method === 'GET' && path === '/health') {
-      return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString() });
+      const mapping = options.describe?.().mapping;
+      return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString(), ...(mapping ? { mapping } : {}) });
     }
+    if (req.method === 'GET' && path === '/refusals') return reply(200, { refusals: options.describe?.().refusals ?? [] });
     const handler = req.method === 'POST' && path === '/register' ? handleRegister : req.method === 'POST' && path === '/rewards' ? handleReward : null;
     if (!handler) return reply(404, { error: 'not-found', reason: `no route ${req.method} ${path}` });
     const chunks: Buffer[] = [];
@@ -374,6 +426,16 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     flushRewards,
     pendingBatches: () => pending.length,
     advanceStage,
+    async readRoundStage() {
+      current = await readRoundStage();
+      return current;
+    },
+    submitRewards,
+    submitRoundWinners,
+    isRegistered: async (peerId) => (await boundAccount(peerId)) !== null,
+    maxRewardPerReport: maxReward,
+    rewardWindowRounds: window,
+    stagesPerRound: Number(stagesPerRound),
     auditRegistrations,
     async stop() {
       for (const t of timers) clearInterval(t);

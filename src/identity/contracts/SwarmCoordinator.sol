@@ -82,6 +82,7 @@ contract SwarmCoordinator {
     event RewardSubmitted(uint256 indexed round, uint256 indexed stage, bytes32 indexed peerIdHash, string peerId, uint256 reward, address submitter);
     event RewardSkipped(uint256 indexed round, uint256 indexed stage, bytes32 indexed peerIdHash, string peerId, uint256 reward, SkipReason reason);
     event WinnersSubmitted(uint256 indexed round, bytes32 indexed voterIdHash, string voterPeerId, string[] winners);
+    event RoundWinnersSubmitted(uint256 indexed round, string[] winners, uint256 recorded, address submitter);
 
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -120,6 +121,8 @@ contract SwarmCoordinator {
     /// Keyed by (round, stage, registration slot) and (round, voter slot): flags belong to a registration.
     mapping(bytes32 => bool) private rewardDone;
     mapping(bytes32 => bool) private winnersDone;
+    /// Rounds whose winners a stage manager recorded from its verified rewards.
+    mapping(uint256 => bool) public roundWinnersSubmitted;
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner();
@@ -367,6 +370,30 @@ contract SwarmCoordinator {
             peers[slot - 1].totalWins += 1;
         }
         emit WinnersSubmitted(round, voterHash, peerId, winners);
+    }
+
+    /// The stage manager's winners of a round, from the rewards it re-scored itself: once per round, each registered
+    /// named peer gains one win. An unregistered or repeated name is skipped, never reverting the others; returns
+    /// how many wins were recorded.
+    function submitRoundWinners(uint256 round, string[] calldata winners) external onlyStageManager returns (uint256 recorded) {
+        if (round > currentRound) revert RoundNotOpen(round, 0);
+        if (winners.length == 0 || winners.length > MAX_WINNERS) revert InvalidWinners();
+        if (roundWinnersSubmitted[round]) revert WinnersAlreadySubmitted(round, "");
+        roundWinnersSubmitted[round] = true;
+        uint256[] memory slots = new uint256[](winners.length);
+        for (uint256 i = 0; i < winners.length; i++) {
+            uint256 slot = peerSlot[keccak256(bytes(winners[i]))];
+            if (slot == 0 || peers[slot - 1].account == address(0)) continue;
+            bool repeated = false;
+            for (uint256 j = 0; j < i; j++) {
+                if (slots[j] == slot) repeated = true;
+            }
+            if (repeated) continue;
+            slots[i] = slot;
+            peers[slot - 1].totalWins += 1;
+            recorded += 1;
+        }
+        emit RoundWinnersSubmitted(round, winners, recorded, msg.sender);
     }
 
     function _recordReward(bytes32 key, uint256 slot, uint256 round, uint256 stage, uint256 reward, string calldata peerId) private {
