@@ -63,7 +63,7 @@ try {
 }
 const common = { rpcUrl: values.rpc!, chainId, coordinator: values.contract as Address, privateKey: key as Hex, swarmId: values.swarm, host: values.host, port };
 let service: CoordinatorService;
-let stopFollowing = async () => undefined;
+let stopFollowing: () => Promise<void> = async () => undefined;
 let follower: string | undefined;
 if (follow) {
   const { followSwarm } = await import('./coordinator/follower.ts');

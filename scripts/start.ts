@@ -28,6 +28,8 @@ const swarm = await startLocalSwarm({
   coordinatorPort: options.coordinatorPort,
   swarmId: options.swarmId,
   chain: options.chain,
+  // the coordinator follows the swarm and puts only rewards it re-scored itself on chain (issue 13)
+  verifiedRewards: true,
   ...(options.roundMs ? { roundMs: options.roundMs } : {}),
   ...(options.mode ? { mode: options.mode } : {}),
 });
@@ -36,7 +38,7 @@ console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);
 const chain = swarm.swarmConfig.chain;
 if (chain) {
   console.log(`  chain   ${chain.rpcUrl} (chain id ${chain.chainId}), coordinator ${chain.coordinator}`);
-  if (chain.coordinatorService) console.log(`  coordinator service ${chain.coordinatorService}`);
+  if (chain.coordinatorService) console.log(`  coordinator service ${chain.coordinatorService}${swarm.swarmConfig.mode === 'game' ? '' : ' (rewards re-scored from gossip; GET /refusals)'}`);
 } else {
   console.log('  chain   none (--no-chain): tabs run unregistered');
 }

@@ -1,15 +1,9 @@
 // Rewards the chain can trust: what the coordinator service re-scores itself from gossiped rollouts. Pure code:
 // no network, no chain (relay/coordinator/verified.ts runs it against both).
 //
-// The mapping between the two clocks. The swarm's clock counts rounds r (genesis + r * roundMs); the contract
-// counts (round R, stage S) and moves only when the stage manager calls advanceStage. The service makes the chain
-// follow the swarm clock, so that the chain's n-th stage step ("slot" n = R * stagesPerRound + S) covers exactly
-// the swarm rounds
-//     base + n * roundsPerStage  ..  base + (n + 1) * roundsPerStage - 1
-// where `base` is the swarm round that was current when the service took over the chain at slot `baseSlot`
-// (base - baseSlot * roundsPerStage, so that slot 0 maps to its rounds even when the service restarts mid-way).
-// A peer's reward for a slot is the mean re-scored reward of every completion it published in those rounds, in
-// thousandths (REWARD_SCALE): with roundsPerStage = 1 that is the `meanReward` the tab reports for its round.
+// The swarm-round <-> chain (round, stage) mapping lives in src/identity/round-mapping.ts (tabs use it too).
+// A peer's reward for a chain slot is the mean re-scored reward of every completion it published in the slot's
+// swarm rounds, in thousandths (REWARD_SCALE): with one swarm round per stage, the `meanReward` its tab reports.
 import { claimedLevels, roundTaskRefs, taskRefKey } from '../../src/rl/round-tasks.ts';
 import { generateTask, scoreCompletion, type Task } from '../../src/rl/tasks/index.ts';
 import type { RolloutBatch } from '../../src/rl/transport.ts';
@@ -17,57 +11,7 @@ import type { RoundShape } from '../../src/worker/rescore.ts';
 import { completionCharCap } from '../../src/worker/rescore.ts';
 import { REWARD_SCALE } from '../../src/identity/coordinator.ts';
 
-export class RoundMappingError extends Error {
-  override name = 'RoundMappingError';
-}
-
-export interface RoundMapping {
-  /** the swarm round where chain slot 0 begins (may be negative when the chain was ahead of the service) */
-  baseSwarmRound: number;
-  /** swarm rounds per chain stage (1: one stage per swarm round) */
-  roundsPerStage: number;
-  /** the contract's stagesPerRound */
-  stagesPerRound: number;
-}
-
-export interface ChainSlot {
-  round: bigint;
-  stage: bigint;
-  /** R * stagesPerRound + S */
-  slot: number;
-}
-
-export function checkMapping(m: RoundMapping): RoundMapping {
-  if (!Number.isSafeInteger(m.baseSwarmRound)) throw new RoundMappingError('baseSwarmRound must be a safe integer');
-  if (!Number.isSafeInteger(m.roundsPerStage) || m.roundsPerStage < 1 || m.roundsPerStage > 1024) throw new RoundMappingError('roundsPerStage must be an integer 1-1024');
-  if (!Number.isSafeInteger(m.stagesPerRound) || m.stagesPerRound < 1 || m.stagesPerRound > 16) throw new RoundMappingError('stagesPerRound must be an integer 1-16');
-  return m;
-}
-
-/** A mapping whose slot `chainSlot` (the chain's current step) covers the swarm round `swarmRound`. */
-export function mappingAt(swarmRound: number, chainSlot: number, roundsPerStage: number, stagesPerRound: number): RoundMapping {
-  return checkMapping({ baseSwarmRound: swarmRound - chainSlot * roundsPerStage, roundsPerStage, stagesPerRound });
-}
-
-export function slotParts(slot: number, m: RoundMapping): ChainSlot {
-  return { round: BigInt(Math.floor(slot / m.stagesPerRound)), stage: BigInt(slot % m.stagesPerRound), slot };
-}
-
-/** The chain slot covering swarm round `r`, or null for a round before the mapping's slot 0. */
-export function chainSlotOf(swarmRound: number, m: RoundMapping): ChainSlot | null {
-  if (!Number.isSafeInteger(swarmRound) || swarmRound < m.baseSwarmRound) return null;
-  return slotParts(Math.floor((swarmRound - m.baseSwarmRound) / m.roundsPerStage), m);
-}
-
-/** The swarm rounds [first, last] of the chain's (round, stage); null when the stage does not exist. */
-export function swarmRoundsOf(round: bigint, stage: bigint, m: RoundMapping): { first: number; last: number; slot: number } | null {
-  if (round < 0n || stage < 0n || stage >= BigInt(m.stagesPerRound)) return null;
-  const slotBig = round * BigInt(m.stagesPerRound) + stage;
-  if (slotBig > BigInt(Number.MAX_SAFE_INTEGER) / BigInt(m.roundsPerStage)) return null;
-  const slot = Number(slotBig);
-  const first = m.baseSwarmRound + slot * m.roundsPerStage;
-  return { first, last: first + m.roundsPerStage - 1, slot };
-}
+export { chainSlotOf, checkMapping, mappingAt, RoundMappingError, slotParts, swarmRoundsOf, type ChainSlot, type RoundMapping } from '../../src/identity/round-mapping.ts';
 
 /** One peer's re-scored round: the sum of its completions' rewards in units, and how many completions. */
 export interface RescoredRound {

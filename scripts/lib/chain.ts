@@ -9,6 +9,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { swarmCoordinatorAbi, swarmCoordinatorBytecode } from '../../src/identity/generated/SwarmCoordinator.ts';
 import { swarmChain } from '../../src/identity/chain.ts';
 import { MAX_REWARD_UNITS, REWARD_WINDOW_ROUNDS } from '../../src/identity/coordinator.ts';
+import type { SwarmConfig } from '../../src/swarm/config.ts';
 
 /** anvil's well-known accounts from its default mnemonic: public knowledge, funded only on a local anvil. */
 export const DEV_KEYS = {
@@ -140,29 +141,44 @@ export interface LocalChainServices {
  * anvil + the deployed coordinator + the coordinator service (stage manager and gasless relayer), for `npm start`
  * and the end-to-end tests. Port 0 picks a free port.
  */
-export async function startLocalChainServices(options: { swarmId: string; chainPort?: number; coordinatorPort?: number; stageMs?: number }): Promise<LocalChainServices> {
+export async function startLocalChainServices(options: {
+  swarmId: string;
+  chainPort?: number;
+  coordinatorPort?: number;
+  stageMs?: number;
+  /**
+   * Verified rewards: the service joins this swarm's gossip and puts on chain only what it re-scores itself,
+   * its stages following the swarm clock (relay/coordinator/verified-service.ts). Needs a global WebSocket.
+   */
+  follow?: SwarmConfig;
+}): Promise<LocalChainServices> {
   const chain = await startAnvil({ port: options.chainPort ?? 8545 });
+  let stopFollowing: () => Promise<void> = async () => undefined;
   try {
     const coordinator = await deployCoordinator({ rpcUrl: chain.rpcUrl, swarmId: options.swarmId, stagesPerRound: 1 });
     // Imported lazily so scripts that only need anvil do not load the HTTP service.
     const { startCoordinatorService } = await import('../../relay/coordinator/service.ts');
-    const service = await startCoordinatorService({
-      rpcUrl: chain.rpcUrl,
-      chainId: chain.chainId,
-      coordinator,
-      privateKey: DEV_KEYS.coordinator,
-      swarmId: options.swarmId,
-      port: options.coordinatorPort ?? 9091,
-      stageMs: options.stageMs ?? 20_000,
-    });
+    const common = { rpcUrl: chain.rpcUrl, chainId: chain.chainId, coordinator, privateKey: DEV_KEYS.coordinator, swarmId: options.swarmId, port: options.coordinatorPort ?? 9091 };
+    let service;
+    if (options.follow) {
+      const { followSwarm } = await import('../../relay/coordinator/follower.ts');
+      const { startVerifiedCoordinatorService } = await import('../../relay/coordinator/verified-service.ts');
+      const seat = await followSwarm(options.follow);
+      stopFollowing = seat.stop;
+      service = await startVerifiedCoordinatorService({ ...common, source: seat.source, shape: seat.shape });
+    } else {
+      service = await startCoordinatorService({ ...common, stageMs: options.stageMs ?? 20_000 });
+    }
     return {
       config: { chainId: chain.chainId, rpcUrl: chain.rpcUrl, coordinator, coordinatorService: service.url },
       async stop() {
         await service.stop();
+        await stopFollowing();
         await chain.stop();
       },
     };
   } catch (error) {
+    await stopFollowing();
     await chain.stop();
     throw error;
   }

@@ -32,6 +32,11 @@ export interface LocalSwarmOptions {
   mode?: 'game';
   /** the built app to serve (default dist/) */
   distDir?: string;
+  /**
+   * The coordinator service follows the swarm's gossip and puts on chain only rewards it re-scored itself
+   * (sapo swarms; needs a global WebSocket, as `npm start` has). Default false: reports are taken as signed.
+   */
+  verifiedRewards?: boolean;
 }
 
 export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<LocalSwarm> {
@@ -41,16 +46,18 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
   // before anything starts, so a bad flag leaves no process behind
   parseSwarmConfig({ swarmId, relayAddrs: [], roundMs, ...(options.mode ? { mode: options.mode } : {}) });
   const relay = await startRelayProcess({ port: options.relayPort ?? 9090, swarmId });
+  // Round 0 starts now (whole seconds), so a fresh local swarm counts rounds from zero.
+  const genesisMs = Math.floor(Date.now() / 1000) * 1000;
+  const gossip = { swarmId, ...(options.mode ? { mode: options.mode } : {}), relayAddrs: relay.multiaddrs, local: true, roundMs, genesisMs };
   let chain: LocalChainServices | null = null;
   try {
-    if (options.chain !== false) chain = await startLocalChainServices({ swarmId, chainPort: options.chainPort, coordinatorPort: options.coordinatorPort });
+    const follow = options.verifiedRewards && options.mode !== 'game' ? { follow: parseSwarmConfig(gossip) } : {};
+    if (options.chain !== false) chain = await startLocalChainServices({ swarmId, chainPort: options.chainPort, coordinatorPort: options.coordinatorPort, ...follow });
   } catch (error) {
     await relay.stop();
     throw error;
   }
-  // Round 0 starts now (whole seconds), so a fresh local swarm counts rounds from zero.
-  const genesisMs = Math.floor(Date.now() / 1000) * 1000;
-  const swarmConfig = { swarmId, ...(options.mode ? { mode: options.mode } : {}), relayAddrs: relay.multiaddrs, local: true, roundMs, genesisMs, ...(chain ? { chain: chain.config } : {}) };
+  const swarmConfig = { ...gossip, ...(chain ? { chain: chain.config } : {}) };
   let app: StaticServer;
   try {
     app = await serveStatic(options.distDir ?? `${repo}dist`, { port: options.appPort ?? 5173, swarmConfig });

@@ -152,6 +152,8 @@ export interface ServiceHealth {
   relayer: Address;
   round: string;
   stage: string;
+  /** verified mode: how swarm rounds map onto (round, stage) (src/identity/round-mapping.ts); check before use */
+  mapping?: unknown;
 }
 
 export class CoordinatorServiceClient {

@@ -20,6 +20,7 @@ import {
 import { WalletConnection, WalletError, type WalletOption } from '../../identity/wallet.ts';
 import { exportBurnerKey, loadBurner, loadOrCreateBurner } from '../../identity/burner.ts';
 import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
+import { RoundMappingCache, reportSlot } from '../../identity/round-mapping.ts';
 import { idbGet, idbPut } from '../../identity/idb.ts';
 import { planWinners } from './winners.ts';
 
@@ -95,6 +96,7 @@ export class IdentityState {
   private peerKey: PrivateKey | null = null;
   private signed: SignedPeerBinding | null = null;
   private roundStage: { round: bigint; stage: bigint } | null = null;
+  private mapping: RoundMappingCache | null = null;
   private readonly cleanups: (() => void)[] = [];
   /** the binding gossiped now (signed here, or replayed from an earlier visit): what a renewal replaces */
   private gossiped: SignedPeerBindingWire | null = null;
@@ -122,6 +124,8 @@ export class IdentityState {
     }
     this.client = chainClient(chain);
     this.service = chain.coordinatorService ? new CoordinatorServiceClient(chain.coordinatorService) : null;
+    const service = this.service;
+    this.mapping = service ? new RoundMappingCache(() => service.health()) : null;
     this.wallet = new WalletConnection(chain);
     this.cleanups.push(this.wallet.onWallets((wallets) => this.update({ wallets })));
     this.update({ available: true, note: null, wallets: this.wallet.wallets(), relayer: this.service !== null });
@@ -277,14 +281,17 @@ export class IdentityState {
 
   /**
    * For the round loop: reports a reward this tab earned, signed by its peer key, for the coordinator's current
-   * round and stage (the chain's rounds are the stage manager's, not the gossip clock's). Skipped when unregistered.
+   * round and stage, or, when the service follows the swarm (verified mode), for the (round, stage) that its swarm
+   * round maps to (src/identity/round-mapping.ts). Skipped when unregistered.
    */
-  async reportReward(reward: number): Promise<boolean> {
+  async reportReward(reward: number, swarmRound?: number): Promise<boolean> {
     const { chain, peerKey, service, roundStage } = this;
     const peerId = this.snapshot.peerId;
     if (!chain || !peerKey || !service || !peerId || !roundStage || !this.snapshot.boundAccount) return false;
     try {
-      const report = await signRewardReport({ peerId, ...roundStage, reward: rewardToUnits(reward) }, { chainId: chain.chainId, coordinator: chain.coordinator }, peerKey);
+      const slot = reportSlot(swarmRound, (await this.mapping?.get()) ?? null, roundStage);
+      if (!slot) return false;
+      const report = await signRewardReport({ peerId, ...slot, reward: rewardToUnits(reward) }, { chainId: chain.chainId, coordinator: chain.coordinator }, peerKey);
       await service.reportReward(report);
       return true;
     } catch (error) {

@@ -31,7 +31,8 @@ const TRUST_RECENT = 8;
 
 /** What the session needs of the identity panel's state: reward reports for the coordinator. */
 export interface RewardReporter {
-  reportReward(reward: number): Promise<boolean>;
+  /** `swarmRound`: the round the reward was earned in (a verified coordinator maps it onto its own rounds) */
+  reportReward(reward: number, swarmRound?: number): Promise<boolean>;
   /** the swarm game's round winners, voted on chain (submitWinners) */
   submitWinners?(winners: readonly string[]): Promise<boolean>;
 }
@@ -463,7 +464,7 @@ export class Session {
         const s = event.stats;
         const row: OwnRound = { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, swarmReward: s.swarmReward, swarmAccuracy: s.swarmAccuracy };
         // batched and gasless on the coordinator's side; never awaited, so a slow chain cannot stall training
-        void this.reporter?.reportReward(s.ownReward).catch(() => false);
+        void this.reporter?.reportReward(s.ownReward, s.round).catch(() => false);
         void this.averageWithRandomPeer(s.round);
         return this.update({
           lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500),

@@ -5,6 +5,7 @@ import {
   chainSlotOf, checkMapping, mappingAt, rescoreBatch, roundWinners, RoundMappingError, slotReward, swarmRoundsOf, MAX_ROUND_WINNERS,
 } from '../../../relay/coordinator/rescore.ts';
 import { VerifiedRewards, type RewardSink } from '../../../relay/coordinator/verified.ts';
+import { parseRoundMapping, reportSlot, RoundMappingCache } from '../../../src/identity/round-mapping.ts';
 import { rewardToUnits, type RewardReport } from '../../../src/identity/coordinator.ts';
 import { honestBatch, meanReward, MemorySource, shapeFor } from './rescore-fixture.ts';
 
@@ -31,6 +32,28 @@ describe('swarm round <-> chain slot mapping', () => {
     expect([100, 102, 103].map((r) => chainSlotOf(r, m)?.slot)).toEqual([0, 0, 1]);
     expect(swarmRoundsOf(0n, 1n, m), 'a stage the contract does not have').toBeNull();
     expect(swarmRoundsOf(2n ** 70n, 0n, m), 'a round past any safe integer').toBeNull();
+  });
+
+  it("tells a tab which (round, stage) its swarm round's reward goes to, from a checked mapping", async () => {
+    const current = { round: 9n, stage: 0n };
+    const m = parseRoundMapping({ baseSwarmRound: 20, roundsPerStage: 1, stagesPerRound: 1, extra: 'ignored' });
+    expect(m).toEqual({ baseSwarmRound: 20, roundsPerStage: 1, stagesPerRound: 1 });
+    expect(reportSlot(23, m, current)).toEqual({ round: 3n, stage: 0n });
+    expect(reportSlot(19, m, current), 'a round before the service took over').toBeNull();
+    expect(reportSlot(23, null, current), 'no mapping: the chain stage, as before').toBe(current);
+    for (const bad of [null, 'x', { baseSwarmRound: '1', roundsPerStage: 1, stagesPerRound: 1 }, { baseSwarmRound: 1, roundsPerStage: -1, stagesPerRound: 1 }]) {
+      expect(parseRoundMapping(bad), JSON.stringify(bad)).toBeNull();
+    }
+    let now = 0;
+    let reads = 0;
+    const cache = new RoundMappingCache(async () => (reads++, { mapping: { baseSwarmRound: reads, roundsPerStage: 1, stagesPerRound: 1 } }), () => now);
+    expect((await cache.get())?.baseSwarmRound).toBe(1);
+    now = 59_000;
+    expect((await cache.get())?.baseSwarmRound, 'cached for a minute').toBe(1);
+    now = 61_000;
+    expect((await cache.get())?.baseSwarmRound).toBe(2);
+    const down = new RoundMappingCache(() => Promise.reject(new Error('unreachable')));
+    expect(await down.get(), 'an unreachable service means no mapping').toBeNull();
   });
 
   it('refuses a mapping the contract cannot have', () => {
