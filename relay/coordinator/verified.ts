@@ -139,6 +139,8 @@ export class VerifiedRewards {
   private async settle(slot: number, rounds: { first: number; last: number }): Promise<void> {
     const mapping = this.mapping!;
     const { round, stage } = slotParts(slot, mapping);
+    // a round whose last stage never settled (its window closed) leaves no totals behind
+    for (const r of this.roundTotals.keys()) if (r + this.options.rewardWindowRounds < round) this.roundTotals.delete(r);
     const perPeer = new Map<string, RescoredRound[]>();
     for (let r = rounds.first; r <= rounds.last; r++) {
       for (const [peer, v] of this.kept.get(r) ?? []) if (v.ok) perPeer.set(peer, [...(perPeer.get(peer) ?? []), v]);
