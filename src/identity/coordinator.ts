@@ -34,7 +34,7 @@ export function rewardToUnits(reward: number): bigint {
 }
 
 /** The `reason` of the contract's `RewardSkipped` event, by value. */
-export const REWARD_SKIP_REASONS = ['not-registered', 'already-submitted', 'reward-too-large'] as const;
+export const REWARD_SKIP_REASONS = ['not-registered', 'already-submitted', 'reward-too-large', 'too-few-attestations'] as const;
 
 /** Whole register, sorted by total reward then wins (the contract pages in registration order). */
 export async function readLeaderboard(client: PublicClient, coordinator: Address, options: { pageSize?: number; maxEntries?: number } = {}): Promise<LeaderboardEntry[]> {

@@ -37,7 +37,16 @@ contract SwarmCoordinator {
     enum SkipReason {
         NotRegistered,
         AlreadySubmitted,
-        RewardTooLarge
+        RewardTooLarge,
+        TooFewAttestations
+    }
+
+    /// One attested reward: `signatures` are EIP-712 `RewardAttestation` signatures (65 bytes each) by the wallets
+    /// of registered peers, in strictly increasing signer address order (so distinctness costs one comparison).
+    struct AttestedReward {
+        string peerId;
+        uint256 reward;
+        bytes[] signatures;
     }
 
     error NotOwner();
@@ -70,6 +79,7 @@ contract SwarmCoordinator {
     error DuplicateWinner(string peerId);
     error LengthMismatch();
     error BatchTooLarge(uint256 max);
+    error InvalidQuorum();
 
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event StageManagerSet(address indexed manager, bool enabled);
@@ -88,6 +98,9 @@ contract SwarmCoordinator {
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 public constant PEER_BINDING_TYPEHASH =
         keccak256("PeerBinding(address account,string peerId,string swarmId,uint256 nonce,uint256 deadline)");
+    bytes32 public constant REWARD_ATTESTATION_TYPEHASH =
+        keccak256("RewardAttestation(uint256 round,uint256 stage,string peerId,uint256 reward)");
+    uint256 public constant MAX_ATTESTATIONS = 16;
     bytes32 private constant NAME_HASH = keccak256("tabswarm SwarmCoordinator");
     bytes32 private constant VERSION_HASH = keccak256("1");
     /// secp256k1n / 2: larger s values are the malleable twin of a valid signature (EIP-2).
@@ -123,6 +136,8 @@ contract SwarmCoordinator {
     mapping(bytes32 => bool) private winnersDone;
     /// Rounds whose winners a stage manager recorded from its verified rewards.
     mapping(uint256 => bool) public roundWinnersSubmitted;
+    /// Distinct registered accounts (other than the peer's own) whose signatures make an attested reward count.
+    uint256 public attestationQuorum = 2;
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner();
@@ -161,6 +176,11 @@ contract SwarmCoordinator {
         if (manager == address(0)) revert ZeroAddress();
         stageManagers[manager] = enabled;
         emit StageManagerSet(manager, enabled);
+    }
+
+    function setAttestationQuorum(uint256 k) external onlyOwner {
+        if (k == 0 || k > MAX_ATTESTATIONS) revert InvalidQuorum();
+        attestationQuorum = k;
     }
 
     /// Moves to the next stage; after the last stage of a round, to stage 0 of the next round.
@@ -347,6 +367,57 @@ contract SwarmCoordinator {
                 continue;
             }
             emit RewardSkipped(round, stage, h, peerIds[i], rewards[i], reason);
+        }
+    }
+
+    function hashRewardAttestation(uint256 round, uint256 stage, string calldata peerId, uint256 reward) public view returns (bytes32) {
+        bytes32 structHash = keccak256(abi.encode(REWARD_ATTESTATION_TYPEHASH, round, stage, keccak256(bytes(peerId)), reward));
+        return keccak256(abi.encodePacked(hex"1901", DOMAIN_SEPARATOR(), structHash));
+    }
+
+    /// Rewards with no trusted service: anyone may send them, and an entry counts only when `attestationQuorum`
+    /// distinct registered accounts, none of them the peer's own, signed the same (round, stage, peer, reward).
+    /// A bad entry (unregistered, over the bound, repeated, too few valid attestations) is skipped with a
+    /// `RewardSkipped` event; returns how many were recorded.
+    function submitAttestedRewards(uint256 round, uint256 stage, AttestedReward[] calldata entries) external returns (uint256 recorded) {
+        if (entries.length > MAX_BATCH) revert BatchTooLarge(MAX_BATCH);
+        _checkOpen(round, stage);
+        for (uint256 i = 0; i < entries.length; i++) {
+            AttestedReward calldata e = entries[i];
+            bytes32 h = keccak256(bytes(e.peerId));
+            uint256 slot = peerSlot[h];
+            bytes32 key = keccak256(abi.encode(round, stage, slot));
+            SkipReason reason;
+            if (slot == 0 || peers[slot - 1].account == address(0)) reason = SkipReason.NotRegistered;
+            else if (e.reward > maxRewardPerReport) reason = SkipReason.RewardTooLarge;
+            else if (rewardDone[key]) reason = SkipReason.AlreadySubmitted;
+            else if (_attesters(hashRewardAttestation(round, stage, e.peerId, e.reward), e.signatures, peers[slot - 1].account) < attestationQuorum) {
+                reason = SkipReason.TooFewAttestations;
+            } else {
+                _recordReward(key, slot, round, stage, e.reward, e.peerId);
+                recorded += 1;
+                continue;
+            }
+            emit RewardSkipped(round, stage, h, e.peerId, e.reward, reason);
+        }
+    }
+
+    /// How many valid attesters signed `digest`: registered accounts other than `subject`, in increasing order.
+    /// A malformed, malleable, unregistered or out-of-order signature simply does not count.
+    function _attesters(bytes32 digest, bytes[] calldata signatures, address subject) private view returns (uint256 count) {
+        address last = address(0);
+        uint256 n = signatures.length > MAX_ATTESTATIONS ? MAX_ATTESTATIONS : signatures.length;
+        for (uint256 i = 0; i < n; i++) {
+            bytes calldata sig = signatures[i];
+            if (sig.length != 65) continue;
+            bytes32 r = bytes32(sig[0:32]);
+            bytes32 s = bytes32(sig[32:64]);
+            uint8 v = uint8(sig[64]);
+            if (uint256(s) > HALF_N || (v != 27 && v != 28)) continue;
+            address signer = ecrecover(digest, v, r, s);
+            if (signer <= last || signer == subject || peersOfAccount[signer].length == 0) continue;
+            last = signer;
+            count += 1;
         }
     }
 
