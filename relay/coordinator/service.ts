@@ -168,6 +168,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     nextAt: number;
   }
   const pending: Batch[] = [];
+  /** verified mode: self-reports that matched the re-score (shown at /health) */
+  let agreedReports = 0;
   const MAX_PENDING = 64;
   let current = await readRoundStage();
 
@@ -235,7 +237,10 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       if (typeof expected === 'object') throw refuse('not-rescored', expected.reason);
       const gap = expected > report.reward ? expected - report.reward : report.reward - expected;
       if (gap > REPORT_TOLERANCE_UNITS) throw refuse('disagrees-with-rescore', `reported ${report.reward} units, the rollouts re-score to ${expected}`);
-      if (options.submitsOwnRewards) return { queued: false, agreed: true, rescored: expected.toString() };
+      if (options.submitsOwnRewards) {
+        agreedReports += 1;
+        return { queued: false, agreed: true, rescored: expected.toString() };
+      }
     }
     if (queue.size >= MAX_QUEUE) throw new HttpError(503, 'busy', 'reward queue is full; retry later');
     queue.set(`${report.round}/${report.stage}/${report.peerId}`, report);
@@ -361,7 +366,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (req.method === 'GET' && path === '/health') {
       const mapping = options.describe?.().mapping;
-      return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString(), ...(mapping ? { mapping } : {}) });
+      return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString(), ...(mapping ? { mapping, agreedReports } : {}) });
     }
     if (req.method === 'GET' && path === '/refusals') return reply(200, { refusals: options.describe?.().refusals ?? [] });
     const handler = req.method === 'POST' && path === '/register' ? handleRegister : req.method === 'POST' && path === '/rewards' ? handleReward : null;
