@@ -5,10 +5,11 @@
 //
 // Per tick, in order:
 //   1. the chain is stepped to the slot of the current swarm round (at most MAX_STEPS advanceStage per tick);
-//   2. swarm rounds that ended `graceRounds` ago are re-scored and kept (a late part cannot change them after);
+//   2. swarm rounds that ended `graceRounds` ago are re-scored and kept (a late part cannot change them after;
+//      the validator takes a round's messages only until the next round ends, so one grace round loses nothing);
 //   3. slots whose rounds are all re-scored are submitted in batches, then the round's winners.
 // Bounded by the swarm's honest shape: at most maxPeersPerRound batches a round, B x G verifier calls each, and
-// only the rounds of slots not yet submitted are kept.
+// only the verdicts of rounds that still take rewards are kept.
 import type { RolloutBatch } from '../../src/rl/transport.ts';
 import type { RewardReport } from '../../src/identity/coordinator.ts';
 import type { RoundShape } from '../../src/worker/rescore.ts';
@@ -65,7 +66,7 @@ export class VerifiedRewards {
   private chainSlot = 0;
   private nextIngest = 0;
   private nextSettle = 0;
-  /** swarm round -> peer -> verdict, for rounds of slots not yet submitted */
+  /** swarm round -> peer -> verdict, for rounds whose rewards are still taken */
   private readonly kept = new Map<number, Map<string, RescoreVerdict>>();
   /** chain round -> peer -> units over its submitted stages (for the round's winners) */
   private readonly roundTotals = new Map<bigint, Map<string, bigint>>();
@@ -144,8 +145,10 @@ export class VerifiedRewards {
     const perPeer = new Map<string, RescoredRound[]>();
     for (let r = rounds.first; r <= rounds.last; r++) {
       for (const [peer, v] of this.kept.get(r) ?? []) if (v.ok) perPeer.set(peer, [...(perPeer.get(peer) ?? []), v]);
-      this.kept.delete(r);
     }
+    // verdicts stay while their round still takes rewards, so a late self-report is checked against what was sent
+    const keepFrom = rounds.first - (Number(this.options.rewardWindowRounds) + 1) * mapping.stagesPerRound * mapping.roundsPerStage;
+    for (const r of this.kept.keys()) if (r < keepFrom) this.kept.delete(r);
     const chainRound = BigInt(Math.floor(this.chainSlot / mapping.stagesPerRound));
     if (round + this.options.rewardWindowRounds < chainRound) {
       this.log(`round ${round} stage ${stage} settled after its reward window closed; ${perPeer.size} rewards not sent`);

@@ -165,6 +165,9 @@ describe('verified rewards loop', () => {
     source.round = 13;
     await verified.tick();
     expect(chain.sent.flatMap((s) => s.reports.map((r) => r.peerId))).not.toContain('late');
+    // a late self-report is checked against what was submitted, not against what arrived after
+    expect(verified.expected({ peerId: 'peer-a', round: 0n, stage: 0n, reward: 0n })).toBe(rewardToUnits(meanReward(a)));
+    expect(verified.expected({ peerId: 'late', round: 0n, stage: 0n, reward: 0n })).toMatchObject({ reason: expect.stringMatching(/no gossiped rollouts/) });
   });
 
   it('catches up a bounded number of stages per tick and averages several rounds per stage', async () => {
