@@ -36,7 +36,16 @@ export function compileSolidity(path: string, contractName: string): CompiledCon
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
     },
   };
-  const output = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
+  // imports resolve beside the compiled file only (no remappings, nothing fetched)
+  const dir = path.slice(0, path.lastIndexOf('/') + 1);
+  const findImports = (name: string) => {
+    try {
+      return { contents: readFileSync(`${repo}${dir}${basename(name)}`, 'utf8') };
+    } catch {
+      return { error: `${name} not found beside ${path}` };
+    }
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as SolcOutput;
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length) throw new SolidityCompileError(errors.map((e) => e.formattedMessage).join('\n'));
   const contract = output.contracts?.[basename(path)]?.[contractName];

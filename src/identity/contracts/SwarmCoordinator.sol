@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {PeerIds} from "./PeerIds.sol";
+
 /// Contract wallets (Safe, smart accounts) answer this instead of producing an ECDSA signature.
 interface IERC1271 {
     function isValidSignature(bytes32 digest, bytes calldata signature) external view returns (bytes4);
@@ -111,7 +113,6 @@ contract SwarmCoordinator {
     /// A reward report can never exceed this, whatever the deployment says: 2^32 units per report cannot
     /// overflow a uint256 total in any number of transactions a chain could mine.
     uint256 public constant REWARD_CAP = type(uint32).max;
-    bytes private constant BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
     address public owner;
     mapping(address => bool) public stageManagers;
@@ -290,27 +291,9 @@ contract SwarmCoordinator {
         if (keccak256(bytes(peerId)) != keccak256(secp256k1PeerId(bytes32(publicKey[0:32]), yOdd == 1))) revert PeerKeyMismatch();
     }
 
-    /// The libp2p peer id (base58btc) of a secp256k1 key: the identity multihash (0x00 0x25) of the protobuf
-    /// PublicKey {Type: Secp256k1 (0x08 0x02), Data: 33 bytes (0x12 0x21)} holding the compressed key.
-    function secp256k1PeerId(bytes32 x, bool yOdd) public pure returns (bytes memory id) {
-        // The 39 bytes as a number in three 128-bit limbs (the leading 0x00 byte becomes the leading "1").
-        uint256 hi = (0x2508021221 << 8) | (yOdd ? 3 : 2);
-        uint256 mid = uint256(x) >> 128;
-        uint256 lo = uint256(x) & type(uint128).max;
-        bytes memory digits = new bytes(56);
-        uint256 n = 0;
-        while (hi | mid | lo != 0) {
-            uint256 rem = hi % 58;
-            hi /= 58;
-            uint256 t = (rem << 128) | mid;
-            mid = t / 58;
-            t = ((t % 58) << 128) | lo;
-            lo = t / 58;
-            digits[n++] = BASE58_ALPHABET[t % 58];
-        }
-        id = new bytes(n + 1);
-        id[0] = "1";
-        for (uint256 i = 0; i < n; i++) id[i + 1] = digits[n - 1 - i];
+    /// The libp2p peer id (base58btc) of a secp256k1 key (see PeerIds.sol).
+    function secp256k1PeerId(bytes32 x, bool yOdd) public pure returns (bytes memory) {
+        return PeerIds.secp256k1PeerId(x, yOdd);
     }
 
     function _checkSignature(address account, bytes32 digest, bytes calldata signature) private view {
@@ -408,13 +391,7 @@ contract SwarmCoordinator {
         address last = address(0);
         uint256 n = signatures.length > MAX_ATTESTATIONS ? MAX_ATTESTATIONS : signatures.length;
         for (uint256 i = 0; i < n; i++) {
-            bytes calldata sig = signatures[i];
-            if (sig.length != 65) continue;
-            bytes32 r = bytes32(sig[0:32]);
-            bytes32 s = bytes32(sig[32:64]);
-            uint8 v = uint8(sig[64]);
-            if (uint256(s) > HALF_N || (v != 27 && v != 28)) continue;
-            address signer = ecrecover(digest, v, r, s);
+            address signer = PeerIds.tryRecover(digest, signatures[i]);
             if (signer <= last || signer == subject || peersOfAccount[signer].length == 0) continue;
             last = signer;
             count += 1;
