@@ -2,6 +2,8 @@
 //   GET  /health     -> round, stage, relayer account
 //   POST /register   -> a dual-signed binding (wire form); both signatures checked here, then registerPeerWithSig
 //   POST /rewards    -> a peer-key-signed reward report; queued and sent in batches (submitRewardsFor)
+//   POST /attestations -> a registered wallet's signed RewardAttestation; pooled, and sent once k agree
+//                       (submitAttestedRewards, where the contract checks every signature: relayed, not trusted)
 // It also advances the stage on a timer and audits registrations that bypassed it (sent by the account itself):
 // those whose peer signature is not the peer id's are revoked, so nobody keeps a peer id they cannot sign for
 // (the contract now proves secp256k1 peer keys itself; the audit stays as a second line).
@@ -28,6 +30,7 @@ import { peerPublicKeyForContract, peerSignatureProblem, verifyPeerBinding } fro
 import { REWARD_SKIP_REASONS, verifyRewardReport, type RewardReport } from '../../src/identity/coordinator.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { requestPath } from './http-input.ts';
+import { AttestationRelay } from './attestations.ts';
 
 export interface CoordinatorServiceOptions {
   rpcUrl: string;
@@ -98,6 +101,8 @@ export interface CoordinatorService {
   submitRewards(round: bigint, stage: bigint, reports: RewardReport[]): Promise<boolean>;
   /** The round's winners from verified scores (submitRoundWinners); false when the chain refused them. */
   submitRoundWinners(round: bigint, winners: string[]): Promise<boolean>;
+  /** Sends the pooled attestations that reached the contract's quorum; resolves to how many rewards were recorded. */
+  flushAttestations(): Promise<number>;
   /** Whether the peer id has a live binding on chain (cached for a minute). */
   isRegistered(peerId: string): Promise<boolean>;
   maxRewardPerReport: bigint;
@@ -247,6 +252,24 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     return { queued: true };
   }
 
+  const relay = new AttestationRelay({
+    client, address, chainId: options.chainId, maxReward, maxEntries: MAX_QUEUE, boundAccount, log,
+    submit: async (round, stage, entries) => Number((await send('submitAttestedRewards', [round, stage, entries])).result),
+    describeError: (error) => revertName(error) ?? (error as Error).message.split('\n')[0],
+  });
+
+  async function handleAttestation(body: unknown, ip: string) {
+    if (!rewardLimit.ip.take(ip)) throw new HttpError(429, 'rate-limited', 'too many attestations from this address');
+    const { round } = current;
+    const claimed = typeof body === 'object' && body !== null && typeof (body as { round?: unknown }).round === 'string' && /^[0-9]{1,20}$/.test((body as { round: string }).round) ? BigInt((body as { round: string }).round) : null;
+    if (claimed !== null && (claimed > round || claimed + window < round)) throw new HttpError(409, 'round-not-open', `attestations are taken for rounds ${round > window ? round - window : 0n} to ${round} only`);
+    const verdict = await relay.pool.add(body);
+    if (!verdict.ok) throw new HttpError(400, 'invalid-attestation', verdict.reason);
+    return { pooled: true, signer: verdict.signer, signers: verdict.signers };
+  }
+
+  const flushAttestations = () => relay.flush(current.round > window ? current.round - window : 0n);
+
   /** Reverts that no retry can cure: the batch is dropped at once. */
   const PERMANENT = new Set(['RoundClosed', 'BatchTooLarge', 'LengthMismatch', 'RoundNotOpen']);
 
@@ -369,7 +392,8 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
       return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString(), ...(mapping ? { mapping, agreedReports } : {}) });
     }
     if (req.method === 'GET' && path === '/refusals') return reply(200, { refusals: options.describe?.().refusals ?? [] });
-    const handler = req.method === 'POST' && path === '/register' ? handleRegister : req.method === 'POST' && path === '/rewards' ? handleReward : null;
+    const routes: Record<string, (body: unknown, ip: string) => Promise<unknown>> = { '/register': handleRegister, '/rewards': handleReward, '/attestations': handleAttestation };
+    const handler = req.method === 'POST' && Object.hasOwn(routes, path) ? routes[path] : null;
     if (!handler) return reply(404, { error: 'not-found', reason: `no route ${req.method} ${path}` });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -423,6 +447,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
   };
   if (options.stageMs) every(options.stageMs, 'advancing the stage', advanceStage);
   every(options.batchMs ?? 2_000, 'sending rewards', () => (queue.size || pending.some((b) => b.nextAt <= Date.now()) ? flushRewards() : Promise.resolve(0)));
+  every(options.batchMs ?? 2_000, 'sending attested rewards', flushAttestations);
   every(options.auditMs ?? 5_000, 'auditing registrations', auditRegistrations);
 
   return {
@@ -437,6 +462,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     },
     submitRewards,
     submitRoundWinners,
+    flushAttestations,
     isRegistered: async (peerId) => (await boundAccount(peerId)) !== null,
     maxRewardPerReport: maxReward,
     rewardWindowRounds: window,
