@@ -175,6 +175,11 @@ export class CoordinatorServiceClient {
     return this.request('POST', '/rewards', report);
   }
 
+  /** A k-of-n reward attestation (src/identity/attestation.ts) for the service to pool and relay. */
+  attest(attestation: { round: string; stage: string; peerId: string; reward: string; signature: Hex }): Promise<{ pooled: boolean; signers: number }> {
+    return this.request('POST', '/attestations', attestation);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {

@@ -21,6 +21,10 @@ import { WalletConnection, WalletError, type WalletOption } from '../../identity
 import { exportBurnerKey, loadBurner, loadOrCreateBurner } from '../../identity/burner.ts';
 import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
 import { RoundMappingCache, reportSlot } from '../../identity/round-mapping.ts';
+import { signRewardAttestation } from '../../identity/attestation.ts';
+import type { RolloutBatch } from '../../rl/transport.ts';
+import type { RoundShape } from '../../worker/rescore.ts';
+import { attestRound } from './attester.ts';
 import { idbGet, idbPut } from '../../identity/idb.ts';
 import { planWinners } from './winners.ts';
 
@@ -298,6 +302,19 @@ export class IdentityState {
       this.update({ chainError: `reward report not accepted: ${(error as Error).message}` });
       return false;
     }
+  }
+
+  /**
+   * k-of-n attestations: with a bound burner (a local key, so no prompt per round), signs what this tab re-scored
+   * of its peers' batches for `round` and posts them to the service to relay. Never throws; resolves to how many.
+   */
+  async attestRound(round: number, batches: readonly RolloutBatch[], shape: RoundShape): Promise<number> {
+    const { chain, service, burner } = this;
+    const { peerId, boundAccount, wallet } = this.snapshot;
+    if (!chain || !service || !burner || !peerId || wallet?.kind !== 'burner' || !boundAccount || !sameAddress(burner.address, boundAccount)) return 0;
+    const domain = { chainId: chain.chainId, verifyingContract: chain.coordinator };
+    const mapping = (await this.mapping?.get()) ?? null;
+    return attestRound(round, batches, mapping, { shape, selfPeerId: peerId, sign: (a) => signRewardAttestation(burner, a, domain), post: (w) => service.attest(w) }).catch(() => 0);
   }
 
   private lastWinnersRound: bigint | null = null;

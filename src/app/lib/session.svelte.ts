@@ -5,7 +5,7 @@ import type { BackendChoice, EvalPoint, GpuProbe, Phase, Progress, RoundStats, T
 import { decodeSwarmConfigParam, parseSwarmConfig, type SwarmConfig } from '../../swarm/config.ts';
 import { Swarm, type PeerLink } from '../../swarm/swarm.ts';
 import { transportLimitsFor, transportOver, type Libp2pTransport } from '../../swarm/transport.ts';
-import { rolloutRules } from '../../worker/rescore.ts';
+import { rolloutRules, type RoundShape } from '../../worker/rescore.ts';
 import type { SwarmMessage } from '../../swarm/messages.ts';
 import type { RolloutBatch } from '../../rl/transport.ts';
 import { heldOutReport, SwarmTally, type PeerTotals, type TallySnapshot } from './tally.ts';
@@ -35,6 +35,8 @@ export interface RewardReporter {
   reportReward(reward: number, swarmRound?: number): Promise<boolean>;
   /** the swarm game's round winners, voted on chain (submitWinners) */
   submitWinners?(winners: readonly string[]): Promise<boolean>;
+  /** k-of-n attestations of what this tab re-scored of its peers' batches for a round (src/app/identity/attester.ts) */
+  attestRound?(round: number, batches: readonly RolloutBatch[], shape: RoundShape): Promise<number>;
 }
 
 export type JoinStep = 'landing' | 'loading' | 'contributing' | 'failed';
@@ -177,6 +179,7 @@ export class Session {
   private readonly cleanups: (() => void)[] = [];
   private pausedByVisibility = false;
   private reporter: RewardReporter | null = null;
+  private roundShape: RoundShape | null = null;
   /** the family of the model this tab trains (weight protocol); null until one is loaded */
   private family: string | null = null;
   private served: (ServedWeights & { digest: string | null }) | null = null;
@@ -194,7 +197,9 @@ export class Session {
       this.update({ swarm: config, peerKey });
       // every tab of a swarm runs the same round shape: peers' rollouts are checked against it at gossip time
       const shape = runnerConfigFor({ modelUrl: '', swarmId: config.swarmId, peerId: '', backend: 'cpu', resume: false, ...swarmLoadOptions(config) });
-      const rules = config.mode === 'game' ? gameSwarmRules(config) : rolloutRules({ swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens });
+      const roundShape = { swarmId: config.swarmId, tasks: shape.tasks, questions: shape.questions, completions: shape.completions, maxNewTokens: shape.sampling.maxNewTokens };
+      const rules = config.mode === 'game' ? gameSwarmRules(config) : rolloutRules(roundShape);
+      this.roundShape = config.mode === 'game' ? null : roundShape;
       const swarm = await Swarm.join(config, {
         ...rules,
         ...(peerKey ? { privateKey: peerKey } : {}),
@@ -465,6 +470,7 @@ export class Session {
         const row: OwnRound = { round: s.round, reward: s.ownReward, accuracy: s.ownAccuracy, swarmReward: s.swarmReward, swarmAccuracy: s.swarmAccuracy };
         // batched and gasless on the coordinator's side; never awaited, so a slow chain cannot stall training
         void this.reporter?.reportReward(s.ownReward, s.round).catch(() => false);
+        if (this.roundShape) void this.reporter?.attestRound?.(s.round, this.transport?.receivedRollouts(s.round) ?? [], this.roundShape).catch(() => 0);
         void this.averageWithRandomPeer(s.round);
         return this.update({
           lastStats: s, own: [...this.snapshot.own.filter((r) => r.round !== s.round), row].slice(-500),
