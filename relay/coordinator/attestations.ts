@@ -112,6 +112,8 @@ export interface AttestationRelayOptions {
 /** The service's pool plus its chain reads (quorum, registered accounts, cached a minute) and the flush. */
 export class AttestationRelay {
   readonly pool: AttestationPool;
+  /** entries that reached the quorum and were sent, and rewards the chain recorded from them (GET /health) */
+  readonly counts = { sent: 0, recorded: 0 };
   private readonly registered = new Map<string, { registered: boolean; at: number }>();
 
   constructor(private readonly o: AttestationRelayOptions) {
@@ -142,6 +144,8 @@ export class AttestationRelay {
         try {
           const n = await this.o.submit(group.round, group.stage, entries);
           recorded += n;
+          this.counts.sent += entries.length;
+          this.counts.recorded += n;
           this.o.log(`recorded ${n} of ${entries.length} attested rewards for round ${group.round} stage ${group.stage}`);
         } catch (error) {
           this.o.log(`attested rewards for round ${group.round} stage ${group.stage} not recorded: ${this.o.describeError(error)}`);

@@ -389,7 +389,7 @@ export async function startCoordinatorService(options: CoordinatorServiceOptions
     const ip = req.socket.remoteAddress ?? 'unknown';
     if (req.method === 'GET' && path === '/health') {
       const mapping = options.describe?.().mapping;
-      return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString(), ...(mapping ? { mapping, agreedReports } : {}) });
+      return reply(200, { ok: true, swarmId: options.swarmId, chainId: options.chainId, coordinator: address, relayer: account.address, round: current.round.toString(), stage: current.stage.toString(), attested: relay.counts, ...(mapping ? { mapping, agreedReports } : {}) });
     }
     if (req.method === 'GET' && path === '/refusals') return reply(200, { refusals: options.describe?.().refusals ?? [] });
     const routes: Record<string, (body: unknown, ip: string) => Promise<unknown>> = { '/register': handleRegister, '/rewards': handleReward, '/attestations': handleAttestation };
