@@ -119,7 +119,7 @@ test('two burner tabs attest each other and the service relays the attestations 
   test.setTimeout(600_000);
   const output: string[] = [];
   const swarm = await verifiedSwarm(baseURL!, output);
-  const apps: AppPage[] = [];
+  const apps: (AppPage & { peerId: string })[] = [];
   try {
     // two tabs, so each has one peer to vouch for: the owner lowers the quorum to one attester
     const owner = createWalletClient({ account: privateKeyToAccount(DEV_KEYS.deployer), chain: swarmChain(swarm.anvil), transport: http(swarm.anvil.rpcUrl) });
