@@ -10,6 +10,7 @@ import { ShapeError, TokenRangeError } from './errors.ts';
 import { headActLayout, intLayout, layerActLayout, packWeights, paramLayout, type NamedTensor } from './layout.ts';
 import { carveActs, carveParams, carver, modelForward, type Gather } from './model.ts';
 import { CpuOps } from './cpu/ops.ts';
+import { sharedPromptLogits } from './shared-prompt.ts';
 
 export interface LogitsScorer {
   readonly backend: 'cpu' | 'webgpu';
@@ -22,9 +23,18 @@ export interface LogitsScorer {
   dispose(): void;
 }
 
+export interface ScorerOptions {
+  /**
+   * 'shared-prompt' (default): rows with the same prompt (tokens before completionStart) run it once and
+   * their completions packed (shared-prompt.ts); 'padded': every row whole, padded to the longest (the
+   * reference the shared path is tested against).
+   */
+  strategy?: 'shared-prompt' | 'padded';
+}
+
 /** A scorer over `ops` holding its own copy of the weights (flat paramLayout order or HF names). */
 export function createLogitsScorer<F, I>(
-  ops: Ops<F, I>, configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array,
+  ops: Ops<F, I>, configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array, options: ScorerOptions = {},
 ): LogitsScorer {
   const config = parseConfig(configIn);
   const layout = paramLayout(config);
@@ -48,6 +58,7 @@ export function createLogitsScorer<F, I>(
       }
       for (const t of s.tokens) if (!Number.isInteger(t) || t < 0 || t >= V) throw new TokenRangeError(`completionLogits row ${b}: token ${t} is outside [0, ${V})`);
     }
+    if ((options.strategy ?? 'shared-prompt') === 'shared-prompt') return sharedPrompts(batch);
     const B = batch.length, T = Math.max(...batch.map((s) => s.tokens.length));
     const gather: Gather[] = batch.map((s, b) => ({ row: b * T + s.completionStart - 1, count: s.tokens.length - s.completionStart }));
     const Ns = gather.reduce((a, g) => a + g.count, 0);
@@ -90,6 +101,17 @@ export function createLogitsScorer<F, I>(
     }
   }
 
+  function sharedPrompts(batch: TrainSequence[]): Promise<Float32Array[]> {
+    const index = new Map<string, number>(), prompts: number[][] = [];
+    const rows = batch.map((s) => {
+      const prompt = s.tokens.slice(0, s.completionStart), key = prompt.join(',');
+      let u = index.get(key);
+      if (u === undefined) index.set(key, (u = prompts.push(prompt) - 1));
+      return { prompt: u, tokens: s.tokens.slice(s.completionStart) };
+    });
+    return sharedPromptLogits(ops, config, P, prompts, rows);
+  }
+
   return {
     backend: ops.backend,
     config,
@@ -107,6 +129,6 @@ export function createLogitsScorer<F, I>(
 }
 
 /** The CPU reference scorer. */
-export function createCpuLogitsScorer(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array): LogitsScorer {
-  return createLogitsScorer(new CpuOps(), config, weights);
+export function createCpuLogitsScorer(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array, options: ScorerOptions = {}): LogitsScorer {
+  return createLogitsScorer(new CpuOps(), config, weights, options);
 }
