@@ -26,6 +26,7 @@ import {
   MAX_CHALLENGED_ROWS,
   weightsHash, type CommittedBatch, type Verdict,
 } from '../src/rl/verify/index.ts';
+import { encodeResponse } from '../src/swarm/verify-codec.ts';
 import { cherryPick, flipToken, perturbWeights, teacherForcedLogprobs, type BatchSettings, type SampledRows } from '../src/rl/verify/adversary.ts';
 
 interface Args { quick: boolean; json?: string; seconds: number; batches: number; gpu: boolean; model: string }
@@ -135,7 +136,7 @@ const genMs: number[] = [], verifyMs: number[] = [], tokensPerBatch: number[] = 
 let commitBytes = 0, revealBytesAll = 0, revealBytesWithProofs = 0, revealTokens = 0;
 // what the protocols really send: the commitment as JSON in the rollouts message, the reply frame of a
 // whole-batch challenge (u32 length + JSON, src/swarm/verify.ts)
-let commitJsonBytes = 0, replyFrameBytes = 0;
+let commitJsonBytes = 0, replyFrameBytes = 0, replyJsonArrayBytes = 0;
 const deadline = performance.now() + args.seconds * 1000;
 const verifyPaddedMs: number[] = [];
 let round = 0;
@@ -158,7 +159,8 @@ while (performance.now() < deadline) {
       const reply = answerChallenge(batch, all);
       for (const r of reply.reveals) revealBytesAll += revealWireBytes(r);
       commitJsonBytes += new TextEncoder().encode(JSON.stringify(batch.commitment)).length;
-      replyFrameBytes += 4 + new TextEncoder().encode(JSON.stringify({ ok: true, response: reply })).length;
+      replyFrameBytes += 4 + new TextEncoder().encode(JSON.stringify({ ok: true, response: encodeResponse(reply) })).length;
+      replyJsonArrayBytes += 4 + new TextEncoder().encode(JSON.stringify({ ok: true, response: reply })).length;
       for (let row = 0; row < batch.leaves.length; row++) revealBytesWithProofs += revealWireBytes(revealCompletion(batch, row));
       revealTokens += n;
     }
@@ -298,7 +300,8 @@ const report = {
     sentCommitmentJsonPerToken: commitJsonBytes / tokensTotal,
     sentReplyFramePerChallengedToken: replyFrameBytes / tokensTotal,
     sentPerTokenAtChallengeRate: (commitJsonBytes + challengeRate * replyFrameBytes) / tokensTotal,
-    note: 'compact*: binary sizes (commit.ts); sent*: what the protocols send today (JSON commitment in the rollouts message, JSON reply frame of a whole-batch challenge); the commitment goes with every batch, reveals only when challenged (a whole-batch challenge needs no Merkle proofs; single rows carry theirs)',
+    replyAsJsonArraysPerChallengedToken: replyJsonArrayBytes / tokensTotal,
+    note: 'compact*: binary sizes (commit.ts); sent*: what the protocols send (JSON commitment in the rollouts message; the reply frame of a whole-batch challenge, reveals as base64 integers, verify-codec.ts); replyAsJsonArrays: the same reply with JSON number arrays (the protocol before verify/2); the commitment goes with every batch, reveals only when challenged (a whole-batch challenge needs no Merkle proofs; single rows carry theirs)',
   },
 };
 const text = JSON.stringify(report, null, 2);

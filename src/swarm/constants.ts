@@ -134,7 +134,7 @@ export const WEIGHTS = {
  * stay a few; everything beyond is refused.
  */
 export const VERIFY = {
-  protocol: '/tabswarm/verify/1',
+  protocol: '/tabswarm/verify/2', // 2: reveals as base64 integers (verify-codec.ts)
   timeoutMs: 10_000,
   maxRequestBytes: 4096,
   servesPerPeer: 1,
