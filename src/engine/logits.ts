@@ -23,6 +23,9 @@ export interface LogitsScorer {
   dispose(): void;
 }
 
+/** packed tokens per shared-prompt pass (prompts + completions): bounds the activations of one check */
+export const SHARED_CHUNK_TOKENS = 4096;
+
 export interface ScorerOptions {
   /**
    * 'shared-prompt' (default): rows with the same prompt (tokens before completionStart) run it once and
@@ -101,15 +104,25 @@ export function createLogitsScorer<F, I>(
     }
   }
 
-  function sharedPrompts(batch: TrainSequence[]): Promise<Float32Array[]> {
-    const index = new Map<string, number>(), prompts: number[][] = [];
-    const rows = batch.map((s) => {
-      const prompt = s.tokens.slice(0, s.completionStart), key = prompt.join(',');
-      let u = index.get(key);
-      if (u === undefined) index.set(key, (u = prompts.push(prompt) - 1));
-      return { prompt: u, tokens: s.tokens.slice(s.completionStart) };
-    });
-    return sharedPromptLogits(ops, config, P, prompts, rows);
+  // Rows go through in chunks of about SHARED_CHUNK_TOKENS packed tokens, so a long batch (up to 256
+  // challenged rows) never needs activations for all of it at once; a question's rows stay together unless
+  // they alone overflow a chunk (then its prompt runs once per chunk).
+  async function sharedPrompts(batch: TrainSequence[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let start = 0; start < batch.length;) {
+      let end = start, tokens = 0;
+      while (end < batch.length && (end === start || tokens + batch[end].tokens.length <= SHARED_CHUNK_TOKENS)) tokens += batch[end++].tokens.length;
+      const index = new Map<string, number>(), prompts: number[][] = [];
+      const rows = batch.slice(start, end).map((s) => {
+        const prompt = s.tokens.slice(0, s.completionStart), key = prompt.join(',');
+        let u = index.get(key);
+        if (u === undefined) index.set(key, (u = prompts.push(prompt) - 1));
+        return { prompt: u, tokens: s.tokens.slice(s.completionStart) };
+      });
+      out.push(...(await sharedPromptLogits(ops, config, P, prompts, rows)));
+      start = end;
+    }
+    return out;
   }
 
   return {

@@ -164,6 +164,10 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
     if (n < s.maxNewTokens && !stop.has(leaf.tokens[n - 1])) return fail(`row ${row}: ends early without a stop token (truncated)`);
     if (input.matchesPublished && !input.matchesPublished(row, leaf.tokens)) return fail(`row ${row}: revealed tokens are not the published completion`);
     const prompt = input.promptOf(row);
+    // an honest sampler stops at the model's context; a longer row is no sampling and no work for us
+    if (prompt.length + n > scorer.config.max_position_embeddings) {
+      return fail(`row ${row}: prompt + completion (${prompt.length + n} tokens) exceed the model's context of ${scorer.config.max_position_embeddings}`);
+    }
     batch.push({ tokens: [...prompt, ...leaf.tokens], completionStart: prompt.length });
   }
   // The leaf hashes go out (WebCrypto digests run off the main thread) before the forward, which on the CPU

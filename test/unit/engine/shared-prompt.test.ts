@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { tinyConfig } from '../../../src/engine/config.ts';
 import { initWeights } from '../../../src/engine/init.ts';
-import { createCpuLogitsScorer } from '../../../src/engine/logits.ts';
+import { SHARED_CHUNK_TOKENS, createCpuLogitsScorer } from '../../../src/engine/logits.ts';
 import type { TrainSequence } from '../../../src/engine/api.ts';
 
 const configs = {
@@ -55,6 +55,26 @@ describe('shared-prompt logits', () => {
       padded.dispose();
     });
   }
+
+  it('a batch over SHARED_CHUNK_TOKENS goes through in chunks with the same logits', async () => {
+    const config = configs.llama, w = initWeights(config, 9, 0.4), V = config.vocab_size;
+    const shared = createCpuLogitsScorer(config, w), padded = createCpuLogitsScorer(config, w, { strategy: 'padded' });
+    // 120 rows of 40 tokens: 4,800 > 4,096, so the question split across the chunk boundary runs its prompt twice
+    const batch = Array.from({ length: 120 }, (_, i) => {
+      const prompt = [1, 3 + (i >> 3), 7, 5 + (i % 3)].map((x) => x % V);
+      return { tokens: [...prompt, ...Array.from({ length: 36 }, (_, t) => (i * 7 + t * 3) % V)], completionStart: prompt.length };
+    });
+    expect(batch.reduce((n, s) => n + s.tokens.length, 0)).toBeGreaterThan(SHARED_CHUNK_TOKENS);
+    const got = await shared.completionLogits(batch), want = await padded.completionLogits(batch);
+    let maxDelta = 0;
+    got.forEach((row, b) => {
+      expect(row.length).toBe(36 * V);
+      row.forEach((x, j) => (maxDelta = Math.max(maxDelta, Math.abs(x - want[b][j]))));
+    });
+    expect(maxDelta).toBeLessThan(1e-5);
+    shared.dispose();
+    padded.dispose();
+  });
 
   it('a different prompt gives different logits (the prompt is really used)', async () => {
     const config = configs.llama, w = initWeights(config, 5, 0.4);

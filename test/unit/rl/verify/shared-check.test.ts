@@ -49,3 +49,15 @@ describe('shared-prompt check = padded check', () => {
     });
   }
 });
+
+describe('a row longer than the model context', () => {
+  it('fails with its reason before any forward', async () => {
+    const s = { ...settings, maxNewTokens: 80 };
+    const long = [...Array.from({ length: 60 }, (_, t) => 3 + (t % 30)), 2];
+    const rows = { tokens: prompts.map(() => long.slice()), logprobs: prompts.map(() => long.map(() => -1)) };
+    const v = await bothVerdicts(await commit(rows, { settings: s }));
+    expect(v.shared.ok).toBe(false);
+    expect(v.shared.reasons[0]).toMatch(/prompt \+ completion \(65 tokens\) exceed the model's context of 64/);
+    expect(v.shared.checkedTokens).toBe(0);
+  });
+});
