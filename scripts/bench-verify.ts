@@ -207,7 +207,11 @@ const cheats: Record<string, Cheat> = {
   [`another checkpoint (weights + N(0, (${otherScale} rms)^2))`]: async (rd, peer) => {
     const { prompts, settings } = roundOf(rd, peer);
     const r = await otherEngine.sample(prompts, { ...settings, seed: samplingSeed(swarmId, rd, peer) });
-    return { rows: { tokens: r.tokens, logprobs: await teacherForcedLogprobs(cpuScorer, prompts, r.tokens) }, cheated: true };
+    // a nearby checkpoint can draw, from the same uniforms, every token the named weights draw: that batch
+    // is the honest one, token for token, and no check can (or should) fail it
+    const honestRows = await cpuEngine.sample(prompts, { ...settings, seed: samplingSeed(swarmId, rd, peer) });
+    const same = r.tokens.every((t, i) => t.join() === honestRows.tokens[i].join());
+    return { rows: { tokens: r.tokens, logprobs: await teacherForcedLogprobs(cpuScorer, prompts, r.tokens) }, cheated: !same };
   },
   'one flipped token': async (rd, peer) => {
     const { prompts, settings } = roundOf(rd, peer);
@@ -245,7 +249,7 @@ for (const [name, cheat] of Object.entries(cheats)) {
     const { rows, cheated } = await cheat(rd, peer);
     const batch = await commitRows(rd, peer, settings, rows);
     d.batches++;
-    if (!cheated) continue; // best-of-4 landed on the canonical seed everywhere: that batch IS honest
+    if (!cheated) continue; // token for token what the named weights draw (best-of-4 on the canonical seed, a too-near checkpoint): that batch IS honest
     d.cheatedBatches++;
     d.rowsChallenged = networkRows(batch.commitment.completions);
     const net = await check(batch, prompts, cpuScorer, d.rowsChallenged);
