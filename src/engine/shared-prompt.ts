@@ -85,7 +85,7 @@ export async function sharedPromptLogits<F, I>(
       r.o = M;
       M += r.m;
     }
-    let rest = new Float32Array(0);
+    let rest: Float32Array = new Float32Array(0);
     if (M > 0) {
       const shape = { B: 1, T: M, Ns: M };
       // attention runs on the padded copies below; this layer buffer's own `att` is never used
