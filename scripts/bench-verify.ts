@@ -3,8 +3,10 @@
 // its sampling settings, the seed it derives): honest batches sampled on each backend (CPU reference,
 // WebGPU on Node Dawn) and spot-checked on each, for as many tokens as fit in --seconds; then each cheat
 // in its strongest form (the cheater holds the real weights and commits their true logprobs), N challenged
-// batches each; then cost (verification vs generation time) and bytes per token. Prints one JSON object
-// and writes it to --json when given.
+// batches each, checked as the network does (VERIFY.rows: the whole batch) and, for comparison, on 8 rows
+// (the earlier setting), each rate with a 95% Wilson interval; then cost (verification vs generation time,
+// shared-prompt scorer and the padded one) and bytes per token as the challenge protocol sends them.
+// Prints one JSON object and writes it to --json when given.
 
 import { VERIFY } from '../src/swarm/constants.ts';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -21,8 +23,10 @@ import { defaultRunnerConfig, roundTaskRefs } from '../src/rl/runner.ts';
 import { generateTask, scoreCompletion, type Task } from '../src/rl/tasks/index.ts';
 import {
   DEFAULT_TOLERANCE, answerChallenge, commitSampling, revealCompletion, commitmentWireBytes, makeChallenge, revealWireBytes, samplingSeed, spotCheck,
+  MAX_CHALLENGED_ROWS,
   weightsHash, type CommittedBatch, type Verdict,
 } from '../src/rl/verify/index.ts';
+import { encodeResponse } from '../src/swarm/verify-codec.ts';
 import { cherryPick, flipToken, perturbWeights, teacherForcedLogprobs, type BatchSettings, type SampledRows } from '../src/rl/verify/adversary.ts';
 
 interface Args { quick: boolean; json?: string; seconds: number; batches: number; gpu: boolean; model: string }
@@ -75,6 +79,15 @@ function commitRows(round: number, peerId: string, settings: BatchSettings, rows
   });
 }
 
+/** 95% Wilson score interval for k successes in n trials */
+function wilson(k: number, n: number): [number, number] {
+  if (n === 0) return [0, 1];
+  const z = 1.959964, p = k / n, z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
 const challengeRng = new Rng(0xc4a11e);
 /** challenge `rows` rows (all by default), answer honestly from the committed batch, check on `scorer` */
 async function check(batch: CommittedBatch, prompts: number[][], scorer: LogitsScorer, rows = batch.commitment.completions): Promise<Verdict & { ms: number }> {
@@ -89,6 +102,10 @@ async function check(batch: CommittedBatch, prompts: number[][], scorer: LogitsS
 // engines and scorers per backend
 const engines: Record<string, Engine> = { cpu: createCpuEngine(config, folder.weights) };
 const scorers: Record<string, LogitsScorer> = { cpu: createCpuLogitsScorer(config, folder.weights) };
+// the earlier scorer (every row whole, padded to the longest): the cost comparison only
+const paddedScorer = createCpuLogitsScorer(config, folder.weights, { strategy: 'padded' });
+/** rows a tab's spot check asks for (VERIFY.rows, capped by the protocol and the batch) */
+const networkRows = (completions: number) => Math.min(VERIFY.rows, MAX_CHALLENGED_ROWS, completions);
 let gpuNote: string | null = null;
 let keptGpu: GPU | null = null;
 if (args.gpu) {
@@ -117,8 +134,11 @@ const honest: Record<string, {
 }> = {};
 const genMs: number[] = [], verifyMs: number[] = [], tokensPerBatch: number[] = [];
 let commitBytes = 0, revealBytesAll = 0, revealBytesWithProofs = 0, revealTokens = 0;
+// what the protocols really send: the commitment as JSON in the rollouts message, the reply frame of a
+// whole-batch challenge (u32 length + JSON, src/swarm/verify.ts)
+let commitJsonBytes = 0, replyFrameBytes = 0, replyJsonArrayBytes = 0;
 const deadline = performance.now() + args.seconds * 1000;
-const verifyRowsMs: number[] = [];
+const verifyPaddedMs: number[] = [];
 let round = 0;
 while (performance.now() < deadline) {
   round++;
@@ -136,17 +156,22 @@ while (performance.now() < deadline) {
       commitBytes += commitmentWireBytes(batch.commitment);
       // a whole-batch challenge (no proofs) and, for comparison, the same rows revealed one by one with proofs
       const all = makeChallenge(batch.commitment, batch.commitment.completions, () => 0, 'bytes');
-      for (const r of answerChallenge(batch, all).reveals) revealBytesAll += revealWireBytes(r);
+      const reply = answerChallenge(batch, all);
+      for (const r of reply.reveals) revealBytesAll += revealWireBytes(r);
+      commitJsonBytes += new TextEncoder().encode(JSON.stringify(batch.commitment)).length;
+      replyFrameBytes += 4 + new TextEncoder().encode(JSON.stringify({ ok: true, response: encodeResponse(reply) })).length;
+      replyJsonArrayBytes += 4 + new TextEncoder().encode(JSON.stringify({ ok: true, response: reply })).length;
       for (let row = 0; row < batch.leaves.length; row++) revealBytesWithProofs += revealWireBytes(revealCompletion(batch, row));
       revealTokens += n;
     }
     for (const [vb, scorer] of Object.entries(scorers)) {
       const key = `${sb}->${vb}`;
-      const v = await check(batch, prompts, scorer);
+      const v = await check(batch, prompts, scorer, networkRows(batch.commitment.completions));
       if (sb === 'cpu' && vb === 'cpu') {
         verifyMs.push(v.ms);
-        // what a tab's spot check does on the network: VERIFY.rows rows of the batch
-        verifyRowsMs.push((await check(batch, prompts, scorer, Math.min(VERIFY.rows, batch.commitment.completions))).ms);
+        const p = await check(batch, prompts, paddedScorer, networkRows(batch.commitment.completions));
+        if (p.ok !== v.ok || p.checkedTokens !== v.checkedTokens) throw new Error(`padded and shared-prompt checks disagree on round ${round}`);
+        verifyPaddedMs.push(p.ms);
       }
       const h = (honest[key] ??= { batches: 0, tokens: 0, failures: 0, maxLogprobDelta: 0, maxRawLogprobDelta: 0, maxCdfOvershoot: 0 });
       const raw = await teacherForcedLogprobs(scorer, prompts, r.tokens);
@@ -182,7 +207,11 @@ const cheats: Record<string, Cheat> = {
   [`another checkpoint (weights + N(0, (${otherScale} rms)^2))`]: async (rd, peer) => {
     const { prompts, settings } = roundOf(rd, peer);
     const r = await otherEngine.sample(prompts, { ...settings, seed: samplingSeed(swarmId, rd, peer) });
-    return { rows: { tokens: r.tokens, logprobs: await teacherForcedLogprobs(cpuScorer, prompts, r.tokens) }, cheated: true };
+    // a nearby checkpoint can draw, from the same uniforms, every token the named weights draw: that batch
+    // is the honest one, token for token, and no check can (or should) fail it
+    const honestRows = await cpuEngine.sample(prompts, { ...settings, seed: samplingSeed(swarmId, rd, peer) });
+    const same = r.tokens.every((t, i) => t.join() === honestRows.tokens[i].join());
+    return { rows: { tokens: r.tokens, logprobs: await teacherForcedLogprobs(cpuScorer, prompts, r.tokens) }, cheated: !same };
   },
   'one flipped token': async (rd, peer) => {
     const { prompts, settings } = roundOf(rd, peer);
@@ -207,26 +236,33 @@ const cheats: Record<string, Cheat> = {
     return { rows: { tokens: r.tokens, logprobs: r.logprobs }, cheated: true };
   },
 };
-const detection: Record<string, { batches: number; cheatedBatches: number; detectedAllRows: number; detected8Rows: number; rate: number; rate8Rows: number; exampleReason?: string }> = {};
+interface Detection {
+  batches: number; cheatedBatches: number; rowsChallenged: number; detected: number; rate: number; ci95: [number, number];
+  detected8Rows: number; rate8Rows: number; ci95at8Rows: [number, number]; exampleReason?: string;
+}
+const detection: Record<string, Detection> = {};
 for (const [name, cheat] of Object.entries(cheats)) {
-  const d = { batches: 0, cheatedBatches: 0, detectedAllRows: 0, detected8Rows: 0, rate: 0, rate8Rows: 0 } as (typeof detection)[string];
+  const d: Detection = { batches: 0, cheatedBatches: 0, rowsChallenged: 0, detected: 0, rate: 0, ci95: [0, 1], detected8Rows: 0, rate8Rows: 0, ci95at8Rows: [0, 1] };
   for (let k = 0; k < args.batches; k++) {
     const rd = 1000 + k, peer = `cheat-${k}`;
     const { prompts, settings } = roundOf(rd, peer);
     const { rows, cheated } = await cheat(rd, peer);
     const batch = await commitRows(rd, peer, settings, rows);
     d.batches++;
-    if (!cheated) continue; // best-of-4 landed on the canonical seed everywhere: that batch IS honest
+    if (!cheated) continue; // token for token what the named weights draw (best-of-4 on the canonical seed, a too-near checkpoint): that batch IS honest
     d.cheatedBatches++;
-    const all = await check(batch, prompts, cpuScorer);
-    if (!all.ok) {
-      d.detectedAllRows++;
-      d.exampleReason ??= all.reasons[0];
+    d.rowsChallenged = networkRows(batch.commitment.completions);
+    const net = await check(batch, prompts, cpuScorer, d.rowsChallenged);
+    if (!net.ok) {
+      d.detected++;
+      d.exampleReason ??= net.reasons[0];
     }
     if (!(await check(batch, prompts, cpuScorer, 8)).ok) d.detected8Rows++;
   }
-  d.rate = d.cheatedBatches ? d.detectedAllRows / d.cheatedBatches : 0;
+  d.rate = d.cheatedBatches ? d.detected / d.cheatedBatches : 0;
+  d.ci95 = wilson(d.detected, d.cheatedBatches);
   d.rate8Rows = d.cheatedBatches ? d.detected8Rows / d.cheatedBatches : 0;
+  d.ci95at8Rows = wilson(d.detected8Rows, d.cheatedBatches);
   detection[name] = d;
 }
 
@@ -240,18 +276,24 @@ const report = {
   batch: { questions: B, completions: G, sampling: roundOf(1, 'x').settings },
   tolerance: DEFAULT_TOLERANCE,
   gpu: gpuNote ?? 'Node Dawn WebGPU',
-  honest: { pairs: honest, checkedTokens: honestTokens, failures: honestFailures, failedBatchRate: honestFailures / Math.max(1, Object.values(honest).reduce((s, h) => s + h.batches, 0)), gpuKept: keptGpu !== null },
+  honest: {
+    pairs: honest, checkedTokens: honestTokens, failures: honestFailures,
+    failedBatchRate: honestFailures / Math.max(1, Object.values(honest).reduce((s, h) => s + h.batches, 0)),
+    // with 0 failures: the 95% upper bound on the per-token false-failure rate (rule of three, 3/n)
+    tokenFailureRateUpper95: honestFailures === 0 ? 3 / Math.max(1, honestTokens) : null,
+    gpuKept: keptGpu !== null,
+  },
   detection,
   cost: {
     generationMsPerBatch: sum(genMs) / genMs.length,
+    rowsChallengedOnNetwork: networkRows(B * G),
     fullChallengeVerifyMsPerBatch: sum(verifyMs) / verifyMs.length,
     verifyOverGenerationFullChallenge: sum(verifyMs) / sum(genMs),
     challengeRate,
     verifyOverGenerationAtChallengeRate: (challengeRate * sum(verifyMs)) / sum(genMs),
-    rowsChallengedOnNetwork: VERIFY.rows,
-    rowsChallengeVerifyMsPerBatch: sum(verifyRowsMs) / verifyRowsMs.length,
-    verifyOverGenerationRowsAtChallengeRate: (challengeRate * sum(verifyRowsMs)) / sum(genMs),
-    note: 'CPU reference for both; full: every row of a challenged batch checked; rows: VERIFY.rows rows (what SpotChecker asks); the challenge rate is the fraction of received batches challenged',
+    paddedScorerVerifyMsPerBatch: sum(verifyPaddedMs) / verifyPaddedMs.length,
+    paddedVerifyOverGeneration: sum(verifyPaddedMs) / sum(genMs),
+    note: 'CPU reference for sampling and checking; a challenged batch is checked whole (VERIFY.rows) on the shared-prompt scorer (each prompt once, completions packed); padded: the earlier scorer on the same rows, for comparison; the challenge rate is the fraction of received batches challenged',
   },
   bytes: {
     commitmentPerBatch: commitBytes / genMs.length,
@@ -259,13 +301,18 @@ const report = {
     wholeBatchRevealPerToken: revealBytesAll / revealTokens,
     singleRowRevealPerToken: revealBytesWithProofs / revealTokens,
     wirePerTokenAtChallengeRate: (commitBytes + challengeRate * revealBytesAll) / tokensTotal,
-    note: 'compact binary sizes (commit.ts); the commitment goes with every batch, reveals only when challenged (a whole-batch challenge needs no Merkle proofs; single rows carry theirs)',
+    sentCommitmentJsonPerToken: commitJsonBytes / tokensTotal,
+    sentReplyFramePerChallengedToken: replyFrameBytes / tokensTotal,
+    sentPerTokenAtChallengeRate: (commitJsonBytes + challengeRate * replyFrameBytes) / tokensTotal,
+    replyAsJsonArraysPerChallengedToken: replyJsonArrayBytes / tokensTotal,
+    note: 'compact*: binary sizes (commit.ts); sent*: what the protocols send (JSON commitment in the rollouts message; the reply frame of a whole-batch challenge, reveals as base64 integers, verify-codec.ts); replyAsJsonArrays: the same reply with JSON number arrays (the protocol before verify/2); the commitment goes with every batch, reveals only when challenged (a whole-batch challenge needs no Merkle proofs; single rows carry theirs)',
   },
 };
 const text = JSON.stringify(report, null, 2);
 console.log(text);
 if (args.json) writeFileSync(args.json, `${text}\n`);
 for (const s of Object.values(scorers)) s.dispose();
+paddedScorer.dispose();
 for (const e of Object.values(engines)) e.dispose();
 otherEngine.dispose();
 process.exit(0);

@@ -10,6 +10,7 @@ import { ShapeError, TokenRangeError } from './errors.ts';
 import { headActLayout, intLayout, layerActLayout, packWeights, paramLayout, type NamedTensor } from './layout.ts';
 import { carveActs, carveParams, carver, modelForward, type Gather } from './model.ts';
 import { CpuOps } from './cpu/ops.ts';
+import { sharedPromptLogits } from './shared-prompt.ts';
 
 export interface LogitsScorer {
   readonly backend: 'cpu' | 'webgpu';
@@ -22,9 +23,21 @@ export interface LogitsScorer {
   dispose(): void;
 }
 
+/** packed tokens per shared-prompt pass (prompts + completions): bounds the activations of one check */
+export const SHARED_CHUNK_TOKENS = 4096;
+
+export interface ScorerOptions {
+  /**
+   * 'shared-prompt' (default): rows with the same prompt (tokens before completionStart) run it once and
+   * their completions packed (shared-prompt.ts); 'padded': every row whole, padded to the longest (the
+   * reference the shared path is tested against).
+   */
+  strategy?: 'shared-prompt' | 'padded';
+}
+
 /** A scorer over `ops` holding its own copy of the weights (flat paramLayout order or HF names). */
 export function createLogitsScorer<F, I>(
-  ops: Ops<F, I>, configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array,
+  ops: Ops<F, I>, configIn: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array, options: ScorerOptions = {},
 ): LogitsScorer {
   const config = parseConfig(configIn);
   const layout = paramLayout(config);
@@ -48,6 +61,7 @@ export function createLogitsScorer<F, I>(
       }
       for (const t of s.tokens) if (!Number.isInteger(t) || t < 0 || t >= V) throw new TokenRangeError(`completionLogits row ${b}: token ${t} is outside [0, ${V})`);
     }
+    if ((options.strategy ?? 'shared-prompt') === 'shared-prompt') return sharedPrompts(batch);
     const B = batch.length, T = Math.max(...batch.map((s) => s.tokens.length));
     const gather: Gather[] = batch.map((s, b) => ({ row: b * T + s.completionStart - 1, count: s.tokens.length - s.completionStart }));
     const Ns = gather.reduce((a, g) => a + g.count, 0);
@@ -90,6 +104,27 @@ export function createLogitsScorer<F, I>(
     }
   }
 
+  // Rows go through in chunks of about SHARED_CHUNK_TOKENS packed tokens, so a long batch (up to 256
+  // challenged rows) never needs activations for all of it at once; a question's rows stay together unless
+  // they alone overflow a chunk (then its prompt runs once per chunk).
+  async function sharedPrompts(batch: TrainSequence[]): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
+    for (let start = 0; start < batch.length;) {
+      let end = start, tokens = 0;
+      while (end < batch.length && (end === start || tokens + batch[end].tokens.length <= SHARED_CHUNK_TOKENS)) tokens += batch[end++].tokens.length;
+      const index = new Map<string, number>(), prompts: number[][] = [];
+      const rows = batch.slice(start, end).map((s) => {
+        const prompt = s.tokens.slice(0, s.completionStart), key = prompt.join(',');
+        let u = index.get(key);
+        if (u === undefined) index.set(key, (u = prompts.push(prompt) - 1));
+        return { prompt: u, tokens: s.tokens.slice(s.completionStart) };
+      });
+      out.push(...(await sharedPromptLogits(ops, config, P, prompts, rows)));
+      start = end;
+    }
+    return out;
+  }
+
   return {
     backend: ops.backend,
     config,
@@ -107,6 +142,6 @@ export function createLogitsScorer<F, I>(
 }
 
 /** The CPU reference scorer. */
-export function createCpuLogitsScorer(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array): LogitsScorer {
-  return createLogitsScorer(new CpuOps(), config, weights);
+export function createCpuLogitsScorer(config: ModelConfig, weights: ReadonlyMap<string, NamedTensor> | Float32Array, options: ScorerOptions = {}): LogitsScorer {
+  return createLogitsScorer(new CpuOps(), config, weights, options);
 }

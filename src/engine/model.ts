@@ -119,7 +119,7 @@ export function carveGradScratch<F, I>(ops: Ops<F, I>, flat: View<F>, layout: La
   return Object.fromEntries([...names, ...qk, ...lora].map((n) => [n, get(n)])) as unknown as GradScratch<F>;
 }
 
-function dimsOf(config: ModelConfig, B: number, T: number): AttentionDims {
+export function dimsOf(config: ModelConfig, B: number, T: number): AttentionDims {
   return { B, T, H: config.num_attention_heads, Hkv: config.num_key_value_heads, D: headDim(config) };
 }
 
@@ -136,7 +136,7 @@ export interface AdapterGrad<F> extends Adapter<F> {
 }
 
 /** y (N,out) = x (N,in) Wᵀ (+ b) (+ (x Aᵀ) Bᵀ with an adapter) */
-function linear<F, I>(
+export function linear<F, I>(
   ops: Ops<F, I>, y: View<F>, x: View<F>, w: View<F>, b: View<F> | undefined, N: number, out: number, inp: number, ad?: Adapter<F>,
 ): void {
   ops.matmul(y, x, w, N, out, inp, { transB: true });
@@ -177,7 +177,7 @@ function adapterOf<F>(p: LayerParams<F>, a: LayerActs<F>, t: LoraTarget, inp: nu
  * q, k, v of one layer from its normed input ln (N,C), N = B*T rows: projections (+ bias), then (Qwen3) an
  * RMSNorm over each head's D values, then RoPE on q and k. Results in a.q, a.k, a.v.
  */
-function queryKeyValue<F, I>(
+export function queryKeyValue<F, I>(
   ops: Ops<F, I>, p: LayerParams<F>, a: LayerActs<F>, positions: View<I>, B: number, T: number, C: number, d: AttentionDims, eps: number, theta: number,
 ): void {
   const N = B * T, HD = d.H * d.D, KD = d.Hkv * d.D;

@@ -134,7 +134,7 @@ export const WEIGHTS = {
  * stay a few; everything beyond is refused.
  */
 export const VERIFY = {
-  protocol: '/tabswarm/verify/1',
+  protocol: '/tabswarm/verify/2', // 2: reveals as base64 integers (verify-codec.ts)
   timeoutMs: 10_000,
   maxRequestBytes: 4096,
   servesPerPeer: 1,
@@ -143,8 +143,13 @@ export const VERIFY = {
   maxTrackedPeers: 1024,
   /** share of received batches challenged (randomness drawn after receipt) */
   rate: 0.1,
-  /** completions revealed per challenge */
-  rows: 8,
+  /**
+   * completions revealed per challenge: every row of a batch up to MAX_CHALLENGED_ROWS (the runner's default
+   * batch is 4 x 8 = 32). A single flipped token sits in one row, so only a whole-batch check catches it
+   * for sure; a sample of k rows of n catches it with probability k/n. The shared-prompt scorer makes the
+   * whole batch cost less than half its sampling (npm run bench:verify).
+   */
+  rows: 256,
   /** spot checks this tab runs at once, and at most this many per minute */
   inFlight: 2,
   perMinute: 12,

@@ -2,7 +2,8 @@
 // (tokens, quantised logprobs, Merkle proofs) of the batch it committed to (src/rl/verify).
 //
 //   request = frame(JSON Challenge)                                   (src/rl/verify/check.ts)
-//   reply   = frame(JSON {ok: true, response: ChallengeResponse}) | frame(JSON {ok: false, reason})
+//   reply   = frame(JSON {ok: true, response: WireResponse}) | frame(JSON {ok: false, reason})
+//             (WireResponse: the reveals' tokens and logprobs as base64 integers, verify-codec.ts)
 //   frame   = u32 big-endian length + that many bytes                (as the weight protocol)
 //
 // Bounded both ways: a request over VERIFY.maxRequestBytes or naming more rows than MAX_CHALLENGED_ROWS is
@@ -16,6 +17,7 @@ import { MAX_CHALLENGED_ROWS, type Challenge, type ChallengeResponse } from '../
 import type { SamplingCommitment } from '../rl/verify/commit.ts';
 import { VERIFY } from './constants.ts';
 import { frame, StreamReader, withTimeout } from './weights.ts';
+import { decodeResponse, encodeResponse } from './verify-codec.ts';
 
 /** The challenged peer answered, and said no: `reason` is its word. */
 export class ChallengeRefusedError extends Error {
@@ -96,19 +98,19 @@ export async function serveChallenges(node: Libp2p, options: ServeChallengesOpti
     } catch (error) {
       return reply({ ok: false, reason: `${(error as Error).name}: ${(error as Error).message}`.slice(0, 200) });
     }
-    await reply({ ok: true, response });
+    await reply({ ok: true, response: encodeResponse(response) });
   };
   await node.handle(VERIFY.protocol, handler, { maxInboundStreams: VERIFY.servesPerPeer + 1, maxOutboundStreams: VERIFY.servesPerPeer + 1 });
   return () => node.unhandle(VERIFY.protocol);
 }
 
 /**
- * The most bytes an honest answer to `challenge` takes: per row, tokens and logprobs as JSON numbers
- * (<= 11 characters each with the comma) up to the committed budget, and a proof of 66 characters a level.
+ * The most bytes an honest answer to `challenge` takes: per row, up to the committed token budget, tokens
+ * (u32 at most) and logprobs (u16) in base64 (8 characters per token), and a proof of 68 characters a level.
  */
 export function maxResponseBytes(commitment: Pick<SamplingCommitment, 'settings' | 'completions'>, rows: number): number {
   const depth = Math.ceil(Math.log2(Math.max(2, commitment.completions)));
-  return 512 + rows * (128 + 2 * 11 * commitment.settings.maxNewTokens + 68 * depth);
+  return 512 + rows * (128 + 8 * commitment.settings.maxNewTokens + 68 * depth);
 }
 
 export interface SendChallengeOptions {
@@ -134,11 +136,16 @@ export async function sendChallenge(node: Libp2p, peer: PeerId, challenge: Chall
       throw error;
     })) as { ok?: unknown; reason?: unknown; response?: unknown } | null;
     if (reply?.ok === false) throw new ChallengeRefusedError(`peer refused: ${typeof reply.reason === 'string' ? reply.reason.slice(0, 200) : 'no reason given'}`);
-    const r = reply?.response as Partial<ChallengeResponse> | undefined;
-    if (reply?.ok !== true || !r || r.v !== 1 || !Array.isArray(r.reveals)) throw new ChallengeRejectedError('malformed challenge response');
+    if (reply?.ok !== true) throw new ChallengeRejectedError('malformed challenge response');
+    let r: ChallengeResponse;
+    try {
+      r = decodeResponse(reply.response, challenge.rows.length);
+    } catch (error) {
+      throw new ChallengeRejectedError((error as Error).message);
+    }
     if (r.root !== challenge.root || r.nonce !== challenge.nonce) throw new ChallengeRejectedError('the response answers another challenge');
     await stream.close({ signal: AbortSignal.timeout(timeoutMs) }).catch(() => undefined);
-    return r as ChallengeResponse;
+    return r;
   } catch (error) {
     stream.abort(error as Error);
     throw error;

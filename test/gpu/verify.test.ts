@@ -68,6 +68,29 @@ describe('verification across CPU and WebGPU', () => {
     expect(n).toBeGreaterThan(50);
   });
 
+  it('the shared-prompt scorer on WebGPU gives the padded scorer\'s logits (and the CPU\'s, within the backend gap)', async () => {
+    const padded = createLogitsScorer(ops, config, weights, { strategy: 'padded' });
+    try {
+      const rows = await sampleHonestly(cpuEngine, prompts, settings, ids.swarmId, ids.round, ids.peerId);
+      const batch = prompts.map((p, i) => ({ tokens: [...p, ...rows.tokens[i]], completionStart: p.length }));
+      const [shared, full, cpu] = [await gpuScorer.completionLogits(batch), await padded.completionLogits(batch), await cpuScorer.completionLogits(batch)];
+      let vsPadded = 0, vsCpu = 0, values = 0;
+      shared.forEach((row, b) => {
+        expect(row.length).toBe(full[b].length);
+        row.forEach((x, j) => {
+          vsPadded = Math.max(vsPadded, Math.abs(x - full[b][j]));
+          vsCpu = Math.max(vsCpu, Math.abs(x - cpu[b][j]));
+          values++;
+        });
+      });
+      expect(values).toBeGreaterThan(50 * config.vocab_size);
+      expect(vsPadded).toBeLessThan(1e-4);
+      expect(vsCpu).toBeLessThan(1e-3);
+    } finally {
+      padded.dispose();
+    }
+  });
+
   it('a flipped token is caught by a WebGPU verifier too', async () => {
     const rows = await sampleHonestly(cpuEngine, prompts, settings, ids.swarmId, ids.round, ids.peerId);
     const tokens = flipToken(rows.tokens, 2, 1, config.vocab_size, settings.stopTokens);

@@ -48,8 +48,12 @@ export interface ChallengeResponse {
   reveals: Reveal[];
 }
 
-/** What an honest peer never needs more of; caps the work a challenge costs either side. */
-export const MAX_CHALLENGED_ROWS = 64;
+/**
+ * What an honest peer never needs more of; caps the work a challenge costs either side. Whole batches are
+ * challenged (VERIFY.rows), so this covers 8 questions x 32 completions; its rows list stays under 2 KiB of
+ * JSON, inside VERIFY.maxRequestBytes.
+ */
+export const MAX_CHALLENGED_ROWS = 256;
 
 export class ChallengeError extends Error {
   override name = 'ChallengeError';
@@ -136,22 +140,20 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
   const stop = new Set(s.stopTokens);
   // a challenge on every row needs no proofs: the verifier rebuilds the whole tree (saves 32 bytes x depth per row)
   const whole = challenge.rows.length === c.completions && challenge.rows.every((r, i) => r === i);
-  const leafHashes: Uint8Array[] = [];
+  const leaves: Uint8Array[] = [];
+  const proofs: Uint8Array[][] = [];
   const batch: { tokens: number[]; completionStart: number }[] = [];
   for (const [i, row] of challenge.rows.entries()) {
     const r = response.reveals[i];
     const leaf = r?.leaf;
     if (!leaf || leaf.row !== row) return fail(`reveal ${i} is not row ${row}`);
     if (!Array.isArray(leaf.tokens) || !Array.isArray(leaf.q) || !Array.isArray(r.proof)) return fail(`row ${row}: malformed reveal`);
-    let proof: Uint8Array[], lh: Uint8Array;
     try {
-      proof = r.proof.map((h) => fromHex(h, 32));
-      lh = await leafHash(leafBytes(leaf));
+      proofs.push(r.proof.map((h) => fromHex(h, 32)));
+      leaves.push(leafBytes(leaf));
     } catch (e) {
       return fail(`row ${row}: malformed reveal (${e instanceof Error ? e.message : String(e)})`);
     }
-    leafHashes.push(lh);
-    if (!whole && !(await verifyMerkleProof(root, lh, row, c.completions, proof))) return fail(`row ${row}: reveal does not match the commitment (Merkle proof fails)`);
     const n = leaf.tokens.length;
     if (n === 0 || n > s.maxNewTokens) return fail(`row ${row}: ${n} tokens, the settings allow 1..${s.maxNewTokens}`);
     for (let t = 0; t < n; t++) {
@@ -162,13 +164,27 @@ export async function spotCheck(input: SpotCheckInput): Promise<Verdict> {
     if (n < s.maxNewTokens && !stop.has(leaf.tokens[n - 1])) return fail(`row ${row}: ends early without a stop token (truncated)`);
     if (input.matchesPublished && !input.matchesPublished(row, leaf.tokens)) return fail(`row ${row}: revealed tokens are not the published completion`);
     const prompt = input.promptOf(row);
+    // an honest sampler stops at the model's context; a longer row is no sampling and no work for us
+    if (prompt.length + n > scorer.config.max_position_embeddings) {
+      return fail(`row ${row}: prompt + completion (${prompt.length + n} tokens) exceed the model's context of ${scorer.config.max_position_embeddings}`);
+    }
     batch.push({ tokens: [...prompt, ...leaf.tokens], completionStart: prompt.length });
   }
+  // The leaf hashes go out (WebCrypto digests run off the main thread) before the forward, which on the CPU
+  // runs synchronously: one after the other, each digest's round trip cost more than the forward itself.
+  const hashing = Promise.all(leaves.map((b) => leafHash(b)));
+  const scoring = scorer.completionLogits(batch);
+  scoring.catch(() => undefined); // awaited below unless the proofs fail first
+  const leafHashes = await hashing;
   if (whole) {
     const levels = await merkleLevels(leafHashes);
     if (!equalBytes(levels[levels.length - 1][0], root)) return fail('revealed batch does not match the commitment (Merkle root differs)');
+  } else {
+    const good = await Promise.all(challenge.rows.map((row, i) => verifyMerkleProof(root, leafHashes[i], row, c.completions, proofs[i])));
+    const bad = good.indexOf(false);
+    if (bad >= 0) return fail(`row ${challenge.rows[bad]}: reveal does not match the commitment (Merkle proof fails)`);
   }
-  const logits = await scorer.completionLogits(batch);
+  const logits = await scoring;
   const reasons: string[] = [];
   let checkedTokens = 0, maxLogprobDelta = 0, maxCdfOvershoot = 0;
   for (const [i, row] of challenge.rows.entries()) {

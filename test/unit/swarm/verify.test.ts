@@ -94,7 +94,7 @@ function checker(batches: Map<string, RolloutBatch>, outcomes: { ok: boolean; re
 
 const runnerConfig = defaultRunnerConfig({ swarmId: 's', questions: 2, completions: 4, localGroups: 2, sampling: { temperature: 1, topP: 1, topK: 0, maxNewTokens: 10 } });
 
-describe('spot checks over /tabswarm/verify/1', () => {
+describe('spot checks over /tabswarm/verify/2', () => {
   it('verifies an honest batch after the author\'s weights moved on; fails model-free answer keys and silence', async () => {
     const bus = new InMemoryBus();
     const listener = bus.connect('listener');
