@@ -111,9 +111,18 @@ describe('spot check: every cheat is caught', () => {
     const some = makeChallenge(good.commitment, 4, Math.random, 's');
     const resp = answerChallenge(good, some);
     expect(resp.reveals.every((x) => x.proof.length > 0)).toBe(true);
+    // one token of a reveal changed to another non-stop token, the row's stop structure kept: only the proof can
+    // tell (a change that moved a stop token fails earlier, on the row's shape)
+    const k = resp.reveals.findIndex((x) => x.leaf.tokens.length >= 2);
+    expect(k, 'a challenged row with two or more tokens').toBeGreaterThanOrEqual(0);
+    const other = (t: number) => {
+      let u = (t + 1) % 40;
+      while (u === t || settings.stopTokens.includes(u)) u = (u + 1) % 40;
+      return u;
+    };
     const partial = await spotCheck({
       commitment: good.commitment, challenge: some, promptOf: (r) => prompts[r], scorer, scorerWeightsHash: await weightsHash(weights),
-      response: { ...resp, reveals: resp.reveals.map((x, i) => (i === 0 ? { ...x, leaf: { ...x.leaf, tokens: x.leaf.tokens.map((t) => (t + 1) % 40) } } : x)) },
+      response: { ...resp, reveals: resp.reveals.map((x, i) => (i === k ? { ...x, leaf: { ...x.leaf, tokens: x.leaf.tokens.map((t, j) => (j === 0 ? other(t) : t)) } } : x)) },
     });
     expect(partial.reasons[0]).toMatch(/Merkle proof fails/);
     expect((await spotCheck({ commitment: good.commitment, challenge: some, response: resp, promptOf: (r) => prompts[r], scorer, scorerWeightsHash: await weightsHash(weights) })).ok).toBe(true);
