@@ -9,6 +9,7 @@
 // to them (test/unit/engine/cpu-attention.test.ts holds the plain loops and compares bit for bit).
 
 import type { AttentionDims } from '../ops.ts';
+import { SEGMENT_SHARED as SHARED } from '../pack.ts';
 
 type F = Float32Array;
 
@@ -60,7 +61,10 @@ function attendable(keys: Int32Array, mask: F, mo: number, n: number): number {
   return c;
 }
 
-/** out (B,T,H,D); att (B,H,T,T); q (B,T,H,D); k, v (B,T,Hkv,D); keyMask (B,T) 1 = attendable. */
+/**
+ * out (B,T,H,D); att (B,H,T,T); q (B,T,H,D); k, v (B,T,Hkv,D); keyMask (B,T) 1 = attendable, 0 = not; the
+ * CPU reference also takes packed rows' segment ids (engine/pack.ts: ≥ 2 = a branch, seen by its own queries).
+ */
 export function attentionForwardCpu(
   out: F, oo: number, att: F, ao: number,
   q: F, qo: number, k: F, ko: number, v: F, vo: number, mask: F, mo: number,
@@ -69,7 +73,7 @@ export function attentionForwardCpu(
   const rep = H / Hkv;
   const scale = 1 / Math.sqrt(D);
   const scores = new Float64Array(T);
-  const keys = new Int32Array(T);
+  const keys = new Int32Array(T), sel = new Int32Array(T);
   const qd = new Float64Array(D);
   const kvStride = Hkv * D;
   for (let b = 0; b < B; b++) {
@@ -82,28 +86,33 @@ export function attentionForwardCpu(
         const or = oo + ((b * T + t) * H + h) * D;
         att.fill(0, ar, ar + T);
         out.fill(0, or, or + D);
-        // the keys a query sees: attendable and not after it (causal)
+        // the keys a query sees: attendable, not after it (causal) and, in a packed row (engine/pack.ts), in
+        // the shared prompt or the query's own branch; with a 0/1 mask that is every attendable key up to t
+        const mt = mask[mo + b * T + t];
         let n = 0;
-        while (n < nKeys && keys[n] <= t) n++;
+        for (let i = 0; i < nKeys && keys[i] <= t; i++) {
+          const ms = mask[mo + b * T + keys[i]];
+          if (ms === SHARED || ms === mt) sel[n++] = keys[i];
+        }
         // A query with nothing to attend to (a padding row before any real token) gets zero output.
         if (n === 0) continue;
         loadRow(qd, q, qo + ((b * T + t) * H + h) * D, D);
         let max = -Infinity;
         for (let i = 0; i < n; i++) {
-          const s = keys[i];
+          const s = sel[i];
           const sc = dotRow(qd, k, ko + kvBase + s * kvStride, D) * scale;
           scores[s] = sc;
           if (sc > max) max = sc;
         }
         let sum = 0;
         for (let i = 0; i < n; i++) {
-          const s = keys[i];
+          const s = sel[i];
           const e = Math.exp(scores[s] - max);
           scores[s] = e;
           sum += e;
         }
         for (let i = 0; i < n; i++) {
-          const s = keys[i];
+          const s = sel[i];
           const p = scores[s] / sum;
           att[ar + s] = p;
           axpy(out, or, p, v, vo + kvBase + s * kvStride, D);
@@ -138,6 +147,8 @@ export function attentionBackwardCpu(
         let weighted = 0;
         for (let s = 0; s <= t; s++) {
           const p = att[ar + s];
+          // a key the query did not attend adds nothing (p = 0), and in a packed row most keys are another branch's
+          if (p === 0) continue;
           const at = kvBase + s * kvStride;
           const dot = dotRow(gd, v, vo + at, D);
           axpyRow(dv, dvo + at, p, gd, D);
