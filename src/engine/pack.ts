@@ -24,8 +24,12 @@ export interface PackedBatch {
   runs: { row: number; start: number; count: number }[];
 }
 
-/** rows grouped by identical prompt (tokens before completionStart), in order of first appearance */
-export function packByPrompt(batch: readonly TrainSequence[]): PackedBatch {
+/**
+ * Rows grouped by identical prompt (tokens before completionStart), in order of first appearance. A row
+ * grows no longer than maxRowLength (default 4 × the batch's longest sequence): attention costs the square
+ * of a row's length, so many branches of one prompt go to several rows rather than one long one.
+ */
+export function packByPrompt(batch: readonly TrainSequence[], maxRowLength = 4 * Math.max(0, ...batch.map((s) => s.tokens.length))): PackedBatch {
   const rowOf = new Map<string, number>();
   const rows: PackedRow[] = [];
   const branches: number[] = [];
@@ -34,6 +38,7 @@ export function packByPrompt(batch: readonly TrainSequence[]): PackedBatch {
     const P = seq.completionStart;
     const key = seq.tokens.slice(0, P).join(',');
     let r = rowOf.get(key);
+    if (r !== undefined && rows[r].tokens.length + seq.tokens.length - P + 1 > maxRowLength) r = undefined;
     if (r === undefined) {
       r = rows.length;
       rowOf.set(key, r);

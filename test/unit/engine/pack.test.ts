@@ -37,6 +37,10 @@ describe('packByPrompt', () => {
       { row: 0, start: 8, count: 4 }, { row: 1, start: 4, count: 0 }, { row: 2, start: 0, count: 1 },
     ]);
     expect(packingSaves(batch, p)).toBe(true);
+    // a row stops growing at maxRowLength: the third sequence of prompt 0 opens a second row for it
+    const capped = packByPrompt(batch, 10);
+    expect(capped.rows.map((r) => r.tokens.length)).toEqual([8, 5, 8, 2]);
+    expect(capped.runs[3]).toEqual({ row: 2, start: 3, count: 4 });
     expect(packingSaves(batch.slice(0, 2), packByPrompt(batch.slice(0, 2)))).toBe(false);
   });
 });
