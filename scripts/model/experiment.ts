@@ -39,7 +39,11 @@ export const ARMS: readonly ArmSpec[] = [
   { name: 'swarm-mu2', label: 'swarm I=4 J=4, μ=2 optimizer steps per batch (clip active)', local: 4, external: 4, policyEpochs: 2 },
 ];
 
-/** the default full run: what fits about an hour on 2 cores at 4 peers (the other arms: --arms all) */
+/**
+ * the default full run (the other arms: --arms all): 25 jobs of 200 rounds × 4 peers. Estimated from the
+ * per-job times of a 40-round run (README, "How fast the experiment runs"): about 2.2 h on this 2-core
+ * machine at light load, 4 h at a shared session's; on a 16-core machine (--threads 16), two waves of jobs.
+ */
 export const FULL_ARMS = ['swarm', 'isolated-train', 'isolated-sample', 'swarm-fill', 'swarm-average'] as const;
 
 /** which arm each arm is compared with (paired by seed), besides isolated-train and isolated-sample */

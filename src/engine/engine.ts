@@ -17,6 +17,7 @@ import {
 import { checkFits, estimateModelBytes, estimateSamplingBytes, estimateTrainingBytes, type MemoryLimits } from './memory.ts';
 import { checkSampleOptions } from './sampling.ts';
 import { decodeSample } from './decode.ts';
+import { packByPrompt, packingSaves } from './pack.ts';
 import { carveLora, checkedAdapter, estimateLoraTrainingBytes, initLora, loraLayout, mergeLora, type LoraConfig } from './lora.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import type { LoraPair } from './model.ts';
@@ -33,6 +34,11 @@ export interface EngineOptions {
   lora?: { config: LoraConfig; adapter?: Float32Array; seed?: number };
   /** decode steps recorded per submission and readback (default decode.ts STEPS_PER_SUBMIT) */
   decodeStepsPerSubmit?: number;
+  /**
+   * Training rows that share a prompt are packed into one row (pack.ts): the prompt is computed once, not G
+   * times. CPU only (its attention reads the packed rows' segment ids); default on there.
+   */
+  packPrompts?: boolean;
 }
 
 /** Engine plus what tools (save, tests, benchmarks) need beyond the RL-facing interface. */
@@ -112,6 +118,7 @@ export function createEngine<F, I>(
   const L = config.num_hidden_layers;
   // the activation tables hold what this backend's attention keeps (no (B,H,T,T) for flash kernels)
   const attState = (d: AttentionDims) => ops.attentionStateSize(d);
+  const packPrompts = ops.backend === 'cpu' && options.packPrompts !== false;
 
   let train: TrainState<F, I> | null = null;
   let fwd: ForwardState<F, I> | null = null;
@@ -221,8 +228,12 @@ export function createEngine<F, I>(
       }
       lengths.push(n);
     }
-    const B = batch.length, T = Math.max(...lengths);
-    const gather: Gather[] = batch.map((s, b) => ({ row: b * T + s.completionStart - 1, count: s.tokens.length - s.completionStart }));
+    const packed = packPrompts ? packByPrompt(batch) : null;
+    const rows = packed && packingSaves(batch, packed) ? packed.rows : null;
+    const B = rows ? rows.length : batch.length, T = rows ? Math.max(...rows.map((r) => r.tokens.length)) : Math.max(...lengths);
+    const gather: Gather[] = rows
+      ? packed!.runs.map((g) => ({ row: g.row * T + g.start, count: g.count }))
+      : batch.map((s, b) => ({ row: b * T + s.completionStart - 1, count: s.tokens.length - s.completionStart }));
     const Ns = gather.reduce((a, g) => a + g.count, 0);
     const Rc = Math.max(1, Math.min(Ns, options.logitRows ?? logitChunkRows(config, Ns)));
     const shape = { B, T, Ns, Rc };
@@ -264,11 +275,20 @@ export function createEngine<F, I>(
     const tokens = new Int32Array(B * T), positions = new Int32Array(B * T), targets = new Int32Array(Ns);
     const mask = new Float32Array(B * T);
     let at = 0;
+    if (rows) {
+      rows.forEach((r, b) => {
+        tokens.set(r.tokens, b * T);
+        positions.set(r.positions, b * T);
+        mask.set(r.segments, b * T);
+      });
+    }
     batch.forEach((s, b) => {
-      for (let t = 0; t < s.tokens.length; t++) {
-        tokens[b * T + t] = s.tokens[t];
-        positions[b * T + t] = t;
-        mask[b * T + t] = 1;
+      if (!rows) {
+        for (let t = 0; t < s.tokens.length; t++) {
+          tokens[b * T + t] = s.tokens[t];
+          positions[b * T + t] = t;
+          mask[b * T + t] = 1;
+        }
       }
       for (let t = s.completionStart; t < s.tokens.length; t++) targets[at++] = s.tokens[t];
     });
