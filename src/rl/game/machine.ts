@@ -75,6 +75,19 @@ export class StageMachine {
     return this.position !== null && this.playingRound === this.position.round;
   }
 
+  /** where it stands, for a checkpoint (a reload resumes here: nothing it played is played again) */
+  snapshot(): { position: StagePosition | null; playingRound: number | null } {
+    return { position: this.position && { ...this.position }, playingRound: this.playingRound };
+  }
+
+  restore(state: { position: StagePosition | null; playingRound: number | null }): void {
+    const p = state.position;
+    if (p !== null && (!Number.isSafeInteger(p.round) || p.round < 0 || !STAGES.includes(p.stage))) throw new GameError('snapshot position is not a game position');
+    if (state.playingRound !== null && (p === null || state.playingRound !== p.round)) throw new GameError('snapshot plays a round it is not in');
+    this.position = p && { round: p.round, stage: p.stage };
+    this.playingRound = state.playingRound;
+  }
+
   advance(next: StagePosition): StageAction[] {
     if (this.position && comparePositions(next, this.position) <= 0) return [];
     const actions: StageAction[] = [];
@@ -164,6 +177,19 @@ export class StageInbox<T extends GameEnvelope> {
     if (senders?.has(m.peerId)) return { ok: false, reason: 'a second message from this peer for this question and stage' };
     if (senders && senders.size >= this.limits.maxSenders) return { ok: false, reason: 'too many senders for this stage' };
     return { ok: true };
+  }
+
+  /**
+   * Put back a message kept before a reload: every bound but the clock's window is judged again (its stage
+   * may have closed since; it was on time when it arrived).
+   */
+  restore(message: T): InboxVerdict {
+    return this.offer(message, typeof message?.round === 'number' && STAGES.includes(message?.stage) ? { round: message.round, stage: message.stage } : null);
+  }
+
+  /** everything kept, in arrival order per (round, stage, question) */
+  entries(): T[] {
+    return [...this.byKey.values()].flatMap((senders) => [...senders.values()]);
   }
 
   /** what arrived for (round, stage, question), in arrival order */
