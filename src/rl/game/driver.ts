@@ -11,6 +11,11 @@ export interface GameDriverOptions {
   now: () => number;
   genesisMs: number;
   stageMs: number;
+  /**
+   * Where the game is, when something other than the clock says so (the coordinator's stage counter through
+   * positionFromChain); null while unknown. When given, `now`, `genesisMs` and `stageMs` are not read.
+   */
+  position?: () => StagePosition | null;
   /** how often the clock is read */
   tickMs?: number;
   onError?: (error: Error) => void;
@@ -38,7 +43,7 @@ export class GameDriver {
   /** one reading of the clock; resolves when the runner has played what it asked for */
   async tick(): Promise<StageReport[]> {
     if (this.busy) return [];
-    const position = positionAt(this.options.now(), this.options.genesisMs, this.options.stageMs);
+    const position = this.options.position ? this.options.position() : positionAt(this.options.now(), this.options.genesisMs, this.options.stageMs);
     if (!position || (this.position && this.position.round === position.round && this.position.stage === position.stage)) return [];
     this.position = position;
     const { runner, afterPlay, onError } = this.options;

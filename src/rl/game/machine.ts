@@ -48,6 +48,22 @@ export function positionFromCounter(round: number, stage: number): StagePosition
   return { round, stage: STAGES[stage] };
 }
 
+/**
+ * The coordinator's counters as a game position, for either deployment: a coordinator made with
+ * `stagesPerRound = 3` counts (round, stage 0..2) itself; one made with 1 stage a round (the local chain's)
+ * counts one tick per stage, so its round n is game stage n: round ⌊n/3⌋, stage n mod 3. Any other stage
+ * count does not describe this game and is refused.
+ */
+export function positionFromChain(round: number, stage: number, stagesPerRound: number): StagePosition {
+  if (stagesPerRound === STAGES.length) return positionFromCounter(round, stage);
+  if (stagesPerRound === 1) {
+    if (stage !== 0) throw new GameError(`a one-stage coordinator reported stage ${stage}`);
+    if (!Number.isSafeInteger(round) || round < 0) throw new GameError(`no such game position: coordinator round ${round}`);
+    return { round: Math.floor(round / STAGES.length), stage: STAGES[round % STAGES.length] };
+  }
+  throw new GameError(`a coordinator with ${stagesPerRound} stages a round cannot pace the ${STAGES.length}-stage game`);
+}
+
 export type StageAction =
   /** play this stage now */
   | { type: 'play'; round: number; stage: Stage }
