@@ -8,7 +8,7 @@
 // 0..EXCLUDE_ROUNDS), so `npm run experiment:game -- --model public/models/game` measures play on
 // questions the model was not taught.
 //
-//   npm run build:game-model -- [--steps 240] [--batch 24] [--lr 0.002] [--seed 1] [--answer-share 0.34] [--from public/models/default] [--out public/models/game]
+//   npm run build:game-model -- [--steps 300] [--batch 24] [--lr 0.003] [--seed 1] [--answer-share 0.34] [--from public/models/default] [--out public/models/game]
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,9 +28,9 @@ import { loadModelFolder } from './model/load.ts';
 
 const { values: args } = parseArgs({
   options: {
-    steps: { type: 'string', default: '240' },
+    steps: { type: 'string', default: '300' },
     batch: { type: 'string', default: '24' },
-    lr: { type: 'string', default: '0.002' },
+    lr: { type: 'string', default: '0.003' },
     seed: { type: 'string', default: '1' },
     'answer-share': { type: 'string', default: '0.34' },
     from: { type: 'string', default: 'public/models/default' },
