@@ -59,6 +59,8 @@ export class WorkerGame {
   readonly transport: WorkerGameTransport;
   readonly runner: GameRunner;
   private readonly driver: GameDriver;
+  /** where a restored game stood, for the tab's status line; null when it starts fresh */
+  resumed: string | null = null;
 
   constructor(
     makeRunner: (transport: GameTransport) => GameRunner,
@@ -74,7 +76,7 @@ export class WorkerGame {
       try {
         const { messages, dropped } = this.runner.restore(persistence.resume);
         const at = this.runner.machine.current;
-        emit({ kind: 'phase', phase: 'running', detail: `resumed the game at ${at ? `${at.stage} of round ${at.round}` : 'its start'} (${messages} peer messages kept${dropped > 0 ? `, ${dropped} dropped` : ''})` });
+        this.resumed = `resumed at ${at ? `${at.stage} of round ${at.round}` : 'its start'} (${messages} peer messages kept${dropped > 0 ? `, ${dropped} dropped` : ''})`;
       } catch (error) {
         // the weights came back; a game state that did not is played fresh from the next round
         emit({ kind: 'warning', message: `game state not resumed (${(error as Error).name}: ${(error as Error).message}); playing from the next round` });

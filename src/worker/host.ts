@@ -223,7 +223,7 @@ export class WorkerHost {
     loaded.resumedGame = undefined;
     loaded.game = new WorkerGame((t) => contributor.createGameRunner!(t, config), loaded.peerId, options, (e) => this.emit(e), undefined, gamePersistence(loaded, resume, (e) => this.emit(e)));
     loaded.game.start();
-    this.emit({ kind: 'phase', phase: 'running', detail: 'playing the swarm game' });
+    this.emit({ kind: 'phase', phase: 'running', detail: loaded.game.resumed ? `playing the swarm game, ${loaded.game.resumed}` : 'playing the swarm game' });
   }
 
   private async reset(): Promise<void> {

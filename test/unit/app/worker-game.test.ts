@@ -123,7 +123,7 @@ describe('the swarm game in the worker', () => {
     expect(loaded.resumedRound).toBe(round);
     await a2.api.startGame({ clock: { genesisMs, roundMs }, swarmId: 'g' });
     // b's answers at least (its critiques too if they arrived before the save)
-    const resumedAt = new RegExp(`^resumed the game at critique of round ${round} \\([2-9] peer messages kept\\)$`);
+    const resumedAt = new RegExp(`^playing the swarm game, resumed at critique of round ${round} \\([2-9] peer messages kept\\)$`);
     expect(a2.events.some((e) => e.kind === 'phase' && resumedAt.test(e.detail ?? ''))).toBe(true);
     const deadline = Date.now() + 6_000;
     while (!stageReports(a2).some((r) => r.round === round) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
