@@ -7,7 +7,8 @@ import { GameDriver } from '../rl/game/driver.ts';
 import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
 import type { GameSnapshot } from '../rl/game/snapshot.ts';
 import type { GameMessage, GameTransport } from '../rl/game/transport.ts';
-import type { GameOptions, WorkerEvent } from './protocol.ts';
+import { positionFromChain, type StagePosition } from '../rl/game/machine.ts';
+import type { ChainStage, GameOptions, WorkerEvent } from './protocol.ts';
 
 export class WorkerGameTransport implements GameTransport {
   private readonly handlers: ((m: GameMessage) => void)[] = [];
@@ -59,6 +60,8 @@ export class WorkerGame {
   readonly transport: WorkerGameTransport;
   readonly runner: GameRunner;
   private readonly driver: GameDriver;
+  /** the coordinator's last position, for a game paced by it (null until the page sends one) */
+  private chainPosition: StagePosition | null = null;
   /** where a restored game stood, for the tab's status line; null when it starts fresh */
   resumed: string | null = null;
 
@@ -90,11 +93,17 @@ export class WorkerGame {
       stageMs: options.clock.roundMs / 3,
       onError: (error) => emit({ kind: 'warning', message: `game: ${error.name}: ${error.message}` }),
       ...(persistence ? { afterPlay: () => persistence.save(this.runner.snapshot()) } : {}),
+      ...(options.pace === 'coordinator' ? { position: () => this.chainPosition } : {}),
     });
   }
 
   start(): void {
     this.driver.start();
+  }
+
+  /** the coordinator's counter as the page read it; a counter that is not a game position is a GameError */
+  follow(stage: ChainStage): void {
+    this.chainPosition = positionFromChain(stage.round, stage.stage, stage.stagesPerRound);
   }
 
   /** stops at the end of the stage in flight; `start` goes on from the clock's position then */

@@ -125,6 +125,9 @@ export class WorkerHost {
       case 'deliverGame':
         this.need('deliver a game message').game?.transport.deliver(request.message);
         return this.reply(request.id, 'deliverGame', undefined);
+      case 'gamePosition':
+        this.need('follow the coordinator').game?.follow(request.position);
+        return this.reply(request.id, 'gamePosition', undefined);
       case 'exportAverage':
         return this.reply(request.id, 'exportAverage', await this.need('export the swarm model').contributor.exportAverage(request.models.map((m) => new Uint8Array(m))));
       case 'verify': {

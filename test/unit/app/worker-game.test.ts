@@ -138,6 +138,34 @@ describe('the swarm game in the worker', () => {
     for (const t of [a2, b]) t.api.terminate();
   }, 20_000);
 
+  it('a game paced by the coordinator follows its counter, not the clock', async () => {
+    const t = tab('peer-d');
+    await t.api.load(t.load);
+    // the clock would put this game in round 0 at once: paced by the coordinator, it waits for the counter
+    await t.api.startGame({ clock: { genesisMs: Date.now() - 1, roundMs: 900 }, swarmId: 'g', pace: 'coordinator' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(stageReports(t)).toEqual([]);
+    // a one-stage coordinator at round 7 is game round 2's critique: joined late, it sits that round out
+    await t.api.gamePosition({ round: 7, stage: 0, stagesPerRound: 1 });
+    const seen = (n: number) => new Promise<void>((resolve, reject) => {
+      const until = Date.now() + 5_000;
+      const poll = () => (stageReports(t).length >= n ? resolve() : Date.now() > until ? reject(new Error(`no stage ${n}`)) : setTimeout(poll, 20));
+      poll();
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(stageReports(t)).toEqual([]);
+    await t.api.gamePosition({ round: 9, stage: 0, stagesPerRound: 1 });
+    await seen(1);
+    await t.api.gamePosition({ round: 10, stage: 0, stagesPerRound: 1 });
+    await seen(2);
+    expect(stageReports(t).map((r) => [r.round, r.stage])).toEqual([[3, 'answer'], [3, 'critique']]);
+    // a counter that is no game position, and a malformed request, are refused by name
+    await expect(t.api.gamePosition({ round: 1, stage: 0, stagesPerRound: 2 })).rejects.toThrow(/2 stages a round cannot pace/);
+    await expect(t.api.gamePosition({ round: -1, stage: 0, stagesPerRound: 1 } as never)).rejects.toThrow(/gamePosition takes/);
+    await t.api.stop();
+    t.api.terminate();
+  }, 15_000);
+
   it('refuses a malformed deliverGame request by name', async () => {
     const t = tab('peer-c');
     await t.api.load(t.load);
