@@ -65,6 +65,8 @@ interface RoundRow {
   majorityCorrect: number;
   /** resolve stage: final answers correct, over all sampled resolves */
   resolveAccuracy: number;
+  /** critique stage: sampled critiques naming a correct student */
+  critiqueAccuracy: number;
   reward: Record<Stage, number>;
   format: Record<Stage, number>;
   winners: string[];
@@ -120,6 +122,7 @@ for (let s = 0; s < seeds; s++) {
       majorityRate: mean(views.map((q) => (q.majority === null ? 0 : 1))),
       majorityCorrect: mean(views.map((q) => (q.majorityCorrect === true ? 1 : 0))),
       resolveAccuracy: mean(resolveReports.map((r) => r.accuracy)),
+      critiqueAccuracy: mean((byStage.get('critique') ?? []).map((r) => r.accuracy)),
       reward: Object.fromEntries(STAGES.map((st) => [st, mean((byStage.get(st) ?? []).map((r) => r.meanReward))])) as Record<Stage, number>,
       format: Object.fromEntries(STAGES.map((st) => [st, mean((byStage.get(st) ?? []).map((r) => r.formatRate))])) as Record<Stage, number>,
       winners: [],
@@ -142,7 +145,7 @@ const firstLast = (f: (r: RoundRow) => number) => {
   return { first: mean(perSeed.flatMap((p) => p.rows.slice(0, tenth).map(f))), last: mean(perSeed.flatMap((p) => p.rows.slice(-tenth).map(f))) };
 };
 const summary = {
-  command: `npm run experiment:game --${quick ? ' --quick' : ''} --seeds ${seeds} --rounds ${rounds} --peers ${peers} --questions ${questions} --completions ${completions} --lr ${lr}`,
+  command: `npm run experiment:game --${quick ? ' --quick' : ''} --model ${a.model} --seeds ${seeds} --rounds ${rounds} --peers ${peers} --questions ${questions} --completions ${completions} --lr ${lr}`,
   seeds, rounds, peers, questions, completions, lr, maxNewTokens,
   compute: `per seed: ${peers} peers × ${rounds} rounds × 3 stages × ${questions} questions × ${completions} completions sampled and one GRPO step per stage with signal`,
   ci95OverSeedMeans: {
@@ -151,6 +154,9 @@ const summary = {
     majorityCorrect: ci95(seedMeans((r) => r.majorityCorrect)),
     majorityRate: ci95(seedMeans((r) => r.majorityRate)),
     resolveAccuracy: ci95(seedMeans((r) => r.resolveAccuracy)),
+    critiqueAccuracy: ci95(seedMeans((r) => r.critiqueAccuracy)),
+    critiqueFormatRate: ci95(seedMeans((r) => r.format.critique)),
+    resolveFormatRate: ci95(seedMeans((r) => r.format.resolve)),
   },
   majorityMinusSingle: { mean: mean(diffs), low: mean(diffs) - diffHalf, high: mean(diffs) + diffHalf, n: diffs.length, note: 'normal 95% CI over (seed, round) pairs; rounds within a seed are not independent' },
   stageRewardFirstVsLastTenth: Object.fromEntries(STAGES.map((st) => [st, firstLast((r) => r.reward[st])])),

@@ -68,6 +68,8 @@ export class SwarmConfigError extends Error {
  */
 export const DEFAULT_ROUND_MS = 3_000;
 export const DEFAULT_MODEL_ID = 'tabswarm-tiny';
+/** a game swarm's default: the default model fine-tuned on game transcripts (npm run build:game-model) */
+export const DEFAULT_GAME_MODEL_ID = 'tabswarm-tiny-game';
 /**
  * A game round is three stages of roundMs / 3, each a sampling pass and one GRPO step of the default model
  * (the resolve prompt is the longest): 5 s a stage leaves a loaded CPU-only tab room.
@@ -156,7 +158,7 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
   if (!Number.isSafeInteger(roundMs) || (roundMs as number) < 1_000 || (roundMs as number) > 3_600_000) fail('roundMs must be an integer from 1000 to 3600000');
   const genesisMs = v.genesisMs ?? 0;
   if (!Number.isSafeInteger(genesisMs) || (genesisMs as number) < 0) fail('genesisMs must be a non-negative integer (unix ms)');
-  const modelId = v.modelId ?? DEFAULT_MODEL_ID;
+  const modelId = v.modelId ?? (v.mode === 'game' ? DEFAULT_GAME_MODEL_ID : DEFAULT_MODEL_ID);
   if (typeof modelId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/.test(modelId) || modelId.includes('..')) {
     fail('modelId must be 1-128 letters, digits, dots, dashes, underscores or slashes');
   }

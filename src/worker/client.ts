@@ -7,6 +7,7 @@ import {
   deserializeError,
   WorkerGoneError,
   type ExportedFile,
+  type ChainStage,
   type GameOptions,
   type GpuProbe,
   type LoadOptions,
@@ -85,6 +86,9 @@ export class ProtocolClient implements TabswarmWorkerApi {
   }
   deliverGame(message: GameMessage): Promise<void> {
     return this.call<'deliverGame'>({ type: 'deliverGame', message });
+  }
+  gamePosition(position: ChainStage): Promise<void> {
+    return this.call<'gamePosition'>({ type: 'gamePosition', position });
   }
   verify(request: VerifyRequest): Promise<VerifyReply> {
     return this.call<'verify'>({ type: 'verify', request });

@@ -5,8 +5,10 @@
 // The driver reads the worker's clock against the genesis the page shifted by its swarm-time offset.
 import { GameDriver } from '../rl/game/driver.ts';
 import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
+import type { GameSnapshot } from '../rl/game/snapshot.ts';
 import type { GameMessage, GameTransport } from '../rl/game/transport.ts';
-import type { GameOptions, WorkerEvent } from './protocol.ts';
+import { positionFromChain, type StagePosition } from '../rl/game/machine.ts';
+import type { ChainStage, GameOptions, WorkerEvent } from './protocol.ts';
 
 export class WorkerGameTransport implements GameTransport {
   private readonly handlers: ((m: GameMessage) => void)[] = [];
@@ -47,10 +49,21 @@ export class WorkerGameTransport implements GameTransport {
   }
 }
 
+/** how the game survives a reload: the host saves the weights with the runner's snapshot after every stage */
+export interface GamePersistence {
+  /** the snapshot a resumed checkpoint carried (restored before the first stage), if any */
+  resume?: unknown;
+  save(snapshot: GameSnapshot): Promise<void>;
+}
+
 export class WorkerGame {
   readonly transport: WorkerGameTransport;
   readonly runner: GameRunner;
   private readonly driver: GameDriver;
+  /** the coordinator's last position, for a game paced by it (null until the page sends one) */
+  private chainPosition: StagePosition | null = null;
+  /** where a restored game stood, for the tab's status line; null when it starts fresh */
+  resumed: string | null = null;
 
   constructor(
     makeRunner: (transport: GameTransport) => GameRunner,
@@ -58,9 +71,20 @@ export class WorkerGame {
     options: GameOptions,
     emit: (event: WorkerEvent) => void,
     now: () => number = () => Date.now(),
+    persistence: GamePersistence | null = null,
   ) {
     this.transport = new WorkerGameTransport(peerId, (messages) => emit({ kind: 'gamePublish', messages }));
     this.runner = makeRunner(this.transport);
+    if (persistence?.resume !== undefined) {
+      try {
+        const { messages, dropped } = this.runner.restore(persistence.resume);
+        const at = this.runner.machine.current;
+        this.resumed = `resumed at ${at ? `${at.stage} of round ${at.round}` : 'its start'} (${messages} peer messages kept${dropped > 0 ? `, ${dropped} dropped` : ''})`;
+      } catch (error) {
+        // the weights came back; a game state that did not is played fresh from the next round
+        emit({ kind: 'warning', message: `game state not resumed (${(error as Error).name}: ${(error as Error).message}); playing from the next round` });
+      }
+    }
     this.runner.on((event) => emit({ kind: 'game', event }));
     this.driver = new GameDriver({
       runner: this.runner,
@@ -68,11 +92,18 @@ export class WorkerGame {
       genesisMs: options.clock.genesisMs,
       stageMs: options.clock.roundMs / 3,
       onError: (error) => emit({ kind: 'warning', message: `game: ${error.name}: ${error.message}` }),
+      ...(persistence ? { afterPlay: () => persistence.save(this.runner.snapshot()) } : {}),
+      ...(options.pace === 'coordinator' ? { position: () => this.chainPosition } : {}),
     });
   }
 
   start(): void {
     this.driver.start();
+  }
+
+  /** the coordinator's counter as the page read it; a counter that is not a game position is a GameError */
+  follow(stage: ChainStage): void {
+    this.chainPosition = positionFromChain(stage.round, stage.stage, stage.stagesPerRound);
   }
 
   /** stops at the end of the stage in flight; `start` goes on from the clock's position then */

@@ -19,6 +19,7 @@ import {
 import { WorkerTransport } from './transport.ts';
 import { WorkerGame } from './game-host.ts';
 import { gameConfigFor } from './game-rules.ts';
+import { gamePersistence } from './game-persist.ts';
 
 export interface HostDeps {
   probe(): Promise<GpuProbe>;
@@ -40,6 +41,8 @@ interface Loaded {
   transport: WorkerTransport;
   store: CheckpointStore | null;
   loop: ContributionLoop;
+  /** the game state the resumed checkpoint carried, for the next startGame (used once) */
+  resumedGame?: unknown;
 }
 
 export class WorkerHost {
@@ -122,6 +125,9 @@ export class WorkerHost {
       case 'deliverGame':
         this.need('deliver a game message').game?.transport.deliver(request.message);
         return this.reply(request.id, 'deliverGame', undefined);
+      case 'gamePosition':
+        this.need('follow the coordinator').game?.follow(request.position);
+        return this.reply(request.id, 'gamePosition', undefined);
       case 'exportAverage':
         return this.reply(request.id, 'exportAverage', await this.need('export the swarm model').contributor.exportAverage(request.models.map((m) => new Uint8Array(m))));
       case 'verify': {
@@ -152,6 +158,7 @@ export class WorkerHost {
     }
     const store = await this.deps.openStore(checkpointKey(options.swarmId, contributor.modelId, options.peerId));
     let resumedRound: number | null = null;
+    let resumedGame: unknown;
     if (store && options.resume) {
       try {
         const checkpoint = await store.load();
@@ -160,6 +167,7 @@ export class WorkerHost {
           await contributor.loadState(checkpoint);
           onProgress({ stage: 'restore', item: `round ${checkpoint.round}`, loaded: 1, total: 1, percent: 100 });
           resumedRound = checkpoint.round;
+          resumedGame = checkpoint.meta.game;
         }
       } catch (error) {
         // an unreadable checkpoint must not lock the tab out: start fresh and say why
@@ -180,7 +188,7 @@ export class WorkerHost {
     };
     const loop: ContributionLoop = new ContributionLoop({ contributor, transport, store, emit }, resumedRound);
     loop.setDuty(this.duty);
-    this.loaded = { peerId: options.peerId, game: null, contributor, transport, store, loop };
+    this.loaded = { peerId: options.peerId, game: null, contributor, transport, store, loop, resumedGame };
     this.emit({ kind: 'phase', phase: 'ready', detail: null });
     return {
       backend: contributor.backend, modelId: contributor.modelId, parameterCount: contributor.parameterCount,
@@ -214,9 +222,11 @@ export class WorkerHost {
     if (!contributor.createGameRunner) throw new ProtocolError('this model cannot play the swarm game');
     if (loaded.game) return;
     const config = gameConfigFor({ swarmId: options.swarmId, taskMix: options.taskMix });
-    loaded.game = new WorkerGame((t) => contributor.createGameRunner!(t, config), loaded.peerId, options, (e) => this.emit(e));
+    const resume = loaded.resumedGame;
+    loaded.resumedGame = undefined;
+    loaded.game = new WorkerGame((t) => contributor.createGameRunner!(t, config), loaded.peerId, options, (e) => this.emit(e), undefined, gamePersistence(loaded, resume, (e) => this.emit(e)));
     loaded.game.start();
-    this.emit({ kind: 'phase', phase: 'running', detail: 'playing the swarm game' });
+    this.emit({ kind: 'phase', phase: 'running', detail: loaded.game.resumed ? `playing the swarm game, ${loaded.game.resumed}` : 'playing the swarm game' });
   }
 
   private async reset(): Promise<void> {

@@ -65,6 +65,18 @@ export interface GameOptions {
   clock: RoundClock;
   swarmId: string;
   taskMix?: Record<string, number>;
+  /**
+   * what paces the stages: the swarm clock (default), or the coordinator's stage counter, which the page
+   * reads from the chain and sends as `gamePosition` requests (rl/game/machine.ts positionFromChain)
+   */
+  pace?: 'clock' | 'coordinator';
+}
+
+/** the coordinator's counters as the chain reports them */
+export interface ChainStage {
+  round: number;
+  stage: number;
+  stagesPerRound: number;
 }
 
 export interface RunOptions {
@@ -169,6 +181,7 @@ export interface Results {
   average: void;
   startGame: void;
   deliverGame: void;
+  gamePosition: void;
   verify: VerifyReply;
 }
 
@@ -197,6 +210,8 @@ export type WorkerRequest =
   | { id: number; type: 'startGame'; options: GameOptions }
   /** a peer's game message, received and capped by the page's GossipGameTransport */
   | { id: number; type: 'deliverGame'; message: GameMessage }
+  /** the coordinator's stage counter moved (a game started with pace "coordinator" follows it) */
+  | { id: number; type: 'gamePosition'; position: ChainStage }
   /** verified work: answer a challenge, give kept weights, spot-check a batch, exclude a peer (src/worker/verify.ts) */
   | { id: number; type: 'verify'; request: VerifyRequest };
 
@@ -233,6 +248,7 @@ export interface TabswarmWorkerApi {
   average(models: ArrayBuffer[]): Promise<void>;
   startGame(options: GameOptions): Promise<void>;
   deliverGame(message: GameMessage): Promise<void>;
+  gamePosition(position: ChainStage): Promise<void>;
   verify(request: VerifyRequest): Promise<VerifyReply>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
@@ -263,7 +279,7 @@ export function deserializeError(error: SerializedError): Error {
 }
 
 const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average', 'startGame', 'deliverGame', 'verify',
+  'probe', 'load', 'start', 'pause', 'resume', 'stop', 'throttle', 'deliver', 'reset', 'export', 'exportAverage', 'average', 'startGame', 'deliverGame', 'gamePosition', 'verify',
 ]);
 
 /** Checks the envelope of something that arrived over postMessage before the host switches on it. */
@@ -283,6 +299,11 @@ export function parseRequest(value: unknown): WorkerRequest {
   if (v.type === 'deliverGame') {
     const m = (value as { message?: unknown }).message;
     if (typeof m !== 'object' || m === null || typeof (m as { kind?: unknown }).kind !== 'string') throw new ProtocolError('deliverGame takes one game message object');
+  }
+  if (v.type === 'gamePosition') {
+    const p = (value as { position?: unknown }).position as Partial<ChainStage> | null | undefined;
+    const ok = typeof p === 'object' && p !== null && [p.round, p.stage, p.stagesPerRound].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
+    if (!ok) throw new ProtocolError('gamePosition takes {round, stage, stagesPerRound} as non-negative integers');
   }
   if (v.type === 'verify' && !isVerifyRequest((value as { request?: unknown }).request)) throw new ProtocolError('verify takes a request with an op of answer, weights, check or exclude');
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {

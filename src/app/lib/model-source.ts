@@ -6,7 +6,7 @@ export class ModelSourceError extends Error {
 }
 
 /** Model ids that name the model shipped with the app. */
-const SHIPPED: Record<string, string> = { 'tabswarm-tiny': 'default', default: 'default' };
+const SHIPPED: Record<string, string> = { 'tabswarm-tiny': 'default', default: 'default', 'tabswarm-tiny-game': 'game', game: 'game' };
 
 /** where repo ids resolve unless the swarm config names a mirror (`hubUrl`) */
 export const DEFAULT_HUB_URL = 'https://huggingface.co/';

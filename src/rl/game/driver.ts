@@ -11,9 +11,19 @@ export interface GameDriverOptions {
   now: () => number;
   genesisMs: number;
   stageMs: number;
+  /**
+   * Where the game is, when something other than the clock says so (the coordinator's stage counter through
+   * positionFromChain); null while unknown. When given, `now`, `genesisMs` and `stageMs` are not read.
+   */
+  position?: () => StagePosition | null;
   /** how often the clock is read */
   tickMs?: number;
   onError?: (error: Error) => void;
+  /**
+   * After a position that played a stage: the host checkpoints here (weights + runner.snapshot()). It runs
+   * before the next reading of the clock, so the state it saves is between stages, never mid-stage.
+   */
+  afterPlay?: (reports: StageReport[]) => Promise<void>;
 }
 
 export class GameDriver {
@@ -33,10 +43,17 @@ export class GameDriver {
   /** one reading of the clock; resolves when the runner has played what it asked for */
   async tick(): Promise<StageReport[]> {
     if (this.busy) return [];
-    const position = positionAt(this.options.now(), this.options.genesisMs, this.options.stageMs);
+    const position = this.options.position ? this.options.position() : positionAt(this.options.now(), this.options.genesisMs, this.options.stageMs);
     if (!position || (this.position && this.position.round === position.round && this.position.stage === position.stage)) return [];
     this.position = position;
-    this.busy = this.options.runner.advance(position);
+    const { runner, afterPlay, onError } = this.options;
+    this.busy = runner.advance(position).then(async (reports) => {
+      if (reports.length > 0 && afterPlay) {
+        // a failed save is reported and the game goes on: the next stage saves again
+        await afterPlay(reports).catch((error: Error) => onError?.(error));
+      }
+      return reports;
+    });
     try {
       return await this.busy;
     } catch (error) {

@@ -6,3 +6,4 @@ export * from './train.ts';
 export * from './transport.ts';
 export * from './winners.ts';
 export * from './driver.ts';
+export * from './snapshot.ts';

@@ -48,6 +48,22 @@ export function positionFromCounter(round: number, stage: number): StagePosition
   return { round, stage: STAGES[stage] };
 }
 
+/**
+ * The coordinator's counters as a game position, for either deployment: a coordinator made with
+ * `stagesPerRound = 3` counts (round, stage 0..2) itself; one made with 1 stage a round (the local chain's)
+ * counts one tick per stage, so its round n is game stage n: round ⌊n/3⌋, stage n mod 3. Any other stage
+ * count does not describe this game and is refused.
+ */
+export function positionFromChain(round: number, stage: number, stagesPerRound: number): StagePosition {
+  if (stagesPerRound === STAGES.length) return positionFromCounter(round, stage);
+  if (stagesPerRound === 1) {
+    if (stage !== 0) throw new GameError(`a one-stage coordinator reported stage ${stage}`);
+    if (!Number.isSafeInteger(round) || round < 0) throw new GameError(`no such game position: coordinator round ${round}`);
+    return { round: Math.floor(round / STAGES.length), stage: STAGES[round % STAGES.length] };
+  }
+  throw new GameError(`a coordinator with ${stagesPerRound} stages a round cannot pace the ${STAGES.length}-stage game`);
+}
+
 export type StageAction =
   /** play this stage now */
   | { type: 'play'; round: number; stage: Stage }
@@ -73,6 +89,19 @@ export class StageMachine {
   /** is this peer in the round of the current position (it saw the round's answer stage)? */
   get playing(): boolean {
     return this.position !== null && this.playingRound === this.position.round;
+  }
+
+  /** where it stands, for a checkpoint (a reload resumes here: nothing it played is played again) */
+  snapshot(): { position: StagePosition | null; playingRound: number | null } {
+    return { position: this.position && { ...this.position }, playingRound: this.playingRound };
+  }
+
+  restore(state: { position: StagePosition | null; playingRound: number | null }): void {
+    const p = state.position;
+    if (p !== null && (!Number.isSafeInteger(p.round) || p.round < 0 || !STAGES.includes(p.stage))) throw new GameError('snapshot position is not a game position');
+    if (state.playingRound !== null && (p === null || state.playingRound !== p.round)) throw new GameError('snapshot plays a round it is not in');
+    this.position = p && { round: p.round, stage: p.stage };
+    this.playingRound = state.playingRound;
   }
 
   advance(next: StagePosition): StageAction[] {
@@ -164,6 +193,19 @@ export class StageInbox<T extends GameEnvelope> {
     if (senders?.has(m.peerId)) return { ok: false, reason: 'a second message from this peer for this question and stage' };
     if (senders && senders.size >= this.limits.maxSenders) return { ok: false, reason: 'too many senders for this stage' };
     return { ok: true };
+  }
+
+  /**
+   * Put back a message kept before a reload: every bound but the clock's window is judged again (its stage
+   * may have closed since; it was on time when it arrived).
+   */
+  restore(message: T): InboxVerdict {
+    return this.offer(message, typeof message?.round === 'number' && STAGES.includes(message?.stage) ? { round: message.round, stage: message.stage } : null);
+  }
+
+  /** everything kept, in arrival order per (round, stage, question) */
+  entries(): T[] {
+    return [...this.byKey.values()].flatMap((senders) => [...senders.values()]);
   }
 
   /** what arrived for (round, stage, question), in arrival order */

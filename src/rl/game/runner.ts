@@ -20,6 +20,7 @@ import {
 import { encodeStagePrompt, grpoStageStep, sampleGroups, type SampledCompletion, type StepResult } from './train.ts';
 import type { GameMessage, GameTransport, StageMessage, VoteMessage } from './transport.ts';
 import { bestResolve, tallyVotes, taskKey, type Tally } from './winners.ts';
+import { GAME_SNAPSHOT_VERSION, GameSnapshotError, parseGameSnapshot, type GameSnapshot } from './snapshot.ts';
 
 export interface GameConfig {
   swarmId: string;
@@ -156,6 +157,57 @@ export class GameRunner {
     for (const r of this.rounds.keys()) if (r < position.round - 1) this.rounds.delete(r);
     for (const r of this.votes.keys()) if (r < position.round - 2) this.votes.delete(r);
     return reports;
+  }
+
+  /** this peer's game between stages (JSON), for a checkpoint beside the weights */
+  snapshot(): GameSnapshot {
+    const { position, playingRound } = this.machine.snapshot();
+    return {
+      version: GAME_SNAPSHOT_VERSION, swarmId: this.config.swarmId, peerId: this.peerId, position, playingRound,
+      rounds: [...this.rounds].map(([round, s]) => ({
+        round, own: [...s.own], questions: s.questions.map((v) => ({ published: v.published, students: v.students.map((x) => ({ ...x })), picks: [...v.picks], majority: v.majority, majorityCorrect: v.majorityCorrect })),
+      })),
+      messages: this.inbox.entries().map((e) => e.message),
+      votes: [...this.votes.values()].flatMap((list) => [...list.values()]),
+    };
+  }
+
+  /**
+   * Resume from a snapshot, before the first `advance`: the stage machine stands where it stood (what was
+   * played is not played again), the open rounds hold what this peer published and saw, and peers' kept
+   * messages are judged again on the way in. A snapshot of another swarm or peer, or a broken one, is a
+   * GameSnapshotError and changes nothing.
+   */
+  restore(value: unknown): { messages: number; dropped: number } {
+    if (this.machine.current !== null) throw new GameSnapshotError('restore a game before it advances');
+    const snap = parseGameSnapshot(value, { swarmId: this.config.swarmId, peerId: this.peerId, questions: this.config.questions, maxTextChars: this.config.maxTextChars });
+    this.machine.restore(snap);
+    for (const r of snap.rounds) {
+      const s = this.state(r.round);
+      for (const [key, text] of r.own) s.own.set(key, text);
+      r.questions.forEach((q, i) => Object.assign(s.questions[i], q));
+    }
+    let dropped = 0;
+    for (const m of snap.messages) {
+      const ok = typeof m === 'object' && m !== null && m.swarmId === this.config.swarmId && typeof m.text === 'string' && typeof m.task === 'object' && m.task !== null && typeof m.peerId === 'string' && m.peerId !== this.peerId;
+      const round = ok ? m.round : -1;
+      const refs = ok && Number.isSafeInteger(round) && round >= 0 ? gameTaskRefs(this.config.swarmId, round, this.config.tasks, this.config.questions) : [];
+      const slot = ok ? taskKey(m.task) : '';
+      const verdict = ok && refs.some((r) => taskKey(r) === slot) ? this.inbox.restore({ round, stage: m.kind, peerId: m.peerId, slot, chars: m.text.length, message: m }) : { ok: false };
+      if (!verdict.ok) dropped++;
+    }
+    for (const v of snap.votes) {
+      if (typeof v !== 'object' || v === null || v.kind !== 'vote' || typeof v.peerId !== 'string' || !Number.isSafeInteger(v.round)) dropped++;
+      else if (v.peerId === this.peerId) this.keepVote(v);
+      else this.receiveVote(v);
+    }
+    return { messages: snap.messages.length + snap.votes.length - dropped, dropped };
+  }
+
+  private keepVote(m: VoteMessage): void {
+    const list = this.votes.get(m.round) ?? new Map<string, VoteMessage>();
+    list.set(m.peerId, m);
+    this.votes.set(m.round, list);
   }
 
   private receive(m: GameMessage): void {
@@ -319,9 +371,7 @@ export class GameRunner {
     });
     if (votes.length === 0) return;
     const message: VoteMessage = { kind: 'vote', swarmId: this.config.swarmId, round, peerId: this.peerId, votes };
-    const list = this.votes.get(round) ?? new Map<string, VoteMessage>();
-    list.set(this.peerId, message);
-    this.votes.set(round, list);
+    this.keepVote(message);
     try {
       await this.transport.publish(message);
     } catch {

@@ -13,6 +13,7 @@ const PAGE = 'http://127.0.0.1:5173/?swarm=abc';
 describe('resolveModelUrl', () => {
   it('maps the shipped model, local folders, HF repo ids and URLs', () => {
     expect(resolveModelUrl('tabswarm-tiny', PAGE)).toBe('http://127.0.0.1:5173/models/default/');
+    expect(resolveModelUrl('tabswarm-tiny-game', PAGE)).toBe('http://127.0.0.1:5173/models/game/');
     expect(resolveModelUrl('my-model', PAGE)).toBe('http://127.0.0.1:5173/models/my-model/');
     expect(resolveModelUrl('HuggingFaceTB/SmolLM2-135M', PAGE)).toBe('https://huggingface.co/HuggingFaceTB/SmolLM2-135M/resolve/main/');
     expect(resolveModelUrl('Qwen/Qwen2.5-0.5B@v1.0', PAGE)).toBe('https://huggingface.co/Qwen/Qwen2.5-0.5B/resolve/v1.0/');

@@ -36,13 +36,22 @@ function contributor(): Contributor {
   };
 }
 
-function tab(peerId: string) {
-  const api = createInThreadWorker({ probe: async () => ({ webgpu: false, adapter: null, reason: 'test' }), createContributor: async () => contributor(), openStore: async () => new MemoryStore() });
+function tab(peerId: string, store = new MemoryStore(), resume = false) {
+  const api = createInThreadWorker({ probe: async () => ({ webgpu: false, adapter: null, reason: 'test' }), createContributor: async () => contributor(), openStore: async () => store });
   const events: WorkerEvent[] = [];
   api.onEvent((e) => events.push(e));
-  const load: LoadOptions = { modelUrl: './m/', swarmId: 'g', peerId, backend: 'cpu', resume: false };
-  return { api, events, peerId, load };
+  const load: LoadOptions = { modelUrl: './m/', swarmId: 'g', peerId, backend: 'cpu', resume };
+  return { api, events, peerId, load, store };
 }
+
+/** what one tab publishes reaches the other (a closed tab's delivery failing is a reload, not an error) */
+function bridge(from: ReturnType<typeof tab>, to: ReturnType<typeof tab>) {
+  from.api.onEvent((e) => {
+    if (e.kind === 'gamePublish') for (const m of e.messages) to.api.deliverGame(m).catch(() => undefined);
+  });
+}
+
+const stageReports = (t: ReturnType<typeof tab>) => t.events.flatMap((e) => (e.kind === 'game' && e.event.type === 'stage' ? [e.event.report] : []));
 
 describe('the swarm game in the worker', () => {
   it('two workers play rounds over the bridge: stages, students, votes', async () => {
@@ -80,6 +89,81 @@ describe('the swarm game in the worker', () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(a.events.slice(n).filter((e) => e.kind === 'game')).toEqual([]);
     for (const t of [a, b]) t.api.terminate();
+  }, 15_000);
+
+  it('a reload mid-round resumes the round from the checkpoint: resolve played once, with the students it saw', async () => {
+    const a = tab('peer-a');
+    const b = tab('peer-b');
+    bridge(a, b);
+    bridge(b, a);
+    await Promise.all([a.api.load(a.load), b.api.load(b.load)]);
+    const roundMs = 1800;
+    const genesisMs = Date.now() - (Date.now() % roundMs);
+    for (const t of [a, b]) await t.api.startGame({ clock: { genesisMs, roundMs }, swarmId: 'g' });
+    // the page reloads right after a's critique was checkpointed: the stored bytes are all that survives
+    let copy: ArrayBuffer | null = null;
+    let round = -1;
+    const until = Date.now() + 10_000;
+    while (copy === null && Date.now() < until) {
+      const critique = stageReports(a).find((r) => r.stage === 'critique');
+      if (critique && a.events.some((e) => e.kind === 'saved' && e.round === critique.round) && a.store.bytes) {
+        copy = a.store.bytes.slice(0);
+        round = critique.round;
+      } else await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(copy).not.toBeNull();
+    await a.api.stop();
+    a.api.terminate();
+    const store = new MemoryStore();
+    store.bytes = copy;
+    const a2 = tab('peer-a', store, true);
+    bridge(a2, b);
+    bridge(b, a2);
+    const loaded = await a2.api.load(a2.load);
+    expect(loaded.resumedRound).toBe(round);
+    await a2.api.startGame({ clock: { genesisMs, roundMs }, swarmId: 'g' });
+    // b's answers at least (its critiques too if they arrived before the save)
+    const resumedAt = new RegExp(`^playing the swarm game, resumed at critique of round ${round} \\([2-9] peer messages kept\\)$`);
+    expect(a2.events.some((e) => e.kind === 'phase' && resumedAt.test(e.detail ?? ''))).toBe(true);
+    const deadline = Date.now() + 6_000;
+    while (!stageReports(a2).some((r) => r.round === round) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const played = stageReports(a2).filter((r) => r.round === round);
+    expect(played.map((r) => r.stage)).toEqual(['resolve']);
+    const before = stageReports(a).find((r) => r.round === round && r.stage === 'critique')!;
+    for (const [i, q] of played[0].questions.entries()) {
+      expect(q.students).toEqual(before.questions[i].students);
+      expect(q.students.map((s) => s.peerId).sort()).toEqual(['peer-a', 'peer-b']);
+    }
+    for (const t of [a2, b]) await t.api.stop();
+    for (const t of [a2, b]) t.api.terminate();
+  }, 20_000);
+
+  it('a game paced by the coordinator follows its counter, not the clock', async () => {
+    const t = tab('peer-d');
+    await t.api.load(t.load);
+    // the clock would put this game in round 0 at once: paced by the coordinator, it waits for the counter
+    await t.api.startGame({ clock: { genesisMs: Date.now() - 1, roundMs: 900 }, swarmId: 'g', pace: 'coordinator' });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(stageReports(t)).toEqual([]);
+    // a one-stage coordinator at round 7 is game round 2's critique: joined late, it sits that round out
+    await t.api.gamePosition({ round: 7, stage: 0, stagesPerRound: 1 });
+    const seen = (n: number) => new Promise<void>((resolve, reject) => {
+      const until = Date.now() + 5_000;
+      const poll = () => (stageReports(t).length >= n ? resolve() : Date.now() > until ? reject(new Error(`no stage ${n}`)) : setTimeout(poll, 20));
+      poll();
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(stageReports(t)).toEqual([]);
+    await t.api.gamePosition({ round: 9, stage: 0, stagesPerRound: 1 });
+    await seen(1);
+    await t.api.gamePosition({ round: 10, stage: 0, stagesPerRound: 1 });
+    await seen(2);
+    expect(stageReports(t).map((r) => [r.round, r.stage])).toEqual([[3, 'answer'], [3, 'critique']]);
+    // a counter that is no game position, and a malformed request, are refused by name
+    await expect(t.api.gamePosition({ round: 1, stage: 0, stagesPerRound: 2 })).rejects.toThrow(/2 stages a round cannot pace/);
+    await expect(t.api.gamePosition({ round: -1, stage: 0, stagesPerRound: 1 } as never)).rejects.toThrow(/gamePosition takes/);
+    await t.api.stop();
+    t.api.terminate();
   }, 15_000);
 
   it('refuses a malformed deliverGame request by name', async () => {

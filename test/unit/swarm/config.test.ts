@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSwarmConfigParam, encodeSwarmConfigParam, parseSwarmConfig, SwarmConfigError, DEFAULT_ROUND_MS, DEFAULT_GAME_ROUND_MS, gameStageMs } from '../../../src/swarm/config.ts';
+import { decodeSwarmConfigParam, encodeSwarmConfigParam, parseSwarmConfig, SwarmConfigError, DEFAULT_ROUND_MS, DEFAULT_GAME_ROUND_MS, DEFAULT_GAME_MODEL_ID, gameStageMs } from '../../../src/swarm/config.ts';
 
 const minimal = { swarmId: 'local', relayAddrs: ['/ip4/127.0.0.1/tcp/9090/ws'], local: true };
 
@@ -54,6 +54,10 @@ describe('parseSwarmConfig', () => {
     expect(parseSwarmConfig({ ...minimal, mode: 'sapo' }).mode).toBe('sapo');
     const game = parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 15_000 });
     expect(game.mode).toBe('game');
+    // a game swarm plays the model taught the game's formats unless its config names another
+    expect(game.modelId).toBe(DEFAULT_GAME_MODEL_ID);
+    expect(parseSwarmConfig(minimal).modelId).toBe('tabswarm-tiny');
+    expect(parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 15_000, modelId: 'tabswarm-tiny' }).modelId).toBe('tabswarm-tiny');
     expect(gameStageMs(game)).toBe(5_000);
     expect(() => parseSwarmConfig({ ...minimal, mode: 'chess' })).toThrow(/mode must be "sapo" or "game"/);
     expect(() => parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 10_000 })).toThrow(/multiple of 3/);
