@@ -225,7 +225,10 @@ export interface FetchOptions {
 export async function weightServers(node: Libp2p, peers: readonly string[]): Promise<string[]> {
   const serves = await Promise.all(peers.map(async (p) => {
     try {
-      return (await node.peerStore.get(peerIdFromString(p))).protocols.includes(WEIGHTS.protocol);
+      const { protocols } = await node.peerStore.get(peerIdFromString(p));
+      // no protocols recorded: identify has not finished with it, so what it serves is unknown; asking costs one
+      // refused stream at worst
+      return protocols.length === 0 || protocols.includes(WEIGHTS.protocol);
     } catch {
       return false; // not in the peer store (yet): nothing known about what it serves
     }

@@ -7,7 +7,7 @@ import { encodeSwarmConfigParam, parseSwarmConfig } from '../../src/swarm/config
 import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
 
 test('a game tab reloaded after its critique resumes the round at its resolve', async ({ browser, baseURL }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(300_000);
   const served = parseSwarmConfig(await (await fetch(new URL('swarm.json', baseURL))).json());
   const { chain: _chain, ...rest } = served;
   // 6 s stages: room for a reload and a model load inside the resolve stage on a loaded machine
@@ -36,8 +36,11 @@ test('a game tab reloaded after its critique resumes the round at its resolve', 
     await expect(a.page.getByTestId('contributing')).toContainText(`resumed at critique of round ${round}`, { timeout: 60_000 });
     await expect(stage).toHaveText(new RegExp(`Round ${round}: resolve`), { timeout: 30_000 });
     await expect(a.page.getByTestId('game-students').first().locator('li')).toHaveCount(2);
-    // and it plays on into the next rounds
-    await expect(stage).toHaveText(new RegExp(`Round ${round + 1}: `), { timeout: 30_000 });
+    // and it plays on into later rounds (which one it is seen in depends on the load: a CI run first saw round
+    // N+2, the students check above having waited out most of round N+1)
+    await expect
+      .poll(async () => Number(/Round (\d+)/.exec((await stage.textContent()) ?? '')?.[1] ?? -1), { timeout: 60_000, intervals: [200], message: 'the tab plays a round after the resumed one' })
+      .toBeGreaterThan(round);
     expect(opened.flatMap((p) => p.errors)).toEqual([]);
   } finally {
     await closeAll(opened);
