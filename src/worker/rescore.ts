@@ -36,8 +36,8 @@ export function completionCharCap(maxNewTokens: number): number {
   return Math.max(64, maxNewTokens * 16);
 }
 
-/** a claimed reward this far from ours is a lie, not rounding */
-const CLAIM_TOLERANCE = 1e-6;
+/** a claimed reward this far from ours is a lie, not rounding (the gossip validator and the reward re-score) */
+export const CLAIM_TOLERANCE = 1e-6;
 
 /** The validator's rollout rules for a swarm whose peers run `shape`. */
 export function rolloutRules(shape: RoundShape): { rolloutShape: RolloutShape; rolloutCheck: RolloutContentCheck } {

@@ -4,7 +4,7 @@
 import { claimedLevels, roundTaskRefs, taskRefKey } from '../rl/round-tasks.ts';
 import { generateTask, scoreCompletion, type Task } from '../rl/tasks/index.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
-import { completionCharCap, type RoundShape } from './rescore.ts';
+import { CLAIM_TOLERANCE, completionCharCap, type RoundShape } from './rescore.ts';
 import { REWARD_SCALE } from '../identity/coordinator.ts';
 
 /** One peer's re-scored round: the sum of its completions' rewards in units, and how many completions. */
@@ -14,9 +14,6 @@ export interface RescoredRound {
 }
 
 export type RescoreVerdict = ({ ok: true } & RescoredRound) | { ok: false; reason: string };
-
-/** a claimed reward this far from ours is a lie, not rounding (the same tolerance as the gossip validator) */
-const CLAIM_TOLERANCE = 1e-6;
 
 /**
  * Re-scores one peer's batch for one swarm round, as any receiver would: the tasks must be exactly the sender's
