@@ -217,25 +217,32 @@ export interface FetchOptions {
   timeoutMs?: number;
 }
 
-/** Fetches `peer`'s weights; throws WeightsRefusedError, WeightsRejectedError or WeightsTimeoutError with a reason. */
 /**
- * The peers among `peers` that said (in identify) they serve the weight protocol: watch-only pages such as
- * the conference screen share the topic but serve no weights, and asking them would only count a refusal.
+ * The peers among `peers` that said (in identify) they serve the weight protocol, then those identify has not
+ * answered for yet: watch-only pages such as the conference screen share the topic but serve no weights, and
+ * asking them would only count a refusal.
+ *
+ * "Not answered yet" is read from identify's own mark (the protocol and agent versions it stores), never from an
+ * empty protocol list: libp2p records every negotiated stream's protocol, and a peer is on our topic only after its
+ * gossipsub stream reached us, which it opens once IT has identified US, whether or not our identify of it answered.
+ * So a topic peer whose identify by us is in flight, or failed (identify runs once per connection, at open, and is
+ * not retried), lists gossipsub and not the weights. Read as "serves none", it left "Download the swarm model" with
+ * 0 peers and nothing refused (a CI flake). Asking such a peer costs one refused stream at worst.
  */
 export async function weightServers(node: Libp2p, peers: readonly string[]): Promise<string[]> {
-  const serves = await Promise.all(peers.map(async (p) => {
+  const verdicts = await Promise.all(peers.map(async (p): Promise<'serves' | 'unknown' | 'no'> => {
     try {
-      const { protocols } = await node.peerStore.get(peerIdFromString(p));
-      // no protocols recorded: identify has not finished with it, so what it serves is unknown; asking costs one
-      // refused stream at worst
-      return protocols.length === 0 || protocols.includes(WEIGHTS.protocol);
+      const { protocols, metadata } = await node.peerStore.get(peerIdFromString(p));
+      if (protocols.includes(WEIGHTS.protocol)) return 'serves';
+      return metadata.has('ProtocolVersion') || metadata.has('AgentVersion') ? 'no' : 'unknown';
     } catch {
-      return false; // not in the peer store (yet): nothing known about what it serves
+      return 'no'; // not in the peer store (yet): nothing known about it, nothing to ask
     }
   }));
-  return peers.filter((_, i) => serves[i]);
+  return [...peers.filter((_, i) => verdicts[i] === 'serves'), ...peers.filter((_, i) => verdicts[i] === 'unknown')];
 }
 
+/** Fetches `peer`'s weights; throws WeightsRefusedError, WeightsRejectedError or WeightsTimeoutError with a reason. */
 export async function fetchWeights(node: Libp2p, peer: PeerId, options: FetchOptions): Promise<FetchedWeights> {
   const timeoutMs = options.timeoutMs ?? WEIGHTS.timeoutMs;
   const want = options.want ?? 'current';

@@ -6,7 +6,7 @@
 //   bounds messages per (peer, round).
 // - `rescorePeers`: how well the swarm's peers did this round, re-scored (claimed rewards are never
 //   trusted). Unlike SAPO's selection for training, groups with no advantage count here.
-import { claimedLevels, roundTaskRefs, taskRefKey } from '../rl/round-tasks.ts';
+import { CLAIM_TOLERANCE, walkBatchTasks } from '../rl/batch-walk.ts';
 import { generateTask, scoreCompletion, type Task, type TaskMix } from '../rl/tasks/index.ts';
 import type { RolloutBatch } from '../rl/transport.ts';
 import type { RolloutsMessage } from '../swarm/messages.ts';
@@ -36,31 +36,14 @@ export function completionCharCap(maxNewTokens: number): number {
   return Math.max(64, maxNewTokens * 16);
 }
 
-/** a claimed reward this far from ours is a lie, not rounding (the gossip validator and the reward re-score) */
-export const CLAIM_TOLERANCE = 1e-6;
+/** the validator and the reward re-score share the walk's tolerance (src/rl/batch-walk.ts) */
+export { CLAIM_TOLERANCE };
 
 /** The validator's rollout rules for a swarm whose peers run `shape`. */
 export function rolloutRules(shape: RoundShape): { rolloutShape: RolloutShape; rolloutCheck: RolloutContentCheck } {
   const rolloutShape = { questions: shape.questions, completions: shape.completions, completionChars: completionCharCap(shape.maxNewTokens) };
-  const rolloutCheck: RolloutContentCheck = (m: RolloutsMessage) => {
-    const levels = claimedLevels(m.rollouts.map((r) => r.task), shape.tasks);
-    const assigned = new Set(roundTaskRefs(shape.swarmId, m.round, m.peerId, shape.tasks, shape.questions, levels).map(taskRefKey));
-    for (const rollout of m.rollouts) {
-      const key = taskRefKey(rollout.task);
-      if (!assigned.has(key)) return `task ${key} is not one of the sender's tasks for round ${m.round}`;
-      let task: Task;
-      try {
-        task = generateTask(rollout.task);
-      } catch {
-        return `task ${key} cannot be generated`;
-      }
-      for (const c of rollout.completions) {
-        const reward = scoreCompletion(task, c.text).reward;
-        if (Math.abs(c.reward - reward) > CLAIM_TOLERANCE) return `claimed reward ${c.reward} for a completion that scores ${reward}`;
-      }
-    }
-    return null;
-  };
+  // one message of a batch, already held to the shape: its tasks and claims, by the walk the re-score uses too
+  const rolloutCheck: RolloutContentCheck = (m: RolloutsMessage) => walkBatchTasks(m, { swarmId: shape.swarmId, tasks: shape.tasks, questions: shape.questions })?.reason ?? null;
   return { rolloutShape, rolloutCheck };
 }
 
