@@ -285,6 +285,8 @@ export async function paceGame(options: PaceGameOptions): Promise<GamePace | nul
     },
     ...(options.limits ? { limits: options.limits } : {}),
   });
-  if ((await pace.start()).pace === 'coordinator') options.swarm.validator.followGameRounds(() => pace.gameRound);
+  // a tab that joins again (Contribute after Stop) may have followed an earlier pace: this one decides now
+  const status = await pace.start();
+  options.swarm.validator.followGameRounds(status.pace === 'coordinator' ? () => pace.gameRound : null);
   return pace;
 }

@@ -163,6 +163,15 @@ describe('paceGame', () => {
     expect(follow).not.toHaveBeenCalled();
   });
 
+  it('a first reading that fails points the validator back at the clock (an earlier pace may have set it)', async () => {
+    const { chain, reader } = handChain(at(0));
+    chain.now = new Error('down');
+    const follow = vi.fn();
+    const pace = await paceGame({ chain: { chainId: 31337, rpcUrl: 'http://127.0.0.1:1', coordinator: '0x0000000000000000000000000000000000000001' }, swarm: { validator: { followGameRounds: follow } } as never, reader, onStatus: () => undefined });
+    expect(pace!.status).toEqual({ pace: 'clock', reason: 'chain unreachable: down' });
+    expect(follow.mock.calls).toEqual([[null]]);
+  });
+
   it('points the validator at the chain round while the chain paces, and back at the clock when it is lost', async () => {
     vi.useFakeTimers();
     try {
