@@ -120,7 +120,7 @@ export class GamePace {
         this.set({ pace: 'coordinator', chain: verdict.chain, position: verdict.position, refused: null });
       }
     } catch (error) {
-      this.fallBack((error as Error).message);
+      this.fallBack(reasonOf(error));
     }
     return this.status;
   }
@@ -199,7 +199,7 @@ export class GamePace {
       problem = verdict.reason;
     } catch (error) {
       if (this.stopped) return;
-      problem = (error as Error).message;
+      problem = reasonOf(error);
     }
     this.failures++;
     if (this.failures >= this.limits.failuresBeforeFallback) return this.fallBack(`${this.failures} readings in a row failed, the last: ${problem}`);
@@ -229,6 +229,14 @@ export class GamePace {
     this.status = status;
     this.options.onStatus(status);
   }
+}
+
+/** one line for the dashboard: viem's errors carry the request and call log below their short message */
+function reasonOf(error: unknown): string {
+  const e = error as { shortMessage?: unknown; details?: unknown; message?: unknown };
+  const head = typeof e?.shortMessage === 'string' ? e.shortMessage : String(e?.message ?? error).split('\n')[0];
+  const details = typeof e?.details === 'string' && e.details.length > 0 ? ` (${e.details.split('\n')[0]})` : '';
+  return `${head.trim()}${details}`.slice(0, 200);
 }
 
 /** the dashboard's one line */
