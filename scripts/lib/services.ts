@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { startRelayProcess, type RelayProcess } from './relay-process.ts';
 import { serveStatic, type StaticServer } from './static-server.ts';
 import { startLocalChainServices, type LocalChainServices } from './chain.ts';
-import { DEFAULT_GAME_ROUND_MS, DEFAULT_ROUND_MS, parseSwarmConfig } from '../../src/swarm/config.ts';
+import { DEFAULT_GAME_ROUND_MS, DEFAULT_ROUND_MS, gameStageMs, parseSwarmConfig } from '../../src/swarm/config.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -52,7 +52,10 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
   let chain: LocalChainServices | null = null;
   try {
     const follow = options.verifiedRewards && options.mode !== 'game' ? { follow: parseSwarmConfig(gossip) } : {};
-    if (options.chain !== false) chain = await startLocalChainServices({ swarmId, chainPort: options.chainPort, coordinatorPort: options.coordinatorPort, ...follow });
+    // a game swarm's tabs follow the coordinator's counter (src/app/lib/game-pace.ts): one tick a game stage,
+    // as long as the clock's, so the game plays at the same speed with the chain as without
+    const stages = options.mode === 'game' ? { stageMs: gameStageMs({ roundMs }) } : {};
+    if (options.chain !== false) chain = await startLocalChainServices({ swarmId, chainPort: options.chainPort, coordinatorPort: options.coordinatorPort, ...follow, ...stages });
   } catch (error) {
     await relay.stop();
     throw error;

@@ -25,6 +25,8 @@ export type Verdict = { ok: true; message: SwarmMessage } | { ok: false; reason:
 
 const reject = (reason: string): Verdict => ({ ok: false, reason, severity: 'reject' });
 const ignore = (reason: string): Verdict => ({ ok: false, reason, severity: 'ignore' });
+/** the swarm game's kinds (in a game swarm, rollouts are its answer stages) */
+const GAME_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>(['rollouts', 'critique', 'resolve', 'vote']);
 
 export interface Rejection {
   at: number;
@@ -163,6 +165,8 @@ export class SwarmValidator {
   /** sender -> nonce -> round, for replay detection */
   private readonly seen = new Map<string, Map<number, number>>();
   private readonly now: () => number;
+  /** the game round when the coordinator's counter paces the game (game-pace.ts); null: the clock's round */
+  private gameRound: (() => number | null) | null = null;
 
   constructor(private readonly options: ValidatorOptions) {
     this.now = options.now ?? (() => Date.now());
@@ -205,7 +209,12 @@ export class SwarmValidator {
     const m = decoded.message;
     if (m.swarmId !== this.options.swarmId) return reject(`wrong swarm ${m.swarmId}`);
     if (m.peerId !== signer) return reject('forged sender: peerId is not the signer');
-    if (!this.options.clock.accepts(m.round, LIMITS.roundWindow)) {
+    const gameRound = GAME_KINDS.has(m.kind) ? (this.gameRound?.() ?? null) : null;
+    if (gameRound !== null) {
+      // a chain-paced game: its rounds are the coordinator's, whatever the clock says
+      if (m.round < gameRound - LIMITS.roundWindow) return ignore(`late: game round ${m.round} is over (the coordinator is at round ${gameRound})`);
+      if (m.round > gameRound + LIMITS.roundWindow) return ignore(`early: game round ${m.round} has not started (the coordinator is at round ${gameRound})`);
+    } else if (!this.options.clock.accepts(m.round, LIMITS.roundWindow)) {
       return ignore(`wrong round ${m.round} (current ${this.options.clock.currentRound()})`);
     }
     if (!this.remember(m)) return ignore(`replayed nonce ${m.nonce}`);
@@ -243,6 +252,14 @@ export class SwarmValidator {
     return { ok: true, message: m };
   }
 
+  /**
+   * Game messages (answers, critiques, resolves, votes) judged against this round instead of the clock's,
+   * while it returns one: the coordinator's counter paces the game. null goes back to the clock.
+   */
+  followGameRounds(source: (() => number | null) | null): void {
+    this.gameRound = source;
+  }
+
   /** records (peer, nonce); false when it was already there */
   private remember(m: SwarmMessage): boolean {
     let nonces = this.seen.get(m.peerId);
@@ -252,7 +269,8 @@ export class SwarmValidator {
     }
     if (nonces.has(m.nonce)) return false;
     nonces.set(m.nonce, m.round);
-    const oldest = this.options.clock.currentRound() - LIMITS.replayMemoryRounds;
+    // a chain-paced game's rounds are far behind the clock's: keep their nonces by the older of the two
+    const oldest = Math.min(this.options.clock.currentRound(), this.gameRound?.() ?? Infinity) - LIMITS.replayMemoryRounds;
     if (nonces.size > 256) {
       // messages older than the memory are refused by the round window anyway, so their nonces can go
       for (const [nonce, round] of nonces) if (round < oldest) nonces.delete(nonce);

@@ -87,7 +87,7 @@ export class ProtocolClient implements TabswarmWorkerApi {
   deliverGame(message: GameMessage): Promise<void> {
     return this.call<'deliverGame'>({ type: 'deliverGame', message });
   }
-  gamePosition(position: ChainStage): Promise<void> {
+  gamePosition(position: ChainStage | null): Promise<void> {
     return this.call<'gamePosition'>({ type: 'gamePosition', position });
   }
   verify(request: VerifyRequest): Promise<VerifyReply> {

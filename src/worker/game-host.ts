@@ -7,7 +7,8 @@ import { GameDriver } from '../rl/game/driver.ts';
 import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
 import type { GameSnapshot } from '../rl/game/snapshot.ts';
 import type { GameMessage, GameTransport } from '../rl/game/transport.ts';
-import { positionFromChain, type StagePosition } from '../rl/game/machine.ts';
+import { comparePositions, positionAt, positionFromChain, type StagePosition } from '../rl/game/machine.ts';
+import { parseGameSnapshot } from '../rl/game/snapshot.ts';
 import type { ChainStage, GameOptions, WorkerEvent } from './protocol.ts';
 
 export class WorkerGameTransport implements GameTransport {
@@ -62,6 +63,13 @@ export class WorkerGame {
   private readonly driver: GameDriver;
   /** the coordinator's last position, for a game paced by it (null until the page sends one) */
   private chainPosition: StagePosition | null = null;
+  /** the page gave up on the chain: the swarm clock paces the rest of this game */
+  private clockFallback = false;
+  /**
+   * a paced game's snapshot waits for the coordinator's first position: one that stands ahead of the chain
+   * was played on the swarm clock (or another chain) and would stall the game, so it is not restored
+   */
+  private pendingResume: { value: unknown; emit: (event: WorkerEvent) => void } | null = null;
   /** where a restored game stood, for the tab's status line; null when it starts fresh */
   resumed: string | null = null;
 
@@ -76,34 +84,69 @@ export class WorkerGame {
     this.transport = new WorkerGameTransport(peerId, (messages) => emit({ kind: 'gamePublish', messages }));
     this.runner = makeRunner(this.transport);
     if (persistence?.resume !== undefined) {
-      try {
-        const { messages, dropped } = this.runner.restore(persistence.resume);
-        const at = this.runner.machine.current;
-        this.resumed = `resumed at ${at ? `${at.stage} of round ${at.round}` : 'its start'} (${messages} peer messages kept${dropped > 0 ? `, ${dropped} dropped` : ''})`;
-      } catch (error) {
-        // the weights came back; a game state that did not is played fresh from the next round
-        emit({ kind: 'warning', message: `game state not resumed (${(error as Error).name}: ${(error as Error).message}); playing from the next round` });
-      }
+      if (options.pace === 'coordinator') this.pendingResume = { value: persistence.resume, emit };
+      else this.resume(persistence.resume, emit);
     }
     this.runner.on((event) => emit({ kind: 'game', event }));
+    const stageMs = options.clock.roundMs / 3;
     this.driver = new GameDriver({
       runner: this.runner,
       now,
       genesisMs: options.clock.genesisMs,
-      stageMs: options.clock.roundMs / 3,
+      stageMs,
       onError: (error) => emit({ kind: 'warning', message: `game: ${error.name}: ${error.message}` }),
       ...(persistence ? { afterPlay: () => persistence.save(this.runner.snapshot()) } : {}),
-      ...(options.pace === 'coordinator' ? { position: () => this.chainPosition } : {}),
+      ...(options.pace === 'coordinator' ? { position: () => (this.clockFallback ? positionAt(now(), options.clock.genesisMs, stageMs) : this.chainPosition) } : {}),
     });
+  }
+
+  private resume(value: unknown, emit: (event: WorkerEvent) => void): void {
+    try {
+      const { messages, dropped } = this.runner.restore(value);
+      const at = this.runner.machine.current;
+      this.resumed = `resumed at ${at ? `${at.stage} of round ${at.round}` : 'its start'} (${messages} peer messages kept${dropped > 0 ? `, ${dropped} dropped` : ''})`;
+    } catch (error) {
+      // the weights came back; a game state that did not is played fresh from the next round
+      emit({ kind: 'warning', message: `game state not resumed (${(error as Error).name}: ${(error as Error).message}); playing from the next round` });
+    }
   }
 
   start(): void {
     this.driver.start();
   }
 
-  /** the coordinator's counter as the page read it; a counter that is not a game position is a GameError */
-  follow(stage: ChainStage): void {
-    this.chainPosition = positionFromChain(stage.round, stage.stage, stage.stagesPerRound);
+  /**
+   * The coordinator's counter as the page read it; a counter that is not a game position is a GameError.
+   * null: the page lost the chain, and the swarm clock paces the game from now on (its rounds are ahead of
+   * a chain's, so the stage machine moves forward; it never goes back to the chain in this game).
+   */
+  follow(stage: ChainStage | null): void {
+    if (stage === null) {
+      this.clockFallback = true;
+      // no chain position came first: the snapshot is judged by the clock, like any clock-paced game's
+      const pending = this.pendingResume;
+      this.pendingResume = null;
+      if (pending) this.resume(pending.value, pending.emit);
+      return;
+    }
+    const position = positionFromChain(stage.round, stage.stage, stage.stagesPerRound);
+    if (this.pendingResume) {
+      const { value, emit } = this.pendingResume;
+      this.pendingResume = null;
+      let saved: StagePosition | null = null;
+      try {
+        saved = parseGameSnapshot(value, { swarmId: this.runner.config.swarmId, peerId: this.transport.peerId, questions: this.runner.config.questions, maxTextChars: this.runner.config.maxTextChars }).position;
+      } catch {
+        saved = null; // resume() names what is wrong with it
+      }
+      if (saved !== null && comparePositions(saved, position) > 0) {
+        emit({ kind: 'warning', message: `game state not resumed: it stands at ${saved.stage} of round ${saved.round}, ahead of the coordinator's ${position.stage} of round ${position.round} (played on the swarm clock or another chain); playing from the next round` });
+      } else {
+        this.resume(value, emit);
+        if (this.resumed) emit({ kind: 'phase', phase: 'running', detail: `playing the swarm game, ${this.resumed}` });
+      }
+    }
+    this.chainPosition = position;
   }
 
   /** stops at the end of the stage in flight; `start` goes on from the clock's position then */

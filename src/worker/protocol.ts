@@ -210,8 +210,11 @@ export type WorkerRequest =
   | { id: number; type: 'startGame'; options: GameOptions }
   /** a peer's game message, received and capped by the page's GossipGameTransport */
   | { id: number; type: 'deliverGame'; message: GameMessage }
-  /** the coordinator's stage counter moved (a game started with pace "coordinator" follows it) */
-  | { id: number; type: 'gamePosition'; position: ChainStage }
+  /**
+   * the coordinator's stage counter moved (a game started with pace "coordinator" follows it); null: the
+   * page gave up on the chain, and the game follows the swarm clock from now on
+   */
+  | { id: number; type: 'gamePosition'; position: ChainStage | null }
   /** verified work: answer a challenge, give kept weights, spot-check a batch, exclude a peer (src/worker/verify.ts) */
   | { id: number; type: 'verify'; request: VerifyRequest };
 
@@ -248,7 +251,7 @@ export interface TabswarmWorkerApi {
   average(models: ArrayBuffer[]): Promise<void>;
   startGame(options: GameOptions): Promise<void>;
   deliverGame(message: GameMessage): Promise<void>;
-  gamePosition(position: ChainStage): Promise<void>;
+  gamePosition(position: ChainStage | null): Promise<void>;
   verify(request: VerifyRequest): Promise<VerifyReply>;
   /** returns an unsubscribe function */
   onEvent(listener: (event: WorkerEvent) => void): () => void;
@@ -302,8 +305,8 @@ export function parseRequest(value: unknown): WorkerRequest {
   }
   if (v.type === 'gamePosition') {
     const p = (value as { position?: unknown }).position as Partial<ChainStage> | null | undefined;
-    const ok = typeof p === 'object' && p !== null && [p.round, p.stage, p.stagesPerRound].every((n) => Number.isSafeInteger(n) && (n as number) >= 0);
-    if (!ok) throw new ProtocolError('gamePosition takes {round, stage, stagesPerRound} as non-negative integers');
+    const ok = p === null || (typeof p === 'object' && [p.round, p.stage, p.stagesPerRound].every((n) => Number.isSafeInteger(n) && (n as number) >= 0));
+    if (!ok) throw new ProtocolError('gamePosition takes {round, stage, stagesPerRound} as non-negative integers, or null');
   }
   if (v.type === 'verify' && !isVerifyRequest((value as { request?: unknown }).request)) throw new ProtocolError('verify takes a request with an op of answer, weights, check or exclude');
   if (v.type === 'throttle' && (typeof v.duty !== 'number' || !(v.duty > 0 && v.duty <= 1))) {

@@ -9,6 +9,7 @@ import type { EvalPoint, GpuProbe, Phase, Progress, RoundStats, TabswarmWorkerAp
 import type { RoundShape } from '../../worker/rescore.ts';
 import type { GameView } from './game-view.ts';
 import type { GameWatchView } from './game-watch.ts';
+import type { PaceStatus } from './game-pace.ts';
 import type { PeerTotals, TallySnapshot } from './tally.ts';
 import type { VerificationSnapshot } from './verification.ts';
 
@@ -82,6 +83,8 @@ export interface SessionSnapshot {
   game: GameView | null;
   /** a game swarm as the watch-only screen hears it */
   gameWatch: GameWatchView | null;
+  /** what paces the game's stages (the coordinator's counter or the swarm clock, and why); null off a game */
+  gamePace: PaceStatus | null;
   /** spot checks of peers' batches and their outcomes (src/app/lib/verification.ts) */
   verification: VerificationSnapshot;
   /** the sum of what peers report they verified (heartbeats): the conference screen's count */

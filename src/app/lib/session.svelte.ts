@@ -23,6 +23,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 import { GameBridge, gameSwarmRules } from './game-bridge.ts';
 import { GameWatch } from './game-watch.ts';
+import { paceGame, type GamePace } from './game-pace.ts';
 import { EMPTY_VERIFICATION, Verification, VerifiedReports } from './verification.ts';
 import { loadSwarmConfig, memoryBudget, rememberContributing, wasContributing, type OwnRound, type RewardReporter, type SessionOptions, type SessionSnapshot } from './session-parts.ts';
 
@@ -41,11 +42,13 @@ export class Session {
     join: 'landing', joinError: null, progress: null, worker: 'idle', workerDetail: null, backend: null,
     modelUrl: null, parameterCount: null, resumedRound: null, savedRound: null, weightsDigest: null, lastStats: null, stage: null, own: [], evals: [], optimizerSteps: 0,
     tally: EMPTY_TALLY, top: [], links: [], topicPeers: [], warnings: [], capability: null, swarmModelStatus: null, averaged: null,
-    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, modelChoice: null, base: null, game: null, gameWatch: null,
+    trust: { accepted: 0, refused: 0, recent: [], scores: {} }, modelChoice: null, base: null, game: null, gameWatch: null, gamePace: null,
     verification: EMPTY_VERIFICATION, reportedVerified: { verifiedRollouts: 0, failed: 0 },
   });
   /** the game swarm's page half (game-bridge.ts); null on a sapo swarm */
   game: GameBridge | null = null;
+  /** what paces the game's stages: the coordinator's counter, or the swarm clock (game-pace.ts) */
+  private pace: GamePace | null = null;
   readonly settings = new Settings();
   private worker: TabswarmWorkerApi | null = null;
   private verification: Verification | null = null;
@@ -104,6 +107,7 @@ export class Session {
       if (config.mode === 'game' && this.options.watchOnly) {
         const watch = new GameWatch(swarm, (gameWatch) => this.update({ gameWatch }));
         this.cleanups.push(() => void watch.close());
+        void paceGame({ chain: config.chain, swarm, onStatus: (gamePace) => this.update({ gamePace }) }).then((pace) => (pace?.run(), this.cleanups.push(() => pace?.stop())));
       }
       refresh();
       await probe;
@@ -151,7 +155,11 @@ export class Session {
           this.game.onView((game) => this.update({ game }));
           this.game.onWinners((tally) => void this.reporter?.submitWinners?.(tally.winners));
         }
-        await this.worker.startGame({ clock: workerClock, swarmId: swarm.swarmId, taskMix: swarm.taskMix });
+        this.pace?.stop();
+        const forward = (p: Parameters<TabswarmWorkerApi['gamePosition']>[0]) => void this.worker?.gamePosition(p).catch((e: Error) => this.warn(`game position refused: ${e.message}`));
+        this.pace = await paceGame({ chain: swarm.chain, swarm: this.swarm!, forward, onStatus: (gamePace) => this.update({ gamePace }) });
+        await this.worker.startGame({ clock: workerClock, swarmId: swarm.swarmId, taskMix: swarm.taskMix, pace: this.pace?.status.pace ?? 'clock' });
+        this.pace?.run();
       } else await this.worker.start({ clock: workerClock });
       this.update({ join: 'contributing' });
       rememberContributing(swarm.swarmId, true);
@@ -183,6 +191,7 @@ export class Session {
   resume = () => this.worker?.resume().catch((e: Error) => this.warn(e.message));
 
   async stopContributing(): Promise<void> {
+    this.pace?.stop();
     await this.worker?.stop().catch((e: Error) => this.warn(e.message));
     if (this.snapshot.swarm) rememberContributing(this.snapshot.swarm.swarmId, false);
     this.update({ join: 'landing' });
@@ -283,6 +292,7 @@ export class Session {
 
   async stop(): Promise<void> {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.pace?.stop();
     if (this.tallyTimer) clearTimeout(this.tallyTimer);
     this.worker?.terminate();
     await this.game?.close();

@@ -166,6 +166,40 @@ describe('the swarm game in the worker', () => {
     t.api.terminate();
   }, 15_000);
 
+  it('a paced game drops a snapshot that stands ahead of the chain, and follows the clock once the page gives the chain up', async () => {
+    const a = tab('peer-e');
+    await a.api.load(a.load);
+    // a game played on the swarm clock, 50 rounds after genesis: its checkpoint stands at round 50 or later
+    const roundMs = 1800;
+    const genesisMs = Date.now() - (Date.now() % roundMs) - 50 * roundMs;
+    await a.api.startGame({ clock: { genesisMs, roundMs }, swarmId: 'g' });
+    const until = Date.now() + 10_000;
+    while (!(a.events.some((e) => e.kind === 'saved') && a.store.bytes) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    const copy = a.store.bytes!.slice(0);
+    await a.api.stop();
+    a.api.terminate();
+    const store = new MemoryStore();
+    store.bytes = copy;
+    const a2 = tab('peer-e', store, true);
+    await a2.api.load(a2.load);
+    await a2.api.startGame({ clock: { genesisMs, roundMs }, swarmId: 'g', pace: 'coordinator' });
+    // the coordinator is at game round 3: the round-50 state would stall the game (it only moves forward)
+    await a2.api.gamePosition({ round: 9, stage: 0, stagesPerRound: 1 });
+    expect(a2.events.some((e) => e.kind === 'warning' && /^game state not resumed: it stands at \w+ of round (5\d|6\d), ahead of the coordinator's answer of round 3/.test(e.message))).toBe(true);
+    const wait = async (ok: () => boolean, ms: number) => {
+      const end = Date.now() + ms;
+      while (!ok() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    };
+    await wait(() => stageReports(a2).length > 0, 5_000);
+    expect(stageReports(a2).map((r) => [r.round, r.stage])).toEqual([[3, 'answer']]);
+    // the page lost the chain: the swarm clock paces from now on, and its rounds are ahead, so play goes on
+    await a2.api.gamePosition(null);
+    await wait(() => stageReports(a2).some((r) => r.round >= 50), 6_000);
+    expect(stageReports(a2).at(-1)!.round).toBeGreaterThanOrEqual(50);
+    await a2.api.stop();
+    a2.api.terminate();
+  }, 30_000);
+
   it('refuses a malformed deliverGame request by name', async () => {
     const t = tab('peer-c');
     await t.api.load(t.load);

@@ -45,6 +45,33 @@ describe('SwarmValidator', () => {
     expect(validator.scores.get(PEER_B)).toBe(severity === 'reject' ? -SCORE.rejectPenalty : 0);
   });
 
+  it('judges game messages by the coordinator\'s round while the chain paces the game, other kinds by the clock', async () => {
+    const { validator } = setup();
+    const [rollouts, hb, critique, vote] = validMessages();
+    const resolve = validMessages().at(-1)!;
+    let chainRound: number | null = 40;
+    validator.followGameRounds(() => chainRound);
+    let nonce = 100;
+    const check = (m: object, round: number) => validator.validate(bytesOf({ ...m, round, nonce: nonce++ }), PEER_A);
+    // the clock says round 5; the chain's game is at round 40: its neighbours are on time, round 5 is late
+    for (const m of [rollouts, critique, resolve, vote]) {
+      expect((await check(m, 40)).ok).toBe(true);
+      expect((await check(m, 39)).ok).toBe(true);
+      expect((await check(m, 41)).ok).toBe(true);
+    }
+    expect(await check(critique, 38)).toEqual({ ok: false, reason: 'late: game round 38 is over (the coordinator is at round 40)', severity: 'ignore' });
+    expect(await check(vote, 5)).toEqual({ ok: false, reason: 'late: game round 5 is over (the coordinator is at round 40)', severity: 'ignore' });
+    expect(await check(resolve, 42)).toEqual({ ok: false, reason: 'early: game round 42 has not started (the coordinator is at round 40)', severity: 'ignore' });
+    // heartbeats keep the clock's rounds
+    expect((await check(hb, 5)).ok).toBe(true);
+    expect(await check(hb, 40)).toMatchObject({ ok: false, reason: 'wrong round 40 (current 5)' });
+    // no chain position (or pacing given up): the clock again
+    chainRound = null;
+    expect((await check(critique, 5)).ok).toBe(true);
+    validator.followGameRounds(null);
+    expect(await check(critique, 40)).toMatchObject({ ok: false, reason: 'wrong round 40 (current 5)' });
+  });
+
   it('rejects unsigned messages', async () => {
     const { validator } = setup();
     expect(await validator.validate(bytesOf(heartbeat()), null, PEER_B)).toEqual({ ok: false, reason: 'unsigned message', severity: 'reject' });
