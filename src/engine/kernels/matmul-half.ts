@@ -2,14 +2,13 @@
 // the input gradient dy W through the same weight.
 import type { GpuContext } from '../device.ts';
 import type { GpuViewF, GpuViewI } from '../buffers.ts';
-import { compileKernel, rd, wr, type Recorder } from '../gpu/recorder.ts';
+import { lazyKernel, rd, wr, type Recorder } from '../gpu/recorder.ts';
 import source from './matmul-half.wgsl?raw';
 
 export async function createHalfMatmulKernels(gpu: GpuContext, rec: Recorder) {
-  const [forward, inputGrad] = await Promise.all([
-    compileKernel(gpu, source, 'main', 'matmul.half', true),
-    compileKernel(gpu, source, 'input_grad', 'matmul.half.dx', true),
-  ]);
+  // only an engine with an f16 frozen base runs them: compiled on first use
+  const forward = lazyKernel(gpu, source, 'main', 'matmul.half', true);
+  const inputGrad = lazyKernel(gpu, source, 'input_grad', 'matmul.half.dx', true);
   return {
     /** out (M,N) (+)= x (M,K) Wᵀ, w (N, K/2) words of halves */
     matmul(out: GpuViewF, x: GpuViewF, w: GpuViewI, M: number, N: number, K: number, accumulate: boolean): void {
