@@ -1,5 +1,5 @@
 // npm run bench:engine [-- --json FILE] [--config tiny|smollm2-135m] [--backend cpu|webgpu] [--browser] [--profile]
-//                         [--batch B] [--kernels gpu|cpu|both] [--seq T] [--prompt P] [--new N] [--repeats R] [--steps S]
+//                         [--batch B] [--kernels gpu|cpu|both] [--seq T] [--prompt P] [--new N] [--repeats R] [--steps S] [--cold]
 // Measures the engine on the CPU reference and on WebGPU (Node: Dawn from the `webgpu` package; --browser:
 // headless Chromium driving scripts/bench-engine.html), prints a table and optionally writes the rows as JSON.
 // Weights are random (initWeights); only shapes matter for speed. --profile adds one timestamped training
@@ -30,7 +30,7 @@ interface Args {
    * overrides of the plan's sizes, so a big shape finishes on a slow adapter (SmolLM2 on SwiftShader):
    * T training tokens per row, prompt tokens and new tokens for sampling, timed repeats and train steps
    */
-  sizes: Partial<Pick<BenchPlan, 'T' | 'promptLen' | 'newTokens' | 'repeats' | 'trainSteps'>>;
+  sizes: Partial<Pick<BenchPlan, 'T' | 'promptLen' | 'newTokens' | 'repeats' | 'trainSteps' | 'cold'>>;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -76,10 +76,11 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--new') args.sizes.newTokens = positive(a, value(), 2);
     else if (a === '--repeats') args.sizes.repeats = positive(a, value());
     else if (a === '--steps') args.sizes.trainSteps = positive(a, value());
+    else if (a === '--cold') args.sizes.cold = true;
     else throw new Error(`unknown argument ${a}`);
   }
   for (const c of args.configs) benchPlan(c); // validates the name
-  if (args.browser && Object.keys(args.sizes).length > 0) throw new Error('--seq/--prompt/--new/--repeats/--steps apply to Node runs only (the page runs the plan as named)');
+  if (args.browser && Object.keys(args.sizes).length > 0) throw new Error('--seq/--prompt/--new/--repeats/--steps/--cold apply to Node runs only (the page runs the plan as named)');
   return args;
 }
 

@@ -23,6 +23,11 @@ export interface BenchPlan {
   repeats: number;
   promptLen: number;
   newTokens: number;
+  /**
+   * time the first sampling runs and the first training step, with no warm-up (they then include pipeline
+   * compiles and first allocations): for a shape whose every step takes minutes on a slow adapter
+   */
+  cold?: boolean;
 }
 
 export function benchPlan(name: string): BenchPlan {
@@ -182,7 +187,7 @@ export async function benchEngine(
     }
     return best;
   };
-  await engine.sample(prompts, { ...greedy, maxNewTokens: 2 }); // warm-up: pipelines and first allocations
+  if (!plan.cold) await engine.sample(prompts, { ...greedy, maxNewTokens: 2 }); // warm-up: pipelines and first allocations
   const prefillS = await fastest(1);
   const reads0 = profileOps?.recorder.counts.reads ?? 0;
   const sampleS = await fastest(plan.newTokens);
@@ -206,7 +211,7 @@ export async function benchEngine(
     await engine.optimizerStep(adam);
     await sync();
   };
-  await step(); // warm-up: training buffers and pipelines
+  if (!plan.cold) await step(); // warm-up: training buffers and pipelines
   let train_step_s = Infinity, train_step_cpu_s = Infinity;
   for (let s = 0; s < plan.trainSteps; s++) {
     const t0 = now(), c0 = cpuClock?.();
@@ -242,7 +247,7 @@ export async function benchEngine(
     ...cpuTime,
     train_step_s,
     train_flops_per_step: flops,
-    batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new`,
+    batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new${plan.cold ? ', cold (no warm-up)' : ''}`,
     ...(train_profile ? { train_profile } : {}),
     ...(profileOps ? {
       kernels: profileOps.family,
