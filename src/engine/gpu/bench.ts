@@ -24,8 +24,9 @@ export interface BenchPlan {
   promptLen: number;
   newTokens: number;
   /**
-   * time the first sampling runs and the first training step, with no warm-up (they then include pipeline
-   * compiles and first allocations): for a shape whose every step takes minutes on a slow adapter
+   * time the first training step, with no warm-up step (it then includes the training pipelines' compiles
+   * and first allocations): for a shape whose every step takes minutes on a slow adapter. Sampling keeps its
+   * warm-up (a cold prefill would be mostly compiling, and decode is the difference of two runs).
    */
   cold?: boolean;
 }
@@ -187,7 +188,7 @@ export async function benchEngine(
     }
     return best;
   };
-  if (!plan.cold) await engine.sample(prompts, { ...greedy, maxNewTokens: 2 }); // warm-up: pipelines and first allocations
+  await engine.sample(prompts, { ...greedy, maxNewTokens: 2 }); // warm-up: pipelines and first allocations
   const prefillS = await fastest(1);
   const reads0 = profileOps?.recorder.counts.reads ?? 0;
   const sampleS = await fastest(plan.newTokens);
@@ -247,7 +248,7 @@ export async function benchEngine(
     ...cpuTime,
     train_step_s,
     train_flops_per_step: flops,
-    batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new${plan.cold ? ', cold (no warm-up)' : ''}`,
+    batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new${plan.cold ? ', first training step timed (no warm-up step)' : ''}`,
     ...(train_profile ? { train_profile } : {}),
     ...(profileOps ? {
       kernels: profileOps.family,
