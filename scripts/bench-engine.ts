@@ -1,5 +1,5 @@
 // npm run bench:engine [-- --json FILE] [--config tiny|smollm2-135m] [--backend cpu|webgpu] [--browser] [--profile]
-//                         [--batch B] [--kernels gpu|cpu|both]
+//                         [--batch B] [--kernels gpu|cpu|both] [--seq T] [--prompt P] [--new N] [--repeats R] [--steps S] [--cold]
 // Measures the engine on the CPU reference and on WebGPU (Node: Dawn from the `webgpu` package; --browser:
 // headless Chromium driving scripts/bench-engine.html), prints a table and optionally writes the rows as JSON.
 // Weights are random (initWeights); only shapes matter for speed. --profile adds one timestamped training
@@ -26,10 +26,20 @@ interface Args {
   batch?: number;
   /** WebGPU kernel families to measure; undefined: the adapter's choice */
   kernels: (KernelFamily | undefined)[];
+  /**
+   * overrides of the plan's sizes, so a big shape finishes on a slow adapter (SmolLM2 on SwiftShader):
+   * T training tokens per row, prompt tokens and new tokens for sampling, timed repeats and train steps
+   */
+  sizes: Partial<Pick<BenchPlan, 'T' | 'promptLen' | 'newTokens' | 'repeats' | 'trainSteps' | 'cold'>>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { configs: ['tiny', 'smollm2-135m'], backends: ['cpu', 'webgpu'], browser: false, profile: false, kernels: [undefined] };
+  const args: Args = { configs: ['tiny', 'smollm2-135m'], backends: ['cpu', 'webgpu'], browser: false, profile: false, kernels: [undefined], sizes: {} };
+  const positive = (flag: string, v: string, min = 1) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer >= ${min}, got ${v}`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -56,9 +66,21 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(b) || b < 1) throw new Error(`--batch must be a positive integer, got ${b}`);
       args.batch = b;
     }
+    // T: a multiple of 4 above the 4-token training prompt, so every matmul dimension suits the vec4 kernels
+    else if (a === '--seq') {
+      const t = positive(a, value(), 8);
+      if (t % 4 !== 0) throw new Error(`--seq must be a multiple of 4, got ${t}`);
+      args.sizes.T = t;
+    }
+    else if (a === '--prompt') args.sizes.promptLen = positive(a, value());
+    else if (a === '--new') args.sizes.newTokens = positive(a, value(), 2);
+    else if (a === '--repeats') args.sizes.repeats = positive(a, value());
+    else if (a === '--steps') args.sizes.trainSteps = positive(a, value());
+    else if (a === '--cold') args.sizes.cold = true;
     else throw new Error(`unknown argument ${a}`);
   }
   for (const c of args.configs) benchPlan(c); // validates the name
+  if (args.browser && Object.keys(args.sizes).length > 0) throw new Error('--seq/--prompt/--new/--repeats/--steps/--cold apply to Node runs only (the page runs the plan as named)');
   return args;
 }
 
@@ -180,7 +202,7 @@ function table(rows: BenchResult[]): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const plans = args.configs.map(benchPlan).map((p) => (args.batch ? { ...p, B: args.batch } : p));
+  const plans = args.configs.map(benchPlan).map((p) => ({ ...p, ...(args.batch ? { B: args.batch } : {}), ...args.sizes }));
   const rows: BenchResult[] = [];
   if (args.browser) {
     rows.push(...(await runBrowser(plans, args.kernels, args.profile)));

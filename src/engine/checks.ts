@@ -17,12 +17,13 @@ export function need(op: string, name: string, v: View<{ readonly length: number
   }
 }
 
-export function checkHalfMatmulArgs(out: View<{ readonly length: number }>, x: View<{ readonly length: number }>, w: View<{ readonly length: number }>, M: number, N: number, K: number): void {
-  const op = 'matmulHalfWeights';
+export function checkHalfMatmulArgs(out: View<{ readonly length: number }>, x: View<{ readonly length: number }>, w: View<{ readonly length: number }>, M: number, N: number, K: number, backward = false): void {
+  const op = backward ? 'matmulHalfWeightsBackward' : 'matmulHalfWeights';
   dims(op, { M, N, K });
   if (K % 2 !== 0) throw new ShapeError(`${op}: K = ${K} must be even (halves are packed in pairs)`);
-  need(op, 'out', out, M * N);
-  need(op, 'x', x, M * K);
+  // forward: out (M,N), x (M,K); backward: dx (M,K), dy (M,N)
+  need(op, backward ? 'dx' : 'out', out, backward ? M * K : M * N);
+  need(op, backward ? 'dy' : 'x', x, backward ? M * N : M * K);
   need(op, 'w', w, (N * K) / 2);
 }
 

@@ -16,7 +16,7 @@ import { TOKEN_CHOOSE_ON_CPU, TOKEN_NON_FINITE, type AttentionDims, type Ops, ty
 import { headDim } from './config.ts';
 import { EngineStateError } from './errors.ts';
 import { headActLayout, intLayout, kvLayerLayout, layerActLayout, type Layout } from './layout.ts';
-import { carveActs, carver, modelDecodeStep, modelForward, type IntInputs, type ModelParams } from './model.ts';
+import { carveActs, carver, modelDecodeStep, modelForward, type IntInputs, type RunParams } from './model.ts';
 import { chooseToken, createRng, streamSeed } from './sampling.ts';
 
 /** Decode steps recorded per submission (and per readback). */
@@ -25,7 +25,7 @@ export const STEPS_PER_SUBMIT = 8;
 export interface DecodeContext<F, I> {
   ops: Ops<F, I>;
   config: ModelConfig;
-  P: ModelParams<F>;
+  P: RunParams<F, I>;
   /** allocates a group of buffers (all or none), mapping refusals to ModelTooLargeError */
   allocGroup<T extends View<F> | View<I>>(make: (() => T)[]): T[];
   /** between submissions: lets queued messages run and throws AbortError when the caller aborted */

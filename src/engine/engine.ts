@@ -21,6 +21,7 @@ import { packByPrompt, packingSaves } from './pack.ts';
 import { carveLora, checkedAdapter, estimateLoraTrainingBytes, initLora, loraLayout, mergeLora, type LoraConfig } from './lora.ts';
 import type { LoraTarget } from './lora-targets.ts';
 import type { LoraPair } from './model.ts';
+import { defaultFrozenWeights, storeBase, type FrozenWeights } from './frozen.ts';
 
 export interface EngineOptions {
   /** checked before every allocation; defaults to no limit */
@@ -39,11 +40,19 @@ export interface EngineOptions {
    * times. CPU only (its attention reads the packed rows' segment ids); default on there.
    */
   packPrompts?: boolean;
+  /**
+   * How the frozen base of a LoRA engine is stored (frozen.ts): 'f16' halves the projections' bytes (f32
+   * arithmetic, f32 adapters); default f16 when the weights came in 16 bits (config torch_dtype float16 /
+   * bfloat16), else f32. Full fine-tuning needs 'f32' (it updates the weights): 'f16' there is a ShapeError.
+   */
+  frozenWeights?: FrozenWeights;
 }
 
 /** Engine plus what tools (save, tests, benchmarks) need beyond the RL-facing interface. */
 export interface ModelEngine extends Engine {
   readonly layout: Layout;
+  /** how the base weights are stored on the device */
+  readonly frozenWeights: FrozenWeights;
   /** optimizer steps taken */
   readonly steps: number;
   /** the flat params buffer (paramLayout order), copied out */
@@ -114,7 +123,11 @@ export function createEngine<F, I>(
   for (let i = 0; i < flat.length; i++) {
     if (!Number.isFinite(flat[i])) throw new ShapeError(`weights contain a non-finite value at flat index ${i}`);
   }
-  checkFits('model weights', estimateModelBytes(config), limits);
+  const lora = options.lora?.config;
+  const frozen = options.frozenWeights ?? defaultFrozenWeights(config, lora !== undefined);
+  if (frozen !== 'f16' && frozen !== 'f32') throw new ShapeError(`frozenWeights must be 'f16' or 'f32', got ${JSON.stringify(frozen)}`);
+  if (frozen === 'f16' && !lora) throw new ShapeError("frozenWeights 'f16' needs a LoRA engine: full fine-tuning updates every weight, so none is frozen");
+  checkFits('model weights', estimateModelBytes(config, frozen), limits);
   const L = config.num_hidden_layers;
   // the activation tables hold what this backend's attention keeps (no (B,H,T,T) for flash kernels)
   const attState = (d: AttentionDims) => ops.attentionStateSize(d);
@@ -129,7 +142,7 @@ export function createEngine<F, I>(
     if (disposed) throw new EngineStateError('engine used after dispose()');
   };
   // grads and Adam's m and v: 12 bytes per trained element (the decay ranges are a few hundred bytes)
-  const heldBytes = () => layout.size * 4 + (loraL ? loraL.size * 4 : 0) + (train ? trainLayout.size * 12 : 0);
+  const heldBytes = () => base.bytes + (loraL ? loraL.size * 4 : 0) + (train ? trainLayout.size * 12 : 0);
 
   // Allocates a group of buffers, freeing the ones already made if a later one fails. An allocation the
   // runtime refuses (RangeError: typed array or GPU buffer too large / out of memory) becomes
@@ -148,17 +161,20 @@ export function createEngine<F, I>(
     }
   }
 
-  const [paramsFlat] = allocGroup([() => ops.allocF32(layout.size, 'params')]);
-  ops.writeF32(paramsFlat, flat);
-  const P = carveParams(ops, config, paramsFlat, layout);
+  const base = storeBase(ops, config, flat, layout, frozen, allocGroup);
+  const { P } = base;
   // LoRA: the adapter is what trains; forward and sampling run base + adapter (model.ts linear)
-  const lora = options.lora?.config;
   const loraL = lora ? loraLayout(config, lora) : null;
   const rank = lora?.rank ?? 0;
   let adapterFlat: View<F> | null = null;
   if (lora && loraL) {
     const adapter = checkedAdapter(config, lora, options.lora!.adapter ?? initLora(config, lora, options.lora!.seed ?? 0));
-    [adapterFlat] = allocGroup([() => ops.allocF32(loraL.size, 'lora.adapter')]);
+    try {
+      [adapterFlat] = allocGroup([() => ops.allocF32(loraL.size, 'lora.adapter')]);
+    } catch (e) {
+      base.free();
+      throw e;
+    }
     ops.writeF32(adapterFlat, adapter);
     carveLora(ops, config, adapterFlat, loraL).forEach((pairs, l) => (P.layers[l].lora = pairs));
   }
@@ -239,7 +255,7 @@ export function createEngine<F, I>(
     const shape = { B, T, Ns, Rc };
     // the estimate counts the training buffers whether or not they exist yet; the params are held already
     const estimate = lora ? estimateLoraTrainingBytes(config, lora, B, T, Ns, Rc, attState) : estimateTrainingBytes(config, B, T, Ns, Rc, attState);
-    checkFits('training step', estimate, limits, layout.size * 4);
+    checkFits('training step', estimate, limits, base.bytes);
     ensureTrain();
     const lL = layerActLayout(config, shape, rank, attState), hL = headActLayout(config, shape);
     const sL = gradScratchLayout(config, shape, rank), iL = intLayout(shape);
@@ -348,7 +364,7 @@ export function createEngine<F, I>(
     if (!Number.isFinite(gradNorm)) return { gradNorm };
     const gradScale = c.maxGradNorm > 0 && gradNorm > c.maxGradNorm ? c.maxGradNorm / gradNorm : 1;
     steps++;
-    ops.adamw(adapterFlat ?? paramsFlat, t.grads, t.m, t.v, t.decay, trainLayout.size, t.ranges, {
+    ops.adamw(adapterFlat ?? base.flat!, t.grads, t.m, t.v, t.decay, trainLayout.size, t.ranges, {
       lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay, step: steps, gradScale,
     });
     ops.flush();
@@ -414,6 +430,7 @@ export function createEngine<F, I>(
     backend: ops.backend,
     config,
     layout,
+    frozenWeights: frozen,
     get steps() {
       return steps;
     },
@@ -426,15 +443,15 @@ export function createEngine<F, I>(
       alive();
       ops.zero(ensureTrain().grads);
     },
-    readParams: () => exclusive(() => ops.readF32(paramsFlat)),
+    readParams: () => exclusive(() => base.read()),
     readGrads: () => exclusive(() => ops.readF32(ensureTrain().grads)),
     exportOptimizerState: () => exclusive(exportOptimizerState),
     importOptimizerState: (state) => exclusive(() => importOptimizerState(state)),
     readAdapter: () => exclusive(async () => (adapterFlat ? ops.readF32(adapterFlat) : null)),
     // with LoRA, the merged model (base + B A): what a saved or exported folder holds
     exportWeights: () => exclusive(async () => {
-      const base = await ops.readF32(paramsFlat);
-      return unpackWeights(config, lora && adapterFlat ? mergeLora(config, lora, base, await ops.readF32(adapterFlat)) : base, layout);
+      const flatBase = await base.read();
+      return unpackWeights(config, lora && adapterFlat ? mergeLora(config, lora, flatBase, await ops.readF32(adapterFlat)) : flatBase, layout);
     }),
     dispose() {
       if (disposed) return;
@@ -444,7 +461,7 @@ export function createEngine<F, I>(
         for (const v of [train.grads, train.m, train.v, train.norm]) ops.free(v);
         ops.free(train.decay);
       }
-      ops.free(paramsFlat);
+      base.free();
       if (adapterFlat) ops.free(adapterFlat);
     },
   };

@@ -13,6 +13,7 @@ export { createRng, chooseToken } from './sampling.ts';
 export {
   estimateModelBytes, estimateTrainingBytes, estimateSamplingBytes, checkFits, type MemoryEstimate, type MemoryLimits,
 } from './memory.ts';
+export { defaultFrozenWeights, baseWeightBytes, roundProjectionsToHalf, type FrozenWeights } from './frozen.ts';
 export {
   ShapeError, TokenRangeError, UnsupportedModelError, ConfigError, SafetensorsError, WeightsMismatchError,
   ModelTooLargeError, EngineStateError,

@@ -5,6 +5,7 @@
 
 import type { ModelConfig } from './api.ts';
 import { ModelTooLargeError } from './errors.ts';
+import { frozenLayouts, type FrozenWeights } from './frozen.ts';
 import {
   attentionProbsSize, decayRanges, gradScratchLayout, headActLayout, intLayout, kvLayerLayout, layerActLayout, logitChunkRows, paramLayout,
   type AttentionStateSize,
@@ -43,9 +44,14 @@ export function paramBytes(config: ModelConfig): number {
   return paramLayout(config).size * 4;
 }
 
-/** Weights only: what an engine holds before it trains or samples. */
-export function estimateModelBytes(config: ModelConfig): MemoryEstimate {
-  return finish({ params: paramBytes(config) });
+/**
+ * Weights only: what an engine holds before it trains or samples. frozen 'f16' (a LoRA base, frozen.ts):
+ * the projections as halves beside the f32 rest, two buffers.
+ */
+export function estimateModelBytes(config: ModelConfig, frozen: FrozenWeights = 'f32'): MemoryEstimate {
+  if (frozen === 'f32') return finish({ params: paramBytes(config) });
+  const { rest, halves } = frozenLayouts(config);
+  return finish({ 'params (f32 rest)': rest.size * 4, 'params (f16 projections)': halves.size * 4 });
 }
 
 /** Grads, Adam moments, decay ranges and the training activations for B sequences of up to T tokens. */

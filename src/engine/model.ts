@@ -16,18 +16,28 @@ export interface LoraPair<F> {
   b: View<F>;
 }
 
-export interface LayerParams<F> {
-  ln1: View<F>; q: View<F>; qb?: View<F>; k: View<F>; kb?: View<F>; v: View<F>; vb?: View<F>; o: View<F>;
+/** a frozen projection weight (out, in) stored as f16: (out, in/2) words of packed halves (half.ts) */
+export interface HalfWeight<I> {
+  half: View<I>;
+}
+/** a projection weight as the forward reads it: f32, or (frozen, LoRA) f16 halves */
+export type Weight<F, I> = View<F> | HalfWeight<I>;
+
+/** W: how the seven projections are stored (f32 views for grads and full training; Weight with frozen f16) */
+export interface LayerParams<F, W = View<F>> {
+  ln1: View<F>; q: W; qb?: View<F>; k: W; kb?: View<F>; v: W; vb?: View<F>; o: W;
   qn?: View<F>; kn?: View<F>; // (D) Qwen3 q_norm / k_norm gains
   lora?: Partial<Record<LoraTarget, LoraPair<F>>>;
-  ln2: View<F>; gate: View<F>; up: View<F>; down: View<F>;
+  ln2: View<F>; gate: W; up: W; down: W;
 }
-export interface ModelParams<F> {
+export interface ModelParams<F, W = View<F>> {
   embed: View<F>; // (V,C)
-  layers: LayerParams<F>[];
+  layers: LayerParams<F, W>[];
   norm: View<F>; // (C)
   lmHead: View<F>; // (V,C); the embedding itself when tied
 }
+/** the weights a forward runs on: projections f32 or f16 */
+export type RunParams<F, I> = ModelParams<F, Weight<F, I>>;
 export interface LayerActs<F> {
   x: View<F>; ln1: View<F>; rstd1: View<F>; q: View<F>; k: View<F>; v: View<F>; att: View<F>; attOut: View<F>;
   r: View<F>; ln2: View<F>; rstd2: View<F>; gate: View<F>; up: View<F>; act: View<F>;
@@ -135,11 +145,16 @@ export interface AdapterGrad<F> extends Adapter<F> {
   dt: View<F>;
 }
 
-/** y (N,out) = x (N,in) Wᵀ (+ b) (+ (x Aᵀ) Bᵀ with an adapter) */
+function isHalf<F, I>(w: Weight<F, I>): w is HalfWeight<I> {
+  return 'half' in w;
+}
+
+/** y (N,out) = x (N,in) Wᵀ (+ b) (+ (x Aᵀ) Bᵀ with an adapter); an f16 W is widened to f32 as it is read */
 export function linear<F, I>(
-  ops: Ops<F, I>, y: View<F>, x: View<F>, w: View<F>, b: View<F> | undefined, N: number, out: number, inp: number, ad?: Adapter<F>,
+  ops: Ops<F, I>, y: View<F>, x: View<F>, w: Weight<F, I>, b: View<F> | undefined, N: number, out: number, inp: number, ad?: Adapter<F>,
 ): void {
-  ops.matmul(y, x, w, N, out, inp, { transB: true });
+  if (isHalf(w)) ops.matmulHalfWeights(y, x, w.half, N, out, inp);
+  else ops.matmul(y, x, w, N, out, inp, { transB: true });
   if (b) ops.addBias(y, b, N, out);
   if (ad) {
     ops.matmul(ad.t, x, ad.a, N, ad.r, inp, { transB: true });
@@ -153,11 +168,17 @@ export function linear<F, I>(
  */
 function linearBackward<F, I>(
   ops: Ops<F, I>, dx: View<F>, dW: View<F> | undefined, dB: View<F> | undefined,
-  dy: View<F>, x: View<F>, w: View<F>, N: number, out: number, inp: number, accumulateDx: boolean, ad?: AdapterGrad<F>,
+  dy: View<F>, x: View<F>, w: Weight<F, I>, N: number, out: number, inp: number, accumulateDx: boolean, ad?: AdapterGrad<F>,
 ): void {
-  if (dW) ops.matmul(dW, dy, x, out, inp, N, { transA: true, accumulate: true });
-  if (dB) ops.biasBackward(dB, dy, N, out);
-  ops.matmul(dx, dy, w, N, inp, out, { accumulate: accumulateDx });
+  if (isHalf(w)) {
+    // an f16 weight is frozen (engine.ts allows it only under LoRA): it has no gradient to take
+    if (dW || dB) throw new Error('linearBackward: an f16 weight is frozen and has no gradient');
+    ops.matmulHalfWeightsBackward(dx, dy, w.half, N, out, inp, { accumulate: accumulateDx });
+  } else {
+    if (dW) ops.matmul(dW, dy, x, out, inp, N, { transA: true, accumulate: true });
+    if (dB) ops.biasBackward(dB, dy, N, out);
+    ops.matmul(dx, dy, w, N, inp, out, { accumulate: accumulateDx });
+  }
   if (ad) {
     ops.matmul(ad.dB, dy, ad.t, out, ad.r, N, { transA: true, accumulate: true });
     ops.matmul(ad.dt, dy, ad.b, N, ad.r, out);
@@ -167,7 +188,7 @@ function linearBackward<F, I>(
 }
 
 /** the adapter of projection `t` in this layer, when the model has adapters */
-function adapterOf<F>(p: LayerParams<F>, a: LayerActs<F>, t: LoraTarget, inp: number): Adapter<F> | undefined {
+function adapterOf<F, W>(p: LayerParams<F, W>, a: LayerActs<F>, t: LoraTarget, inp: number): Adapter<F> | undefined {
   const pair = p.lora?.[t];
   if (!pair || !a.lora) return undefined;
   return { ...pair, r: pair.a.length / inp, t: a.lora[t] };
@@ -178,7 +199,7 @@ function adapterOf<F>(p: LayerParams<F>, a: LayerActs<F>, t: LoraTarget, inp: nu
  * RMSNorm over each head's D values, then RoPE on q and k. Results in a.q, a.k, a.v.
  */
 export function queryKeyValue<F, I>(
-  ops: Ops<F, I>, p: LayerParams<F>, a: LayerActs<F>, positions: View<I>, B: number, T: number, C: number, d: AttentionDims, eps: number, theta: number,
+  ops: Ops<F, I>, p: LayerParams<F, Weight<F, I>>, a: LayerActs<F>, positions: View<I>, B: number, T: number, C: number, d: AttentionDims, eps: number, theta: number,
 ): void {
   const N = B * T, HD = d.H * d.D, KD = d.Hkv * d.D;
   const [aq, ak, av] = (['q_proj', 'k_proj', 'v_proj'] as const).map((t) => adapterOf(p, a, t, C));
@@ -206,7 +227,7 @@ export interface ForwardOptions<F> {
 
 /** Forward over (B,T) tokens; acts.mask must already hold the key mask. */
 export function modelForward<F, I>(
-  ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, A: Acts<F>, ints: IntInputs<I>,
+  ops: Ops<F, I>, config: ModelConfig, P: RunParams<F, I>, A: Acts<F>, ints: IntInputs<I>,
   { B, T, Ns, Rc = Ns }: BatchShape, gather: Gather[], options: ForwardOptions<F>,
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
@@ -253,7 +274,7 @@ export function modelForward<F, I>(
  * accumulated; the base's are never computed, and the norm gains' go to a discarded sink).
  */
 export function modelBackward<F, I>(
-  ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, G: ModelParams<F> | null, A: Acts<F>, S: GradScratch<F>,
+  ops: Ops<F, I>, config: ModelConfig, P: RunParams<F, I>, G: ModelParams<F> | null, A: Acts<F>, S: GradScratch<F>,
   ints: IntInputs<I>, { B, T, Ns, Rc = Ns }: BatchShape, gather: Gather[], GL: Partial<Record<LoraTarget, LoraPair<F>>>[] | null = null,
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
@@ -330,7 +351,7 @@ export interface DecodeState<F, I> {
  * A.logits. A is an inference activation set for (B, T=1, Ns=B).
  */
 export function modelDecodeStep<F, I>(
-  ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, A: Acts<F>, ints: IntInputs<I>, B: number, cache: DecodeState<F, I>,
+  ops: Ops<F, I>, config: ModelConfig, P: RunParams<F, I>, A: Acts<F>, ints: IntInputs<I>, B: number, cache: DecodeState<F, I>,
 ): void {
   const C = config.hidden_size, V = config.vocab_size, I = config.intermediate_size, L = config.num_hidden_layers;
   const d = dimsOf(config, B, 1);

@@ -67,6 +67,7 @@ export interface Ops<F, I> {
   writeF32(dst: View<F>, data: Float32Array): void;
   writeI32(dst: View<I>, data: Int32Array): void;
   readF32(src: View<F>): Promise<Float32Array>; // waits for recorded work (GPU) first
+  readI32(src: View<I>): Promise<Int32Array>; // the same for ints (packed halves)
   view<T extends F | I>(parent: View<T>, offset: number, length: number): View<T>; // sub-view, offset relative to parent
   zero(dst: View<F>): void;
   copy(dst: View<F>, src: View<F>): void;
@@ -87,6 +88,11 @@ export interface Ops<F, I> {
    * (half.ts packHalves), K even; f32 arithmetic. For frozen weights kept at half the bytes.
    */
   matmulHalfWeights(out: View<F>, x: View<F>, w: View<I>, M: number, N: number, K: number, options?: { accumulate?: boolean }): void;
+  /**
+   * dx (M,K) (+)= dy (M,N) W, W (N,K) stored as matmulHalfWeights has it: the input gradient through a
+   * frozen f16 weight (its own gradient is never needed); f32 arithmetic.
+   */
+  matmulHalfWeightsBackward(dx: View<F>, dy: View<F>, w: View<I>, M: number, N: number, K: number, options?: { accumulate?: boolean }): void;
   /** out (M,N) += bias (N) broadcast over rows */
   addBias(out: View<F>, bias: View<F>, M: number, N: number): void;
   /** dBias (N) += column sums of dOut (M,N) */

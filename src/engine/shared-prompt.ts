@@ -14,7 +14,7 @@ import type { ModelConfig } from './api.ts';
 import type { Ops, View } from './ops.ts';
 import { headDim } from './config.ts';
 import { headActLayout, intLayout, layerActLayout } from './layout.ts';
-import { carveActs, carver, dimsOf, linear, modelForward, queryKeyValue, type ModelParams } from './model.ts';
+import { carveActs, carver, dimsOf, linear, modelForward, queryKeyValue, type RunParams } from './model.ts';
 
 export interface SharedPromptRow {
   /** index into the prompts */
@@ -28,7 +28,7 @@ export interface SharedPromptRow {
  * Prompts and tokens are checked by the caller (in vocabulary, lengths within the context).
  */
 export async function sharedPromptLogits<F, I>(
-  ops: Ops<F, I>, config: ModelConfig, P: ModelParams<F>, prompts: number[][], rows: SharedPromptRow[],
+  ops: Ops<F, I>, config: ModelConfig, P: RunParams<F, I>, prompts: number[][], rows: SharedPromptRow[],
 ): Promise<Float32Array[]> {
   const V = config.vocab_size, C = config.hidden_size, L = config.num_hidden_layers, I = config.intermediate_size;
   const D = headDim(config), H = config.num_attention_heads, Hkv = config.num_key_value_heads;

@@ -3,6 +3,7 @@
 import type { ModelConfig } from '../engine/api.ts';
 import { checkFits, estimateModelBytes, estimateSamplingBytes, estimateTrainingBytes, type MemoryEstimate } from '../engine/memory.ts';
 import { estimateLoraTrainingBytes, type LoraConfig } from '../engine/lora.ts';
+import { defaultFrozenWeights } from '../engine/frozen.ts';
 import { completionBudget } from '../rl/chat-template.ts';
 import { DEFAULT_TASK_MIX } from '../rl/defaults.ts';
 import { defaultRunnerConfig, type RunnerConfig } from '../rl/runner.ts';
@@ -47,7 +48,8 @@ export function estimateContributionBytes(config: ModelConfig, runner: RunnerCon
   const rows = runner.questions * runner.completions;
   const B = Math.min(rows, runner.microBatch);
   const parts = [
-    estimateModelBytes(config),
+    // a LoRA base of 16-bit weights is stored as f16, as the engine will (frozen.ts)
+    estimateModelBytes(config, defaultFrozenWeights(config, Boolean(lora))),
     lora ? estimateLoraTrainingBytes(config, lora, B, T) : estimateTrainingBytes(config, B, T),
     estimateSamplingBytes(config, rows, T - runner.sampling.maxNewTokens, runner.sampling.maxNewTokens),
   ];

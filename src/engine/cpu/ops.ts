@@ -74,6 +74,9 @@ export class CpuOps implements Ops<F, I> {
   async readF32(src: VF): Promise<Float32Array> {
     return src.buffer.slice(src.offset, src.offset + src.length);
   }
+  async readI32(src: VI): Promise<Int32Array> {
+    return src.buffer.slice(src.offset, src.offset + src.length);
+  }
   view<T extends F | I>(parent: View<T>, offset: number, length: number): View<T> {
     dims('view', { offset, length });
     if (offset + length > parent.length) {
@@ -99,6 +102,12 @@ export class CpuOps implements Ops<F, I> {
     // the reference widens the very halves the GPU reads, then runs its own f32 matmul
     const wide = unpackHalves(w.buffer, w.offset, (N * K) / 2);
     matmulInto(out.buffer, out.offset, x.buffer, x.offset, wide, 0, M, N, K, false, true, options.accumulate === true);
+  }
+  matmulHalfWeightsBackward(dx: VF, dy: VF, w: VI, M: number, N: number, K: number, options: { accumulate?: boolean } = {}): void {
+    checkHalfMatmulArgs(dx, dy, w, M, N, K, true);
+    // dx (M,K) = dy (M,N) W (N,K): the very call an f32 weight's input gradient makes, on the widened halves
+    const wide = unpackHalves(w.buffer, w.offset, (N * K) / 2);
+    matmulInto(dx.buffer, dx.offset, dy.buffer, dy.offset, wide, 0, M, K, N, false, false, options.accumulate === true);
   }
   matmul(out: VF, a: VF, b: VF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
     dims('matmul', { M, N, K });

@@ -23,6 +23,12 @@ export interface BenchPlan {
   repeats: number;
   promptLen: number;
   newTokens: number;
+  /**
+   * time the first training step, with no warm-up step (it then includes the training pipelines' compiles
+   * and first allocations): for a shape whose every step takes minutes on a slow adapter. Sampling keeps its
+   * warm-up (a cold prefill would be mostly compiling, and decode is the difference of two runs).
+   */
+  cold?: boolean;
 }
 
 export function benchPlan(name: string): BenchPlan {
@@ -206,7 +212,7 @@ export async function benchEngine(
     await engine.optimizerStep(adam);
     await sync();
   };
-  await step(); // warm-up: training buffers and pipelines
+  if (!plan.cold) await step(); // warm-up: training buffers and pipelines
   let train_step_s = Infinity, train_step_cpu_s = Infinity;
   for (let s = 0; s < plan.trainSteps; s++) {
     const t0 = now(), c0 = cpuClock?.();
@@ -242,7 +248,7 @@ export async function benchEngine(
     ...cpuTime,
     train_step_s,
     train_flops_per_step: flops,
-    batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new`,
+    batch: `train ${plan.B}x${plan.T}, prompt ${plan.B}x${plan.promptLen}, ${plan.newTokens} new${plan.cold ? ', first training step timed (no warm-up step)' : ''}`,
     ...(train_profile ? { train_profile } : {}),
     ...(profileOps ? {
       kernels: profileOps.family,

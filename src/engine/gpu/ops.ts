@@ -165,6 +165,11 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
       throw e;
     }
   }
+  async readI32(src: GpuViewI): Promise<Int32Array> {
+    this.throwIfLost();
+    if (src.length === 0) return new Int32Array(0);
+    return new Int32Array(await this.rec().read(src.buffer.gpu, src.offset * 4, src.length * 4));
+  }
   view<T extends GpuF32 | GpuI32>(parent: View<T>, offset: number, length: number): View<T> {
     dims('view', { offset, length });
     if (offset + length > parent.length) {
@@ -218,6 +223,16 @@ export class GpuOps implements Ops<GpuF32, GpuI32> {
     }
     this.rec();
     this.k.half.matmul(out, x, w, M, N, K, options.accumulate === true);
+  }
+  matmulHalfWeightsBackward(dx: GpuViewF, dy: GpuViewF, w: GpuViewI, M: number, N: number, K: number, options: { accumulate?: boolean } = {}): void {
+    checkHalfMatmulArgs(dx, dy, w, M, N, K, true);
+    if (M === 0 || K === 0) return;
+    if (N === 0) {
+      if (!options.accumulate) this.zero(this.view(dx, 0, M * K));
+      return;
+    }
+    this.rec();
+    this.k.half.inputGrad(dx, dy, w, M, N, K, options.accumulate === true);
   }
   addBias(out: GpuViewF, bias: GpuViewF, M: number, N: number): void {
     dims('addBias', { M, N });

@@ -39,6 +39,33 @@ function readBindings(source: string): Set<number> {
   return new Set([...source.matchAll(READ_BINDING)].map((m) => Number(m[1])));
 }
 
+/**
+ * A kernel compiled on its first dispatch, synchronously, instead of up front: for kernels an engine may
+ * never run (sampling's, the f16 base's, a family's fallbacks), since compiling is most of a cold start on
+ * a CPU adapter. A WGSL error would then surface as an uncaptured validation error that checkFaults()
+ * names, not as a ShaderCompileError at creation: every kernel is compiled by the op tests on every adapter.
+ */
+export function lazyKernel(gpu: GpuContext, source: string, entryPoint: string, name: string, perBinding = false): Kernel {
+  let pipeline: GPUComputePipeline | null = null, layout: GPUBindGroupLayout | null = null;
+  const compiled = () => {
+    if (!pipeline) {
+      const module = gpu.device.createShaderModule({ code: source, label: name });
+      pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint }, label: name });
+      layout = pipeline.getBindGroupLayout(0);
+    }
+    return { pipeline, layout: layout! };
+  };
+  return {
+    name, readOnly: readBindings(source), variants: new Map(), perBinding, source, entryPoint,
+    get pipeline() {
+      return compiled().pipeline;
+    },
+    get layout() {
+      return compiled().layout;
+    },
+  };
+}
+
 /** perBinding: a variant per subset of demoted read bindings (for kernels with 2 or 3 of them, like matmul). */
 export async function compileKernel(gpu: GpuContext, source: string, entryPoint: string, name: string, perBinding = false): Promise<Kernel> {
   const pipeline = await gpu.pipeline(source, entryPoint, name);

@@ -3,7 +3,7 @@
 import type { GpuContext } from '../device.ts';
 import type { GpuViewF, GpuViewI } from '../buffers.ts';
 import type { AdamWParams } from '../ops.ts';
-import { compileKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
+import { compileKernel, lazyKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
 import source from './adamw.wgsl?raw';
 
 const WG = 64;
@@ -28,8 +28,9 @@ export function loopShape(items: number, cpuLike: boolean, maxThreads: number): 
 }
 
 export async function createAdamwKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, cpuLike: boolean) {
-  const names = ['adamw', 'adamw4', 'sumSquaresPartial', 'sumSquaresPartial4', 'sumSquaresFinal'];
-  const [adamw, adamw4, partial, partial4, final] = await Promise.all(names.map((e) => compileKernel(gpu, source, e, e)));
+  const [adamw, adamw4] = await Promise.all(['adamw', 'adamw4'].map((e) => compileKernel(gpu, source, e, e)));
+  // the gradient norm of the 'cpu' family (the 'gpu' family's is reduce.wgsl's): compiled on first use
+  const [partial, partial4, final] = ['sumSquaresPartial', 'sumSquaresPartial4', 'sumSquaresFinal'].map((e) => lazyKernel(gpu, source, e, e));
   const loop = (l: LoopShape) => [l.threads, l.perThread, l.threadStep, l.iterStep];
   return {
     /** decay: (ranges, 2) [start, end) element ranges of params where weight decay applies */

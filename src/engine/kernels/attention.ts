@@ -4,7 +4,7 @@
 import type { GpuContext } from '../device.ts';
 import type { GpuViewF, GpuViewI } from '../buffers.ts';
 import type { AttentionDims } from '../ops.ts';
-import { compileKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
+import { compileKernel, lazyKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
 import type { KernelFamily } from '../gpu/family.ts';
 import source from './attention.wgsl?raw';
 import flashSource from './attention-flash.wgsl?raw';
@@ -18,11 +18,13 @@ export const FLASH_MAX_D = 128;
  * (lse, key mask) in `att`. family 'cpu', or larger heads: the row-per-invocation kernels keeping att.
  */
 export async function createAttentionKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, family: KernelFamily) {
-  const rows = await createRowAttentionKernels(gpu, rec, scratch);
+  // in the 'gpu' family the row kernels are the fallback for heads wider than FLASH_MAX_D: compiled on first use
+  const rows = await createRowAttentionKernels(gpu, rec, scratch, family === 'gpu');
   if (family === 'cpu') return rows;
-  const [forward, backwardQuery, backwardKV, decode] = await Promise.all(
-    ['forward', 'backwardQuery', 'backwardKV', 'decode'].map((e) => compileKernel(gpu, flashSource, e, `attention.flash.${e}`)),
+  const [forward, backwardQuery, backwardKV] = await Promise.all(
+    ['forward', 'backwardQuery', 'backwardKV'].map((e) => compileKernel(gpu, flashSource, e, `attention.flash.${e}`)),
   );
+  const decode = lazyKernel(gpu, flashSource, 'decode', 'attention.flash.decode');
   const head = (B: number, T: number, H: number, Hkv: number, D: number) => [B, T, H, Hkv, D, f32bits(1 / Math.sqrt(D))];
   const blocks = (T: number) => Math.ceil(T / WG);
   return {
@@ -51,10 +53,12 @@ export async function createAttentionKernels(gpu: GpuContext, rec: Recorder, scr
   };
 }
 
-async function createRowAttentionKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer) {
-  const [forward, backwardQuery, backwardKV, decode, cacheWrite] = await Promise.all(
-    ['forward', 'backwardQuery', 'backwardKV', 'decode', 'cacheWrite'].map((e) => compileKernel(gpu, source, e, `attention.${e}`)),
-  );
+async function createRowAttentionKernels(gpu: GpuContext, rec: Recorder, scratch: (elements: number, role: string) => GPUBuffer, lazy: boolean) {
+  const [forward, backwardQuery, backwardKV] = lazy
+    ? ['forward', 'backwardQuery', 'backwardKV'].map((e) => lazyKernel(gpu, source, e, `attention.${e}`))
+    : await Promise.all(['forward', 'backwardQuery', 'backwardKV'].map((e) => compileKernel(gpu, source, e, `attention.${e}`)));
+  // decode and the KV-cache write run only when sampling
+  const [decode, cacheWrite] = ['decode', 'cacheWrite'].map((e) => lazyKernel(gpu, source, e, `attention.${e}`));
   const head = (B: number, T: number, H: number, Hkv: number, D: number) => [B, T, H, Hkv, D, f32bits(1 / Math.sqrt(D))];
   return {
     /** the row kernels keep the (B,H,T,T) probabilities, as the CPU reference does */

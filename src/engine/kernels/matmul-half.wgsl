@@ -46,3 +46,29 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     if (p.accumulate == 1u) { out[o] += partial[0]; } else { out[o] = partial[0]; }
   }
 }
+
+// The input gradient through the same frozen weight: out (M,K) (+)= dy (M,N) W (N,K), dy bound as x.
+// One invocation per (m, word j) writes the pair out[m, 2j], out[m, 2j + 1]: it walks W's column pair j
+// down the N rows (adjacent invocations, adjacent words: coalesced) in a fixed order, so no reduction and
+// no barrier is needed (barriers are what CPU adapters pay most for).
+@compute @workgroup_size(64)
+fn input_grad(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let words = p.K / 2u;
+  let g = gid.x + gid.y * nwg.x * 64u;
+  if (g >= p.M * words) { return; }
+  let j = g % words;
+  let m = g / words;
+  let dr = p.o_1 + m * p.N;
+  var s = vec2f(0.0);
+  for (var n = 0u; n < p.N; n++) {
+    s += unpack2x16float(w[p.o_2 + n * words + j]) * x[dr + n];
+  }
+  let o = p.o_0 + m * p.K + 2u * j;
+  if (p.accumulate == 1u) {
+    out[o] += s.x;
+    out[o + 1u] += s.y;
+  } else {
+    out[o] = s.x;
+    out[o + 1u] = s.y;
+  }
+}

@@ -2,7 +2,7 @@
 import type { GpuContext } from '../device.ts';
 import type { GpuViewF } from '../buffers.ts';
 import type { MatmulOptions } from '../ops.ts';
-import { compileKernel, rd, wr, type Kernel, type Recorder } from '../gpu/recorder.ts';
+import { compileKernel, lazyKernel, rd, wr, type Kernel, type Recorder } from '../gpu/recorder.ts';
 import type { KernelFamily } from '../gpu/family.ts';
 import source from './matmul.wgsl?raw';
 import tiledSource from './matmul-tiled.wgsl?raw';
@@ -23,10 +23,9 @@ export const GPU_MATMUL_TILE = 64;
 
 /** The 'gpu' family: workgroup-memory tiles (64x64, vec4 staging) and a workgroup-per-4-columns GEMV for decode. */
 async function createTiledMatmulKernels(gpu: GpuContext, rec: Recorder) {
-  const [tiled, gemv] = await Promise.all([
-    compileKernel(gpu, tiledSource, 'main', 'matmul.tiled', true),
-    compileKernel(gpu, tiledSource, 'gemv', 'matmul.gemv', true),
-  ]);
+  const tiled = await compileKernel(gpu, tiledSource, 'main', 'matmul.tiled', true);
+  // few-row products (decode, mostly): compiled on first use
+  const gemv = lazyKernel(gpu, tiledSource, 'gemv', 'matmul.gemv', true);
   return {
     matmul(out: GpuViewF, a: GpuViewF, b: GpuViewF, M: number, N: number, K: number, options: MatmulOptions = {}): void {
       if (M === 0 || N === 0) return;

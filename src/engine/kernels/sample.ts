@@ -3,11 +3,12 @@
 import type { GpuContext } from '../device.ts';
 import type { GpuViewF, GpuViewI } from '../buffers.ts';
 import type { SamplerParams } from '../ops.ts';
-import { compileKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
+import { lazyKernel, f32bits, rd, wr, type Recorder } from '../gpu/recorder.ts';
 import source from './sample.wgsl?raw';
 
 export async function createSampleKernels(gpu: GpuContext, rec: Recorder) {
-  const kernel = await compileKernel(gpu, source, 'main', 'sample');
+  // only a sampling engine runs it: compiled on first use
+  const kernel = lazyKernel(gpu, source, 'main', 'sample');
   return {
     /** choice (B,2) = (token, logprob); next (B) = token; logits (B,V); draws (B) raw uint32 uniforms */
     sample(choice: GpuViewF, next: GpuViewI, logits: GpuViewF, draws: GpuViewI, B: number, V: number, o: SamplerParams): void {

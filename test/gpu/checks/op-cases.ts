@@ -123,6 +123,18 @@ export function opCases(): OpCase[] {
       tolerance: 2e-6 * Math.max(8, hK),
     });
   }
+  // the input gradient through a frozen f16 weight: dx (M,K) (+)= dy (M,N) W; odd M and N, K = 2 and a row
+  // count past one workgroup of pairs
+  for (const [hM, hN, hK, accumulate] of [[1, 70, 66, false], [3, 33, 128, true], [5, 9, 2, false], [7, 61, 150, true]] as const) {
+    const w = packHalves(Float32Array.from(range(hN * hK, (k) => Math.cos(k * 0.29 + hK) * 0.8)));
+    cases.push({
+      name: `matmulHalfWeightsBackward M=${hM} N=${hN} K=${hK}${accumulate ? ' +=' : ''}`,
+      tensors: [f('dx', hM * hK), f('dy', hM * hN), i('w', Array.from(w))],
+      run: (ops, t) => ops.matmulHalfWeightsBackward(t.f('dx'), t.f('dy'), t.i('w'), hM, hN, hK, { accumulate }),
+      outputs: ['dx'],
+      tolerance: 2e-6 * Math.max(8, hN),
+    });
+  }
 
   const M = 11, N = 19;
   cases.push(
