@@ -48,6 +48,10 @@ const perArm = armOrder.map((name) => {
   // older reports lack these two (NaN is printed as n/a)
   const available = mean(mine.map((j) => mean(j.rounds.map((r) => r.externalAvailable ?? NaN))));
   const offSeed = mean(mine.map((j) => mean(j.rounds.map((r) => r.offSeedGroups ?? NaN))));
+  // does training accuracy move at all within the run (it bounds what any arm can gain on the cumulative figure)
+  const tenth = Math.max(1, Math.floor(mine[0].rounds.length / 4));
+  const accFirst = mean(mine.map((j) => mean(j.rounds.slice(0, tenth).map((r) => r.accuracy))));
+  const accLast = mean(mine.map((j) => mean(j.rounds.slice(-tenth).map((r) => r.accuracy))));
   const half = Math.floor(mine[0].rounds.length / 2);
   const signalFirst = mean(mine.map((j) => mean(j.rounds.slice(0, half).map((r) => r.signalShare))));
   const signalLast = mean(mine.map((j) => mean(j.rounds.slice(half).map((r) => r.signalShare))));
@@ -55,7 +59,7 @@ const perArm = armOrder.map((name) => {
     arm: name, label: ARMS.find((x) => x.name === name)!.label, seeds: mine.length,
     cumulativeAccuracy: pick('cumulativeAccuracy'), heldOutStart: pick('heldOutStart'), heldOutFinal: pick('heldOutFinal'),
     heldOutMean: pick('heldOutMean'), generalisationFinal: pick('generalisationFinal'), signalShare: pick('signalShare'),
-    signalFirst, signalLast, externalPerStep: external, externalAvailable: available, offSeedPerStep: offSeed, seconds: mean(mine.map((j) => j.seconds)),
+    accFirst, accLast, signalFirst, signalLast, externalPerStep: external, externalAvailable: available, offSeedPerStep: offSeed, seconds: mean(mine.map((j) => j.seconds)),
   };
 });
 
@@ -66,10 +70,10 @@ const comparisons = pairs.filter(([x, y]) => !seen.has(`${x}:${y}`) && seen.add(
 
 const s0 = reports[0].summary;
 console.log(`${reports.length} report(s), ${all.length} jobs, ${s0.rounds} rounds × ${s0.peers} peers, G=${s0.completions}, lr ${s0.lr}, evaluated every ${s0.evalEvery} rounds on ${s0.evalPerEntry} prompts per entry; ${reports.map((r) => r.summary.seconds.toFixed(0)).join(' + ')} s\n`);
-console.log('| arm | seeds | cumulative accuracy | held-out start → end | held-out mean after round 0 | generalisation end | local groups with signal (rounds 1–half / half–end) | external groups per step (on offer with signal; refused off-seed) | s per job |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| arm | seeds | cumulative accuracy | sampled accuracy, first → last quarter of rounds | held-out start → end | held-out mean after round 0 | generalisation end | local groups with signal (rounds 1–half / half–end) | external groups per step (on offer with signal; refused off-seed) | s per job |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of perArm) {
-  console.log(`| ${r.arm}: ${r.label} | ${r.seeds} | ${r.cumulativeAccuracy.toFixed(2)} | ${pct(r.heldOutStart)} → ${pct(r.heldOutFinal)} | ${pct(r.heldOutMean)} | ${pct(r.generalisationFinal)} | ${(100 * r.signalShare).toFixed(0)}% (${(100 * r.signalFirst).toFixed(0)} / ${(100 * r.signalLast).toFixed(0)}%) | ${r.externalPerStep.toFixed(2)} (${num(r.externalAvailable)}; ${num(r.offSeedPerStep)}) | ${r.seconds.toFixed(0)} |`);
+  console.log(`| ${r.arm}: ${r.label} | ${r.seeds} | ${r.cumulativeAccuracy.toFixed(2)} | ${pct(r.accFirst)} → ${pct(r.accLast)} | ${pct(r.heldOutStart)} → ${pct(r.heldOutFinal)} | ${pct(r.heldOutMean)} | ${pct(r.generalisationFinal)} | ${(100 * r.signalShare).toFixed(0)}% (${(100 * r.signalFirst).toFixed(0)} / ${(100 * r.signalLast).toFixed(0)}%) | ${r.externalPerStep.toFixed(2)} (${num(r.externalAvailable)}; ${num(r.offSeedPerStep)}) | ${r.seconds.toFixed(0)} |`);
 }
 console.log('\n| comparison (paired by seed) | seeds | cumulative accuracy: diff [95% CI] (relative) | held-out end, points [95% CI] | held-out mean over evals, points [95% CI] | generalisation end, points [95% CI] |');
 console.log('|---|---|---|---|---|---|');
