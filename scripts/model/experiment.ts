@@ -3,7 +3,7 @@
 // tasks are the first 4 of an I=8 arm's) and their difference is paired by seed.
 import { DEFAULT_TASK_MIX } from '../../src/rl/defaults.ts';
 import { pairedDifference, type PairedDifference } from '../../src/rl/paired.ts';
-import { emphasisedMix, peerTemperature } from '../../src/rl/peers.ts';
+import { peerTemperature, type PeerEmphasis } from '../../src/rl/peers.ts';
 import { defaultRunnerConfig, type RunnerConfig } from '../../src/rl/runner.ts';
 import type { LoadedFolder } from './load.ts';
 import { simulate, type EvalSummary, type RoundSummary } from './simulate.ts';
@@ -19,6 +19,8 @@ export interface ArmSpec {
   curriculum?: boolean;
   /** peers differ: temperature 1 ± 0.3 and 2 families weighted 3× (from the peer id) */
   heterogeneous?: boolean;
+  /** peers specialise: SPECIALIST_EMPHASIS on the mix (temperature unchanged); evaluation on the full mix */
+  specialist?: boolean;
   averageEvery?: number;
   policyEpochs?: number;
   /** local slots without signal go to external groups (the step keeps I + J groups with signal) */
@@ -35,6 +37,8 @@ export const ARMS: readonly ArmSpec[] = [
   { name: 'isolated-curriculum', label: 'isolated I=8 J=0 + per-family curriculum', local: 8, external: 0, curriculum: true },
   { name: 'swarm-hetero', label: 'swarm I=4 J=4, peers differ (temperature, emphasis)', local: 4, external: 4, heterogeneous: true },
   { name: 'isolated-hetero', label: 'isolated I=8 J=0, peers differ', local: 8, external: 0, heterogeneous: true },
+  { name: 'swarm-specialist', label: 'swarm I=4 J=4, peers specialise (3 families ×10 from the peer id)', local: 4, external: 4, specialist: true },
+  { name: 'isolated-specialist', label: 'isolated I=8 J=0, peers specialise (3 families ×10)', local: 8, external: 0, specialist: true },
   { name: 'swarm-average', label: 'swarm I=4 J=4 + average with a random peer every 10 rounds', local: 4, external: 4, averageEvery: 10 },
   { name: 'swarm-mu2', label: 'swarm I=4 J=4, μ=2 optimizer steps per batch (clip active)', local: 4, external: 4, policyEpochs: 2 },
 ];
@@ -56,6 +60,13 @@ export const COMPARISONS: readonly [string, string][] = [
   ['swarm-prefer', 'isolated-train'],
   ['swarm-curriculum', 'isolated-curriculum'],
   ['swarm-hetero', 'isolated-hetero'],
+  ['swarm-specialist', 'isolated-specialist'],
+  ['swarm-hetero', 'swarm'],
+  ['swarm-curriculum', 'swarm'],
+  ['swarm-specialist', 'swarm'],
+  ['isolated-hetero', 'isolated-train'],
+  ['isolated-curriculum', 'isolated-train'],
+  ['isolated-specialist', 'isolated-train'],
   ['swarm-average', 'swarm'],
   ['swarm-average', 'isolated-train'],
   ['swarm-mu2', 'swarm'],
@@ -80,6 +91,15 @@ export interface JobResult {
   seconds: number;
 }
 
+/** the heterogeneous arms' emphasis: two families from the peer id weighted 3× */
+export const HETERO_EMPHASIS: PeerEmphasis = { factor: 3, count: 2 };
+/**
+ * the specialist arms' emphasis, a stronger variant of the heterogeneous one: three families from the peer
+ * id weighted 10×, so on the default mix (total weight 11) about 80% of a peer's draws fall on its three
+ * families and peers' rollouts are mostly of questions the receiver would rarely draw itself
+ */
+export const SPECIALIST_EMPHASIS: PeerEmphasis = { factor: 10, count: 3 };
+
 export function armConfig(spec: JobSpec, peerId?: string): RunnerConfig {
   const { arm } = spec;
   const base = defaultRunnerConfig({
@@ -88,8 +108,11 @@ export function armConfig(spec: JobSpec, peerId?: string): RunnerConfig {
     curriculum: arm.curriculum ?? false, policyEpochs: arm.policyEpochs ?? 1, fillUnusedLocal: arm.fillUnusedLocal ?? false,
   });
   base.adamw = { ...base.adamw, lr: spec.lr };
+  if (arm.specialist) return { ...base, peerEmphasis: SPECIALIST_EMPHASIS };
   if (!arm.heterogeneous || peerId === undefined) return base;
-  return { ...base, tasks: emphasisedMix(DEFAULT_TASK_MIX, peerId, 3, 2), sampling: { ...base.sampling, temperature: peerTemperature(peerId, 1, 0.3) } };
+  // the emphasis is a swarm rule (each receiver re-derives a sender's mix from its id); the temperature is
+  // the peer's own, nobody checks it
+  return { ...base, peerEmphasis: HETERO_EMPHASIS, sampling: { ...base.sampling, temperature: peerTemperature(peerId, 1, 0.3) } };
 }
 
 export async function runJob(folder: LoadedFolder, spec: JobSpec, log?: (line: string) => void): Promise<JobResult> {

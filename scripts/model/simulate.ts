@@ -54,6 +54,10 @@ export interface RoundSummary {
   /** share of local groups with advantage (not all right, not all wrong) */
   signalShare: number;
   externalGroups: number;
+  /** mean over peers of the external groups that survived re-scoring (with signal), before J were drawn */
+  externalAvailable?: number;
+  /** mean over peers of the external groups refused as not the sender's tasks (0 from honest peers) */
+  offSeedGroups?: number;
   seconds: number;
   tokensPerSecond: number;
 }
@@ -132,6 +136,8 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
       cumulativeAccuracy,
       signalShare: mean(stats.map((s) => (s.localGroupsSampled ? (s.localGroupsWithSignal ?? 0) / s.localGroupsSampled : 0))),
       externalGroups: mean(stats.map((s) => s.externalGroups)),
+      externalAvailable: mean(stats.map((s) => s.externalAvailable)),
+      offSeedGroups: mean(stats.map((s) => s.externalDrops?.offSeedGroups ?? 0)),
       seconds: (performance.now() - start) / 1000,
       tokensPerSecond: mean(stats.map((s) => s.tokensPerSecond)),
     };

@@ -18,3 +18,21 @@ export function emphasisedMix(mix: readonly TaskMix[], peerId: string, factor: n
   const chosen = new Set(new Rng(hashParts('tabswarm/peer-emphasis', peerId)).sample(families, count));
   return mix.map((m) => (chosen.has(m.family) ? { ...m, weight: (m.weight ?? 1) * factor } : { ...m }));
 }
+
+/**
+ * A swarm rule by which peers differ in what they draw: every peer's mix is emphasisedMix(mix, its id,
+ * factor, count). A rule, not a per-peer setting, so a receiver re-derives any sender's mix from the
+ * sender's id and checks its task refs against that (sapo.ts RoundExpectation.mixFor); checked against the
+ * receiver's own emphasised mix instead, most of an honest sender's refs would be refused as off-seed.
+ */
+export interface PeerEmphasis {
+  /** weight multiplier on the chosen families */
+  factor: number;
+  /** how many families each peer emphasises */
+  count: number;
+}
+
+/** the mix a peer draws from under the rule (the swarm's mix itself when there is none) */
+export function peerMix(mix: readonly TaskMix[], peerId: string, emphasis?: PeerEmphasis): readonly TaskMix[] {
+  return emphasis ? emphasisedMix(mix, peerId, emphasis.factor, emphasis.count) : mix;
+}

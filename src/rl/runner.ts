@@ -11,6 +11,7 @@ import { yieldToEventLoop } from '../engine/engine.ts';
 import { decodeCompletion, encodeCompletion, encodePrompt, stopTokens, type TextTokenizer } from './format.ts';
 import { GRPO_DEFAULTS, grpoLoss, trainingAdvantages, type GrpoConfig, type GrpoSequence } from './grpo.ts';
 import { Curriculum } from './curriculum.ts';
+import { peerMix, type PeerEmphasis } from './peers.ts';
 import { zeroSignalPreference } from './selection.ts';
 import { hashParts, roundSeed, Rng } from './rng.ts';
 import { roundTaskRefs } from './round-tasks.ts';
@@ -53,6 +54,12 @@ export interface RunnerConfig {
   externalWaitMs: number;
   /** per-family difficulty curriculum (curriculum.ts) within each mix entry's level range; off by default */
   curriculum?: boolean;
+  /**
+   * peers differ in what they draw: each peer's mix is `tasks` with families emphasised from its id
+   * (peers.ts peerMix), and a receiver checks each sender's refs against that sender's mix; absent = every
+   * peer draws from `tasks`. Evaluation is not affected.
+   */
+  peerEmphasis?: PeerEmphasis;
   /**
    * weight of an external group on a family where this peer's own groups had no signal this round,
    * relative to 1 for the rest (selection.ts); 0 or absent = SAPO's uniform draw
@@ -208,7 +215,7 @@ export class RoundRunner {
     const { config, tokenizer } = this;
     throwIfAborted(signal, 'before sampling');
     this.emit({ type: 'phase', peerId: this.peerId, round, phase: 'sampling' });
-    const refs = roundTaskRefs(config.swarmId, round, this.peerId, config.tasks, config.questions, this.curriculum?.levels());
+    const refs = roundTaskRefs(config.swarmId, round, this.peerId, peerMix(config.tasks, this.peerId, config.peerEmphasis), config.questions, this.curriculum?.levels());
     const tasks = refs.map(generateTask);
     const prompts = tasks.flatMap((task) => Array.from({ length: config.completions }, () => encodePrompt(tokenizer, task)));
     // the weights as sampled with: hashed before sampling, since nothing trains while this round samples
@@ -268,7 +275,9 @@ export class RoundRunner {
       throwIfAborted(signal, 'while waiting for peers');
       const received = this.transport.receivedRollouts(round);
       const limits = { ...EXTERNAL_DEFAULTS, maxCompletionChars: Math.max(64, config.sampling.maxNewTokens * 16), maxNewTokens: config.sampling.maxNewTokens, tokenizer: this.tokenizer };
-      const expectation = { swarmId: config.swarmId, round, selfPeerId: this.peerId, mix: config.tasks, questions: config.questions, completions: config.completions };
+      const emphasis = config.peerEmphasis;
+      const mixFor = emphasis ? (peerId: string) => peerMix(config.tasks, peerId, emphasis) : undefined;
+      const expectation = { swarmId: config.swarmId, round, selfPeerId: this.peerId, mix: config.tasks, mixFor, questions: config.questions, completions: config.completions };
       ({ groups: external, drops } = collectExternalGroups(received, expectation, limits));
       this.transport.prune(round);
     }

@@ -42,6 +42,11 @@ export interface RoundExpectation {
   selfPeerId: string;
   /** the swarm's task mix: a sender's refs must be roundTaskRefs(swarmId, round, sender, mix, questions) */
   mix: readonly TaskMix[];
+  /**
+   * where peers draw from mixes of their own (peers.ts peerMix), the mix a given sender draws from,
+   * re-derived from its id; absent = every sender draws from `mix`
+   */
+  mixFor?: (peerId: string) => readonly TaskMix[];
   /** B: groups per batch */
   questions: number;
   /** G: completions per group */
@@ -129,8 +134,9 @@ export function collectExternalGroups(
       continue;
     }
     // a sender picks its curriculum level per family (within the mix's range), never its questions
-    const levels = claimedLevels(batch.rollouts.map((r) => r?.task), expect.mix);
-    const assigned = new Set(roundTaskRefs(expect.swarmId, expect.round, batch.peerId, expect.mix, expect.questions, levels).map(taskRefKey));
+    const mix = expect.mixFor?.(batch.peerId) ?? expect.mix;
+    const levels = claimedLevels(batch.rollouts.map((r) => r?.task), mix);
+    const assigned = new Set(roundTaskRefs(expect.swarmId, expect.round, batch.peerId, mix, expect.questions, levels).map(taskRefKey));
     for (const rollout of batch.rollouts) {
       const ref = rollout?.task;
       if (checkTaskRef(ref) !== null || !Array.isArray(rollout.completions)) {

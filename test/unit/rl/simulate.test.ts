@@ -7,6 +7,7 @@ import { averagePairs, simulate } from '../../../scripts/model/simulate.ts';
 import type { ModelEngine } from '../../../src/engine/engine.ts';
 import { SoloTransport } from '../../../src/rl/bus.ts';
 import { averageParameters } from '../../../src/rl/meta.ts';
+import { mean } from '../../../src/rl/paired.ts';
 import { Rng } from '../../../src/rl/rng.ts';
 import { RoundRunner } from '../../../src/rl/runner.ts';
 import { EASY_TASK_MIX } from '../../../src/rl/defaults.ts';
@@ -26,6 +27,12 @@ describe('in-process swarm simulation', () => {
     const external = result.perPeerRounds.flat().map((s) => s.externalGroups);
     expect(Math.max(...external)).toBeGreaterThan(0);
     for (const s of result.perPeerRounds.flat()) expect(s.externalDrops?.claimMismatches).toBe(0);
+    // the round summary's intake figures: what was on offer bounds what was taken; honest peers, no refusals
+    for (const r of result.rounds) {
+      expect(r.externalAvailable).toBeGreaterThanOrEqual(r.externalGroups);
+      expect(r.offSeedGroups).toBe(0);
+    }
+    expect(result.rounds[0].externalAvailable).toBe(mean(result.perPeerRounds.map((p) => p[0].externalAvailable)));
   }, 60_000);
 
   it('the averaging arm leaves paired peers on the mean of their weights, keeping their own Adam moments', async () => {
