@@ -82,12 +82,16 @@ function questionRow(q: QuestionView, prev: QuestionRow | undefined, stage: Stag
     : { key: taskKey(q.task), prompt: q.task.prompt.slice(0, GAME_VIEW_LIMITS.textChars), answer: null, critique: null, pick: null, resolve: null, students: [], picks: [], majority: null, majorityCorrect: null };
   const text = cut(q.published);
   if (stage === 'answer') row.answer = text;
+  const students = () => q.students.map((s) => ({ index: s.index, answer: s.answer, correct: s.correct, own: s.peerId === own }));
   if (stage === 'critique') {
     row.critique = text;
     row.pick = q.published === null ? null : parseCritique(q.published, q.students.length).pick;
-    row.students = q.students.map((s) => ({ index: s.index, answer: s.answer, correct: s.correct, own: s.peerId === own }));
+    row.students = students();
   }
   if (stage === 'resolve') {
+    // a tab reloaded after its critique starts its view at the resolve: the students come from the report
+    // (the same list its critique saw, restored from the game's snapshot)
+    if (row.students.length === 0) row.students = students();
     row.resolve = text;
     row.picks = [...q.picks];
     row.majority = q.majority;

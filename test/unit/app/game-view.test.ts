@@ -36,6 +36,13 @@ describe('reduceGame', () => {
     expect(later.rounds[0].winners).toEqual(['me']);
   });
 
+  it('a view that starts at the resolve (a tab reloaded after its critique) shows the students it resolved over', () => {
+    const v = reduceGame(emptyGameView('me'), report('resolve', { published: '<majority>Student #2</majority>', students, picks: [2], majority: 2, majorityCorrect: true }));
+    expect(v.position).toEqual({ round: 4, stage: 'resolve' });
+    expect(v.rounds[0].questions[0].students.map((s) => [s.index, s.answer, s.own])).toEqual([[1, '3', false], [2, task.answer, true]]);
+    expect(v.rounds[0].questions[0].critique).toBeNull();
+  });
+
   it('keeps rounds, drops and texts bounded', () => {
     let v = emptyGameView('me');
     for (let r = 0; r < 20; r++) v = reduceGame(v, report('answer', { published: 'x'.repeat(10_000) }, r));
