@@ -8,7 +8,6 @@ import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
 import type { GameSnapshot } from '../rl/game/snapshot.ts';
 import type { GameMessage, GameTransport } from '../rl/game/transport.ts';
 import { comparePositions, positionAt, positionFromChain, type StagePosition } from '../rl/game/machine.ts';
-import { parseGameSnapshot } from '../rl/game/snapshot.ts';
 import type { ChainStage, GameOptions, WorkerEvent } from './protocol.ts';
 
 export class WorkerGameTransport implements GameTransport {
@@ -135,7 +134,7 @@ export class WorkerGame {
       this.pendingResume = null;
       let saved: StagePosition | null = null;
       try {
-        saved = parseGameSnapshot(value, { swarmId: this.runner.config.swarmId, peerId: this.transport.peerId, questions: this.runner.config.questions, maxTextChars: this.runner.config.maxTextChars }).position;
+        saved = this.runner.readSnapshot(value).position;
       } catch {
         saved = null; // resume() names what is wrong with it
       }

@@ -13,8 +13,7 @@ import type { Address, PublicClient } from 'viem';
 import { chainClient, type SwarmChainConfig } from '../../identity/chain.ts';
 import { readRoundStage } from '../../identity/coordinator.ts';
 import { swarmCoordinatorAbi } from '../../identity/generated/SwarmCoordinator.ts';
-import { comparePositions, positionFromChain, type StagePosition } from '../../rl/game/machine.ts';
-import { STAGES } from '../../rl/game/stages.ts';
+import { comparePositions, positionFromChain, stageNumber, type StagePosition } from '../../rl/game/machine.ts';
 import type { Swarm } from '../../swarm/swarm.ts';
 import type { ChainStage } from '../../worker/protocol.ts';
 
@@ -56,7 +55,6 @@ const MAX_CHAIN_COUNTER = 2n ** 40n;
 
 export type Judgement = { ok: true; chain: ChainStage; position: StagePosition } | { ok: false; reason: string };
 
-const stageNumber = (p: StagePosition) => p.round * STAGES.length + STAGES.indexOf(p.stage);
 const describe = (p: StagePosition) => `${p.stage} of round ${p.round}`;
 
 /** one reading against the last accepted one (taken `elapsedMs` ago); pure */

@@ -21,6 +21,11 @@ export class GameError extends Error {
 
 const stageIndex = (s: Stage) => STAGES.indexOf(s);
 
+/** the position's index in the game's sequence of stages (round × 3 + stage), the count positionAt divides */
+export function stageNumber(p: StagePosition): number {
+  return p.round * STAGES.length + stageIndex(p.stage);
+}
+
 /** total order of positions: round first, then stage */
 export function comparePositions(a: StagePosition, b: StagePosition): number {
   return a.round - b.round || stageIndex(a.stage) - stageIndex(b.stage);

@@ -180,7 +180,7 @@ export class GameRunner {
    */
   restore(value: unknown): { messages: number; dropped: number } {
     if (this.machine.current !== null) throw new GameSnapshotError('restore a game before it advances');
-    const snap = parseGameSnapshot(value, { swarmId: this.config.swarmId, peerId: this.peerId, questions: this.config.questions, maxTextChars: this.config.maxTextChars });
+    const snap = this.readSnapshot(value);
     this.machine.restore(snap);
     for (const r of snap.rounds) {
       const s = this.state(r.round);
@@ -202,6 +202,11 @@ export class GameRunner {
       else this.receiveVote(v);
     }
     return { messages: snap.messages.length + snap.votes.length - dropped, dropped };
+  }
+
+  /** a snapshot checked against this runner's swarm, peer and bounds (GameSnapshotError otherwise); changes nothing */
+  readSnapshot(value: unknown): GameSnapshot {
+    return parseGameSnapshot(value, { swarmId: this.config.swarmId, peerId: this.peerId, questions: this.config.questions, maxTextChars: this.config.maxTextChars });
   }
 
   private keepVote(m: VoteMessage): void {
