@@ -6,7 +6,7 @@
 // - the reward re-score for the chain (src/worker/reward-rescore.ts rescoreBatch), on a whole batch, which adds
 //   exact counts, distinct tasks and integer-unit sums through the hooks.
 // It lives in rl because it needs only the task families and round refs; both callers sit above it.
-import { claimedLevels, roundTaskRefs, taskRefKey } from './round-tasks.ts';
+import { assignedTaskKeys, taskRefKey } from './round-tasks.ts';
 import { generateTask, scoreCompletion, type Score, type Task, type TaskMix } from './tasks/index.ts';
 import type { PublishedCompletion, PublishedRollout } from './transport.ts';
 
@@ -23,6 +23,11 @@ export interface WalkedBatch {
 export interface TaskWalkRules {
   swarmId: string;
   tasks: readonly TaskMix[];
+  /**
+   * where peers draw from mixes of their own (peers.ts peerMix, RunnerConfig.peerEmphasis), the mix a given
+   * sender draws from, re-derived from its id, as SAPO intake's RoundExpectation.mixFor; absent = `tasks`
+   */
+  mixFor?: (peerId: string) => readonly TaskMix[];
   /** B: how many refs the sender was assigned */
   questions: number;
   /**
@@ -51,8 +56,8 @@ export interface TaskWalkFault {
  * one generateTask per group and one verifier call per completion; the caller bounds the counts.
  */
 export function walkBatchTasks(batch: WalkedBatch, rules: TaskWalkRules): TaskWalkFault | null {
-  const levels = claimedLevels(batch.rollouts.map((r) => r?.task), rules.tasks);
-  const assigned = new Set(roundTaskRefs(rules.swarmId, batch.round, batch.peerId, rules.tasks, rules.questions, levels).map(taskRefKey));
+  const mix = rules.mixFor?.(batch.peerId) ?? rules.tasks;
+  const assigned = assignedTaskKeys(rules.swarmId, batch.round, batch.peerId, mix, rules.questions, batch.rollouts.map((r) => r?.task));
   const seen = new Set<string>();
   for (let g = 0; g < batch.rollouts.length; g++) {
     const rollout = batch.rollouts[g];

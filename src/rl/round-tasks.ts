@@ -52,6 +52,18 @@ export function claimedLevels(refs: readonly TaskRef[], mix: readonly TaskMix[])
 }
 
 /**
+ * The task keys a sender was assigned for a round, at the levels its own refs claim (claimedLevels): the set
+ * every receiver-side walk over a batch (SAPO intake, the gossip validator, the reward re-score) checks
+ * each group's task against. A sender picks its level per ranged family, never its questions.
+ */
+export function assignedTaskKeys(
+  swarmId: string, round: number, peerId: string, mix: readonly TaskMix[], count: number, refs: readonly (TaskRef | undefined)[],
+): Set<string> {
+  const levels = claimedLevels(refs as readonly TaskRef[], mix);
+  return new Set(roundTaskRefs(swarmId, round, peerId, mix, count, levels).map(taskRefKey));
+}
+
+/**
  * What a receiver checks of a sender's whole batch of refs: exactly roundTaskRefs for (swarm, round, sender,
  * mix, count) at the levels the refs themselves claim, one level per family, each within the family's mix
  * range. null when they are, else the reason.

@@ -8,7 +8,7 @@
 import type { TextTokenizer } from './format.ts';
 import { groupAdvantages, hasAdvantage } from './grpo.ts';
 import type { Rng } from './rng.ts';
-import { claimedLevels, roundTaskRefs, taskRefKey } from './round-tasks.ts';
+import { assignedTaskKeys, taskRefKey } from './round-tasks.ts';
 import { checkTaskRef, generateTask, scoreCompletion, type Score, type Task, type TaskMix } from './tasks/index.ts';
 import type { RolloutBatch, TaskRef } from './transport.ts';
 
@@ -135,8 +135,7 @@ export function collectExternalGroups(
     }
     // a sender picks its curriculum level per family (within the mix's range), never its questions
     const mix = expect.mixFor?.(batch.peerId) ?? expect.mix;
-    const levels = claimedLevels(batch.rollouts.map((r) => r?.task), mix);
-    const assigned = new Set(roundTaskRefs(expect.swarmId, expect.round, batch.peerId, mix, expect.questions, levels).map(taskRefKey));
+    const assigned = assignedTaskKeys(expect.swarmId, expect.round, batch.peerId, mix, expect.questions, batch.rollouts.map((r) => r?.task));
     for (const rollout of batch.rollouts) {
       const ref = rollout?.task;
       if (checkTaskRef(ref) !== null || !Array.isArray(rollout.completions)) {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { HETERO_EMPHASIS, SPECIALIST_EMPHASIS, armConfig, ARMS, type JobSpec } from '../../../scripts/model/experiment.ts';
 import { InMemoryBus } from '../../../src/rl/bus.ts';
 import { DEFAULT_TASK_MIX } from '../../../src/rl/defaults.ts';
+import { walkBatchTasks } from '../../../src/rl/batch-walk.ts';
 import { emphasisedMix, peerMix } from '../../../src/rl/peers.ts';
 import { checkRoundTaskRefs, roundTaskRefs } from '../../../src/rl/round-tasks.ts';
 import { defaultRunnerConfig, RoundRunner, type LocalRound } from '../../../src/rl/runner.ts';
@@ -80,10 +81,19 @@ describe('receiver-side checks of an emphasised sender', () => {
           const old = collectExternalGroups([batch], { ...expect_, mix: mixFor('peer-0'), mixFor: undefined });
           checkedAgainstOwn += B;
           refusedAgainstOwn += old.drops.offSeedGroups;
+          // the shared walk (gossip validator, reward re-score) re-derives the sender's mix the same way
+          const rules = { swarmId: 'sapo-seed-0', tasks: DEFAULT_TASK_MIX, mixFor, questions: B };
+          expect(walkBatchTasks(batch, rules)).toBeNull();
           // a sender that draws from someone else's (say the receiver's) mix is not drawing its own tasks
           const forged = { ...batchOf(sender, round, mixFor('peer-0')), peerId: sender };
           const sameDraw = JSON.stringify(forged.rollouts.map((r) => r.task)) === JSON.stringify(batch.rollouts.map((r) => r.task));
-          if (!sameDraw) expect(collectExternalGroups([forged], expect_).drops.offSeedGroups).toBeGreaterThan(0);
+          if (!sameDraw) {
+            expect(collectExternalGroups([forged], expect_).drops.offSeedGroups).toBeGreaterThan(0);
+            expect(walkBatchTasks(forged, rules)?.reason).toMatch(/is not one of the sender's tasks/);
+          }
+          // without the sender's mix, the walk refuses the honest batch whenever its draw differs from the swarm mix's
+          const plain = JSON.stringify(roundTaskRefs('sapo-seed-0', round, sender, DEFAULT_TASK_MIX, B)) === JSON.stringify(batch.rollouts.map((r) => r.task));
+          if (!plain) expect(walkBatchTasks(batch, { ...rules, mixFor: undefined })).not.toBeNull();
         }
       }
       // the bug this rule fixes: most honest groups were refused as off-seed
