@@ -4,6 +4,7 @@
 // same swarm (watch-only, no model) shows the students, the votes arriving and the winners. The swarm names a
 // coordinator on a chain nobody answers for: every page (and the screen) says it fell back to the swarm clock,
 // and plays on it.
+import { createServer, type AddressInfo } from 'node:net';
 import { expect, test } from '@playwright/test';
 import { encodeSwarmConfigParam, parseSwarmConfig } from '../../src/swarm/config.ts';
 import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
@@ -12,8 +13,11 @@ test('three app pages play the swarm game in their workers and show the same win
   test.setTimeout(300_000);
   const served = parseSwarmConfig(await (await fetch(new URL('swarm.json', baseURL))).json());
   const { chain: _chain, ...rest } = served;
-  // nothing listens on this port (the e2e ports are 5361/9361 and chains take free ones)
-  const deadChain = { chainId: 31337, rpcUrl: 'http://127.0.0.1:47199', coordinator: '0x00000000000000000000000000000000000000aa' as const };
+  // a chain nobody answers for: a port this test holds, where every connection is dropped unanswered (a fixed
+  // port could be taken by another test's server; this one cannot)
+  const dead = createServer((socket) => socket.destroy());
+  await new Promise<void>((listening) => dead.listen(0, '127.0.0.1', listening));
+  const deadChain = { chainId: 31337, rpcUrl: `http://127.0.0.1:${(dead.address() as AddressInfo).port}`, coordinator: '0x00000000000000000000000000000000000000aa' as const };
   const param = encodeSwarmConfigParam({ ...rest, swarmId: 'e2e-app-game', mode: 'game', roundMs: 12_000, chain: deadChain });
   const opened: AppPage[] = [];
   try {
@@ -44,5 +48,6 @@ test('three app pages play the swarm game in their workers and show the same win
     expect(opened.flatMap((a) => a.errors)).toEqual([]);
   } finally {
     await closeAll(opened);
+    await new Promise((closed) => dead.close(closed));
   }
 });
