@@ -9,7 +9,7 @@
 // message and B critiques and B resolves (one per question), one vote message, for a bounded number of
 // senders and rounds, so a peer within its rate budget still cannot make anyone hold more than a game needs.
 // Each refusal is kept with its reason (bounded) and reported to listeners.
-import type { GameMessage, GameTransport, StageMessage, VoteMessage } from '../rl/game/transport.ts';
+import { GameMessageHandlers, type GameMessage, type GameTransport, type StageMessage, type VoteMessage } from '../rl/game/transport.ts';
 import type { RolloutsMessage, SwarmMessage } from './messages.ts';
 import type { Swarm } from './swarm.ts';
 
@@ -45,7 +45,7 @@ function perRoundCap(kind: WireKind, questions: number): number {
 }
 
 export class GossipGameTransport implements GameTransport {
-  private readonly handlers: ((m: GameMessage) => void)[] = [];
+  private readonly handlers = new GameMessageHandlers();
   private readonly dropListeners = new Set<(d: GameDrop) => void>();
   /** round → sender → kind → messages delivered */
   private readonly counts = new Map<number, Map<string, Map<WireKind, number>>>();
@@ -68,7 +68,7 @@ export class GossipGameTransport implements GameTransport {
   }
 
   onMessage(handler: (message: GameMessage) => void): void {
-    this.handlers.push(handler);
+    this.handlers.add(handler);
   }
 
   onDrop(listener: (d: GameDrop) => void): () => void {
@@ -166,19 +166,13 @@ export class GossipGameTransport implements GameTransport {
     else if (m.kind === 'vote') out.push({ kind: 'vote', ...head, votes: m.votes } satisfies VoteMessage);
     for (const message of out) {
       this.delivered++;
-      for (const h of this.handlers) {
-        try {
-          h(message);
-        } catch {
-          // one handler's bug must not stop delivery to the others
-        }
-      }
+      this.handlers.dispatch(message);
     }
   }
 
   async close(): Promise<void> {
     this.unsubscribe();
-    this.handlers.length = 0;
+    this.handlers.clear();
     this.dropListeners.clear();
     this.counts.clear();
   }

@@ -6,12 +6,12 @@
 import { GameDriver } from '../rl/game/driver.ts';
 import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
 import type { GameSnapshot } from '../rl/game/snapshot.ts';
-import type { GameMessage, GameTransport } from '../rl/game/transport.ts';
+import { GameMessageHandlers, type GameMessage, type GameTransport } from '../rl/game/transport.ts';
 import { comparePositions, positionAt, positionFromChain, type StagePosition } from '../rl/game/machine.ts';
 import type { ChainStage, GameOptions, WorkerEvent } from './protocol.ts';
 
 export class WorkerGameTransport implements GameTransport {
-  private readonly handlers: ((m: GameMessage) => void)[] = [];
+  private readonly handlers = new GameMessageHandlers();
   private closed = false;
 
   constructor(
@@ -29,23 +29,17 @@ export class WorkerGameTransport implements GameTransport {
   }
 
   onMessage(handler: (message: GameMessage) => void): void {
-    this.handlers.push(handler);
+    this.handlers.add(handler);
   }
 
   deliver(message: GameMessage): void {
     if (this.closed) return;
-    for (const h of this.handlers) {
-      try {
-        h(message);
-      } catch {
-        // one handler's bug must not stop delivery to the others
-      }
-    }
+    this.handlers.dispatch(message);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.handlers.length = 0;
+    this.handlers.clear();
   }
 }
 

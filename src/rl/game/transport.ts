@@ -42,6 +42,33 @@ export interface GameTransport {
   close(): Promise<void>;
 }
 
+/**
+ * The handlers a GameTransport's onMessage collects, called in turn for each delivered message: one handler's
+ * bug must not stop delivery to the others. Shared by every transport (the in-memory bus, the worker's bridge,
+ * gossip).
+ */
+export class GameMessageHandlers {
+  private readonly list: ((message: GameMessage) => void)[] = [];
+
+  add(handler: (message: GameMessage) => void): void {
+    this.list.push(handler);
+  }
+
+  dispatch(message: GameMessage): void {
+    for (const h of this.list) {
+      try {
+        h(message);
+      } catch {
+        // one handler's bug must not stop delivery to the others
+      }
+    }
+  }
+
+  clear(): void {
+    this.list.length = 0;
+  }
+}
+
 /** many game peers in one process; each receives a copy of what the others publish, at once */
 export class InMemoryGameBus {
   private readonly peers = new Map<string, BusGameTransport>();
@@ -88,7 +115,7 @@ export class InMemoryGameBus {
 }
 
 class BusGameTransport implements GameTransport {
-  private readonly handlers: ((m: GameMessage) => void)[] = [];
+  private readonly handlers = new GameMessageHandlers();
   private closed = false;
 
   constructor(
@@ -106,17 +133,11 @@ class BusGameTransport implements GameTransport {
   }
 
   onMessage(handler: (message: GameMessage) => void): void {
-    this.handlers.push(handler);
+    this.handlers.add(handler);
   }
 
   receive(message: GameMessage): void {
-    for (const h of this.handlers) {
-      try {
-        h(message);
-      } catch {
-        // one handler's bug must not stop delivery to the others
-      }
-    }
+    this.handlers.dispatch(message);
   }
 
   async close(): Promise<void> {
