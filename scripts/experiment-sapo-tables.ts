@@ -1,13 +1,15 @@
 // The README's tables from one or more experiment:sapo reports (sapo.json), merged by (arm, seed): runs
 // made one after another on the same seeds and settings pair by seed like one run, so the comparisons
 // (scripts/model/experiment.ts COMPARISONS, plus any --pair a:b) are made across them. Refuses reports
-// whose settings differ. Prints Markdown; --json writes the merged per-arm figures and comparisons.
+// whose settings differ. Also, per arm, how far held-out accuracy moved within the run (each evaluation minus
+// the start, 95% t interval over seeds): the lone-tab figure for isolated-train. Prints Markdown; --json writes the merged per-arm figures and comparisons.
 //
 //   npm run tsnode -- scripts/experiment-sapo-tables.ts .tabswarm/run-a/sapo.json .tabswarm/run-b/sapo.json
 //   options: --pair swarm-hetero:isolated-train (repeatable) --json merged.json
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ARMS, COMPARISONS, compare, seedFigures, type Comparison, type JobResult } from './model/experiment.ts';
+import { confidenceInterval95 } from '../src/rl/paired.ts';
 
 const { values: a, positionals: files } = parseArgs({ allowPositionals: true, options: { pair: { type: 'string', multiple: true, default: [] }, json: { type: 'string' } } });
 if (files.length === 0) {
@@ -87,4 +89,19 @@ for (const c of comparisons) {
   console.log(`| ${c.a} − ${c.b} | ${c.seeds} | ${ci(ca, 1)} (${signed(100 * ca.relative, 1)}%) | ${ci(c.metrics.heldOutFinal, 100)} | ${ci(c.metrics.heldOutMean, 100)} | ${ci(c.metrics.generalisationFinal, 100)} |`);
 }
 console.log('\n(bold: the 95% interval excludes 0)');
-if (a.json) writeFileSync(a.json, JSON.stringify({ files, settings: Object.fromEntries(SETTINGS.map((k) => [k, s0[k]])), perArm, comparisons }, null, 1));
+
+// within each arm: held-out accuracy at each evaluation minus the start, per seed (mean over its peers), 95% CI over seeds
+const evalRounds = all[0].evals.map((e) => e.afterRounds).filter((r) => r > 0);
+const within = armOrder.map((name) => {
+  const mine = all.filter((j) => j.arm === name && j.evals.length === all[0].evals.length);
+  const change = evalRounds.map((_, k) => confidenceInterval95(mine.map((j) => j.evals[k + 1].passAt1 - j.evals[0].passAt1)));
+  return { arm: name, seeds: mine.length, change };
+});
+console.log(`\n| arm: held-out change since round 0, points [95% CI over seeds] | seeds | ${evalRounds.map((r) => `after ${r}`).join(' | ')} |`);
+console.log(`|---|---|${evalRounds.map(() => '---|').join('')}`);
+const interval = (d: { mean: number; low: number; high: number }) => {
+  const text = `${signed(100 * d.mean, 1)} [${signed(100 * d.low, 1)}, ${signed(100 * d.high, 1)}]`;
+  return d.low > 0 || d.high < 0 ? `**${text}**` : text;
+};
+for (const w of within) if (w.seeds >= 2) console.log(`| ${w.arm} | ${w.seeds} | ${w.change.map(interval).join(' | ')} |`);
+if (a.json) writeFileSync(a.json, JSON.stringify({ files, settings: Object.fromEntries(SETTINGS.map((k) => [k, s0[k]])), perArm, comparisons, heldOutChange: within.map((w) => ({ ...w, afterRounds: evalRounds })) }, null, 1));
