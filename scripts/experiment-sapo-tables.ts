@@ -2,7 +2,8 @@
 // made one after another on the same seeds and settings pair by seed like one run, so the comparisons
 // (scripts/model/experiment.ts COMPARISONS, plus any --pair a:b) are made across them. Refuses reports
 // whose settings differ. Also, per arm, how far held-out accuracy moved within the run (each evaluation minus
-// the start, 95% t interval over seeds): the lone-tab figure for isolated-train. Prints Markdown; --json writes the merged per-arm figures and comparisons.
+// the start, 95% t interval over seeds): the lone-tab figure for isolated-train. Prints Markdown; --json
+// writes the merged per-arm figures, comparisons and held-out changes.
 //
 //   npm run tsnode -- scripts/experiment-sapo-tables.ts .tabswarm/run-a/sapo.json .tabswarm/run-b/sapo.json
 //   options: --pair swarm-hetero:isolated-train (repeatable) --json merged.json
@@ -79,10 +80,11 @@ for (const r of perArm) {
 }
 console.log('\n| comparison (paired by seed) | seeds | cumulative accuracy: diff [95% CI] (relative) | held-out end, points [95% CI] | held-out mean over evals, points [95% CI] | generalisation end, points [95% CI] |');
 console.log('|---|---|---|---|---|---|');
-const ci = (d: Comparison['metrics'][keyof Comparison['metrics']], scale: number) => {
+/** mean [low, high], bold when the interval excludes 0 */
+const ci = (d: { mean: number; low: number; high: number } | undefined, scale: number, digits = 2) => {
   if (!d) return 'n/a';
-  const text = `${signed(scale * d.mean)} [${signed(scale * d.low)}, ${signed(scale * d.high)}]`;
-  return d.excludesZero ? `**${text}**` : text;
+  const text = `${signed(scale * d.mean, digits)} [${signed(scale * d.low, digits)}, ${signed(scale * d.high, digits)}]`;
+  return d.low > 0 || d.high < 0 ? `**${text}**` : text;
 };
 for (const c of comparisons) {
   const ca = c.metrics.cumulativeAccuracy!;
@@ -99,9 +101,5 @@ const within = armOrder.map((name) => {
 });
 console.log(`\n| arm: held-out change since round 0, points [95% CI over seeds] | seeds | ${evalRounds.map((r) => `after ${r}`).join(' | ')} |`);
 console.log(`|---|---|${evalRounds.map(() => '---|').join('')}`);
-const interval = (d: { mean: number; low: number; high: number }) => {
-  const text = `${signed(100 * d.mean, 1)} [${signed(100 * d.low, 1)}, ${signed(100 * d.high, 1)}]`;
-  return d.low > 0 || d.high < 0 ? `**${text}**` : text;
-};
-for (const w of within) if (w.seeds >= 2) console.log(`| ${w.arm} | ${w.seeds} | ${w.change.map(interval).join(' | ')} |`);
+for (const w of within) if (w.seeds >= 2) console.log(`| ${w.arm} | ${w.seeds} | ${w.change.map((d) => ci(d, 100, 1)).join(' | ')} |`);
 if (a.json) writeFileSync(a.json, JSON.stringify({ files, settings: Object.fromEntries(SETTINGS.map((k) => [k, s0[k]])), perArm, comparisons, heldOutChange: within.map((w) => ({ ...w, afterRounds: evalRounds })) }, null, 1));

@@ -41,7 +41,7 @@ export function roundTaskRefs(
  * in-range level it is claimed at. A sender may choose its level (a curriculum), never its questions: family
  * and seed still come from the round seed, so roundTaskRefs at these levels is what it must have sent.
  */
-export function claimedLevels(refs: readonly TaskRef[], mix: readonly TaskMix[]): Record<string, number> {
+export function claimedLevels(refs: readonly (TaskRef | undefined)[], mix: readonly TaskMix[]): Record<string, number> {
   const levels: Record<string, number> = {};
   for (const ref of refs) {
     if (typeof ref?.family !== 'string' || Object.hasOwn(levels, ref.family)) continue;
@@ -59,8 +59,7 @@ export function claimedLevels(refs: readonly TaskRef[], mix: readonly TaskMix[])
 export function assignedTaskKeys(
   swarmId: string, round: number, peerId: string, mix: readonly TaskMix[], count: number, refs: readonly (TaskRef | undefined)[],
 ): Set<string> {
-  const levels = claimedLevels(refs as readonly TaskRef[], mix);
-  return new Set(roundTaskRefs(swarmId, round, peerId, mix, count, levels).map(taskRefKey));
+  return new Set(roundTaskRefs(swarmId, round, peerId, mix, count, claimedLevels(refs, mix)).map(taskRefKey));
 }
 
 /**
