@@ -22,6 +22,8 @@ export interface ArmSpec {
   /** peers specialise: SPECIALIST_EMPHASIS on the mix (temperature unchanged); evaluation on the full mix */
   specialist?: boolean;
   averageEvery?: number;
+  /** with averageEvery: 'self' averages with the peer's own earlier weights (simulate.ts averageWith) */
+  averageWith?: 'peer' | 'self';
   policyEpochs?: number;
   /** local slots without signal go to external groups (the step keeps I + J groups with signal) */
   fillUnusedLocal?: boolean;
@@ -40,6 +42,8 @@ export const ARMS: readonly ArmSpec[] = [
   { name: 'swarm-specialist', label: 'swarm I=4 J=4, peers specialise (3 families ×10 from the peer id)', local: 4, external: 4, specialist: true },
   { name: 'isolated-specialist', label: 'isolated I=8 J=0, peers specialise (3 families ×10)', local: 8, external: 0, specialist: true },
   { name: 'swarm-average', label: 'swarm I=4 J=4 + average with a random peer every 10 rounds', local: 4, external: 4, averageEvery: 10 },
+  { name: 'isolated-average', label: 'isolated I=8 J=0 + average with a random peer every 10 rounds (weights shared, rollouts not)', local: 8, external: 0, averageEvery: 10 },
+  { name: 'isolated-lookahead', label: 'isolated I=8 J=0 + average with its own weights of 10 rounds before (nothing shared)', local: 8, external: 0, averageEvery: 10, averageWith: 'self' },
   { name: 'swarm-mu2', label: 'swarm I=4 J=4, μ=2 optimizer steps per batch (clip active)', local: 4, external: 4, policyEpochs: 2 },
 ];
 
@@ -69,6 +73,10 @@ export const COMPARISONS: readonly [string, string][] = [
   ['isolated-specialist', 'isolated-train'],
   ['swarm-average', 'swarm'],
   ['swarm-average', 'isolated-train'],
+  ['swarm-average', 'isolated-lookahead'],
+  ['swarm-average', 'isolated-average'],
+  ['isolated-average', 'isolated-train'],
+  ['isolated-lookahead', 'isolated-train'],
   ['swarm-mu2', 'swarm'],
 ];
 
@@ -121,7 +129,7 @@ export async function runJob(folder: LoadedFolder, spec: JobSpec, log?: (line: s
     peers: spec.peers, rounds: spec.rounds, runner: armConfig(spec), backend: 'cpu',
     peerConfig: spec.arm.heterogeneous ? (peerId) => armConfig(spec, peerId) : undefined,
     evalEvery: spec.evalEvery, evalMix: DEFAULT_TASK_MIX, evalPerEntry: spec.evalPerEntry,
-    averageEvery: spec.arm.averageEvery ?? 0, seed: spec.seed, log,
+    averageEvery: spec.arm.averageEvery ?? 0, averageWith: spec.arm.averageWith, seed: spec.seed, log,
   });
   return { arm: spec.arm.name, seed: spec.seed, rounds: result.rounds, evals: result.evals, seconds: (performance.now() - started) / 1000 };
 }

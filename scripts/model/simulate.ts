@@ -36,6 +36,12 @@ export interface SimulationOptions {
    * continue from the mean of their weights (NoLoCo-style gossip averaging); 0 = never
    */
   averageEvery?: number;
+  /**
+   * whom a peer averages with: 'peer' (default) one random peer, as above; 'self' its own weights from
+   * the last average (the start, first), a Lookahead-style control (slow weights, α = 0.5, k = averageEvery)
+   * that tells what averaging does without sharing anything
+   */
+  averageWith?: 'peer' | 'self';
   /** seeds the averaging pairs */
   seed?: string;
   log?: (line: string) => void;
@@ -116,6 +122,8 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
   let cumulative = 0;
   let cumulativeAccuracy = 0;
   const pairRng = new Rng(hashParts('tabswarm/average-pairs', options.seed ?? options.runner.swarmId));
+  const self = options.averageWith === 'self';
+  const anchors = self && averageEvery > 0 ? await Promise.all(runners.map((r) => (r.engine as ModelEngine).readParams())) : [];
   for (let round = 0; round < options.rounds; round++) {
     const start = performance.now();
     const locals = [];
@@ -123,7 +131,10 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
     const stats: RoundStats[] = [];
     for (let p = 0; p < runners.length; p++) stats.push(await runners[p].trainRound(locals[p]));
     stats.forEach((s, p) => result.perPeerRounds[p].push(s));
-    if (averageEvery > 0 && (round + 1) % averageEvery === 0 && runners.length > 1) await averagePairs(runners, folder, pairRng);
+    if (averageEvery > 0 && (round + 1) % averageEvery === 0) {
+      if (self) await averageWithAnchors(runners, folder, anchors);
+      else if (runners.length > 1) await averagePairs(runners, folder, pairRng);
+    }
     const meanReward = mean(stats.map((s) => s.meanReward));
     const accuracy = mean(stats.map((s) => s.accuracy));
     cumulative += meanReward;
@@ -156,12 +167,24 @@ export async function averagePairs(runners: RoundRunner[], folder: LoadedFolder,
     const pair = [runners[order[k]], runners[order[k + 1]]];
     const params = await Promise.all(pair.map((r) => (r.engine as ModelEngine).readParams()));
     const mean = averageParameters(params);
-    for (const r of pair) {
-      // each keeps its own Adam moments: only the weights are shared
-      const state = await r.engine.exportOptimizerState();
-      const next = createCpuEngine(folder.config, mean);
-      await next.importOptimizerState(state);
-      r.replaceEngine(next).dispose();
-    }
+    // each keeps its own Adam moments: only the weights are shared
+    for (const r of pair) await continueFrom(r, folder, mean);
   }
+}
+
+/** the self-averaging control: each peer continues from the mean of its weights and its anchor, which becomes the new anchor */
+export async function averageWithAnchors(runners: RoundRunner[], folder: LoadedFolder, anchors: Float32Array[]): Promise<void> {
+  if (anchors.length !== runners.length) throw new Error(`${anchors.length} anchors for ${runners.length} peers`);
+  for (let p = 0; p < runners.length; p++) {
+    anchors[p] = averageParameters([await (runners[p].engine as ModelEngine).readParams(), anchors[p]]);
+    await continueFrom(runners[p], folder, anchors[p]);
+  }
+}
+
+/** swaps the runner's engine for one on `params`, keeping its optimizer state (moments, step count) */
+async function continueFrom(r: RoundRunner, folder: LoadedFolder, params: Float32Array): Promise<void> {
+  const state = await r.engine.exportOptimizerState();
+  const next = createCpuEngine(folder.config, params);
+  await next.importOptimizerState(state);
+  r.replaceEngine(next).dispose();
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadModelFolder, makeEngine } from '../../../scripts/model/load.ts';
 import { renderSvg } from '../../../scripts/model/plot.ts';
-import { averagePairs, simulate } from '../../../scripts/model/simulate.ts';
+import { averagePairs, averageWithAnchors, simulate } from '../../../scripts/model/simulate.ts';
 import type { ModelEngine } from '../../../src/engine/engine.ts';
 import { SoloTransport } from '../../../src/rl/bus.ts';
 import { averageParameters } from '../../../src/rl/meta.ts';
@@ -52,6 +52,26 @@ describe('in-process swarm simulation', () => {
     expect(movedOn.map((m) => m.steps)).toEqual(moments.map((m) => m.steps));
     expect(movedOn[0].m).toEqual(moments[0].m);
     for (const r of runners) r.engine.dispose();
+  }, 60_000);
+
+  it('the self-averaging control moves each peer halfway back to its anchor, which becomes the new anchor', async () => {
+    const folder = await loadModelFolder('public/models/default');
+    const config = defaultRunnerConfig({ swarmId: 'lookahead-test', tasks: EASY_TASK_MIX, questions: 2, completions: 6, localGroups: 2 });
+    config.adamw = { ...config.adamw, lr: 0.01 };
+    const runner = new RoundRunner(await makeEngine(folder, 'cpu'), folder.tokenizer, new SoloTransport('a'), config);
+    const start = await (runner.engine as ModelEngine).readParams();
+    const anchors = [start];
+    await runner.runRound(0);
+    const trained = await (runner.engine as ModelEngine).readParams();
+    expect(trained).not.toEqual(start);
+    const steps = (await runner.engine.exportOptimizerState()).steps;
+    await averageWithAnchors([runner], folder, anchors);
+    const after = await (runner.engine as ModelEngine).readParams();
+    expect(after).toEqual(averageParameters([trained, start]));
+    expect(anchors[0]).toEqual(after);
+    expect((await runner.engine.exportOptimizerState()).steps).toBe(steps);
+    await expect(averageWithAnchors([runner], folder, [])).rejects.toThrow('0 anchors for 1 peers');
+    runner.engine.dispose();
   }, 60_000);
 
   it('the plot is an SVG with one path per series and escaped labels', () => {
