@@ -32,6 +32,7 @@ const swarm = await startLocalSwarm({
   verifiedRewards: true,
   ...(options.roundMs ? { roundMs: options.roundMs } : {}),
   ...(options.mode ? { mode: options.mode } : {}),
+  ...(options.averageEvery ? { averageEveryRounds: options.averageEvery } : {}),
 });
 console.log(`\n  tabswarm is running (local swarm "${swarm.swarmConfig.swarmId}")\n`);
 console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);
@@ -42,7 +43,8 @@ if (chain) {
 } else {
   console.log('  chain   none (--no-chain): tabs run unregistered');
 }
-console.log(`  rounds  ${swarm.swarmConfig.roundMs} ms${swarm.swarmConfig.mode === 'game' ? ' (game: answer, critique, resolve a third each)' : ''}`);
+console.log(`  rounds  ${swarm.swarmConfig.roundMs} ms${swarm.swarmConfig.mode === 'game' ? ' (game: answer, critique, resolve a third each)' : ''}` +
+  (swarm.swarmConfig.averageEveryRounds ? `; every ${swarm.swarmConfig.averageEveryRounds} rounds a tab averages its weights with one random peer's (--average-every 0: off)` : ''));
 console.log(`  open    ${swarm.appUrl}\n`);
 console.log('  Ctrl-C stops everything.');
 

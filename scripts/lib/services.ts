@@ -12,7 +12,7 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 export interface LocalSwarm {
   appUrl: string;
   relay: RelayProcess;
-  swarmConfig: { swarmId: string; mode?: 'game'; relayAddrs: string[]; local: boolean; roundMs: number; genesisMs: number; chain?: LocalChainServices['config'] };
+  swarmConfig: { swarmId: string; mode?: 'game'; relayAddrs: string[]; local: boolean; roundMs: number; genesisMs: number; averageEveryRounds?: number; chain?: LocalChainServices['config'] };
   /** anvil + coordinator contract + coordinator service; null when started with `chain: false` */
   chain: LocalChainServices | null;
   stop(): Promise<void>;
@@ -30,6 +30,8 @@ export interface LocalSwarmOptions {
   roundMs?: number;
   /** `game`: the served swarm plays answer → critique → resolve (rounds default to DEFAULT_GAME_ROUND_MS) */
   mode?: 'game';
+  /** periodic averaging with one random peer every this many rounds (the config's averageEveryRounds); absent or 0: off */
+  averageEveryRounds?: number;
   /** the built app to serve (default dist/) */
   distDir?: string;
   /**
@@ -44,11 +46,12 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
   const roundMs = options.roundMs ?? (options.mode === 'game' ? DEFAULT_GAME_ROUND_MS : DEFAULT_ROUND_MS);
   // the served config must be one a tab accepts (a game round's stages are whole milliseconds): checked
   // before anything starts, so a bad flag leaves no process behind
-  parseSwarmConfig({ swarmId, relayAddrs: [], roundMs, ...(options.mode ? { mode: options.mode } : {}) });
+  const averaging = options.averageEveryRounds ? { averageEveryRounds: options.averageEveryRounds } : {};
+  parseSwarmConfig({ swarmId, relayAddrs: [], roundMs, ...(options.mode ? { mode: options.mode } : {}), ...averaging });
   const relay = await startRelayProcess({ port: options.relayPort ?? 9090, swarmId });
   // Round 0 starts now (whole seconds), so a fresh local swarm counts rounds from zero.
   const genesisMs = Math.floor(Date.now() / 1000) * 1000;
-  const gossip = { swarmId, ...(options.mode ? { mode: options.mode } : {}), relayAddrs: relay.multiaddrs, local: true, roundMs, genesisMs };
+  const gossip = { swarmId, ...(options.mode ? { mode: options.mode } : {}), relayAddrs: relay.multiaddrs, local: true, roundMs, genesisMs, ...averaging };
   let chain: LocalChainServices | null = null;
   try {
     const follow = options.verifiedRewards && options.mode !== 'game' ? { follow: parseSwarmConfig(gossip) } : {};

@@ -18,10 +18,20 @@ export interface StartOptions {
   roundMs?: number;
   /** `game`: serve a game swarm (answer → critique → resolve); absent: sapo */
   mode?: 'game';
+  /** the served config's averageEveryRounds (sapo only; default DEFAULT_AVERAGE_EVERY); undefined = off */
+  averageEvery?: number;
 }
 
+/**
+ * A sapo swarm served by `npm start` averages every 10 rounds: at 5 seeds × 200 rounds × 4 peers, averaging
+ * with a random peer beat equal training and a tab averaging with its own earlier weights (README, "The
+ * default horizon").
+ */
+export const DEFAULT_AVERAGE_EVERY = 10;
+
 export const START_USAGE = `npm start -- [--port 5173] [--relay-port 9090] [--chain-port 8545] [--coordinator-port 9091]
-                 [--swarm local] [--mode sapo|game] [--round-ms 3000] [--no-chain] [--no-build]      (port 0 picks a free port)`;
+                 [--swarm local] [--mode sapo|game] [--round-ms 3000] [--average-every K] [--no-chain] [--no-build]
+                 (port 0 picks a free port; --average-every 0 turns periodic averaging off)`;
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -43,6 +53,7 @@ export function parseStartOptions(args: string[]): StartOptions {
         'no-build': { type: 'boolean', default: false },
         'no-chain': { type: 'boolean', default: false },
         'round-ms': { type: 'string' },
+        'average-every': { type: 'string' },
         mode: { type: 'string', default: 'sapo' },
       },
     }));
@@ -65,6 +76,14 @@ export function parseStartOptions(args: string[]): StartOptions {
     const ms = Number(values['round-ms']);
     if (!/^[0-9]{1,7}$/.test(values['round-ms']) || ms < 1_000 || ms > 3_600_000) throw new StartOptionsError(`--round-ms must be an integer from 1000 to 3600000 (got "${values['round-ms']}")`);
     options.roundMs = ms;
+  }
+  const every = values['average-every'];
+  if (every === undefined) {
+    if (options.mode !== 'game') options.averageEvery = DEFAULT_AVERAGE_EVERY;
+  } else {
+    if (!/^[0-9]{1,6}$/.test(every) || Number(every) > 100_000) throw new StartOptionsError(`--average-every must be an integer from 0 (off) to 100000 rounds (got "${every}")`);
+    if (Number(every) > 0 && options.mode === 'game') throw new StartOptionsError('--average-every is for sapo swarms; a game swarm does not average');
+    if (Number(every) > 0) options.averageEvery = Number(every);
   }
   const named = [
     ['port', options.appPort],

@@ -5,9 +5,9 @@ import { startLocalSwarm } from '../../../scripts/lib/services.ts';
 
 describe('npm start options', () => {
   it('has a flag for every port, with the documented defaults', () => {
-    expect(parseStartOptions([])).toEqual({ appPort: 5173, relayPort: 9090, chainPort: 8545, coordinatorPort: 9091, swarmId: 'local', build: true, chain: true });
+    expect(parseStartOptions([])).toEqual({ appPort: 5173, relayPort: 9090, chainPort: 8545, coordinatorPort: 9091, swarmId: 'local', build: true, chain: true, averageEvery: 10 });
     expect(parseStartOptions(['--port', '19401', '--relay-port', '19402', '--chain-port', '19403', '--coordinator-port', '0', '--swarm', 'second', '--no-build'])).toEqual({
-      appPort: 19401, relayPort: 19402, chainPort: 19403, coordinatorPort: 0, swarmId: 'second', build: false, chain: true,
+      appPort: 19401, relayPort: 19402, chainPort: 19403, coordinatorPort: 0, swarmId: 'second', build: false, chain: true, averageEvery: 10,
     });
   });
 
@@ -21,6 +21,10 @@ describe('npm start options', () => {
       [['--chain-prot', '1'], /Unknown option '--chain-prot'[\s\S]*usage/],
       [['--round-ms', '500'], /--round-ms must be an integer from 1000/],
       [['--round-ms', '3s'], /--round-ms must be an integer from 1000/],
+      [['--average-every=-1'], /--average-every must be an integer from 0/],
+      [['--average-every', '2.5'], /--average-every must be an integer from 0/],
+      [['--average-every', '100001'], /--average-every must be an integer from 0/],
+      [['--mode', 'game', '--average-every', '5'], /a game swarm does not average/],
     ];
     for (const [args, message] of cases) {
       expect(() => parseStartOptions(args)).toThrow(StartOptionsError);
@@ -32,6 +36,10 @@ describe('npm start options', () => {
     expect(parseStartOptions(['--mode', 'game']).mode).toBe('game');
     expect(parseStartOptions(['--mode', 'sapo']).mode).toBeUndefined();
     expect(() => parseStartOptions(['--mode', 'chess'])).toThrow(/--mode must be sapo or game/);
+    expect(parseStartOptions(['--average-every', '7']).averageEvery).toBe(7);
+    expect(parseStartOptions(['--average-every', '0']).averageEvery).toBeUndefined();
+    // a game swarm does not average unless asked (and refuses to be asked)
+    expect(parseStartOptions(['--mode', 'game']).averageEvery).toBeUndefined();
   });
 });
 
