@@ -48,9 +48,10 @@ export const ARMS: readonly ArmSpec[] = [
 ];
 
 /**
- * the default full run (the other arms: --arms all): 25 jobs of 200 rounds × 4 peers. Estimated from the
- * per-job times of a 40-round run (README, "How fast the experiment runs"): about 2.2 h on this 2-core
- * machine at light load, 4 h at a shared session's; on a 16-core machine (--threads 16), two waves of jobs.
+ * the default full run (the other arms: --arms all): 25 jobs of 200 rounds × 4 peers. Measured at 5
+ * evaluations per job: 73 minutes on this 2-core machine alone (README, "The default horizon"), ≈ 80 at the
+ * default 9; on a 16-core machine (--threads 16), two waves of jobs. The averaging controls
+ * (isolated-average, isolated-lookahead) run with --arms.
  */
 export const FULL_ARMS = ['swarm', 'isolated-train', 'isolated-sample', 'swarm-fill', 'swarm-average'] as const;
 
