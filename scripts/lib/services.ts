@@ -30,7 +30,7 @@ export interface LocalSwarmOptions {
   roundMs?: number;
   /** `game`: the served swarm plays answer → critique → resolve (rounds default to DEFAULT_GAME_ROUND_MS) */
   mode?: 'game';
-  /** periodic averaging with one random peer every this many rounds (the config's averageEveryRounds); absent or 0: off */
+  /** periodic averaging with one random peer every this many rounds (the config's averageEveryRounds; sapo only); absent or 0: off */
   averageEveryRounds?: number;
   /** the built app to serve (default dist/) */
   distDir?: string;
@@ -46,6 +46,7 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
   const roundMs = options.roundMs ?? (options.mode === 'game' ? DEFAULT_GAME_ROUND_MS : DEFAULT_ROUND_MS);
   // the served config must be one a tab accepts (a game round's stages are whole milliseconds): checked
   // before anything starts, so a bad flag leaves no process behind
+  if (options.averageEveryRounds && options.mode === 'game') throw new Error('averageEveryRounds is for sapo swarms; a game swarm does not average');
   const averaging = options.averageEveryRounds ? { averageEveryRounds: options.averageEveryRounds } : {};
   parseSwarmConfig({ swarmId, relayAddrs: [], roundMs, ...(options.mode ? { mode: options.mode } : {}), ...averaging });
   const relay = await startRelayProcess({ port: options.relayPort ?? 9090, swarmId });

@@ -6,7 +6,7 @@ import { pairedDifference, type PairedDifference } from '../../src/rl/paired.ts'
 import { peerTemperature, type PeerEmphasis } from '../../src/rl/peers.ts';
 import { defaultRunnerConfig, type RunnerConfig } from '../../src/rl/runner.ts';
 import type { LoadedFolder } from './load.ts';
-import { simulate, type EvalSummary, type RoundSummary } from './simulate.ts';
+import { simulate, type EvalSummary, type RoundSummary, type SimulationOptions } from './simulate.ts';
 
 export interface ArmSpec {
   name: string;
@@ -23,7 +23,7 @@ export interface ArmSpec {
   specialist?: boolean;
   averageEvery?: number;
   /** with averageEvery: 'self' averages with the peer's own earlier weights (simulate.ts averageWith) */
-  averageWith?: 'peer' | 'self';
+  averageWith?: SimulationOptions['averageWith'];
   policyEpochs?: number;
   /** local slots without signal go to external groups (the step keeps I + J groups with signal) */
   fillUnusedLocal?: boolean;
@@ -78,6 +78,7 @@ export const COMPARISONS: readonly [string, string][] = [
   ['swarm-average', 'isolated-average'],
   ['isolated-average', 'isolated-train'],
   ['isolated-lookahead', 'isolated-train'],
+  ['isolated-average', 'isolated-lookahead'],
   ['swarm-mu2', 'swarm'],
 ];
 

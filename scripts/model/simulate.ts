@@ -37,8 +37,8 @@ export interface SimulationOptions {
    */
   averageEvery?: number;
   /**
-   * whom a peer averages with: 'peer' (default) one random peer, as above; 'self' its own weights from
-   * the last average (the start, first), a Lookahead-style control (slow weights, α = 0.5, k = averageEvery)
+   * whom a peer averages with: 'peer' (default) one random peer, as above; 'self' its own weights at
+   * the last average (initially its starting weights), a Lookahead-style control (slow weights, α = 0.5, k = averageEvery)
    * that tells what averaging does without sharing anything
    */
   averageWith?: 'peer' | 'self';
@@ -122,8 +122,8 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
   let cumulative = 0;
   let cumulativeAccuracy = 0;
   const pairRng = new Rng(hashParts('tabswarm/average-pairs', options.seed ?? options.runner.swarmId));
-  const self = options.averageWith === 'self';
-  const anchors = self && averageEvery > 0 ? await Promise.all(runners.map((r) => (r.engine as ModelEngine).readParams())) : [];
+  const lookahead = options.averageWith === 'self';
+  const anchors = lookahead && averageEvery > 0 ? await Promise.all(runners.map((r) => (r.engine as ModelEngine).readParams())) : [];
   for (let round = 0; round < options.rounds; round++) {
     const start = performance.now();
     const locals = [];
@@ -132,7 +132,7 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
     for (let p = 0; p < runners.length; p++) stats.push(await runners[p].trainRound(locals[p]));
     stats.forEach((s, p) => result.perPeerRounds[p].push(s));
     if (averageEvery > 0 && (round + 1) % averageEvery === 0) {
-      if (self) await averageWithAnchors(runners, folder, anchors);
+      if (lookahead) await averageWithAnchors(runners, folder, anchors);
       else if (runners.length > 1) await averagePairs(runners, folder, pairRng);
     }
     const meanReward = mean(stats.map((s) => s.meanReward));

@@ -38,14 +38,19 @@ describe('npm start options', () => {
     expect(() => parseStartOptions(['--mode', 'chess'])).toThrow(/--mode must be sapo or game/);
     expect(parseStartOptions(['--average-every', '7']).averageEvery).toBe(7);
     expect(parseStartOptions(['--average-every', '0']).averageEvery).toBeUndefined();
-    // a game swarm does not average unless asked (and refuses to be asked)
+    expect(parseStartOptions(['--average-every', '007']).averageEvery).toBe(7);
+    expect(parseStartOptions(['--average-every', '000']).averageEvery).toBeUndefined();
+    // a game swarm does not average unless asked (and refuses to be asked, in either order)
     expect(parseStartOptions(['--mode', 'game']).averageEvery).toBeUndefined();
+    expect(parseStartOptions(['--mode', 'game', '--average-every', '0']).averageEvery).toBeUndefined();
+    expect(() => parseStartOptions(['--average-every', '5', '--mode', 'game'])).toThrow(/a game swarm does not average/);
   });
 });
 
 describe('a game swarm', () => {
-  it('refuses a round its three stages cannot split, before starting anything', async () => {
+  it('refuses a round its three stages cannot split, or averaging, before starting anything', async () => {
     await expect(startLocalSwarm({ mode: 'game', roundMs: 10_000, relayPort: 0, appPort: 0, chain: false })).rejects.toThrow(/multiple of 3/);
+    await expect(startLocalSwarm({ mode: 'game', averageEveryRounds: 10, relayPort: 0, appPort: 0, chain: false })).rejects.toThrow(/a game swarm does not average/);
   });
 });
 
@@ -53,13 +58,14 @@ describe('two local swarms on one machine', () => {
   it('start side by side when every port is moved, each with its own chain and coordinator', async () => {
     const first = await startLocalSwarm({ appPort: 0, relayPort: 0, chainPort: 0, coordinatorPort: 0, swarmId: 'first' });
     try {
-      const second = await startLocalSwarm({ appPort: 0, relayPort: 0, chainPort: 0, coordinatorPort: 0, swarmId: 'second' });
+      const second = await startLocalSwarm({ appPort: 0, relayPort: 0, chainPort: 0, coordinatorPort: 0, swarmId: 'second', averageEveryRounds: 10 });
       try {
         const ports = [first, second].flatMap((s) => [s.appUrl, s.chain!.config.rpcUrl, s.chain!.config.coordinatorService, s.relay.multiaddrs[0]]).map((u) => /:(\d+)|\/tcp\/(\d+)/.exec(u)!.slice(1).find(Boolean));
         expect(new Set(ports).size).toBe(8);
         const health = await Promise.all([first, second].map(async (s) => (await fetch(`${s.chain!.config.coordinatorService}/health`)).json()));
         expect(health.map((h: { swarmId: string }) => h.swarmId)).toEqual(['first', 'second']);
-        expect(await (await fetch(`${second.appUrl}swarm.json`)).json()).toMatchObject({ swarmId: 'second', chain: { rpcUrl: second.chain!.config.rpcUrl } });
+        expect(await (await fetch(`${second.appUrl}swarm.json`)).json()).toMatchObject({ swarmId: 'second', averageEveryRounds: 10, chain: { rpcUrl: second.chain!.config.rpcUrl } });
+        expect(await (await fetch(`${first.appUrl}swarm.json`)).json()).not.toHaveProperty('averageEveryRounds');
       } finally {
         await second.stop();
       }

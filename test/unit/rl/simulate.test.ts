@@ -74,6 +74,22 @@ describe('in-process swarm simulation', () => {
     runner.engine.dispose();
   }, 60_000);
 
+  it('simulate runs the self-averaging control with one peer (no partner needed) and evaluates after the average', async () => {
+    const folder = await loadModelFolder('public/models/default');
+    const runner = defaultRunnerConfig({ swarmId: 'lookahead-sim', tasks: EASY_TASK_MIX, questions: 2, completions: 6, localGroups: 2 });
+    runner.adamw = { ...runner.adamw, lr: 0.01 };
+    const base = { peers: 1, rounds: 2, runner, backend: 'cpu' as const, evalEvery: 2, evalMix: EASY_TASK_MIX, evalPerEntry: 3, generalisation: false };
+    const plain = await simulate(folder, base);
+    const lookahead = await simulate(folder, { ...base, averageEvery: 1, averageWith: 'self' });
+    // the same seeds: round 0 samples are identical (nothing averaged yet); the average after round 0 changes round 1's weights
+    const [p0, p1] = plain.perPeerRounds[0];
+    const [l0, l1] = lookahead.perPeerRounds[0];
+    expect([l0.loss, l0.samples.map((x) => x.completion)]).toEqual([p0.loss, p0.samples.map((x) => x.completion)]);
+    expect([l1.loss, l1.samples.map((x) => x.completion)]).not.toEqual([p1.loss, p1.samples.map((x) => x.completion)]);
+    expect(lookahead.evals.map((e) => e.afterRounds)).toEqual([0, 2]);
+    expect(lookahead.evals[0].passAt1).toBe(plain.evals[0].passAt1);
+  }, 60_000);
+
   it('the plot is an SVG with one path per series and escaped labels', () => {
     const svg = renderSvg([{ title: 'a < b', xLabel: 'x', yLabel: 'y', series: [
       { label: 's1', color: 'red', points: [[0, 0], [1, 2]] },
