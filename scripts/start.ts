@@ -32,7 +32,8 @@ const swarm = await startLocalSwarm({
   verifiedRewards: true,
   ...(options.roundMs ? { roundMs: options.roundMs } : {}),
   ...(options.mode ? { mode: options.mode } : {}),
-  ...(options.averageEvery ? { averageEveryRounds: options.averageEvery } : {}),
+  // undefined (--average-every 0, or a game swarm) is off: startLocalSwarm leaves it out of the served config
+  averageEveryRounds: options.averageEvery,
 });
 console.log(`\n  tabswarm is running (local swarm "${swarm.swarmConfig.swarmId}")\n`);
 console.log(`  relay   ${swarm.relay.multiaddrs.join(' ')}`);
