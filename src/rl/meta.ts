@@ -1,6 +1,7 @@
 // The meta-model: an elementwise (optionally weighted) mean of several peers' flat parameter vectors.
 // Pure, so the app's "download the swarm model" and the experiment's averaging arm share it. Models of
-// one architecture have one flat layout (engine/layout.ts), so the mean is taken index by index.
+// one architecture have one flat layout (engine/layout.ts), so the mean is taken index by index. A model that
+// counts (weight > 0) with a NaN or an infinity is refused by index: a peer's broken file never enters a mean.
 
 export class MetaModelError extends Error {
   override name = 'MetaModelError';
@@ -24,7 +25,12 @@ export function averageParameters(models: readonly Float32Array[], weights?: rea
   models.forEach((m, k) => {
     const wk = w[k] / total;
     if (wk === 0) return;
-    for (let i = 0; i < n; i++) acc[i] += wk * m[i];
+    for (let i = 0; i < n; i++) {
+      const x = m[i];
+      // x - x is NaN for NaN and ±Infinity: one such value would make the mean's every use of it non-finite
+      if (x - x !== 0) throw new MetaModelError(`model ${k} has a non-finite value (${x}) at parameter ${i}`);
+      acc[i] += wk * x;
+    }
   });
   return Float32Array.from(acc);
 }

@@ -26,4 +26,12 @@ describe('averageParameters', () => {
     expect(() => averageParameters([new Float32Array(1)], [-1])).toThrow(/non-negative/);
     expect(() => averageParameters([new Float32Array(1)], [0])).toThrow(/sum to zero/);
   });
+
+  it('refuses a counted model holding NaN or an infinity, naming it, and ignores one with weight 0', () => {
+    const good = Float32Array.from([1, 2, 3]);
+    expect(() => averageParameters([good, Float32Array.from([1, NaN, 3])])).toThrow(/model 1 has a non-finite value \(NaN\) at parameter 1/);
+    expect(() => averageParameters([Float32Array.from([Infinity, 0, 0]), good])).toThrow(/model 0 has a non-finite value \(Infinity\) at parameter 0/);
+    expect(() => averageParameters([good, Float32Array.from([0, 0, -Infinity])])).toThrow(MetaModelError);
+    expect([...averageParameters([good, Float32Array.from([NaN, NaN, NaN])], [1, 0])]).toEqual([1, 2, 3]);
+  });
 });
