@@ -7,6 +7,7 @@ import {
   deserializeError,
   WorkerGoneError,
   type ExportedFile,
+  type SwarmModelExport,
   type ChainStage,
   type GameOptions,
   type GpuProbe,
@@ -75,7 +76,7 @@ export class ProtocolClient implements TabswarmWorkerApi {
   exportModel(): Promise<ExportedFile[]> {
     return this.call<'export'>({ type: 'export' });
   }
-  exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]> {
+  exportAverage(models: ArrayBuffer[]): Promise<SwarmModelExport> {
     return this.call<'exportAverage'>({ type: 'exportAverage', models });
   }
   average(models: ArrayBuffer[]): Promise<void> {

@@ -11,6 +11,7 @@ import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
 import { averageParameters } from '../rl/meta.ts';
+import { checkAverage, probeNll, probeSequences } from './average-guard.ts';
 import { paramLayout, tensorElements, type NamedTensor } from '../engine/layout.ts';
 import { CommitmentKeeper } from '../rl/verify/keeper.ts';
 import { VerifyService } from './verify.ts';
@@ -24,7 +25,7 @@ import { chatTokenizer, generationSettings, type ChatTokenizerLike } from '../rl
 import type { TextTokenizer } from '../rl/format.ts';
 import type { Contributor } from './loop.ts';
 import { CheckpointError, digestTensors, type Checkpoint } from './persist.ts';
-import type { EvalPoint, ExportedFile, LoadOptions, Progress, RoundStats } from './protocol.ts';
+import type { EvalPoint, ExportedFile, LoadOptions, Progress, RoundStats, SwarmModelExport } from './protocol.ts';
 
 /** Checkpoint tensor names of Adam's moments, flat in the engine's parameter order. */
 export const ADAM_M = 'adam.m';
@@ -244,7 +245,9 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     const tokenizer = await tokenizerFrom(source, config.vocab_size);
     const backend = (ops as { backend?: string }).backend === 'webgpu' ? 'webgpu' : 'cpu';
     const limits = maxBufferBytes ? { maxBufferBytes } : {};
-    let engine: ModelEngine = createEngine(ops, config, model.flat, { limits, ...(loraRun ? { lora: loraRun.engineLora() } : {}) });
+    /** the swarm's start: the model as loaded (with LoRA, the base and the swarm's fresh adapter) */
+    const startEngine = () => createEngine(ops, config, model.flat, { limits, ...(loraRun ? { lora: loraRun.engineLora() } : {}) });
+    let engine: ModelEngine = startEngine();
     const adapterOf = async () => (await engine.readAdapter())!;
     onProgress({ stage: 'load', item: 'weights', loaded: 1, total: 1, percent: 100 });
     // a LoRA run checkpoints under its own id: a full model's checkpoint is not an adapter's
@@ -280,25 +283,43 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       engine.dispose();
       engine = next;
     };
-    /** LoRA: a new engine on the same base with `adapter`, keeping Adam's moments */
-    const swapAdapter = (adapter: Float32Array) => replaceEngine(createEngine(ops, config, model.flat, { limits, lora: loraRun!.engineLora(adapter) }));
     /** the mean of the weights held now and `peers`' model.safetensors, as a loaded model (weights by name) */
     const averaged = async (peers: Uint8Array[]) => {
       // each peer's file is read against our config: another architecture fails with the loader's named error
       const own = await loadHfModel(memoryFolder(new Map(Object.entries(await filesOf(await engine.exportWeights())))));
       const others = [];
-      for (const [i, bytes] of peers.entries()) {
+      for (const bytes of peers) {
         try {
           others.push((await loadHfModel(memoryFolder(new Map([['config.json', configBytes], ['model.safetensors', bytes]])))).flat);
         } catch (error) {
-          throw new Error(`peer model ${i + 1} does not fit this swarm's model: ${(error as Error).message}`);
+          throw new Error(`the peer's model does not fit this swarm's model: ${(error as Error).message}`);
         }
       }
       // own.weights are views into own.flat: overwriting it writes the mean under the same names
       own.flat.set(averageParameters([own.flat, ...others]));
       return own;
     };
+    /** an engine on the mean of the weights held now and `peers`' (LoRA: the adapters' mean on the base) */
+    const meanEngine = async (peers: Uint8Array[]) => loraRun
+      ? createEngine(ops, config, model.flat, { limits, lora: loraRun.engineLora(await loraRun.mean(await adapterOf(), peers)) })
+      : createEngine(ops, config, (await averaged(peers)).weights, { limits });
     const heldOut = heldOutTasks(runnerConfig.tasks, HELD_OUT_PER_ENTRY);
+    // training-side answers a periodic average is checked on (average-guard.ts); never the held-out set
+    const probe = probeSequences(tokenizer, runnerConfig.tasks);
+    const ownNll = () => probeNll(engine, probe, runnerConfig.microBatch);
+    let startProbe: number | null = null;
+    /** the start's probe NLL, scored once, on an engine of its own that is freed at once */
+    const startNll = async () => {
+      if (startProbe === null) {
+        const start = startEngine();
+        try {
+          startProbe = await probeNll(start, probe, runnerConfig.microBatch);
+        } finally {
+          start.dispose();
+        }
+      }
+      return startProbe;
+    };
     const verifier = new VerifyService({
       config, configBytes, tokenizer, keeper: () => keeper,
       safetensorsOf: async (flat) => (await filesOf(unpackWeights(config, flat)))['model.safetensors'],
@@ -386,16 +407,38 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       },
       async averageWith(peers: Uint8Array[]) {
         // LoRA peers exchange adapter_model.safetensors (the weight protocol serves the adapter)
-        if (loraRun) return swapAdapter(await loraRun.mean(await adapterOf(), peers));
-        const mean = await averaged(peers);
-        await replaceEngine(createEngine(ops, config, mean.weights, { limits }));
-      },
-      async exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]> {
-        if (loraRun) {
-          const mean = await loraRun.mean(await adapterOf(), peers);
-          return folderFiles(unpackWeights(config, mergeLora(config, loraRun.lora, model.flat, mean)), mean);
+        const next = await meanEngine(peers);
+        try {
+          // a stranger's weights enter at ½: the mean must answer the probe no worse than ours and the start do
+          checkAverage({ own: await ownNll(), mean: await probeNll(next, probe, runnerConfig.microBatch), start: await startNll() });
+        } catch (error) {
+          next.dispose();
+          throw error;
         }
-        return folderFiles((await averaged(peers)).weights);
+        await replaceEngine(next);
+      },
+      async exportAverage(peers: Uint8Array[]): Promise<SwarmModelExport> {
+        // one by one: a peer goes into the swarm model when its mean with this tab alone passes the guard
+        const own = await ownNll(), start = await startNll();
+        const kept: Uint8Array[] = [], refused: string[] = [];
+        for (const [i, bytes] of peers.entries()) {
+          try {
+            const next = await meanEngine([bytes]);
+            try {
+              checkAverage({ own, mean: await probeNll(next, probe, runnerConfig.microBatch), start });
+            } finally {
+              next.dispose();
+            }
+            kept.push(bytes);
+          } catch (error) {
+            refused.push(`peer ${i + 1}: ${(error as Error).name}: ${(error as Error).message}`);
+          }
+        }
+        if (loraRun) {
+          const mean = await loraRun.mean(await adapterOf(), kept);
+          return { files: await folderFiles(unpackWeights(config, mergeLora(config, loraRun.lora, model.flat, mean)), mean), models: kept.length + 1, refused };
+        }
+        return { files: await folderFiles((await averaged(kept)).weights), models: kept.length + 1, refused };
       },
       verify: (request) => verifier.handle(request),
       dispose() {

@@ -10,7 +10,8 @@ const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 function transferables(message: WorkerMessage): Transferable[] {
   // exported model files can be hundreds of MB: move them instead of copying
-  if (message.type === 'result' && (message.request === 'export' || message.request === 'exportAverage')) return message.result.map((f) => f.data);
+  if (message.type === 'result' && message.request === 'export') return message.result.map((f) => f.data);
+  if (message.type === 'result' && message.request === 'exportAverage') return message.result.files.map((f) => f.data);
   return [];
 }
 

@@ -7,7 +7,7 @@ import type { GameConfig, GameRunner } from '../rl/game/runner.ts';
 import type { GameTransport } from '../rl/game/transport.ts';
 import type { VerifyReply, VerifyRequest } from './verify-protocol.ts';
 import { digestTensors, type Checkpoint, type CheckpointStore } from './persist.ts';
-import type { EvalPoint, ExportedFile, RoundClock, RoundStats, RunOptions, WorkerEvent } from './protocol.ts';
+import type { EvalPoint, ExportedFile, RoundClock, RoundStats, RunOptions, SwarmModelExport, WorkerEvent } from './protocol.ts';
 
 /** What the worker runs each round: the engine plus the RL round runner, behind one small interface. */
 export interface Contributor {
@@ -44,8 +44,11 @@ export interface Contributor {
   weightsDigest(): Promise<string>;
   /** the current model as a Hugging Face folder */
   exportModel(): Promise<ExportedFile[]>;
-  /** the elementwise mean of the weights held now and `peers` (model.safetensors bytes) as a Hugging Face folder */
-  exportAverage(peers: Uint8Array[]): Promise<ExportedFile[]>;
+  /**
+   * the elementwise mean of the weights held now and those of `peers` (model.safetensors bytes) that pass the
+   * average guard one by one, as a Hugging Face folder; the others are listed with their reasons
+   */
+  exportAverage(peers: Uint8Array[]): Promise<SwarmModelExport>;
   /** replaces the weights held with the mean of theirs and `peers`' (Adam's moments kept); between rounds only */
   averageWith(peers: Uint8Array[]): Promise<void>;
   /** a swarm-game runner on the engine and tokenizer held now (game swarms; absent: the tab cannot play) */

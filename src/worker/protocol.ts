@@ -132,6 +132,15 @@ export interface ExportedFile {
   data: ArrayBuffer;
 }
 
+/** "the swarm model": the folder of the mean, how many models went into it, and why each peer left out was refused */
+export interface SwarmModelExport {
+  files: ExportedFile[];
+  /** this tab's and the peers' that passed (averaged with this tab alone, each peer's mean passed the average guard) */
+  models: number;
+  /** one line per peer left out: "peer k: ErrorName: why" */
+  refused: string[];
+}
+
 export type Phase = 'idle' | 'loading' | 'ready' | 'running' | 'paused' | 'stopped' | 'error';
 
 export type ProgressStage = 'download' | 'compile' | 'load' | 'restore';
@@ -177,7 +186,7 @@ export interface Results {
   deliver: void;
   reset: void;
   export: ExportedFile[];
-  exportAverage: ExportedFile[];
+  exportAverage: SwarmModelExport;
   average: void;
   startGame: void;
   deliverGame: void;
@@ -247,7 +256,7 @@ export interface TabswarmWorkerApi {
   deliver(batch: RolloutBatch): Promise<void>;
   reset(): Promise<void>;
   exportModel(): Promise<ExportedFile[]>;
-  exportAverage(models: ArrayBuffer[]): Promise<ExportedFile[]>;
+  exportAverage(models: ArrayBuffer[]): Promise<SwarmModelExport>;
   average(models: ArrayBuffer[]): Promise<void>;
   startGame(options: GameOptions): Promise<void>;
   deliverGame(message: GameMessage): Promise<void>;

@@ -234,11 +234,13 @@ export class Session {
       const maxBytes = own.bytes.length + 64 * 1024;
       const results = await Promise.allSettled(peers.map((p) => fetchWeights(swarm.node, peerIdFromString(p), { family, maxBytes })));
       const got = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-      const refused = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as Error).name}: ${(r.reason as Error).message}`] : []));
-      const files = await worker.exportAverage(got.map((w) => new Uint8Array(w.bytes).buffer));
-      await saveModelFolder(files, `${this.snapshot.swarm?.modelId ?? 'model'}-swarm`);
-      const n = got.length + 1;
-      this.update({ swarmModelStatus: `Swarm model: the mean of ${n} model${n === 1 ? '' : 's'} (this tab's and ${got.length} peer${got.length === 1 ? '\u2019s' : 's\u2019'})${refused.length ? `; ${refused.length} refused: ${refused[0].slice(0, 160)}` : ''}.` });
+      const unfetched = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as Error).name}: ${(r.reason as Error).message}`] : []));
+      // the worker leaves out, with a reason, each peer whose mean with this tab fails the average guard
+      const made = await worker.exportAverage(got.map((w) => new Uint8Array(w.bytes).buffer));
+      await saveModelFolder(made.files, `${this.snapshot.swarm?.modelId ?? 'model'}-swarm`);
+      const refused = [...unfetched, ...made.refused];
+      const n = made.models, peersIn = n - 1;
+      this.update({ swarmModelStatus: `Swarm model: the mean of ${n} model${n === 1 ? '' : 's'} (this tab's and ${peersIn} peer${peersIn === 1 ? '\u2019s' : 's\u2019'})${refused.length ? `; ${refused.length} refused: ${refused[0].slice(0, 160)}` : ''}.` });
     } catch (error) {
       this.update({ swarmModelStatus: `swarm model not made: ${(error as Error).message}` });
     }

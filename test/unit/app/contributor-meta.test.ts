@@ -1,6 +1,8 @@
 // The real contributor on the CPU with the shipped default model: "the swarm model" is the elementwise mean
-// of this tab's weights and peers' (checked against a peer whose every weight is ours + 2: the mean is ours
-// + 1), another architecture is refused by name, and the held-out evaluation answers every held-out task.
+// of this tab's weights and the peers' that pass the average guard (a peer at ours + 0.002 gives ours +
+// 0.001), while a far peer (ours + 2), another architecture and a NaN are each left out with a named reason;
+// the held-out evaluation answers every held-out task; periodic averaging refuses the far and the NaN peer,
+// keeping the weights held, and takes the nearby peer's mean.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +10,7 @@ import { parseSafetensors, serializeSafetensors } from '../../../src/engine/safe
 import { DEFAULT_TASK_MIX } from '../../../src/rl/defaults.ts';
 import { createContributor, HELD_OUT_PER_ENTRY } from '../../../src/worker/contributor.ts';
 import type { ExportedFile } from '../../../src/worker/protocol.ts';
+import { AverageRefusedError } from '../../../src/worker/average-guard.ts';
 
 const folder = fileURLToPath(new URL('../../../public/models/default/', import.meta.url));
 const localFetch: typeof fetch = async (input) => {
@@ -31,25 +34,36 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
     );
     try {
       const own = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
-      const plusTwo = new Map([...own].map(([name, t]) => [name, { shape: t.shape, data: t.data.map((x) => x + 2) }]));
-      const files = await contributor.exportAverage([serializeSafetensors(plusTwo)]);
+      const shifted = (by: number) => new Map([...own].map(([name, t]) => [name, { shape: t.shape, data: t.data.map((x) => x + by) }]));
+      const plusTwo = shifted(2), nearby = shifted(0.002);
+      const [first] = own.keys();
+      const wrong = new Map(own);
+      wrong.set(first, { shape: [3, 3], data: new Float32Array(9), dtype: 'F32' });
+      const broken = new Map([...own].map(([name, t]) => [name, { shape: t.shape, data: t.data.map((x, i) => (i === 0 ? NaN : x)) }]));
+      // the swarm model takes each peer whose mean with this tab passes the guard, and names why the others did not
+      const made = await contributor.exportAverage([plusTwo, nearby, wrong, broken].map((m) => serializeSafetensors(m)));
+      expect(made.models).toBe(2);
+      expect(made.refused).toHaveLength(3);
+      expect(made.refused[0]).toMatch(/^peer 1: AverageRefusedError: the mean answers the probe worse than this tab.s model and the swarm.s start/);
+      expect(made.refused[1]).toMatch(/^peer 3: Error: the peer's model does not fit this swarm's model/);
+      expect(made.refused[2]).toMatch(/^peer 4: MetaModelError: model 1 has a non-finite value/);
+      const files = made.files;
       expect(files.map((f) => f.name).sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
       const mean = parseSafetensors(file(files, 'model.safetensors')).tensors;
       expect([...mean.keys()].sort()).toEqual([...own.keys()].sort());
       for (const [name, t] of own) {
         const m = mean.get(name)!.data;
         let worst = 0;
-        for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(m[i] - (t.data[i] + 1)));
+        for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(m[i] - (t.data[i] + 0.001)));
         expect(worst, name).toBeLessThan(1e-6);
       }
       // exporting an average leaves the tab's own weights alone
       const after = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
       for (const [name, t] of own) expect(after.get(name)!.data).toEqual(t.data);
-
-      const [first] = own.keys();
-      const wrong = new Map(own);
-      wrong.set(first, { shape: [3, 3], data: new Float32Array(9), dtype: 'F32' });
-      await expect(contributor.exportAverage([serializeSafetensors(wrong)])).rejects.toThrow(/peer model 1 does not fit this swarm's model/);
+      // nobody passing: the swarm model is this tab's alone, and says so
+      const alone = await contributor.exportAverage([serializeSafetensors(plusTwo)]);
+      expect(alone.models).toBe(1);
+      expect(parseSafetensors(file(alone.files, 'model.safetensors')).tensors.get(first)!.data).toEqual(own.get(first)!.data);
 
       const point = await contributor.evaluate!(-1, new AbortController().signal);
       expect(point.round).toBe(-1);
@@ -59,13 +73,20 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
       // the shipped model was pretrained on this format: most of its greedy answers are well-formed
       expect(point.formatRate).toBeGreaterThan(0.5);
 
-      // periodic averaging replaces the weights held with the mean and keeps Adam's state
+      // periodic averaging refuses a mean that wrecks the probe's answers (ours + 1 everywhere) and keeps the weights held
       const before = await contributor.saveState();
-      await contributor.averageWith([serializeSafetensors(plusTwo)]);
+      await expect(contributor.averageWith([serializeSafetensors(plusTwo)])).rejects.toThrow(AverageRefusedError);
+      await expect(contributor.averageWith([serializeSafetensors(plusTwo)])).rejects.toThrow(/answers the probe worse than this tab.s model and the swarm.s start \(NLL per answer token: mean \d+\.\d{3}/);
+      const kept = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
+      for (const [name, t] of own) expect(kept.get(name)!.data, name).toEqual(t.data);
+      // a peer with NaN weights is refused by the mean itself, by name
+      await expect(contributor.averageWith([serializeSafetensors(broken)])).rejects.toThrow(/model 1 has a non-finite value/);
+      // a nearby peer (ours + 0.002) passes: the weights held become the mean (ours + 0.001) and Adam's state stays
+      await contributor.averageWith([serializeSafetensors(nearby)]);
       const averagedOwn = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
       for (const [name, t] of own) {
         const m = averagedOwn.get(name)!.data;
-        expect(Math.max(...m.map((x, i) => Math.abs(x - (t.data[i] + 1)))), name).toBeLessThan(1e-6);
+        expect(Math.max(...m.map((x, i) => Math.abs(x - (t.data[i] + 0.001)))), name).toBeLessThan(1e-6);
       }
       const afterState = await contributor.saveState();
       expect(afterState.meta.steps).toBe(before.meta.steps);

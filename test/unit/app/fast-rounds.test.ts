@@ -5,6 +5,7 @@
 // stops training. Real ContributionLoops and WorkerTransports; the contributor is a stand-in.
 import { describe, expect, it } from 'vitest';
 import type { RolloutBatch, Transport } from '../../../src/rl/transport.ts';
+import { AverageRefusedError } from '../../../src/worker/average-guard.ts';
 import { promisingGroups } from '../../../src/worker/contributor.ts';
 import { ContributionLoop, GATHER_FRACTION, type Contributor } from '../../../src/worker/loop.ts';
 import type { EvalPoint, RoundClock, RoundStats, WorkerEvent } from '../../../src/worker/protocol.ts';
@@ -58,7 +59,7 @@ class PeerContributor implements Contributor {
     return [];
   }
   async exportAverage() {
-    return [];
+    return { files: [], models: 1, refused: [] };
   }
   async averageWith(_peers: Uint8Array[]) {}
   dispose() {}
@@ -210,5 +211,29 @@ describe('periodic averaging in the loop', () => {
     expect(log[at + 1]).toMatch(/^start \d+$/);
     expect(log.filter((l) => l.startsWith('average'))).toHaveLength(1);
     expect(t.events.find((e) => e.kind === 'averaged')).toMatchObject({ kind: 'averaged', models: 2, weightsDigest: '0' });
+  });
+
+  it('reports a refused average as a warning with its reason, keeps the weights, and trains on', async () => {
+    class Refusing extends PeerContributor {
+      override async averageWith(_peers: Uint8Array[]): Promise<void> {
+        throw new AverageRefusedError('the mean answers the probe worse than this tab\u2019s model and the swarm\u2019s start');
+      }
+    }
+    const t = tab('R', new Refusing(null, 0), () => []);
+    t.loop.start({ evalEvery: 0 });
+    try {
+      await until(() => t.rounds().length >= 1, 5_000);
+      t.loop.averageWith([new Uint8Array(4)]);
+      await until(() => t.events.some((e) => e.kind === 'warning'), 5_000);
+      const after = t.rounds().length;
+      await until(() => t.rounds().length >= after + 2, 5_000);
+    } finally {
+      await t.loop.stop();
+    }
+    expect(t.events.filter((e) => e.kind === 'warning').map((e) => (e as { message: string }).message)).toEqual([
+      'averaging with peers skipped: the mean answers the probe worse than this tab\u2019s model and the swarm\u2019s start',
+    ]);
+    expect(t.events.some((e) => e.kind === 'averaged')).toBe(false);
+    expect(t.events.some((e) => e.kind === 'phase' && (e as { phase: string }).phase === 'error')).toBe(false);
   });
 });

@@ -29,7 +29,7 @@ function contributor(): Contributor {
     loadState: async () => undefined,
     weightsDigest: async () => '00',
     exportModel: async () => [],
-    exportAverage: async () => [],
+    exportAverage: async () => ({ files: [], models: 1, refused: [] }),
     averageWith: async () => undefined,
     createGameRunner: (transport, config) => new GameRunner(engine, charTokenizer, transport, { ...config, completions: 2 }),
     dispose: () => undefined,

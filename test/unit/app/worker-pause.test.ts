@@ -49,7 +49,7 @@ class SlowContributor implements Contributor {
     return [];
   }
   async exportAverage() {
-    return [];
+    return { files: [], models: 1, refused: [] };
   }
   async averageWith() {}
   dispose() {}

@@ -52,7 +52,7 @@ class CountingContributor implements Contributor {
     return [{ name: 'config.json', data: new TextEncoder().encode('{}').buffer as ArrayBuffer }];
   }
   async exportAverage() {
-    return [];
+    return { files: [], models: 1, refused: [] };
   }
   async averageWith() {}
   dispose() {}
