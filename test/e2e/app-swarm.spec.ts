@@ -7,6 +7,7 @@ import { generateTask, scoreCompletion } from '../../src/rl/tasks/index.ts';
 import { runnerConfigFor } from '../../src/worker/plan.ts';
 import { closeAll as closeLabs, openLab, snapshot, type LabPage } from './network/lab.ts';
 import { closeAll, openApp, peerIdOf, type AppPage } from './app/pages.ts';
+import { spawnRogue } from './network/rogue-process.ts';
 
 const HOSTILE = '<img src=x onerror=alert(1)> and <script>alert(2)</script>';
 
@@ -128,6 +129,36 @@ test('with periodic averaging on, two pages average their weights over the weigh
     expect(opened.flatMap((a) => a.errors)).toEqual([]);
   } finally {
     await closeAll(opened);
+  }
+});
+
+test('a peer serving wrecked weights is refused by the average guard, and the page trains on', async ({ browser, baseURL }) => {
+  test.setTimeout(240_000);
+  const served = parseSwarmConfig(await (await fetch(new URL('swarm.json', baseURL))).json());
+  const { chain: _chain, ...rest } = served;
+  const param = encodeSwarmConfigParam({ ...rest, swarmId: 'e2e-average-rogue', averageEveryRounds: 2 });
+  const events: Record<string, unknown>[] = [];
+  const rogue = spawnRogue(['--config', param, '--seconds', '200', '--scale', '3'], events, 'test/e2e/network/weights-rogue.ts');
+  const opened: AppPage[] = [];
+  try {
+    await expect.poll(() => events.find((e) => e.rogue)?.rogue, { timeout: 90_000 }).toBeTruthy();
+    const app = await openApp(browser, `./?backend=cpu&swarm=${param}`);
+    opened.push(app);
+    await peerIdOf(app);
+    await expect(app.page.getByTestId('contribute')).toBeEnabled({ timeout: 60_000 });
+    await app.page.getByTestId('contribute').click();
+    // the only other peer is the rogue: the page fetches its weights (the protocol accepts them) and the worker refuses the mean
+    await expect(app.page.getByText(/averaging with peers skipped: the mean answers the probe worse than this tab.s model and the swarm.s start/).first()).toBeVisible({ timeout: 150_000 });
+    expect(events.some((e) => typeof e.fetched === 'number')).toBe(true);
+    await expect(app.page.getByText(/Averaged with a peer after round/)).toHaveCount(0);
+    // and it trains on: more rounds complete after the refusal
+    const lastRound = async () => Number((await app.page.getByTestId('round').textContent())?.match(/\d+/)?.[0] ?? 0);
+    const before = await lastRound();
+    await expect.poll(lastRound, { timeout: 60_000 }).toBeGreaterThan(before);
+    expect(app.errors).toEqual([]);
+  } finally {
+    await closeAll(opened);
+    rogue.child.kill('SIGTERM');
   }
 });
 
