@@ -406,11 +406,13 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         return folderFiles(await engine.exportWeights(), loraRun ? await adapterOf() : undefined);
       },
       async averageWith(peers: Uint8Array[]) {
+        // a stranger's weights enter at ½: the mean must answer the probe no worse than ours and the start do.
+        // The start is scored first: its engine is freed before the mean's is made (never three models at once)
+        const start = await startNll(), own = await ownNll();
         // LoRA peers exchange adapter_model.safetensors (the weight protocol serves the adapter)
         const next = await meanEngine(peers);
         try {
-          // a stranger's weights enter at ½: the mean must answer the probe no worse than ours and the start do
-          checkAverage({ own: await ownNll(), mean: await probeNll(next, probe, runnerConfig.microBatch), start: await startNll() });
+          checkAverage({ own, mean: await probeNll(next, probe, runnerConfig.microBatch), start });
         } catch (error) {
           next.dispose();
           throw error;
@@ -419,7 +421,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       },
       async exportAverage(peers: Uint8Array[]): Promise<SwarmModelExport> {
         // one by one: a peer goes into the swarm model when its mean with this tab alone passes the guard
-        const own = await ownNll(), start = await startNll();
+        const start = await startNll(), own = await ownNll();
         const kept: Uint8Array[] = [], refused: string[] = [];
         for (const [i, bytes] of peers.entries()) {
           try {
