@@ -242,6 +242,25 @@ export async function weightServers(node: Libp2p, peers: readonly string[]): Pro
   return [...peers.filter((_, i) => verdicts[i] === 'serves'), ...peers.filter((_, i) => verdicts[i] === 'unknown')];
 }
 
+/**
+ * Weight servers in the order a tab asks them: with the swarm's `preferBound`, peers whose id is bound to an
+ * account (a verified identity binding) first, so a stranger's fresh ids do not crowd bound peers out of a
+ * capped download; otherwise as given.
+ */
+export function boundFirst(servers: readonly string[], preferBound: boolean, isBound: (peerId: string) => boolean): string[] {
+  if (!preferBound) return [...servers];
+  return [...servers.filter(isBound), ...servers.filter((p) => !isBound(p))];
+}
+
+/**
+ * The peers a periodic average picks one from at random: with `preferBound`, the bound ones when there are
+ * any (a sybil's many fresh ids do not multiply its chance against them); otherwise every server.
+ */
+export function averagingCandidates(servers: readonly string[], preferBound: boolean, isBound: (peerId: string) => boolean): string[] {
+  const bound = preferBound ? servers.filter(isBound) : [];
+  return bound.length > 0 ? bound : [...servers];
+}
+
 /** Fetches `peer`'s weights; throws WeightsRefusedError, WeightsRejectedError or WeightsTimeoutError with a reason. */
 export async function fetchWeights(node: Libp2p, peer: PeerId, options: FetchOptions): Promise<FetchedWeights> {
   const timeoutMs = options.timeoutMs ?? WEIGHTS.timeoutMs;

@@ -18,7 +18,7 @@ import { loadOrCreatePeerKey } from '../../identity/peer-key.ts';
 import { parseConfig } from '../../engine/config.ts';
 import { runnerConfigFor } from '../../worker/plan.ts';
 import type { SignedPeerBindingWire } from '../../identity/binding.ts';
-import { fetchWeights, modelFamily, sha256Hex, weightServers, type ServedWeights } from '../../swarm/weights.ts';
+import { averagingCandidates, boundFirst, fetchWeights, modelFamily, sha256Hex, weightServers, type ServedWeights } from '../../swarm/weights.ts';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_AVERAGED_PEERS } from '../../worker/protocol.ts';
 import { GameBridge, gameSwarmRules } from './game-bridge.ts';
@@ -228,7 +228,8 @@ export class Session {
     try {
       const own = await this.currentWeights();
       if (!own) throw new Error('this tab has no weights to average yet');
-      const peers = (await weightServers(swarm.node, swarm.topicPeers())).slice(0, MAX_AVERAGED_PEERS);
+      const isBound = (p: string) => swarm.boundAccount(p) !== null;
+      const peers = boundFirst(await weightServers(swarm.node, swarm.topicPeers()), swarm.config.preferBound === true, isBound).slice(0, MAX_AVERAGED_PEERS);
       this.update({ swarmModelStatus: `fetching weights from ${peers.length} peer${peers.length === 1 ? '' : 's'}…` });
       // same family, same tensors: a peer's file is this tab's size (plus room for a longer header)
       const maxBytes = own.bytes.length + 64 * 1024;
@@ -256,7 +257,7 @@ export class Session {
     if (every <= 0 || (round + 1) % every !== 0 || this.averaging || !swarm || !worker || !family) return;
     this.averaging = true;
     try {
-      const peers = await weightServers(swarm.node, swarm.topicPeers());
+      const peers = averagingCandidates(await weightServers(swarm.node, swarm.topicPeers()), swarm.config.preferBound === true, (p) => swarm.boundAccount(p) !== null);
       if (peers.length === 0) return;
       const own = await this.currentWeights();
       if (!own) return;
