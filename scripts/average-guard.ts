@@ -24,6 +24,7 @@ import { PROBE_NLL_SLACK, probeNll, probeSequences } from '../src/worker/average
 import { HELD_OUT_PER_ENTRY } from '../src/worker/contributor.ts';
 import { ARMS, armConfig } from './model/experiment.ts';
 import { loadModelFolder } from './model/load.ts';
+import { continueFrom } from './model/simulate.ts';
 import type { ModelEngine } from '../src/engine/engine.ts';
 
 const { values: a } = parseArgs({
@@ -75,12 +76,7 @@ for (let s = 0; s < seeds; s++) {
     honest.push({ seed, round: round + 1, kind: 'start with trained', own: start, mean: joined, over: over(joined, start) });
     honest.push({ seed, round: round + 1, kind: 'trained with start', own: own[0], mean: joined, over: over(joined, own[0]) });
     console.log(`${seed} round ${round + 1}: own ${own.map((x) => x.toFixed(4)).join(' / ')}, mean ${meanNll.toFixed(4)}, start+trained ${joined.toFixed(4)}`);
-    for (const r of runners) {
-      const state = await r.engine.exportOptimizerState();
-      const next = createCpuEngine(folder.config, mean);
-      await next.importOptimizerState(state);
-      r.replaceEngine(next).dispose();
-    }
+    for (const r of runners) await continueFrom(r, folder, mean);
   }
   trained.push(await (runners[0].engine as ModelEngine).readParams());
   for (const r of runners) r.engine.dispose();

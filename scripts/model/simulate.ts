@@ -182,7 +182,7 @@ export async function averageWithAnchors(runners: RoundRunner[], folder: LoadedF
 }
 
 /** swaps the runner's engine for one on `params`, keeping its optimizer state (moments, step count) */
-async function continueFrom(r: RoundRunner, folder: LoadedFolder, params: Float32Array): Promise<void> {
+export async function continueFrom(r: RoundRunner, folder: LoadedFolder, params: Float32Array): Promise<void> {
   const state = await r.engine.exportOptimizerState();
   const next = createCpuEngine(folder.config, params);
   await next.importOptimizerState(state);
