@@ -320,6 +320,17 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       }
       return startProbe;
     };
+    /** the mean's engine when it passes the average guard against `own` and `start`; freed and thrown otherwise */
+    const checkedMean = async (peers: Uint8Array[], own: number, start: number) => {
+      const next = await meanEngine(peers);
+      try {
+        checkAverage({ own, mean: await probeNll(next, probe, runnerConfig.microBatch), start });
+        return next;
+      } catch (error) {
+        next.dispose();
+        throw error;
+      }
+    };
     const verifier = new VerifyService({
       config, configBytes, tokenizer, keeper: () => keeper,
       safetensorsOf: async (flat) => (await filesOf(unpackWeights(config, flat)))['model.safetensors'],
@@ -410,14 +421,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         // The start is scored first: its engine is freed before the mean's is made (never three models at once)
         const start = await startNll(), own = await ownNll();
         // LoRA peers exchange adapter_model.safetensors (the weight protocol serves the adapter)
-        const next = await meanEngine(peers);
-        try {
-          checkAverage({ own, mean: await probeNll(next, probe, runnerConfig.microBatch), start });
-        } catch (error) {
-          next.dispose();
-          throw error;
-        }
-        await replaceEngine(next);
+        await replaceEngine(await checkedMean(peers, own, start));
       },
       async exportAverage(peers: Uint8Array[]): Promise<SwarmModelExport> {
         // one by one: a peer goes into the swarm model when its mean with this tab alone passes the guard
@@ -425,12 +429,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         const kept: Uint8Array[] = [], refused: string[] = [];
         for (const [i, bytes] of peers.entries()) {
           try {
-            const next = await meanEngine([bytes]);
-            try {
-              checkAverage({ own, mean: await probeNll(next, probe, runnerConfig.microBatch), start });
-            } finally {
-              next.dispose();
-            }
+            (await checkedMean([bytes], own, start)).dispose();
             kept.push(bytes);
           } catch (error) {
             refused.push(`peer ${i + 1}: ${(error as Error).name}: ${(error as Error).message}`);
