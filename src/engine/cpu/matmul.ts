@@ -1,7 +1,11 @@
+// The CPU engine's matmuls. matmulInto runs the WebAssembly SIMD kernels of matmul.wat where the module loads
+// (matmul-wasm.ts) and these plain-JS ones otherwise; both compute the same sums in the same order, bit for bit.
 // Plain-JS matmuls for the CPU reference: a register-blocked dot-product kernel when b is used transposed
 // (y = x Wᵀ, every forward projection) and a register-blocked rank-4 update kernel when b is row-major
 // (dx = dy W and dW = dyᵀ x in backward). Inner loops walk memory contiguously and allocate nothing: the RL
 // core trains small models on this path, so it has to be reasonably fast, not just correct.
+
+import { nnWasm, ntWasm } from './matmul-wasm.ts';
 
 /** CPU reference: out(M,N) = a(M,K) @ b(K,N), row-major. Kept for the GPU matmul check. */
 export function matmulCpu(out: Float32Array, a: Float32Array, b: Float32Array, M: number, N: number, K: number): void {
@@ -13,6 +17,27 @@ export function matmulCpu(out: Float32Array, a: Float32Array, b: Float32Array, M
  * when transB. Offsets are element offsets into the given arrays.
  */
 export function matmulInto(
+  out: Float32Array, oo: number,
+  a: Float32Array, ao: number,
+  b: Float32Array, bo: number,
+  M: number, N: number, K: number,
+  transA: boolean, transB: boolean, accumulate: boolean,
+): void {
+  if (M * N * K >= WASM_MIN_PRODUCTS) {
+    if (!accumulate) out.fill(0, oo, oo + M * N);
+    if (transB) {
+      if (!transA && ntWasm(out, oo, a, ao, b, bo, M, N, K)) return;
+      if (transA && ntWasm(out, oo, transposeInto(a, ao, K, M), 0, b, bo, M, N, K)) return;
+    } else if (nnWasm(out, oo, a, ao, transA ? 1 : K, transA ? M : 1, b, bo, M, N, K)) return;
+  }
+  matmulIntoJs(out, oo, a, ao, b, bo, M, N, K, transA, transB, accumulate);
+}
+
+// below this many products the copies in and out of the module's memory cost more than the kernel saves
+const WASM_MIN_PRODUCTS = 4096;
+
+/** matmulInto on the plain-JS kernels only (the wasm kernels are checked against these). */
+export function matmulIntoJs(
   out: Float32Array, oo: number,
   a: Float32Array, ao: number,
   b: Float32Array, bo: number,
