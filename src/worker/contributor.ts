@@ -331,6 +331,16 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         throw error;
       }
     };
+    // One engine operation at a time: a download of the swarm model asked for mid-round waits for the round,
+    // so it scores and averages one model (not weights a step is writing), never swaps the engine under a
+    // round, and never builds a second start engine beside the first. (Verification answers stay outside:
+    // they read kept commitments, not the engine in training.)
+    let tail: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+      const run = tail.then(work, work);
+      tail = run.catch(() => undefined);
+      return run;
+    };
     const verifier = new VerifyService({
       config, configBytes, tokenizer, keeper: () => keeper,
       safetensorsOf: async (flat) => (await filesOf(unpackWeights(config, flat)))['model.safetensors'],
@@ -352,7 +362,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         modelCommitment: async () => loraRun.commitment(await adapterOf()),
         admit: sameBaseOnly(fingerprint),
       } : {}),
-      async runRound(round, transport, signal, onStage, gather) {
+      runRound: (round, transport, signal, onStage, gather) => exclusive(async () => {
         if (!runner || runner.transport !== transport || runner.engine !== engine) {
           runner = new RoundRunner(engine, tokenizer, transport, runnerConfig);
           runner.keeper = keeper;
@@ -368,19 +378,19 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         }
         const stats = await runner.trainRound(local, signal);
         return toRoundStats(stats, runnerConfig.questions * runnerConfig.completions, rescorePeers(transport.receivedRollouts(round), { swarmId: options.swarmId, round, selfPeerId: transport.peerId }));
-      },
+      }),
       createGameRunner(transport, gameConfig) {
         return new GameRunner(engine, tokenizer, transport, gameConfig);
       },
-      async evaluate(round, signal): Promise<EvalPoint> {
+      evaluate: (round, signal) => exclusive(async (): Promise<EvalPoint> => {
         if (signal.aborted) throw new DOMException('evaluation aborted', 'AbortError');
         // its own runner: evaluation publishes nothing, and may run before the first round made one
         const evaluator = new RoundRunner(engine, tokenizer, new SoloTransport(options.peerId), runnerConfig);
         const started = performance.now();
         const stats = await evaluator.evaluate(heldOut, round);
         return { round, accuracy: stats.passAt1, tasks: stats.tasks, formatRate: stats.formatRate, seconds: (performance.now() - started) / 1000 };
-      },
-      async saveState() {
+      }),
+      saveState: () => exclusive(async () => {
         // with LoRA only the adapter is saved: the base is the swarm's, re-read from its folder on resume
         const own = loraRun ? loraRun.stateOf(await adapterOf()) : { tensors: new Map<string, NamedTensor>(await engine.exportWeights()), meta: {} };
         const tensors = own.tensors;
@@ -388,8 +398,8 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         tensors.set(ADAM_M, { shape: [m.length], data: m });
         tensors.set(ADAM_V, { shape: [v.length], data: v });
         return { modelId, meta: { backend, steps, ...own.meta }, tensors };
-      },
-      async loadState(checkpoint: Checkpoint) {
+      }),
+      loadState: (checkpoint: Checkpoint) => exclusive(async () => {
         const weights = new Map<string, NamedTensor>();
         for (const [name, t] of checkpoint.tensors) if (!name.startsWith('adam.')) weights.set(name, t);
         const next = loraRun
@@ -408,22 +418,20 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         }
         engine.dispose();
         engine = next;
-      },
-      async weightsDigest() {
+      }),
+      weightsDigest: () => exclusive(async () => {
         // what the loop digests after a checkpoint: the adapter with LoRA, the weights otherwise
         return digestTensors(loraRun ? loraRun.stateOf(await adapterOf()).tensors : await engine.exportWeights());
-      },
-      async exportModel(): Promise<ExportedFile[]> {
-        return folderFiles(await engine.exportWeights(), loraRun ? await adapterOf() : undefined);
-      },
-      async averageWith(peers: Uint8Array[]) {
+      }),
+      exportModel: () => exclusive(async (): Promise<ExportedFile[]> => folderFiles(await engine.exportWeights(), loraRun ? await adapterOf() : undefined)),
+      averageWith: (peers: Uint8Array[]) => exclusive(async () => {
         // a stranger's weights enter at ½: the mean must answer the probe no worse than ours and the start do.
         // The start is scored first: its engine is freed before the mean's is made (never three models at once)
         const start = await startNll(), own = await ownNll();
         // LoRA peers exchange adapter_model.safetensors (the weight protocol serves the adapter)
         await replaceEngine(await checkedMean(peers, own, start));
-      },
-      async exportAverage(peers: Uint8Array[]): Promise<SwarmModelExport> {
+      }),
+      exportAverage: (peers: Uint8Array[]) => exclusive(async (): Promise<SwarmModelExport> => {
         // one by one: a peer goes into the swarm model when its mean with this tab alone passes the guard
         const start = await startNll(), own = await ownNll();
         const kept: Uint8Array[] = [], refused: string[] = [];
@@ -440,7 +448,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
           return { files: await folderFiles(unpackWeights(config, mergeLora(config, loraRun.lora, model.flat, mean)), mean), models: kept.length + 1, refused };
         }
         return { files: await folderFiles((await averaged(kept)).weights), models: kept.length + 1, refused };
-      },
+      }),
       verify: (request) => verifier.handle(request),
       dispose() {
         verifier.dispose();

@@ -11,6 +11,7 @@ import { DEFAULT_TASK_MIX } from '../../../src/rl/defaults.ts';
 import { createContributor, HELD_OUT_PER_ENTRY } from '../../../src/worker/contributor.ts';
 import type { ExportedFile } from '../../../src/worker/protocol.ts';
 import { AverageRefusedError } from '../../../src/worker/average-guard.ts';
+import { SoloTransport } from '../../../src/rl/bus.ts';
 
 const folder = fileURLToPath(new URL('../../../public/models/default/', import.meta.url));
 const localFetch: typeof fetch = async (input) => {
@@ -95,4 +96,40 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
       contributor.dispose();
     }
   });
+
+  it('a swarm-model download asked for mid-round waits for the round and averages the weights it left', async () => {
+    const contributor = await createContributor(
+      { modelUrl: 'http://models.test/default/', swarmId: 'meta-serial', peerId: 'me', backend: 'cpu', resume: false },
+      () => undefined,
+      { fetchFn: localFetch, cache: 'never' },
+    );
+    try {
+      const before = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
+      const nearby = serializeSafetensors(new Map([...before].map(([name, t]) => [name, { shape: t.shape, data: t.data.map((x) => x + 0.002) }])));
+      const order: string[] = [];
+      const round = contributor.runRound(0, new SoloTransport('me'), new AbortController().signal).then((stats) => { order.push('round'); return stats; });
+      // asked while the round samples and trains: twice at once, and an export of the weights beside them
+      const made = [contributor.exportAverage([nearby]), contributor.exportAverage([nearby])].map((p) => p.then((m) => { order.push('average'); return m; }));
+      const plain = contributor.exportModel().then((f) => { order.push('export'); return f; });
+      expect((await round).optimizerSteps).toBeGreaterThan(0);
+      const [first, second] = await Promise.all(made);
+      const after = parseSafetensors(file(await plain, 'model.safetensors')).tensors;
+      expect(order).toEqual(['round', 'average', 'average', 'export']);
+      // the round moved the weights; both downloads are the mean of the trained weights and the peer's
+      let moved = 0;
+      for (const [name, t] of before) moved = Math.max(moved, ...after.get(name)!.data.map((x, i) => Math.abs(x - t.data[i])));
+      expect(moved).toBeGreaterThan(1e-5);
+      for (const m of [first, second]) {
+        expect(m.models).toBe(2);
+        expect(m.refused).toEqual([]);
+        const mean = parseSafetensors(file(m.files, 'model.safetensors')).tensors;
+        for (const [name, t] of after) {
+          const want = before.get(name)!.data;
+          expect(Math.max(...mean.get(name)!.data.map((x, i) => Math.abs(x - (t.data[i] + want[i] + 0.002) / 2))), name).toBeLessThan(1e-6);
+        }
+      }
+    } finally {
+      contributor.dispose();
+    }
+  }, 120_000);
 });
