@@ -206,7 +206,7 @@ export class LoraRun {
       try {
         others.push(await peerAdapter(this.config, this.lora, adapterConfig, bytes));
       } catch (error) {
-        throw new AdapterMismatchError(`peer adapter ${i + 1}: ${(error as Error).message}`);
+        throw new AdapterMismatchError(`${peers.length === 1 ? 'the peer\'s adapter' : `peer adapter ${i + 1}`}: ${(error as Error).message}`);
       }
     }
     return meanAdapter(own, others);

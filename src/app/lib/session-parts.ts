@@ -140,3 +140,16 @@ export interface SessionOptions {
   /** where the app's files (models, swarm.json) are: the page for the app, the script's origin for the widget */
   appBase?: string;
 }
+
+/**
+ * The reasons a swarm-model download left peers out, each naming its peer: the worker numbers the models it
+ * was given ("peer 2: …"), which are the fetched ones (`fetched`, in order); a failed fetch names its peer too.
+ */
+export function namedRefusals(fetched: readonly string[], refused: readonly string[], unfetched: readonly { peer: string; reason: string }[]): string[] {
+  const short = (peer: string) => (peer.length > 12 ? `${peer.slice(0, 4)}…${peer.slice(-6)}` : peer);
+  const renamed = refused.map((r) => r.replace(/^peer (\d+):/, (whole, k: string) => {
+    const peer = fetched[Number(k) - 1];
+    return peer === undefined ? whole : `peer ${short(peer)}:`;
+  }));
+  return [...unfetched.map((u) => `peer ${short(u.peer)}: ${u.reason}`), ...renamed];
+}

@@ -25,7 +25,7 @@ import { GameBridge, gameSwarmRules } from './game-bridge.ts';
 import { GameWatch } from './game-watch.ts';
 import { paceGame, type GamePace } from './game-pace.ts';
 import { EMPTY_VERIFICATION, Verification, VerifiedReports } from './verification.ts';
-import { loadSwarmConfig, memoryBudget, rememberContributing, wasContributing, type OwnRound, type RewardReporter, type SessionOptions, type SessionSnapshot } from './session-parts.ts';
+import { loadSwarmConfig, memoryBudget, namedRefusals, rememberContributing, wasContributing, type OwnRound, type RewardReporter, type SessionOptions, type SessionSnapshot } from './session-parts.ts';
 
 export type { JoinStep, OwnRound, RewardReporter, SessionOptions, SessionSnapshot } from './session-parts.ts';
 export { loadSwarmConfig } from './session-parts.ts';
@@ -234,12 +234,13 @@ export class Session {
       // same family, same tensors: a peer's file is this tab's size (plus room for a longer header)
       const maxBytes = own.bytes.length + 64 * 1024;
       const results = await Promise.allSettled(peers.map((p) => fetchWeights(swarm.node, peerIdFromString(p), { family, maxBytes })));
-      const got = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-      const unfetched = results.flatMap((r) => (r.status === 'rejected' ? [`${(r.reason as Error).name}: ${(r.reason as Error).message}`] : []));
+      const got = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ peer: peers[i], weights: r.value }] : []));
+      const unfetched = results.flatMap((r, i) => (r.status === 'rejected' ? [{ peer: peers[i], reason: `${(r.reason as Error).name}: ${(r.reason as Error).message}` }] : []));
+      this.update({ swarmModelStatus: `averaging ${got.length} peer${got.length === 1 ? '’s' : 's’'} weights with this tab’s (after the round in flight)…` });
       // the worker leaves out, with a reason, each peer whose mean with this tab fails the average guard
-      const made = await worker.exportAverage(got.map((w) => new Uint8Array(w.bytes).buffer));
+      const made = await worker.exportAverage(got.map((g) => new Uint8Array(g.weights.bytes).buffer));
       await saveModelFolder(made.files, `${this.snapshot.swarm?.modelId ?? 'model'}-swarm`);
-      const refused = [...unfetched, ...made.refused];
+      const refused = namedRefusals(got.map((g) => g.peer), made.refused, unfetched);
       const n = made.models, peersIn = n - 1;
       this.update({ swarmModelStatus: `Swarm model: the mean of ${n} model${n === 1 ? '' : 's'} (this tab's and ${peersIn} peer${peersIn === 1 ? '\u2019s' : 's\u2019'})${refused.length ? `; ${refused.length} refused: ${refused[0].slice(0, 160)}` : ''}.` });
     } catch (error) {
