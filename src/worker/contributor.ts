@@ -6,7 +6,7 @@ import { createEngine, parseConfig, unpackWeights, type ModelEngine } from '../e
 import { loraTargetsOf, mergeLora } from '../engine/lora.ts';
 import { adapterFamily, baseFingerprint, BaseMismatchError, LoraRun, loraFor, sameBaseOnly } from './adapter.ts';
 import { modelFamily } from '../swarm/weights.ts';
-import { checkMemory, estimateContributionBytes, runnerConfigFor } from './plan.ts';
+import { checkMemory, checkSecondEngine, estimateContributionBytes, runnerConfigFor } from './plan.ts';
 import { CpuOps } from '../engine/cpu/index.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
@@ -299,10 +299,15 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       own.flat.set(averageParameters([own.flat, ...others]));
       return own;
     };
+    // the start's and the mean's engines live beside the running one: refused by name when the budget has no room
+    const secondEngine = () => checkSecondEngine(config, runnerConfig, options.memoryBudgetBytes, lora);
     /** an engine on the mean of the weights held now and `peers`' (LoRA: the adapters' mean on the base) */
-    const meanEngine = async (peers: Uint8Array[]) => loraRun
-      ? createEngine(ops, config, model.flat, { limits, lora: loraRun.engineLora(await loraRun.mean(await adapterOf(), peers)) })
-      : createEngine(ops, config, (await averaged(peers)).weights, { limits });
+    const meanEngine = async (peers: Uint8Array[]) => {
+      secondEngine();
+      return loraRun
+        ? createEngine(ops, config, model.flat, { limits, lora: loraRun.engineLora(await loraRun.mean(await adapterOf(), peers)) })
+        : createEngine(ops, config, (await averaged(peers)).weights, { limits });
+    };
     const heldOut = heldOutTasks(runnerConfig.tasks, HELD_OUT_PER_ENTRY);
     // training-side answers a periodic average is checked on (average-guard.ts); never the held-out set
     const probe = probeSequences(tokenizer, runnerConfig.tasks);
@@ -311,6 +316,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     /** the start's probe NLL, scored once, on an engine of its own that is freed at once */
     const startNll = async () => {
       if (startProbe === null) {
+        secondEngine();
         const start = startEngine();
         try {
           startProbe = await probeNll(start, probe, runnerConfig.microBatch);

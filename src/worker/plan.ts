@@ -44,22 +44,49 @@ export function runnerConfigFor(options: LoadOptions, folderBudget: number | nul
 /** Weights + training state + sampling state for one round of `runner` on `config`. */
 export function estimateContributionBytes(config: ModelConfig, runner: RunnerConfig, lora?: LoraConfig | null): MemoryEstimate {
   // a round's sequences: the prompt (a chat template adds ~40 tokens) and the completion budget
-  const T = Math.min(config.max_position_embeddings, Math.max(256, 128 + runner.sampling.maxNewTokens));
+  const T = roundTokens(config, runner);
   const rows = runner.questions * runner.completions;
-  const B = Math.min(rows, runner.microBatch);
-  const parts = [
+  return merge([
+    ...engineParts(config, runner, lora),
+    estimateSamplingBytes(config, rows, T - runner.sampling.maxNewTokens, runner.sampling.maxNewTokens),
+  ]);
+}
+
+/**
+ * The second engine an average or a swarm-model download builds beside the running one: its weights, and
+ * the training state its probe forward and Adam's carried-over moments allocate (no sampling state).
+ */
+export function estimateSecondEngineBytes(config: ModelConfig, runner: RunnerConfig, lora?: LoraConfig | null): MemoryEstimate {
+  return merge(engineParts(config, runner, lora));
+}
+
+const roundTokens = (config: ModelConfig, runner: RunnerConfig) =>
+  Math.min(config.max_position_embeddings, Math.max(256, 128 + runner.sampling.maxNewTokens));
+
+function engineParts(config: ModelConfig, runner: RunnerConfig, lora?: LoraConfig | null): MemoryEstimate[] {
+  const T = roundTokens(config, runner), B = Math.min(runner.questions * runner.completions, runner.microBatch);
+  return [
     // a LoRA base of 16-bit weights is stored as f16, as the engine will (frozen.ts)
     estimateModelBytes(config, defaultFrozenWeights(config, Boolean(lora))),
     lora ? estimateLoraTrainingBytes(config, lora, B, T) : estimateTrainingBytes(config, B, T),
-    estimateSamplingBytes(config, rows, T - runner.sampling.maxNewTokens, runner.sampling.maxNewTokens),
   ];
+}
+
+function merge(parts: MemoryEstimate[]): MemoryEstimate {
   const buffers = Object.assign({}, ...parts.map((p) => p.buffers)) as Record<string, number>;
-  const total = parts.reduce((s, p) => s + p.total, 0);
-  const largest = Math.max(...parts.map((p) => p.largest));
-  return { buffers, total, largest };
+  return { buffers, total: parts.reduce((s, p) => s + p.total, 0), largest: Math.max(...parts.map((p) => p.largest)) };
 }
 
 /** Throws ModelTooLargeError when weights + training + sampling state exceed the tab's budget. */
 export function checkMemory(config: ModelConfig, runner: RunnerConfig, budgetBytes: number | undefined, maxBufferBytes?: number, lora?: LoraConfig | null): void {
   checkFits(lora ? `this model with a rank-${lora.rank} LoRA adapter` : 'this model', estimateContributionBytes(config, runner, lora), { maxTotalBytes: budgetBytes, maxBufferBytes });
+}
+
+/**
+ * Throws ModelTooLargeError when a second engine (estimateSecondEngineBytes) does not fit in the tab's
+ * budget beside the running one: the average or the download is refused by name, and the tab trains on.
+ */
+export function checkSecondEngine(config: ModelConfig, runner: RunnerConfig, budgetBytes: number | undefined, lora?: LoraConfig | null): void {
+  checkFits('a second copy of this model, which an average or a swarm-model download holds beside the running one,',
+    estimateSecondEngineBytes(config, runner, lora), { maxTotalBytes: budgetBytes }, estimateContributionBytes(config, runner, lora).total);
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelSourceError, needsNetwork, resolveModelUrl } from '../../../src/app/lib/model-source.ts';
 import { DEFAULT_SETTINGS, parseSettings } from '../../../src/app/lib/settings.svelte.ts';
 import { toRoundStats } from '../../../src/worker/contributor.ts';
-import { checkMemory, estimateContributionBytes, runnerConfigFor } from '../../../src/worker/plan.ts';
+import { checkMemory, checkSecondEngine, estimateContributionBytes, estimateSecondEngineBytes, runnerConfigFor } from '../../../src/worker/plan.ts';
 import { smolLM2_135MConfig, tinyConfig } from '../../../src/engine/index.ts';
 import type { LoadOptions } from '../../../src/worker/protocol.ts';
 import type { RolloutBatch } from '../../../src/rl/transport.ts';
@@ -47,6 +47,16 @@ describe('memory guard', () => {
     // weights, grads and two Adam moments at least: 4 x 4 bytes per parameter
     const est = estimateContributionBytes(smolLM2_135MConfig(), runner);
     expect(est.total).toBeGreaterThan(134e6 * 16);
+  });
+  it('counts the second engine an average builds beside the running one, against the budget left', () => {
+    const runner = runnerConfigFor(options), cfg = smolLM2_135MConfig();
+    const held = estimateContributionBytes(cfg, runner).total, second = estimateSecondEngineBytes(cfg, runner).total;
+    // weights, grads and two Adam moments again, but no sampling state (the KV cache is the running engine's)
+    expect(second).toBeGreaterThan(134e6 * 16);
+    expect(second).toBeLessThan(held);
+    expect(() => checkSecondEngine(cfg, runner, held + second)).not.toThrow();
+    expect(() => checkSecondEngine(cfg, runner, undefined)).not.toThrow();
+    expect(() => checkSecondEngine(cfg, runner, held + second - 1)).toThrow(/a second copy of this model, which an average or a swarm-model download holds beside the running one, needs .* already held/);
   });
   it('follows the swarm task mix, falling back to the default for unknown families', () => {
     expect(runnerConfigFor({ ...options, taskMix: { sorting: 3 } }).tasks).toEqual([{ family: 'sorting', difficulty: 1, maxDifficulty: 2, weight: 3 }]);

@@ -12,6 +12,8 @@ import { createContributor, HELD_OUT_PER_ENTRY } from '../../../src/worker/contr
 import type { ExportedFile } from '../../../src/worker/protocol.ts';
 import { AverageRefusedError } from '../../../src/worker/average-guard.ts';
 import { SoloTransport } from '../../../src/rl/bus.ts';
+import { parseConfig } from '../../../src/engine/config.ts';
+import { estimateContributionBytes, runnerConfigFor } from '../../../src/worker/plan.ts';
 
 const folder = fileURLToPath(new URL('../../../public/models/default/', import.meta.url));
 const localFetch: typeof fetch = async (input) => {
@@ -128,6 +130,25 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
           expect(Math.max(...mean.get(name)!.data.map((x, i) => Math.abs(x - (t.data[i] + want[i] + 0.002) / 2))), name).toBeLessThan(1e-6);
         }
       }
+    } finally {
+      contributor.dispose();
+    }
+  }, 120_000);
+
+  it('refuses an average and a swarm-model download by name when the budget has no room for a second engine', async () => {
+    const options = { modelUrl: 'http://models.test/default/', swarmId: 'meta-budget', peerId: 'me', backend: 'cpu' as const, resume: false };
+    const config = parseConfig(JSON.parse(readFileSync(folder + 'config.json', 'utf8')));
+    // room for the running engine, not for a second one beside it
+    const memoryBudgetBytes = estimateContributionBytes(config, runnerConfigFor(options)).total + 1024;
+    const contributor = await createContributor({ ...options, memoryBudgetBytes }, () => undefined, { fetchFn: localFetch, cache: 'never' });
+    try {
+      const own = await contributor.exportModel();
+      const peer = file(own, 'model.safetensors');
+      await expect(contributor.averageWith([peer])).rejects.toMatchObject({ name: 'ModelTooLargeError', message: expect.stringMatching(/^a second copy of this model/) });
+      await expect(contributor.exportAverage([peer])).rejects.toMatchObject({ name: 'ModelTooLargeError' });
+      // the tab trains on with the weights it held
+      expect(file(await contributor.exportModel(), 'model.safetensors')).toEqual(peer);
+      expect((await contributor.runRound(0, new SoloTransport('me'), new AbortController().signal)).optimizerSteps).toBeGreaterThan(0);
     } finally {
       contributor.dispose();
     }
