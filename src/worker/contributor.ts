@@ -326,12 +326,13 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
       }
       return startProbe;
     };
-    /** the mean's engine when it passes the average guard against `own` and `start`; freed and thrown otherwise */
+    /** the mean's engine and probe NLL when it passes the average guard against `own` and `start`; freed and thrown otherwise */
     const checkedMean = async (peers: Uint8Array[], own: number, start: number) => {
       const next = await meanEngine(peers);
       try {
-        checkAverage({ own, mean: await probeNll(next, probe, runnerConfig.microBatch), start });
-        return next;
+        const mean = await probeNll(next, probe, runnerConfig.microBatch);
+        checkAverage({ own, mean, start });
+        return { engine: next, nll: mean };
       } catch (error) {
         next.dispose();
         throw error;
@@ -435,19 +436,35 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
         // The start is scored first: its engine is freed before the mean's is made (never three models at once)
         const start = await startNll(), own = await ownNll();
         // LoRA peers exchange adapter_model.safetensors (the weight protocol serves the adapter)
-        await replaceEngine(await checkedMean(peers, own, start));
+        await replaceEngine((await checkedMean(peers, own, start)).engine);
       }),
       exportAverage: (peers: Uint8Array[]) => exclusive(async (): Promise<SwarmModelExport> => {
-        // one by one: a peer goes into the swarm model when its mean with this tab alone passes the guard
+        // First each peer alone: its mean with this tab must pass the guard. Then, best first, each is added to
+        // the peers kept so far only while the whole mean still passes: peers that each pass alone but pull
+        // the same way (sybils) cannot add up past the line, which a mean of 1/(k+1) each would let them.
         const start = await startNll(), own = await ownNll();
-        const kept: Uint8Array[] = [], refused: string[] = [];
+        const passed: { at: number; bytes: Uint8Array; nll: number }[] = [], refused: string[] = [];
         for (const [i, bytes] of peers.entries()) {
           try {
-            (await checkedMean([bytes], own, start)).dispose();
-            kept.push(bytes);
+            const mean = await checkedMean([bytes], own, start);
+            mean.engine.dispose();
+            passed.push({ at: i, bytes, nll: mean.nll });
           } catch (error) {
             refused.push(`peer ${i + 1}: ${(error as Error).name}: ${(error as Error).message}`);
           }
+        }
+        passed.sort((x, y) => x.nll - y.nll || x.at - y.at);
+        const kept: Uint8Array[] = [];
+        for (const peer of passed) {
+          if (kept.length > 0) {
+            try {
+              (await checkedMean([...kept, peer.bytes], own, start)).engine.dispose();
+            } catch (error) {
+              refused.push(`peer ${peer.at + 1}: ${(error as Error).name}: with the ${kept.length} peer${kept.length === 1 ? '' : 's'} kept before it, ${(error as Error).message}`);
+              continue;
+            }
+          }
+          kept.push(peer.bytes);
         }
         if (loraRun) {
           const mean = await loraRun.mean(await adapterOf(), kept);

@@ -153,4 +153,44 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
       contributor.dispose();
     }
   }, 120_000);
+
+  it('keeps peers that pass alone but pull the same way (sybils) from adding up past the guard in the swarm model', async () => {
+    const contributor = await createContributor(
+      { modelUrl: 'http://models.test/default/', swarmId: 'meta-sybil', peerId: 'me', backend: 'cpu', resume: false },
+      () => undefined,
+      { fetchFn: localFetch, cache: 'never' },
+    );
+    try {
+      const own = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
+      // one fixed direction: ±1 per element, seeded
+      let seed = 11;
+      const direction = new Map([...own].map(([name, t]) => [name, t.data.map(() => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 1 ? 1 : -1)]));
+      const along = (c: number) => serializeSafetensors(new Map([...own].map(([name, t]) => {
+        const d = direction.get(name)!;
+        return [name, { shape: t.shape, data: t.data.map((x, i) => x + c * d[i]) }];
+      })));
+      const keptAlone = async (c: number) => (await contributor.exportAverage([along(c)])).models === 2;
+      // c*: where a single peer at ours + c·d stops passing (its mean is ours + c/2·d)
+      let lo = 0, hi = 0.01;
+      while (await keptAlone(hi)) { lo = hi; hi *= 2; expect(hi).toBeLessThan(100); }
+      for (let step = 0; step < 10; step++) {
+        const mid = (lo + hi) / 2;
+        if (await keptAlone(mid)) lo = mid; else hi = mid;
+      }
+      // two sybils at 0.875 c*: each alone gives ours + 0.44 c*·d (passes: below c*/2), both at once ours + 0.58 c*·d (would not)
+      const c = 0.875 * lo;
+      expect(await keptAlone(c)).toBe(true);
+      const made = await contributor.exportAverage([along(c), along(c)]);
+      expect(made.models).toBe(2);
+      expect(made.refused).toEqual([expect.stringMatching(/^peer 2: AverageRefusedError: with the 1 peer kept before it, the mean answers the probe worse/)]);
+      // the file is the pair's mean, not the three-way one
+      const mean = parseSafetensors(file(made.files, 'model.safetensors')).tensors;
+      for (const [name, t] of own) {
+        const d = direction.get(name)!;
+        expect(Math.max(...mean.get(name)!.data.map((x, i) => Math.abs(x - (t.data[i] + (c / 2) * d[i])))), name).toBeLessThan(1e-5);
+      }
+    } finally {
+      contributor.dispose();
+    }
+  }, 180_000);
 });
