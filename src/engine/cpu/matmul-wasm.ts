@@ -36,17 +36,28 @@ export function matmulKernel(): { kind: 'wasm-simd' | 'js'; reason?: string } {
 
 const align = (bytes: number) => (bytes + 15) & ~15;
 
-/** The module's memory as f32, grown to hold at least `bytes`. */
-function reserve(k: Exports, bytes: number): Float32Array {
+// the module's memory keeps its largest size (WebAssembly memory never shrinks): a call needing more than
+// this runs on the JS kernels instead, so a large model's matmul cannot pin a second copy of huge operands
+const MAX_HEAP_BYTES = 64 * 2 ** 20;
+
+/** The module's memory as f32, grown to hold at least `bytes`; null (the JS kernels run) when it cannot grow. */
+function reserve(k: Exports, bytes: number): Float32Array | null {
   const have = k.memory.buffer.byteLength;
-  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+  if (have < bytes) {
+    if (bytes > MAX_HEAP_BYTES) return null;
+    try {
+      k.memory.grow(Math.ceil((bytes - have) / 65536));
+    } catch {
+      return null; // out of memory for the copy: the JS kernels need none
+    }
+  }
   if (heap.buffer !== k.memory.buffer) heap = new Float32Array(k.memory.buffer);
   return heap;
 }
 
 /**
  * out[oo..](M,N) += a[ao..](M,K) b[bo..](N,K)ᵀ, as matmul.ts `nt` computes it. Returns false (and does
- * nothing) when the module is not available.
+ * nothing) when the module is not available or the operands would not fit its memory.
  */
 export function ntWasm(
   out: Float32Array, oo: number, a: Float32Array, ao: number, b: Float32Array, bo: number, M: number, N: number, K: number,
@@ -55,6 +66,7 @@ export function ntWasm(
   if (!k) return false;
   const pOut = 0, pA = align(pOut + 4 * M * N), pB = align(pA + 4 * M * K), pP = align(pB + 4 * N * K);
   const h = reserve(k, pP + 32 * K * Math.ceil(N / 4));
+  if (!h) return false;
   h.set(out.subarray(oo, oo + M * N), pOut / 4);
   h.set(a.subarray(ao, ao + M * K), pA / 4);
   h.set(b.subarray(bo, bo + N * K), pB / 4);
@@ -66,7 +78,8 @@ export function ntWasm(
 
 /**
  * out[oo..](M,N) += sum_k a(i,k) b[bo..](k,:) with a(i,k) = a[ao + i si + k sk] (a spans M K elements), as
- * matmul.ts `nn` computes it. Returns false (and does nothing) when the module is not available.
+ * matmul.ts `nn` computes it. Returns false (and does nothing) when the module is not available or the
+ * operands would not fit its memory.
  */
 export function nnWasm(
   out: Float32Array, oo: number, a: Float32Array, ao: number, si: number, sk: number,
@@ -76,6 +89,7 @@ export function nnWasm(
   if (!k) return false;
   const pOut = 0, pA = align(pOut + 4 * M * N), pB = align(pA + 4 * M * K), pS = align(pB + 4 * K * N);
   const h = reserve(k, pS + 256);
+  if (!h) return false;
   h.set(out.subarray(oo, oo + M * N), pOut / 4);
   h.set(a.subarray(ao, ao + M * K), pA / 4);
   h.set(b.subarray(bo, bo + K * N), pB / 4);

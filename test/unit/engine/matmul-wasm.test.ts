@@ -81,6 +81,15 @@ describe('WebAssembly SIMD matmul kernels', () => {
     expect(differing(got, want)).toBe('');
   });
 
+  it('leaves a call whose operands exceed its 64 MiB memory cap to the JS kernels, with the same result', () => {
+    const M = 4100, N = 4100, K = 1; // the output alone is 67 MB
+    const a = spread(M * K, 6), b = spread(N * K, 7);
+    expect(ntWasm(new Float32Array(M * N), 0, a, 0, b, 0, M, N, K)).toBe(false);
+    const got = new Float32Array(M * N);
+    matmulInto(got, 0, a, 0, b, 0, M, N, K, false, true, false);
+    expect(got[M * N - 1]).toBe(Math.fround(a[M - 1] * b[N - 1]));
+  });
+
   it('is identical to a fresh assembly of matmul.wat (npm run build:wasm after editing it)', async () => {
     const committed = readFileSync(`${repo}${MATMUL_GENERATED}`, 'utf8');
     expect(committed === await renderMatmulModule(), `${MATMUL_GENERATED} is stale: npm run build:wasm`).toBe(true);
