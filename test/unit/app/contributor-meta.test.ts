@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSafetensors, serializeSafetensors } from '../../../src/engine/safetensors.ts';
 import { DEFAULT_TASK_MIX } from '../../../src/rl/defaults.ts';
 import { createContributor, HELD_OUT_PER_ENTRY } from '../../../src/worker/contributor.ts';
-import type { ExportedFile } from '../../../src/worker/protocol.ts';
+import type { ExportedFile, LoadOptions } from '../../../src/worker/protocol.ts';
 import { AverageRefusedError } from '../../../src/worker/average-guard.ts';
 import { SoloTransport } from '../../../src/rl/bus.ts';
 import { parseConfig } from '../../../src/engine/config.ts';
@@ -26,15 +26,14 @@ const localFetch: typeof fetch = async (input) => {
   }
 };
 
+const optionsFor = (swarmId: string) => ({ modelUrl: 'http://models.test/default/', swarmId, peerId: 'me', backend: 'cpu' as const, resume: false });
+const load = (options: LoadOptions) => createContributor(options, () => undefined, { fetchFn: localFetch, cache: 'never' });
+
 const file = (files: ExportedFile[], name: string) => new Uint8Array(files.find((f) => f.name === name)!.data);
 
 describe('the contributor\u2019s swarm model and evaluation', () => {
   it('averages with peers\u2019 safetensors, refuses another architecture, and evaluates the held-out set', async () => {
-    const contributor = await createContributor(
-      { modelUrl: 'http://models.test/default/', swarmId: 'meta', peerId: 'me', backend: 'cpu', resume: false },
-      () => undefined,
-      { fetchFn: localFetch, cache: 'never' },
-    );
+    const contributor = await load(optionsFor('meta'));
     try {
       const own = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
       const shifted = (by: number) => new Map([...own].map(([name, t]) => [name, { shape: t.shape, data: t.data.map((x) => x + by) }]));
@@ -100,11 +99,7 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
   });
 
   it('a swarm-model download asked for mid-round waits for the round and averages the weights it left', async () => {
-    const contributor = await createContributor(
-      { modelUrl: 'http://models.test/default/', swarmId: 'meta-serial', peerId: 'me', backend: 'cpu', resume: false },
-      () => undefined,
-      { fetchFn: localFetch, cache: 'never' },
-    );
+    const contributor = await load(optionsFor('meta-serial'));
     try {
       const before = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
       const nearby = serializeSafetensors(new Map([...before].map(([name, t]) => [name, { shape: t.shape, data: t.data.map((x) => x + 0.002) }])));
@@ -136,11 +131,11 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
   }, 120_000);
 
   it('refuses an average and a swarm-model download by name when the budget has no room for a second engine', async () => {
-    const options = { modelUrl: 'http://models.test/default/', swarmId: 'meta-budget', peerId: 'me', backend: 'cpu' as const, resume: false };
+    const options = optionsFor('meta-budget');
     const config = parseConfig(JSON.parse(readFileSync(folder + 'config.json', 'utf8')));
     // room for the running engine, not for a second one beside it
     const memoryBudgetBytes = estimateContributionBytes(config, runnerConfigFor(options)).total + 1024;
-    const contributor = await createContributor({ ...options, memoryBudgetBytes }, () => undefined, { fetchFn: localFetch, cache: 'never' });
+    const contributor = await load({ ...options, memoryBudgetBytes });
     try {
       const own = await contributor.exportModel();
       const peer = file(own, 'model.safetensors');
@@ -155,11 +150,7 @@ describe('the contributor\u2019s swarm model and evaluation', () => {
   }, 120_000);
 
   it('keeps peers that pass alone but pull the same way (sybils) from adding up past the guard in the swarm model', async () => {
-    const contributor = await createContributor(
-      { modelUrl: 'http://models.test/default/', swarmId: 'meta-sybil', peerId: 'me', backend: 'cpu', resume: false },
-      () => undefined,
-      { fetchFn: localFetch, cache: 'never' },
-    );
+    const contributor = await load(optionsFor('meta-sybil'));
     try {
       const own = parseSafetensors(file(await contributor.exportModel(), 'model.safetensors')).tensors;
       // one fixed direction: ±1 per element, seeded
