@@ -17,6 +17,7 @@ import {
 import { checkFits, estimateModelBytes, estimateSamplingBytes, estimateTrainingBytes, type MemoryLimits } from './memory.ts';
 import { checkSampleOptions } from './sampling.ts';
 import { decodeSample } from './decode.ts';
+import { serialQueue } from './serial.ts';
 import { packByPrompt, packingSaves } from './pack.ts';
 import { carveLora, checkedAdapter, estimateLoraTrainingBytes, initLora, loraLayout, mergeLora, type LoraConfig } from './lora.ts';
 import type { LoraTarget } from './lora-targets.ts';
@@ -211,9 +212,9 @@ export function createEngine<F, I>(
 
   // Calls run one at a time in call order (they share activation buffers); a failed call does not block
   // the ones queued behind it.
-  let queue: Promise<unknown> = Promise.resolve();
+  const queue = serialQueue();
   function exclusive<T>(run: () => Promise<T>): Promise<T> {
-    const next = queue.then(async () => {
+    return queue(async () => {
       alive();
       try {
         const result = await run();
@@ -225,8 +226,6 @@ export function createEngine<F, I>(
         throw e;
       }
     });
-    queue = next.catch(() => undefined);
-    return next;
   }
 
   async function forwardLogprobs(batch: TrainSequence[]): Promise<number[][]> {

@@ -8,6 +8,7 @@ import { adapterFamily, baseFingerprint, BaseMismatchError, LoraRun, loraFor, sa
 import { modelFamily } from '../swarm/weights.ts';
 import { checkMemory, checkSecondEngine, estimateContributionBytes, runnerConfigFor } from './plan.ts';
 import { CpuOps } from '../engine/cpu/index.ts';
+import { serialQueue } from '../engine/serial.ts';
 import { requestGpu } from '../engine/device.ts';
 import { loadHfModel, memoryFolder, saveHfModel, type FileSource } from '../engine/hf.ts';
 import { averageParameters } from '../rl/meta.ts';
@@ -342,12 +343,7 @@ export async function createContributor(options: LoadOptions, onProgress: (progr
     // so it scores and averages one model (not weights a step is writing), never swaps the engine under a
     // round, and never builds a second start engine beside the first. (Verification answers stay outside:
     // they read kept commitments, not the engine in training.)
-    let tail: Promise<unknown> = Promise.resolve();
-    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-      const run = tail.then(work, work);
-      tail = run.catch(() => undefined);
-      return run;
-    };
+    const exclusive = serialQueue();
     const verifier = new VerifyService({
       config, configBytes, tokenizer, keeper: () => keeper,
       safetensorsOf: async (flat) => (await filesOf(unpackWeights(config, flat)))['model.safetensors'],

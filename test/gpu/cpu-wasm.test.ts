@@ -3,7 +3,7 @@
 // reference the WebGPU ops are checked against both run them. (Every path, shape by shape:
 // test/unit/engine/matmul-wasm.test.ts.)
 import { expect, it } from 'vitest';
-import { matmulInto, matmulIntoJs } from '../../src/engine/cpu/matmul.ts';
+import { matmulInto } from '../../src/engine/cpu/matmul.ts';
 import { matmulKernel } from '../../src/engine/cpu/matmul-wasm.ts';
 
 it('loads the wasm-simd matmul kernels and matches the JS kernels bit for bit', () => {
@@ -14,7 +14,7 @@ it('loads the wasm-simd matmul kernels and matches the JS kernels bit for bit', 
   for (const [transA, transB] of [[false, true], [false, false], [true, false]] as const) {
     const a = rand(M * K), b = rand(N * K);
     const want = new Float32Array(M * N), got = new Float32Array(M * N);
-    matmulIntoJs(want, 0, a, 0, b, 0, M, N, K, transA, transB, false);
+    matmulInto(want, 0, a, 0, b, 0, M, N, K, transA, transB, false, 'js');
     matmulInto(got, 0, a, 0, b, 0, M, N, K, transA, transB, false);
     expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(want.buffer));
   }

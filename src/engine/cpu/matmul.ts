@@ -14,7 +14,9 @@ export function matmulCpu(out: Float32Array, a: Float32Array, b: Float32Array, M
 
 /**
  * out[oo..](M,N) (+)= op(a[ao..]) op(b[bo..]); a (M,K) or stored (K,M) when transA; b (K,N) or stored (N,K)
- * when transB. Offsets are element offsets into the given arrays.
+ * when transB. Offsets are element offsets into the given arrays. `kernels: 'js'` keeps to the plain-JS
+ * kernels (the wasm ones are checked against them); by default calls of WASM_MIN_PRODUCTS products or more
+ * run on the wasm kernels where they are available. Either way the result is the same, bit for bit.
  */
 export function matmulInto(
   out: Float32Array, oo: number,
@@ -22,30 +24,15 @@ export function matmulInto(
   b: Float32Array, bo: number,
   M: number, N: number, K: number,
   transA: boolean, transB: boolean, accumulate: boolean,
-): void {
-  if (M * N * K >= WASM_MIN_PRODUCTS) {
-    if (!accumulate) out.fill(0, oo, oo + M * N);
-    if (transB) {
-      if (!transA && ntWasm(out, oo, a, ao, b, bo, M, N, K)) return;
-      if (transA && ntWasm(out, oo, transposeInto(a, ao, K, M), 0, b, bo, M, N, K)) return;
-    } else if (nnWasm(out, oo, a, ao, transA ? 1 : K, transA ? M : 1, b, bo, M, N, K)) return;
-  }
-  matmulIntoJs(out, oo, a, ao, b, bo, M, N, K, transA, transB, accumulate);
-}
-
-// below this many products the copies in and out of the module's memory cost more than the kernel saves
-const WASM_MIN_PRODUCTS = 4096;
-
-/** matmulInto on the plain-JS kernels only (the wasm kernels are checked against these). */
-export function matmulIntoJs(
-  out: Float32Array, oo: number,
-  a: Float32Array, ao: number,
-  b: Float32Array, bo: number,
-  M: number, N: number, K: number,
-  transA: boolean, transB: boolean, accumulate: boolean,
+  kernels: 'auto' | 'js' = 'auto',
 ): void {
   if (!accumulate) out.fill(0, oo, oo + M * N);
   if (M === 0 || N === 0 || K === 0) return;
+  if (kernels === 'auto' && M * N * K >= WASM_MIN_PRODUCTS) {
+    if (transB) {
+      if (ntWasm(out, oo, transA ? transposeInto(a, ao, K, M) : a, transA ? 0 : ao, b, bo, M, N, K)) return;
+    } else if (nnWasm(out, oo, a, ao, transA ? 1 : K, transA ? M : 1, b, bo, M, N, K)) return;
+  }
   if (transB) {
     if (!transA) return nt(out, oo, a, ao, b, bo, M, N, K);
     // both transposed (no layer needs it): make a row-major, then the dot-product kernel
@@ -54,6 +41,9 @@ export function matmulIntoJs(
   // b is (K,N) row-major: rank-4 updates of output rows, a read with strides (transposed or not)
   return nn(out, oo, a, ao, transA ? 1 : K, transA ? M : 1, b, bo, M, N, K);
 }
+
+// below this many products the copies in and out of the module's memory cost more than the kernel saves
+const WASM_MIN_PRODUCTS = 4096;
 
 let scratch = new Float32Array(0);
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MATMUL_GENERATED, renderMatmulModule } from '../../../scripts/build-wasm.ts';
-import { matmulInto, matmulIntoJs } from '../../../src/engine/cpu/matmul.ts';
+import { matmulInto } from '../../../src/engine/cpu/matmul.ts';
 import { matmulKernel, nnWasm, ntWasm } from '../../../src/engine/cpu/matmul-wasm.ts';
 import { rng } from './helpers.ts';
 
@@ -43,7 +43,7 @@ describe('WebAssembly SIMD matmul kernels', () => {
     it(`x Wᵀ equals the JS kernel bit for bit at ${M}x${N}x${K}, at offsets, accumulating`, () => {
       const a = spread(3 + M * K, M), b = spread(5 + N * K, N + 100), start = new Float32Array(2 + M * N + 4).fill(7).fill(0, 2, 2 + M * N);
       const want = start.slice(), got = start.slice();
-      matmulIntoJs(want, 2, a, 3, b, 5, M, N, K, false, true, true);
+      matmulInto(want, 2, a, 3, b, 5, M, N, K, false, true, true, 'js');
       expect(ntWasm(got, 2, a, 3, b, 5, M, N, K)).toBe(true);
       expect(differing(got, want)).toBe('');
       // the elements around the output are left alone
@@ -54,7 +54,7 @@ describe('WebAssembly SIMD matmul kernels', () => {
       it(`a b (b row-major${transA ? ', a transposed' : ''}) equals the JS kernel bit for bit at ${M}x${N}x${K}`, () => {
         const a = spread(1 + M * K, M + 7), b = spread(3 + K * N, N + 107), start = new Float32Array(M * N);
         const want = start.slice(), got = start.slice();
-        matmulIntoJs(want, 0, a, 1, b, 3, M, N, K, transA, false, true);
+        matmulInto(want, 0, a, 1, b, 3, M, N, K, transA, false, true, 'js');
         expect(nnWasm(got, 0, a, 1, transA ? 1 : K, transA ? M : 1, b, 3, M, N, K)).toBe(true);
         expect(differing(got, want)).toBe('');
       });
@@ -66,7 +66,7 @@ describe('WebAssembly SIMD matmul kernels', () => {
     for (const [transA, transB, accumulate] of [[false, true, false], [false, false, true], [true, false, false], [true, true, true]] as const) {
       const a = spread(M * K, 1), b = spread(N * K, 2), start = spread(M * N, 3);
       const want = start.slice(), got = start.slice();
-      matmulIntoJs(want, 0, a, 0, b, 0, M, N, K, transA, transB, accumulate);
+      matmulInto(want, 0, a, 0, b, 0, M, N, K, transA, transB, accumulate, 'js');
       matmulInto(got, 0, a, 0, b, 0, M, N, K, transA, transB, accumulate);
       expect(differing(got, want), `transA ${transA} transB ${transB} accumulate ${accumulate}`).toBe('');
     }
@@ -76,7 +76,7 @@ describe('WebAssembly SIMD matmul kernels', () => {
     const M = 300, N = 379, K = 64; // ~1 MB of operands: past the module's first 64 kB page
     const a = spread(M * K, 4), b = spread(N * K, 5);
     const want = new Float32Array(M * N), got = new Float32Array(M * N);
-    matmulIntoJs(want, 0, a, 0, b, 0, M, N, K, false, true, false);
+    matmulInto(want, 0, a, 0, b, 0, M, N, K, false, true, false, 'js');
     matmulInto(got, 0, a, 0, b, 0, M, N, K, false, true, false);
     expect(differing(got, want)).toBe('');
   });
