@@ -64,4 +64,6 @@ const curve = result.evals.map((e) => `${e.afterRounds}:${(100 * e.passAt1).toFi
 const trainAcc = (from: number, to: number) => result.rounds.slice(from, to).reduce((s, r) => s + r.accuracy, 0) / Math.max(1, to - from);
 console.log(`${setting}: ${a.set} greedy ${curve}; change ${(100 * ci.mean).toFixed(1)} points [${(100 * ci.low).toFixed(1)}, ${(100 * ci.high).toFixed(1)}] over ${gains.length} tabs; ` +
   `train sampled accuracy first 10 rounds ${(100 * trainAcc(0, 10)).toFixed(1)}% last 10 ${(100 * trainAcc(result.rounds.length - 10, result.rounds.length)).toFixed(1)}%; ${((performance.now() - started) / 1000).toFixed(0)} s`);
+const pct = (f: { correct: number; total: number } | undefined) => (f && f.total ? `${((100 * f.correct) / f.total).toFixed(0)}%` : '–');
+console.log(`per family/level, start → end: ${Object.keys(first.perFamily ?? {}).map((k) => `${k} ${pct(first.perFamily?.[k])} → ${pct(last.perFamily?.[k])}`).join(', ')}`);
 if (a.json) writeFileSync(a.json, JSON.stringify({ setting: { runner, set: a.set, tabs: num('tabs'), rounds: num('rounds') }, evals: result.evals, rounds: result.rounds, change: ci }, null, 1));

@@ -74,6 +74,8 @@ export interface EvalSummary {
   /** held-out (content-disjoint) greedy pass@1, mean over peers */
   passAt1: number;
   perPeer: number[];
+  /** held-out answers per `family/level`, summed over peers (absent in runs recorded before it was kept) */
+  perFamily?: Record<string, { correct: number; total: number }>;
   /** generalisation set (one level above the mix), mean over peers; null when not evaluated */
   generalisation: number | null;
 }
@@ -88,6 +90,20 @@ export interface SimulationResult {
 export const VALIDATION_EXCLUDES_PER_ENTRY = 16;
 
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+
+type FamilyCounts = Record<string, { correct: number; total: number }>;
+
+function sumPerFamily(stats: readonly EvalStats[]): FamilyCounts {
+  const sum: FamilyCounts = {};
+  for (const s of stats) {
+    for (const [key, { correct, total }] of Object.entries(s.perFamily)) {
+      const entry = (sum[key] ??= { correct: 0, total: 0 });
+      entry.correct += correct;
+      entry.total += total;
+    }
+  }
+  return sum;
+}
 
 export async function simulate(folder: LoadedFolder, options: SimulationOptions): Promise<SimulationResult> {
   const log = options.log ?? (() => {});
@@ -112,7 +128,7 @@ export async function simulate(folder: LoadedFolder, options: SimulationOptions)
       if (general.length > 0) gen.push(await r.evaluate(general, afterRounds));
     }
     const summary: EvalSummary = {
-      afterRounds, passAt1: mean(stats.map((s) => s.passAt1)), perPeer: stats.map((s) => s.passAt1),
+      afterRounds, passAt1: mean(stats.map((s) => s.passAt1)), perPeer: stats.map((s) => s.passAt1), perFamily: sumPerFamily(stats),
       generalisation: gen.length > 0 ? mean(gen.map((s) => s.passAt1)) : null,
     };
     result.evals.push(summary);

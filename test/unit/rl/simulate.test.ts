@@ -24,6 +24,14 @@ describe('in-process swarm simulation', () => {
     expect(result.evals[0].perPeer).toHaveLength(3);
     // all peers start from the same weights: identical greedy answers before training
     expect(new Set(result.evals[0].perPeer).size).toBe(1);
+    // the per-family counts add up to the peers' answers and to the mean pass@1
+    for (const e of result.evals) {
+      const families = Object.values(e.perFamily ?? {});
+      expect(families.length).toBe(EASY_TASK_MIX.length);
+      const total = families.reduce((s, f) => s + f.total, 0);
+      expect(total).toBe(3 * EASY_TASK_MIX.length * 4);
+      expect(families.reduce((s, f) => s + f.correct, 0) / total).toBeCloseTo(e.passAt1, 12);
+    }
     const external = result.perPeerRounds.flat().map((s) => s.externalGroups);
     expect(Math.max(...external)).toBeGreaterThan(0);
     for (const s of result.perPeerRounds.flat()) expect(s.externalDrops?.claimMismatches).toBe(0);
