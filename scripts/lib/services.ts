@@ -46,7 +46,6 @@ export async function startLocalSwarm(options: LocalSwarmOptions = {}): Promise<
   const roundMs = options.roundMs ?? (options.mode === 'game' ? DEFAULT_GAME_ROUND_MS : DEFAULT_ROUND_MS);
   // the served config must be one a tab accepts (a game round's stages are whole milliseconds): checked
   // before anything starts, so a bad flag leaves no process behind
-  if (options.averageEveryRounds && options.mode === 'game') throw new Error('averageEveryRounds is for sapo swarms; a game swarm does not average');
   const averaging = options.averageEveryRounds ? { averageEveryRounds: options.averageEveryRounds } : {};
   parseSwarmConfig({ swarmId, relayAddrs: [], roundMs, ...(options.mode ? { mode: options.mode } : {}), ...averaging });
   const relay = await startRelayProcess({ port: options.relayPort ?? 9090, swarmId });

@@ -166,6 +166,7 @@ export function parseSwarmConfig(value: unknown): SwarmConfig {
   if (!Number.isSafeInteger(averageEveryRounds) || (averageEveryRounds as number) < 0 || (averageEveryRounds as number) > 100_000) fail('averageEveryRounds must be an integer from 0 (off) to 100000');
   if (v.mode !== undefined && v.mode !== 'sapo' && v.mode !== 'game') fail(`mode must be "sapo" or "game" (got ${JSON.stringify(v.mode).slice(0, 40)})`);
   // stages are whole milliseconds, each long enough for a sampling pass and a step
+  if (v.mode === 'game' && (averageEveryRounds as number) > 0) fail('averageEveryRounds is for sapo swarms; a game swarm does not average');
   if (v.mode === 'game' && ((roundMs as number) % 3 !== 0 || (roundMs as number) < 3_000)) fail('a game swarm\'s roundMs must be a multiple of 3 and at least 3000 (three stages a round)');
   const config: SwarmConfig = {
     swarmId: v.swarmId,

@@ -61,6 +61,10 @@ describe('parseSwarmConfig', () => {
     expect(gameStageMs(game)).toBe(5_000);
     expect(() => parseSwarmConfig({ ...minimal, mode: 'chess' })).toThrow(/mode must be "sapo" or "game"/);
     expect(() => parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 10_000 })).toThrow(/multiple of 3/);
+    // periodic averaging is a sapo lever: a game config that asks for it is refused, not half-applied
+    expect(() => parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 15_000, averageEveryRounds: 10 })).toThrow(/a game swarm does not average/);
+    expect(parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 15_000, averageEveryRounds: 0 }).averageEveryRounds).toBeUndefined();
+    expect(parseSwarmConfig({ ...minimal, averageEveryRounds: 10 }).averageEveryRounds).toBe(10);
     expect(() => parseSwarmConfig({ ...minimal, mode: 'game', roundMs: 1_500 })).toThrow(SwarmConfigError);
     expect(parseSwarmConfig({ ...minimal, mode: 'game', roundMs: DEFAULT_GAME_ROUND_MS }).roundMs).toBe(15_000);
   });
