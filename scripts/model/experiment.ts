@@ -48,10 +48,10 @@ export const ARMS: readonly ArmSpec[] = [
 ];
 
 /**
- * the default full run (the other arms: --arms all): 25 jobs of 200 rounds × 4 peers. Measured at 5
- * evaluations per job: 73 minutes on this 2-core machine alone (README, "The default horizon"), ≈ 80 at the
- * default 9; on a 16-core machine (--threads 16), two waves of jobs. The averaging controls
- * (isolated-average, isolated-lookahead) run with --arms.
+ * the default full run (the other arms: --arms all): 25 jobs of 200 rounds × 4 peers, 9 evaluations each.
+ * Measured on this 2-core machine alone with the WebAssembly matmuls: 27 minutes on the rebuilt default model
+ * (README, "The SAPO experiment, as measured"); on a 16-core machine (--threads 16), two waves of jobs. The
+ * averaging controls (isolated-average, isolated-lookahead) run with --arms.
  */
 export const FULL_ARMS = ['swarm', 'isolated-train', 'isolated-sample', 'swarm-fill', 'swarm-average'] as const;
 
