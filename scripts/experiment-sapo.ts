@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ARMS, COMPARISONS, FULL_ARMS, compare, seedFigures, type Comparison, type JobResult, type JobSpec } from './model/experiment.ts';
-import { renderSvg, type Series } from './model/plot.ts';
+import { sapoSvg } from './model/sapo-plot.ts';
 import { defaultRunnerConfig } from '../src/rl/runner.ts';
 
 const { values: a } = parseArgs({
@@ -78,13 +78,6 @@ const perArmOf = () => Object.fromEntries(arms.filter((arm) => results.some((r) 
   const keys = Object.keys(figs[0]) as (keyof (typeof figs)[0])[];
   return [arm.name, { label: arm.label, seeds: mine.length, mean: Object.fromEntries(keys.map((k) => [k, meanOf(figs.map((f) => f[k]))])) }];
 }));
-const COLORS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-// curves: mean over seeds per arm (arms with results so far)
-const curve = (pick: (r: JobResult) => [number, number][]) => arms.filter((arm) => results.some((r) => r.arm === arm.name)).map((arm, i): Series => {
-  const mine = results.filter((r) => r.arm === arm.name).map(pick);
-  const points = mine[0].map(([x], k): [number, number] => [x, meanOf(mine.map((c) => c[k][1]))]);
-  return { label: arm.name, color: COLORS[i % COLORS.length], points };
-});
 const pct = (d: { mean: number; low: number; high: number } | undefined, scale = 1) => d ? `${(scale * d.mean).toFixed(2)} [${(scale * d.low).toFixed(2)}, ${(scale * d.high).toFixed(2)}]` : 'n/a';
 
 /** JSON + SVG of the jobs done so far (complete = all of them) */
@@ -94,11 +87,7 @@ function report(complete: boolean) {
   const summary = { complete, jobsDone: results.length, jobs: jobs.length, seeds: seedIds, rounds, peers, completions, lr, lrWarmupSteps: defaultRunnerConfig().lrWarmupSteps ?? 0, evalEvery, evalPerEntry, threads, seconds: (performance.now() - started) / 1000, perArm, comparisons };
   writeFileSync(join(outDir, 'sapo.json'), JSON.stringify({ summary, jobs: results }, null, 1));
   const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
-  const svg = renderSvg([
-  { title: 'Cumulative accuracy (sum of per-round correct share)', xLabel: 'round', yLabel: 'cumulative accuracy', series: curve((r) => r.rounds.map((x) => [x.round + 1, x.cumulativeAccuracy])) },
-  { title: 'Held-out greedy accuracy (content-disjoint)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.passAt1])) },
-  { title: 'Generalisation accuracy (one level up)', xLabel: 'rounds trained', yLabel: 'pass@1', series: curve((r) => r.evals.map((e) => [e.afterRounds, e.generalisation ?? 0])) },
-], `${new Set(results.map((r) => r.seed)).size} of ${seeds} seeds × ${rounds} rounds × ${peers} peers, G=${completions}; swarm − isolated I=8, cumulative accuracy ${pct(head?.metrics.cumulativeAccuracy)}, held-out points ${pct(head?.metrics.heldOutFinal, 100)} (mean [95% CI])`);
+  const svg = sapoSvg(results, armNames, `${new Set(results.map((r) => r.seed)).size} of ${seeds} seeds × ${rounds} rounds × ${peers} peers, G=${completions}; swarm − isolated I=8, cumulative accuracy ${pct(head?.metrics.cumulativeAccuracy)}, held-out points ${pct(head?.metrics.heldOutFinal, 100)} (mean [95% CI])`);
   writeFileSync(join(outDir, 'sapo.svg'), svg);
   return { perArm, comparisons, summary };
 }

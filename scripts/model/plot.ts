@@ -24,6 +24,44 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
   return ticks;
 }
 
+export interface Box { x: number; y: number; w: number; h: number }
+
+/** how many of the points fall inside the box, and how many segments between them cross it (sampled) */
+function crowding(box: Box, lines: [number, number][][]): number {
+  let n = 0;
+  for (const pts of lines) for (let j = 0; j < pts.length; j++) {
+    const [ax, ay] = pts[j];
+    const [bx, by] = pts[Math.min(j + 1, pts.length - 1)];
+    for (let t = 0; t <= 1; t += 0.125) {
+      const x = ax + (bx - ax) * t;
+      const y = ay + (by - ay) * t;
+      if (x >= box.x && x <= box.x + box.w && y >= box.y && y <= box.y + box.h) n++;
+      if (j === pts.length - 1) break;
+    }
+  }
+  return n;
+}
+
+/**
+ * Where a legend of w × h pixels goes inside a plot area: the corner whose box the drawn lines (in pixel
+ * coordinates) cross least; ties keep the earlier corner (top left, top right, bottom right, bottom left).
+ */
+export function legendBox(area: Box, w: number, h: number, lines: [number, number][][], pad = 6): Box {
+  const corners: Box[] = [
+    { x: area.x + pad, y: area.y + pad, w, h },
+    { x: area.x + area.w - pad - w, y: area.y + pad, w, h },
+    { x: area.x + area.w - pad - w, y: area.y + area.h - pad - h, w, h },
+    { x: area.x + pad, y: area.y + area.h - pad - h, w, h },
+  ];
+  let best = corners[0];
+  let bestScore = Infinity;
+  for (const c of corners) {
+    const score = crowding(c, lines);
+    if (score < bestScore) [best, bestScore] = [c, score];
+  }
+  return best;
+}
+
 export function renderSvg(panels: Panel[], title: string): string {
   const W = 520;
   const H = 340;
@@ -47,10 +85,18 @@ export function renderSvg(panels: Panel[], title: string): string {
     parts.push(`<rect x="${ox + m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`);
     parts.push(`<text x="${ox + W / 2}" y="${H - 12}" text-anchor="middle" font-size="12">${esc(panel.xLabel)}</text>`);
     parts.push(`<text x="${ox + 16}" y="${H / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 ${ox + 16} ${H / 2})">${esc(panel.yLabel)}</text>`);
+    const lines = panel.series.map((s) => s.points.map(([x, y]): [number, number] => [sx(x), sy(y)]));
     panel.series.forEach((s, k) => {
-      const d = s.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+      const d = lines[k].map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-      parts.push(`<text x="${ox + m.l + 10}" y="${m.t + 16 + 16 * k}" font-size="12" fill="${s.color}">${esc(s.label)}</text>`);
+    });
+    // the legend last, on a white box, in the corner the lines cross least (12 px text ≈ 6.6 px per character)
+    const lw = 16 + 6.6 * Math.max(0, ...panel.series.map((s) => s.label.length));
+    const lh = 8 + 16 * panel.series.length;
+    const box = legendBox({ x: ox + m.l, y: m.t, w: W - m.l - m.r, h: H - m.t - m.b }, lw, lh, lines);
+    parts.push(`<rect x="${box.x.toFixed(1)}" y="${box.y.toFixed(1)}" width="${lw.toFixed(1)}" height="${lh}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+    panel.series.forEach((s, k) => {
+      parts.push(`<text x="${(box.x + 8).toFixed(1)}" y="${box.y + 16 + 16 * k}" font-size="12" fill="${s.color}">${esc(s.label)}</text>`);
     });
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * panels.length}" height="${H + 30}" font-family="sans-serif">` +
