@@ -109,5 +109,5 @@ if (a.svg) {
   const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
   const band = (d: { mean: number; low: number; high: number } | undefined, scale: number) => (d ? `${(scale * d.mean).toFixed(2)} [${(scale * d.low).toFixed(2)}, ${(scale * d.high).toFixed(2)}]` : 'n/a');
   const seedCount = new Set(all.map((j) => j.seed)).size;
-  writeFileSync(a.svg, sapoSvg(all, armOrder, `${seedCount} seeds × ${s0.rounds} rounds × ${s0.peers} peers, G=${s0.completions}, mean over seeds; swarm − isolated I=8, cumulative accuracy ${band(head?.metrics.cumulativeAccuracy, 1)}, held-out points ${band(head?.metrics.heldOutFinal, 100)} (mean [95% CI])`));
+  writeFileSync(a.svg, sapoSvg(all, armOrder, `${seedCount} seeds × ${s0.rounds} rounds × ${s0.peers} peers, G=${s0.completions}, mean over seeds${head ? `; swarm − isolated I=8, cumulative accuracy ${band(head.metrics.cumulativeAccuracy, 1)}, held-out points ${band(head.metrics.heldOutFinal, 100)} (mean [95% CI])` : ''}`));
 }
