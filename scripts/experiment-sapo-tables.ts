@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ARMS, COMPARISONS, compare, seedFigures, type Comparison, type JobResult } from './model/experiment.ts';
 import { confidenceInterval95 } from '../src/rl/paired.ts';
-import { sapoSvg } from './model/sapo-plot.ts';
+import { headlineClause, sapoSvg } from './model/sapo-plot.ts';
 
 const { values: a, positionals: files } = parseArgs({ allowPositionals: true, options: { pair: { type: 'string', multiple: true, default: [] }, json: { type: 'string' }, svg: { type: 'string' } } });
 if (files.length === 0) {
@@ -106,8 +106,6 @@ console.log(`|---|---|${evalRounds.map(() => '---|').join('')}`);
 for (const w of within) if (w.seeds >= 2) console.log(`| ${w.arm} | ${w.seeds} | ${w.change.map((d) => ci(d, 100, 1)).join(' | ')} |`);
 if (a.json) writeFileSync(a.json, JSON.stringify({ files, settings: Object.fromEntries(SETTINGS.map((k) => [k, s0[k]])), perArm, comparisons, heldOutChange: within.map((w) => ({ ...w, afterRounds: evalRounds })) }, null, 1));
 if (a.svg) {
-  const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
-  const band = (d: { mean: number; low: number; high: number } | undefined, scale: number) => (d ? `${(scale * d.mean).toFixed(2)} [${(scale * d.low).toFixed(2)}, ${(scale * d.high).toFixed(2)}]` : 'n/a');
   const seedCount = new Set(all.map((j) => j.seed)).size;
-  writeFileSync(a.svg, sapoSvg(all, armOrder, `${seedCount} seeds × ${s0.rounds} rounds × ${s0.peers} peers, G=${s0.completions}, mean over seeds${head ? `; swarm − isolated I=8, cumulative accuracy ${band(head.metrics.cumulativeAccuracy, 1)}, held-out points ${band(head.metrics.heldOutFinal, 100)} (mean [95% CI])` : ''}`));
+  writeFileSync(a.svg, sapoSvg(all, armOrder, `${seedCount} seeds × ${s0.rounds} rounds × ${s0.peers} peers, G=${s0.completions}, mean over seeds${headlineClause(comparisons)}`));
 }

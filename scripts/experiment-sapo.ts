@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { ARMS, COMPARISONS, FULL_ARMS, compare, seedFigures, type Comparison, type JobResult, type JobSpec } from './model/experiment.ts';
-import { sapoSvg } from './model/sapo-plot.ts';
+import { formatInterval as pct, headlineClause, sapoSvg } from './model/sapo-plot.ts';
 import { defaultRunnerConfig } from '../src/rl/runner.ts';
 
 const { values: a } = parseArgs({
@@ -78,7 +78,6 @@ const perArmOf = () => Object.fromEntries(arms.filter((arm) => results.some((r) 
   const keys = Object.keys(figs[0]) as (keyof (typeof figs)[0])[];
   return [arm.name, { label: arm.label, seeds: mine.length, mean: Object.fromEntries(keys.map((k) => [k, meanOf(figs.map((f) => f[k]))])) }];
 }));
-const pct = (d: { mean: number; low: number; high: number } | undefined, scale = 1) => d ? `${(scale * d.mean).toFixed(2)} [${(scale * d.low).toFixed(2)}, ${(scale * d.high).toFixed(2)}]` : 'n/a';
 
 /** JSON + SVG of the jobs done so far (complete = all of them) */
 function report(complete: boolean) {
@@ -86,8 +85,7 @@ function report(complete: boolean) {
   const comparisons = COMPARISONS.filter(([x, y]) => armNames.includes(x) && armNames.includes(y)).map(([x, y]) => compare(results, x, y)).filter((c): c is Comparison => c !== null);
   const summary = { complete, jobsDone: results.length, jobs: jobs.length, seeds: seedIds, rounds, peers, completions, lr, lrWarmupSteps: defaultRunnerConfig().lrWarmupSteps ?? 0, evalEvery, evalPerEntry, threads, seconds: (performance.now() - started) / 1000, perArm, comparisons };
   writeFileSync(join(outDir, 'sapo.json'), JSON.stringify({ summary, jobs: results }, null, 1));
-  const head = comparisons.find((c) => c.a === 'swarm' && c.b === 'isolated-train');
-  const svg = sapoSvg(results, armNames, `${new Set(results.map((r) => r.seed)).size} of ${seeds} seeds × ${rounds} rounds × ${peers} peers, G=${completions}; swarm − isolated I=8, cumulative accuracy ${pct(head?.metrics.cumulativeAccuracy)}, held-out points ${pct(head?.metrics.heldOutFinal, 100)} (mean [95% CI])`);
+  const svg = sapoSvg(results, armNames, `${new Set(results.map((r) => r.seed)).size} of ${seeds} seeds × ${rounds} rounds × ${peers} peers, G=${completions}${headlineClause(comparisons)}`);
   writeFileSync(join(outDir, 'sapo.svg'), svg);
   return { perArm, comparisons, summary };
 }

@@ -26,18 +26,19 @@ function niceTicks(lo: number, hi: number, count = 5): number[] {
 
 export interface Box { x: number; y: number; w: number; h: number }
 
-/** how many of the points fall inside the box, and how many segments between them cross it (sampled) */
+/**
+ * How crowded the box is: samples of the lines that fall inside it, 9 per segment (both ends and 7 between,
+ * so a segment that crosses the box counts even with no point in it) plus each line's last point.
+ */
 function crowding(box: Box, lines: [number, number][][]): number {
+  const inside = (x: number, y: number) => (x >= box.x && x <= box.x + box.w && y >= box.y && y <= box.y + box.h ? 1 : 0);
   let n = 0;
-  for (const pts of lines) for (let j = 0; j < pts.length; j++) {
-    const [ax, ay] = pts[j];
-    const [bx, by] = pts[Math.min(j + 1, pts.length - 1)];
-    for (let t = 0; t <= 1; t += 0.125) {
-      const x = ax + (bx - ax) * t;
-      const y = ay + (by - ay) * t;
-      if (x >= box.x && x <= box.x + box.w && y >= box.y && y <= box.y + box.h) n++;
-      if (j === pts.length - 1) break;
+  for (const pts of lines) {
+    for (let j = 0; j + 1 < pts.length; j++) {
+      const [[ax, ay], [bx, by]] = [pts[j], pts[j + 1]];
+      for (let s = 0; s <= 8; s++) n += inside(ax + ((bx - ax) * s) / 8, ay + ((by - ay) * s) / 8);
     }
+    if (pts.length > 0) n += inside(...pts[pts.length - 1]);
   }
   return n;
 }
